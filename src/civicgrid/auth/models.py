@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from civicgrid.db import Base, UTCDateTime, utcnow
+from civicgrid.org.models import Person
+
+ROLES = ("admin", "leader", "dispatcher", "operator", "supervisor", "handler")
+
+
+class User(Base):
+    """A staff sign-in account; the person behind it is in the directory."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
+    roles: Mapped[list] = mapped_column(default=list)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    # Bumped on password change or disable: old session cookies stop working.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    person: Mapped[Person] = relationship(lazy="joined")
+
+    @property
+    def org_unit(self):
+        return self.person.org_unit
+
+    def has_role(self, *roles: str) -> bool:
+        return any(r in self.roles for r in roles)
+
+
+class LoginAttempt(Base):
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    ok: Mapped[bool]
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ApiToken(Base):
+    """A bearer token for API clients (the mobile handler app, integrations)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from civicgrid.db import Base, UTCDateTime, utcnow
+
+
+class Case(Base):
+    """A case (案件). The row is a projection of its events, kept for fast queries."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    source: Mapped[str] = mapped_column(String(16), index=True)
+    category_kind: Mapped[str] = mapped_column(String(16))
+    category_code: Mapped[str] = mapped_column(String(5), index=True)
+    urgency: Mapped[str] = mapped_column(String(10), default="normal")
+    lon: Mapped[float | None]
+    lat: Mapped[float | None]
+    grid_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    community_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    street_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    # --- projection of the events (see cases.workflow.project) ---
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    state_before_suspend: Mapped[str | None] = mapped_column(String(16))
+    unit_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    deadline_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    suspended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    registered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    score: Mapped[int | None]
+    extension_pending: Mapped[bool] = mapped_column(default=False)
+    # --- not projected: set by the services that create or route the case ---
+    limit_unit: Mapped[str | None] = mapped_column(String(16))
+    calendar_missing: Mapped[bool] = mapped_column(default=False)
+    queue_reason: Mapped[str | None] = mapped_column(String(40))
+    duplicate_of: Mapped[str | None] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.seq", lazy="raise"
+    )
+
+
+class CaseEvent(Base):
+    """One step in a case's history. Append-only: never updated, never deleted."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),
+        Index("ix_case_events_action_at", "action", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(String(60))
+    role: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict] = mapped_column(default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events", lazy="raise")
+
+
+class CaseContact(Base):
+    """The reporter's contact, kept apart from the case and masked for most roles."""
+
+    __tablename__ = "case_contacts"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(60), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="", index=True)
+
+
+class DispatchRule(Base):
+    """Where a category goes: `match` is a 5-digit code, a 2-digit major class or `*`.
+
+    `target` is `street` (the street office of the place), `community`, or `unit` with
+    `unit_code` naming a department; the most specific match wins, then the lowest priority.
+    """
+
+    __tablename__ = "dispatch_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match: Mapped[str] = mapped_column(String(8), index=True)
+    target: Mapped[str] = mapped_column(String(16))
+    unit_code: Mapped[str | None] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(default=100)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CalendarDay(Base):
+    """An administrator's entry in the working calendar: overrides chinese-calendar for a day."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    is_workday: Mapped[bool]
+    note: Mapped[str] = mapped_column(String(100), default="")
+
+
+class CalendarYear(Base):
+    """A year an administrator has entered in full (so deadlines in it are not flagged)."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(primary_key=True)
+    note: Mapped[str] = mapped_column(String(100), default="")

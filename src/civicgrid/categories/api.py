@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, UploadFile
+
+from civicgrid.categories import service
+from civicgrid.categories.schemas import CategoryRead, LimitRead, LimitSet
+from civicgrid.deps import DbSession, require_roles
+
+public_router = APIRouter(prefix="/api/v1", tags=["categories"])
+router = APIRouter(prefix="/api/v1", tags=["categories"])
+admin = [Depends(require_roles("admin"))]
+
+
+@public_router.get("/categories", response_model=list[CategoryRead])
+def categories(session: DbSession, kind: str | None = None, q: str = "") -> list:
+    """The national catalogue: components (部件) and events (事件), searchable by name or code."""
+    return service.list_categories(session, kind=kind, q=q)
+
+
+@public_router.get("/categories/{code}", response_model=list[CategoryRead])
+def category(session: DbSession, code: str) -> list:
+    """Every category with this 5-digit code (a code can be both a component and an event)."""
+    found = [c for c in service.list_categories(session) if c.code == code]
+    if not found:
+        service.resolve_category(session, code)  # raises the 404
+    return found
+
+
+@router.get("/time-limits", response_model=list[LimitRead])
+def limits(session: DbSession) -> list:
+    return service.list_limits(session)
+
+
+@router.put("/time-limits", response_model=LimitRead, dependencies=admin)
+def set_limit(body: LimitSet, session: DbSession):
+    """Create or change one time limit (scope + urgency)."""
+    return service.set_limit(
+        session,
+        scope=body.scope,
+        urgency=body.urgency,
+        limit=body.limit,
+        unit=body.unit,
+        note=body.note,
+    )
+
+
+@router.post("/time-limits/import", dependencies=admin)
+def import_limits(session: DbSession, file: UploadFile) -> dict:
+    """Import a CSV with the columns of time-limits.csv; all rows or none."""
+    text = file.file.read().decode("utf-8-sig", errors="replace")
+    return {"imported": service.import_limits(session, text)}

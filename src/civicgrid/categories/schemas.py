@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CategoryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    code: str
+    major_code: str
+    major_name: str
+    name: str
+    keywords: str
+    default_department: str
+
+
+class LimitRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    scope: str
+    urgency: str
+    limit: float
+    unit: str
+    note: str
+
+
+class LimitSet(BaseModel):
+    scope: str = Field(examples=["event:06010", "major:06", "default"])
+    urgency: str = "normal"
+    limit: float = Field(gt=0)
+    unit: str = "working_hours"
+    note: str = ""

@@ -1,0 +1,45 @@
+"""Settings, read from environment variables prefixed ``CIVICGRID_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CIVICGRID_", extra="ignore")
+
+    mode: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///var/civicgrid.db"
+    # PostgreSQL only: put every table in this schema (tests use a fresh one per run).
+    database_schema: str | None = None
+    secret_key: str = DEV_SECRET
+    timezone: str = "Asia/Shanghai"
+    session_max_age_seconds: int = 12 * 3600
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    # Working time, local clock: morning and afternoon periods of a working day.
+    work_periods: str = "08:30-12:00,13:00-17:30"
+    auto_dispatch: bool = True
+    citizen_reports_need_acceptance: bool = False
+    light_yellow_fraction: float = 0.8
+    redis_url: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.mode == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError(
+                "CIVICGRID_SECRET_KEY must be set outside development mode "
+                "(生产模式必须设置 CIVICGRID_SECRET_KEY)"
+            )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

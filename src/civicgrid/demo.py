@@ -1,0 +1,153 @@
+"""`civicgrid demo`: the Xiangfang District (香坊区, Harbin) demo.
+
+The district outline is real (see data/boundaries/README.md). Street, community and grid
+boundaries are illustrative: drawn by geo.demo_geometry, with real street names. Running it
+again changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from rich.console import Console
+from shapely.geometry import box, shape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civicgrid.auth import service as auth_service
+from civicgrid.db import session_scope
+from civicgrid.geo import datum, demo_geometry
+from civicgrid.geo import service as geo_service
+from civicgrid.geo.models import Area
+from civicgrid.org import service as org_service
+
+CITY = ("2301", "哈尔滨市")
+DISTRICT = ("230110", "香坊区")
+# 20 streets, 3 towns and 1 township. Names are real; the seed points only place them roughly
+# (urban streets in the north-west, towns and the township to the east and south).
+STREETS = [
+    "香坊大街街道", "安埠街道", "通天街道", "黎明街道", "新香坊街道", "铁东街道", "红旗街道",
+    "六顺街道", "建筑街道", "哈平路街道", "大庆路街道", "进乡街道", "通乡街道", "和平路街道",
+    "民生路街道", "文政街道", "王兆街道", "新成街道", "健康路街道", "公滨路街道",
+]
+RURAL = [("幸福镇", (126.80, 45.72)), ("成高子镇", (126.76, 45.64)),
+         ("朝阳镇", (126.93, 45.72)), ("向阳乡", (126.88, 45.64))]
+DEPARTMENTS = [
+    ("230110901", "区环境卫生服务中心", "环卫部门"),
+    ("230110902", "区市政设施维护中心", "市政公用部门"),
+    ("230110903", "区园林绿化中心", "园林绿化部门"),
+    ("230110904", "区交通管理大队", "交通管理部门"),
+    ("230110905", "区城市管理行政执法局", "城市管理部门"),
+]
+COMMAND_CENTRE = ("230110900", "区数字城管指挥中心")
+NUMERALS = "一二三四五六七八九十"
+DEMO_PASSWORD = "civicgrid-demo"
+# (username, name, unit, roles, title, phone)
+USERS = [
+    ("admin", "系统管理员", COMMAND_CENTRE[0], ["admin"], "管理员", "13800000001"),
+    ("leader", "王建国", DISTRICT[0], ["leader"], "副区长", "13800000002"),
+    ("dispatcher", "李秀梅", COMMAND_CENTRE[0], ["dispatcher"], "值班长", "13800000003"),
+    ("operator", "赵丽", COMMAND_CENTRE[0], ["operator"], "12319受理员", "13800000004"),
+    ("supervisor", "张秋生", "230110001001", ["supervisor"], "网格员", "13912341234"),
+    ("handler", "刘洋", "230110001", ["handler"], "街道城管办", "13800000006"),
+    ("sanitation", "孙志强", "230110901", ["handler"], "环卫队长", "13800000007"),
+]
+
+
+def _numeral(n: int) -> str:
+    if n <= 10:
+        return NUMERALS[n - 1]
+    tens, ones = divmod(n, 10)
+    return (NUMERALS[tens - 1] if tens > 1 else "") + "十" + (NUMERALS[ones - 1] if ones else "")
+
+
+def district_outline():
+    """The real outline of Xiangfang, converted from GCJ-02 to WGS-84."""
+    text = resources.files("civicgrid.data").joinpath("boundaries/230110.geojson").read_text()
+    gcj = json.loads(text)
+    return datum.shape_to_wgs84(shape(gcj), "gcj02")
+
+
+def build_geography() -> dict:
+    """The demo FeatureCollection: district, 24 streets/towns, communities, ~34,000 grids."""
+    outline = demo_geometry.rounded(district_outline())
+    features = [demo_geometry.feature("district", DISTRICT[0], DISTRICT[1], outline)]
+    urban = outline.intersection(box(126.56, 45.66, 126.74, 45.82))
+    spacing = 0.04
+    while len(lattice := demo_geometry.lattice_seeds(urban, spacing)) < len(STREETS):
+        spacing *= 0.9
+    step = len(lattice) / len(STREETS)
+    urban_seeds = [lattice[int(i * step)] for i in range(len(STREETS))]
+    seeds = urban_seeds + [p for _, p in RURAL]
+    names = STREETS[: len(urban_seeds)] + [n for n, _ in RURAL]
+    streets = demo_geometry.voronoi_split(outline, seeds)
+    for s_no, (name, street) in enumerate(zip(names, streets, strict=True), start=1):
+        street = demo_geometry.rounded(street)
+        s_code = f"{DISTRICT[0]}{s_no:03d}"
+        features.append(demo_geometry.feature("street", s_code, name, street, DISTRICT[0]))
+        rural = not name.endswith("街道")
+        spacing = 0.028 if rural else 0.014
+        communities = demo_geometry.voronoi_split(street,
+                                                  demo_geometry.lattice_seeds(street, spacing))
+        short = name.removesuffix("街道").removesuffix("镇").removesuffix("乡")
+        for c_no, community in enumerate(communities, start=1):
+            community = demo_geometry.rounded(community)
+            if community.is_empty:
+                continue
+            c_code = f"{s_code}{c_no:03d}"
+            c_name = f"{short}{_numeral(c_no)}{'村' if rural else '社区'}"
+            features.append(demo_geometry.feature("community", c_code, c_name, community, s_code))
+            side = 100.0
+            cells = demo_geometry.square_cells(community, side)
+            while len(cells) > 999:  # the 3-digit grid sequence of the national code
+                side *= 1.25
+                cells = demo_geometry.square_cells(community, side)
+            responsible = ["supervisor"] if c_code == "230110001001" else None
+            for g_no, cell in enumerate(cells, start=1):
+                features.append(demo_geometry.feature(
+                    "grid", f"{c_code}{g_no:03d}", f"{c_name}{g_no}号网格", cell, c_code,
+                    responsible if g_no <= 20 else None,
+                ))
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _ensure_org(session: Session) -> None:
+    org_service.ensure_unit(session, code=CITY[0], name=CITY[1], kind="city", parent_code=None)
+    org_service.ensure_unit(session, code=DISTRICT[0], name=DISTRICT[1], kind="district",
+                            parent_code=CITY[0])
+    org_service.ensure_unit(session, code=COMMAND_CENTRE[0], name=COMMAND_CENTRE[1], kind="team",
+                            parent_code=DISTRICT[0])
+    for code, name, dept_type in DEPARTMENTS:
+        org_service.ensure_unit(session, code=code, name=name, kind="department",
+                                parent_code=DISTRICT[0], dept_type=dept_type)
+
+
+def _ensure_users(session: Session, console: Console) -> None:
+    for username, name, unit, roles, title, phone in USERS:
+        if auth_service.get_user(session, username) is None:
+            auth_service.create_user(session, username=username, password=DEMO_PASSWORD,
+                                     name=name, org_unit_code=unit, roles=roles, title=title,
+                                     phones=[phone])
+            console.print(f"  user [bold]{username}[/bold] ({', '.join(roles)}) "
+                          f"password: {DEMO_PASSWORD}")
+
+
+def load(console: Console, *, cases: int = 0) -> None:
+    """Load the demo; parts already there are left as they are."""
+    with session_scope() as session:
+        have_geo = session.scalar(select(Area.id).where(Area.code == DISTRICT[0])) is not None
+        _ensure_org(session)
+        if not have_geo:
+            console.print("drawing illustrative streets, communities and grids of 香坊区 …")
+            result = geo_service.import_geojson(session, build_geography())
+            console.print("  " + ", ".join(f"{k} {v}" for k, v in result.by_level.items()))
+        _ensure_users(session, console)
+    if cases:
+        from civicgrid.cases import demo as cases_demo
+
+        with session_scope() as session:
+            made = cases_demo.ensure_cases(session, count=cases)
+        if made:
+            console.print(f"  {made} demo cases created")
+    console.print("demo ready. Street, community and grid boundaries are illustrative.")

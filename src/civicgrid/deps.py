@@ -1,0 +1,69 @@
+"""Dependencies that routes share: the session, the settings, the signed-in user, roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from civicgrid.auth import service as auth_service
+from civicgrid.auth.exceptions import NotSignedIn, RoleRequired
+from civicgrid.auth.models import User
+from civicgrid.config import Settings, get_settings
+from civicgrid.db import session_factory
+
+SESSION_COOKIE = "civicgrid_session"
+
+
+def get_db() -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    session = session_factory()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def optional_user(request: Request, session: DbSession, settings: AppSettings) -> User | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return auth_service.user_from_token(session, header[7:].strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return auth_service.user_from_cookie(session, cookie, settings)
+    return None
+
+
+def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    if user is None:
+        raise NotSignedIn()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+
+
+def require_roles(*roles: str) -> Callable[[User], User]:
+    """A dependency that lets through only users with one of `roles`."""
+
+    def _check(user: CurrentUser) -> User:
+        if not user.has_role(*roles):
+            raise RoleRequired(roles)
+        return user
+
+    return _check
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,96 @@
+"""Errors that carry a status and a message a person can act on (Chinese first, English beside)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class AppError(Exception):
+    status_code = 400
+    error = "bad_request"
+
+    def __init__(self, zh: str, en: str, *, extra: dict[str, Any] | None = None):
+        super().__init__(f"{zh} ({en})")
+        self.zh = zh
+        self.en = en
+        self.extra = extra or {}
+
+    @property
+    def detail(self) -> str:
+        return f"{self.zh} / {self.en}"
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.error, "detail": self.detail, **self.extra}
+
+
+class BadRequest(AppError):
+    status_code = 400
+    error = "bad_request"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    error = "unauthorized"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    error = "forbidden"
+
+
+class NotFound(AppError):
+    status_code = 404
+    error = "not_found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    error = "conflict"
+
+
+class Invalid(AppError):
+    status_code = 422
+    error = "invalid"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    error = "too_many_requests"
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()))
+            problems.append({"field": where, "message": err.get("msg", "")})
+        text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return JSONResponse(
+            {
+                "error": "invalid",
+                "detail": f"请求内容有误 / invalid request: {text}",
+                "problems": problems,
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        zh = {404: "未找到", 405: "不支持该方法", 401: "未登录", 403: "无权限"}.get(
+            exc.status_code, "请求错误"
+        )
+        return JSONResponse(
+            {"error": "http_error", "detail": f"{zh} / {exc.detail}"},
+            status_code=exc.status_code,
+        )

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, UploadFile
+from fastapi.responses import JSONResponse
+
+from civicgrid.auth import service as auth_service
+from civicgrid.deps import DbSession, OptionalUser, require_roles
+from civicgrid.geo import service
+from civicgrid.geo.exceptions import GeoImportInvalid
+from civicgrid.org import service as org_service
+
+public_router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
+router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
+
+
+def _hit(hit):
+    return {"code": hit.code, "name": hit.name} if hit else None
+
+
+@public_router.get("/locate")
+def locate(
+    session: DbSession,
+    viewer: OptionalUser,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    datum: str = "wgs84",
+) -> dict:
+    """The grid, community and street holding a point, and the people responsible for it."""
+    found = service.locate(session, lon, lat, datum)
+    inside = found["grid"] is not None or found["street"] is not None
+    people = []
+    for username in service.responsible_usernames(found):
+        user = auth_service.get_user(session, username)
+        if user is None:
+            continue
+        phones = org_service.visible_phones(
+            user.person,
+            viewer_unit_id=viewer.person.org_unit_id if viewer else None,
+            viewer_is_admin=bool(viewer and viewer.has_role("admin")),
+        )
+        people.append(
+            {
+                "username": username,
+                "name": user.person.name,
+                "title": user.person.title,
+                "phones": phones,
+            }
+        )
+    answer = {
+        "inside": inside,
+        "wgs84": {"lon": found["lon"], "lat": found["lat"]},
+        "district": _hit(found["district"]),
+        "street": _hit(found["street"]),
+        "community": _hit(found["community"]),
+        "grid": _hit(found["grid"]),
+        "responsible": people,
+    }
+    if not inside:
+        answer["message"] = (
+            "该点不在辖区任何网格内 / the point is outside every grid of the district"
+        )
+    elif found["grid"] is None:
+        answer["message"] = "该点在街道内但不在任何网格内 / inside a street but outside every grid"
+    return answer
+
+
+@public_router.get("/areas.geojson")
+def areas_geojson(
+    session: DbSession, level: str | None = None, parent: str | None = None, datum: str = "wgs84"
+) -> JSONResponse:
+    """Areas of one level (or all) as GeoJSON, in WGS-84 unless another datum is asked for."""
+    data = service.export_geojson(session, level=level, parent=parent, datum=datum)
+    return JSONResponse(data, media_type="application/geo+json")
+
+
+@public_router.get("/areas")
+def areas(session: DbSession, level: str | None = None, parent: str | None = None) -> list[dict]:
+    return [
+        {
+            "code": a.code,
+            "level": a.level,
+            "name": a.name,
+            "parent": a.parent_code,
+            "area_m2": round(a.area_m2, 1),
+            "responsible": a.responsible,
+        }
+        for a in service.areas(session, level=level, parent=parent)
+    ]
+
+
+@router.post("/import", dependencies=[Depends(require_roles("admin"))])
+def import_file(session: DbSession, file: UploadFile) -> dict:
+    """Import a GeoJSON file of areas; all or nothing (the problems are listed)."""
+    raw = file.file.read()
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GeoImportInvalid(
+            [{"index": None, "code": None, "reason": f"不是有效的 JSON / not valid JSON: {exc}"}]
+        ) from exc
+    result = service.import_geojson(session, data)
+    session.commit()
+    service.refresh_index(session)
+    return {"created": result.created, "updated": result.updated, "by_level": result.by_level}

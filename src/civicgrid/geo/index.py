@@ -1,0 +1,111 @@
+"""The in-memory point-to-area index: one shapely STRtree per level."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import shapely
+from shapely.geometry import shape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from civicgrid.geo.models import LEVELS, Area
+
+
+@dataclass(frozen=True)
+class Hit:
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    responsible: tuple[str, ...]
+
+
+class _LevelTree:
+    def __init__(self, hits: list[Hit], geoms: list):
+        self.hits = hits
+        self.tree = shapely.STRtree(geoms) if geoms else None
+
+    def find(self, point) -> Hit | None:
+        if self.tree is None:
+            return None
+        idx = self.tree.query(point, predicate="intersects")
+        if len(idx) == 0:
+            return None
+        # On a shared edge the point touches several areas: the smallest code wins, always.
+        return min((self.hits[i] for i in idx), key=lambda h: h.code)
+
+
+class GeoIndex:
+    """Maps a WGS-84 point to its grid, community, street and district."""
+
+    RECHECK_SECONDS = 5.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._levels: dict[str, _LevelTree] = {}
+        self._by_code: dict[str, Hit] = {}
+        self._stamp: tuple | None = None
+        self._checked = 0.0
+        self.loaded = False
+
+    @staticmethod
+    def _db_stamp(session: Session) -> tuple:
+        return tuple(session.execute(select(func.count(Area.id), func.max(Area.updated_at))).one())
+
+    def rebuild(self, session: Session) -> None:
+        """Load every area from the database and build the trees."""
+        stamp = self._db_stamp(session)
+        hits: dict[str, list[Hit]] = {lvl: [] for lvl in LEVELS}
+        geoms: dict[str, list] = {lvl: [] for lvl in LEVELS}
+        by_code: dict[str, Hit] = {}
+        rows = session.execute(
+            select(
+                Area.code, Area.name, Area.level, Area.parent_code, Area.responsible, Area.geometry
+            )
+        )
+        for code, name, level, parent, responsible, geometry in rows:
+            hit = Hit(code, name, level, parent, tuple(responsible or ()))
+            hits[level].append(hit)
+            geoms[level].append(shape(geometry))
+            by_code[code] = hit
+        levels = {lvl: _LevelTree(hits[lvl], geoms[lvl]) for lvl in LEVELS}
+        with self._lock:
+            self._levels, self._by_code, self._stamp = levels, by_code, stamp
+            self._checked = time.monotonic()
+            self.loaded = True
+
+    def ensure_fresh(self, session: Session) -> None:
+        """Rebuild when another process changed the areas (checked every few seconds)."""
+        if self.loaded and time.monotonic() - self._checked < self.RECHECK_SECONDS:
+            return
+        if not self.loaded or self._db_stamp(session) != self._stamp:
+            self.rebuild(session)
+        else:
+            self._checked = time.monotonic()
+
+    def get(self, code: str | None) -> Hit | None:
+        return self._by_code.get(code) if code else None
+
+    def locate(self, lon: float, lat: float) -> dict[str, Hit | None]:
+        """The areas holding the point, by level; a level is None when no area holds it."""
+        point = shapely.Point(lon, lat)
+        levels = self._levels
+        found = {lvl: levels[lvl].find(point) if lvl in levels else None for lvl in LEVELS}
+        # A grid names its community and street even where those polygons are coarser.
+        grid = found["grid"]
+        if grid is not None:
+            community = self.get(grid.parent_code)
+            if community is not None:
+                found["community"] = community
+                found["street"] = self.get(community.parent_code) or found["street"]
+        elif found["community"] is not None:
+            found["street"] = self.get(found["community"].parent_code) or found["street"]
+        if found["street"] is not None and found["street"].parent_code:
+            found["district"] = self.get(found["street"].parent_code) or found["district"]
+        return found
+
+
+index = GeoIndex()

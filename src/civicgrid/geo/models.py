@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from civicgrid.db import Base, UTCDateTime, utcnow
+
+LEVELS = ("district", "street", "community", "grid")
+
+
+class Area(Base):
+    """One area of district → street → community → grid; geometry is GeoJSON in WGS-84."""
+
+    __tablename__ = "areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    parent_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    geometry: Mapped[dict]
+    responsible: Mapped[list] = mapped_column(default=list)
+    area_m2: Mapped[float] = mapped_column(default=0.0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

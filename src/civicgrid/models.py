@@ -1,0 +1,10 @@
+"""Imports every domain's tables so that Base.metadata is complete (Alembic, tests)."""
+
+from civicgrid.auth import models as auth_models  # noqa: F401
+from civicgrid.cases import models as cases_models  # noqa: F401
+from civicgrid.categories import models as categories_models  # noqa: F401
+from civicgrid.db import Base
+from civicgrid.geo import models as geo_models  # noqa: F401
+from civicgrid.org import models as org_models  # noqa: F401
+
+metadata = Base.metadata

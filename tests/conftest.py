@@ -1,0 +1,115 @@
+"""Test set-up: a real database (SQLite by default, PostgreSQL when CIVICGRID_TEST_DATABASE_URL
+names one), migrated once with Alembic; every test runs in a transaction rolled back at its end."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from civicgrid import db, migrate
+from civicgrid.categories import service as cat_service
+from civicgrid.config import Settings, get_settings
+from civicgrid.geo.index import index as geo_index
+
+DATA = Path(__file__).parent / "data"
+_tmp = tempfile.mkdtemp(prefix="civicgrid-test-")
+DB_URL = os.environ.get("CIVICGRID_TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.db"
+IS_PG = DB_URL.startswith("postgresql")
+SCHEMA = f"t_{uuid.uuid4().hex[:10]}" if IS_PG else None
+
+os.environ["CIVICGRID_DATABASE_URL"] = DB_URL
+os.environ["CIVICGRID_MODE"] = "test"
+os.environ["CIVICGRID_SECRET_KEY"] = "test-secret"
+if SCHEMA:
+    os.environ["CIVICGRID_DATABASE_SCHEMA"] = SCHEMA
+get_settings.cache_clear()
+
+
+def _settings() -> Settings:
+    return Settings(database_url=DB_URL, database_schema=SCHEMA, mode="test",
+                    secret_key="test-secret")
+
+
+@pytest.fixture(scope="session")
+def engine():
+    if IS_PG:
+        admin = db.make_engine(Settings(database_url=DB_URL, mode="test"))
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
+        admin.dispose()
+    engine = db.make_engine(_settings())
+    migrate.upgrade(engine)
+    factory = sessionmaker(bind=engine)
+    with factory() as session:
+        cat_service.import_categories(session, cat_service.packaged_csv("categories.csv"))
+        cat_service.import_limits(session, cat_service.packaged_csv("time-limits.csv"))
+        session.commit()
+    yield engine
+    engine.dispose()
+    if IS_PG:
+        admin = db.make_engine(Settings(database_url=DB_URL, mode="test"))
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{SCHEMA}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture()
+def session(engine) -> Iterator[Session]:
+    """A session whose commits are savepoints inside one transaction rolled back at the end;
+    the app and the CLI helpers use the same connection."""
+    connection = engine.connect()
+    outer = connection.begin()
+    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                           expire_on_commit=False)
+    db._state.engine, db._state.factory = engine, factory
+    geo_index.loaded = False
+    s = factory()
+    try:
+        yield s
+    finally:
+        s.close()
+        outer.rollback()
+        connection.close()
+        db.set_engine(None)
+        geo_index.loaded = False
+
+
+TABLES_KEPT = {"categories", "time_limits", "alembic_version"}
+
+
+@pytest.fixture()
+def committed(engine) -> Iterator[sessionmaker]:
+    """Real commits on separate connections (for concurrency tests); every table but the
+    catalogue is emptied afterwards."""
+    db.set_engine(engine)
+    geo_index.loaded = False
+    try:
+        yield db.session_factory()
+    finally:
+        with engine.begin() as conn:
+            for table in reversed(db.Base.metadata.sorted_tables):
+                if table.name not in TABLES_KEPT:
+                    conn.execute(table.delete())
+        db.set_engine(None)
+        geo_index.loaded = False
+
+
+@pytest.fixture()
+def app(session):
+    from civicgrid.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture()
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
