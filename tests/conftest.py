@@ -28,14 +28,16 @@ SCHEMA = f"t_{uuid.uuid4().hex[:10]}" if IS_PG else None
 os.environ["CIVICGRID_DATABASE_URL"] = DB_URL
 os.environ["CIVICGRID_MODE"] = "test"
 os.environ["CIVICGRID_SECRET_KEY"] = "test-secret"
+os.environ["CIVICGRID_MEDIA_DIR"] = f"{_tmp}/media"
 if SCHEMA:
     os.environ["CIVICGRID_DATABASE_SCHEMA"] = SCHEMA
 get_settings.cache_clear()
 
 
 def _settings() -> Settings:
-    return Settings(database_url=DB_URL, database_schema=SCHEMA, mode="test",
-                    secret_key="test-secret")
+    return Settings(
+        database_url=DB_URL, database_schema=SCHEMA, mode="test", secret_key="test-secret"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +69,9 @@ def session(engine) -> Iterator[Session]:
     the app and the CLI helpers use the same connection."""
     connection = engine.connect()
     outer = connection.begin()
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                           expire_on_commit=False)
+    factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     db._state.engine, db._state.factory = engine, factory
     geo_index.loaded = False
     s = factory()
@@ -100,6 +103,14 @@ def committed(engine) -> Iterator[sessionmaker]:
                     conn.execute(table.delete())
         db.set_engine(None)
         geo_index.loaded = False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """Tests may change CIVICGRID_* variables: no settings outlive a test."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture()

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from civicgrid import __version__, migrate
 from civicgrid.auth import api as auth_api
+from civicgrid.cases import api as cases_api
 from civicgrid.categories import api as categories_api
 from civicgrid.db import session_scope
 from civicgrid.deps import DbSession, current_user
@@ -23,7 +24,13 @@ from civicgrid.org import api as org_api
 log = logging.getLogger(__name__)
 
 PUBLIC_ROUTERS = [auth_api.public_router, geo_api.public_router, categories_api.public_router]
-PRIVATE_ROUTERS = [auth_api.router, org_api.router, geo_api.router, categories_api.router]
+PRIVATE_ROUTERS = [
+    auth_api.router,
+    org_api.router,
+    geo_api.router,
+    categories_api.router,
+    cases_api.router,
+]
 
 
 def _load_index() -> None:

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     citizen_reports_need_acceptance: bool = False
     light_yellow_fraction: float = 0.8
     redis_url: str | None = None
+    case_code_prefix: str = "XF"
+    media_dir: str = "var/media"
+    photo_max_bytes: int = 10 * 1024 * 1024
+    photo_max_pixels: int = 40_000_000
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -27,12 +27,33 @@ DISTRICT = ("230110", "香坊区")
 # 20 streets, 3 towns and 1 township. Names are real; the seed points only place them roughly
 # (urban streets in the north-west, towns and the township to the east and south).
 STREETS = [
-    "香坊大街街道", "安埠街道", "通天街道", "黎明街道", "新香坊街道", "铁东街道", "红旗街道",
-    "六顺街道", "建筑街道", "哈平路街道", "大庆路街道", "进乡街道", "通乡街道", "和平路街道",
-    "民生路街道", "文政街道", "王兆街道", "新成街道", "健康路街道", "公滨路街道",
+    "香坊大街街道",
+    "安埠街道",
+    "通天街道",
+    "黎明街道",
+    "新香坊街道",
+    "铁东街道",
+    "红旗街道",
+    "六顺街道",
+    "建筑街道",
+    "哈平路街道",
+    "大庆路街道",
+    "进乡街道",
+    "通乡街道",
+    "和平路街道",
+    "民生路街道",
+    "文政街道",
+    "王兆街道",
+    "新成街道",
+    "健康路街道",
+    "公滨路街道",
 ]
-RURAL = [("幸福镇", (126.80, 45.72)), ("成高子镇", (126.76, 45.64)),
-         ("朝阳镇", (126.93, 45.72)), ("向阳乡", (126.88, 45.64))]
+RURAL = [
+    ("幸福镇", (126.80, 45.72)),
+    ("成高子镇", (126.76, 45.64)),
+    ("朝阳镇", (126.93, 45.72)),
+    ("向阳乡", (126.88, 45.64)),
+]
 DEPARTMENTS = [
     ("230110901", "区环境卫生服务中心", "环卫部门"),
     ("230110902", "区市政设施维护中心", "市政公用部门"),
@@ -88,8 +109,9 @@ def build_geography() -> dict:
         features.append(demo_geometry.feature("street", s_code, name, street, DISTRICT[0]))
         rural = not name.endswith("街道")
         spacing = 0.028 if rural else 0.014
-        communities = demo_geometry.voronoi_split(street,
-                                                  demo_geometry.lattice_seeds(street, spacing))
+        communities = demo_geometry.voronoi_split(
+            street, demo_geometry.lattice_seeds(street, spacing)
+        )
         short = name.removesuffix("街道").removesuffix("镇").removesuffix("乡")
         for c_no, community in enumerate(communities, start=1):
             community = demo_geometry.rounded(community)
@@ -105,32 +127,58 @@ def build_geography() -> dict:
                 cells = demo_geometry.square_cells(community, side)
             responsible = ["supervisor"] if c_code == "230110001001" else None
             for g_no, cell in enumerate(cells, start=1):
-                features.append(demo_geometry.feature(
-                    "grid", f"{c_code}{g_no:03d}", f"{c_name}{g_no}号网格", cell, c_code,
-                    responsible if g_no <= 20 else None,
-                ))
+                features.append(
+                    demo_geometry.feature(
+                        "grid",
+                        f"{c_code}{g_no:03d}",
+                        f"{c_name}{g_no}号网格",
+                        cell,
+                        c_code,
+                        responsible if g_no <= 20 else None,
+                    )
+                )
     return {"type": "FeatureCollection", "features": features}
 
 
 def _ensure_org(session: Session) -> None:
     org_service.ensure_unit(session, code=CITY[0], name=CITY[1], kind="city", parent_code=None)
-    org_service.ensure_unit(session, code=DISTRICT[0], name=DISTRICT[1], kind="district",
-                            parent_code=CITY[0])
-    org_service.ensure_unit(session, code=COMMAND_CENTRE[0], name=COMMAND_CENTRE[1], kind="team",
-                            parent_code=DISTRICT[0])
+    org_service.ensure_unit(
+        session, code=DISTRICT[0], name=DISTRICT[1], kind="district", parent_code=CITY[0]
+    )
+    org_service.ensure_unit(
+        session,
+        code=COMMAND_CENTRE[0],
+        name=COMMAND_CENTRE[1],
+        kind="team",
+        parent_code=DISTRICT[0],
+    )
     for code, name, dept_type in DEPARTMENTS:
-        org_service.ensure_unit(session, code=code, name=name, kind="department",
-                                parent_code=DISTRICT[0], dept_type=dept_type)
+        org_service.ensure_unit(
+            session,
+            code=code,
+            name=name,
+            kind="department",
+            parent_code=DISTRICT[0],
+            dept_type=dept_type,
+        )
 
 
 def _ensure_users(session: Session, console: Console) -> None:
     for username, name, unit, roles, title, phone in USERS:
         if auth_service.get_user(session, username) is None:
-            auth_service.create_user(session, username=username, password=DEMO_PASSWORD,
-                                     name=name, org_unit_code=unit, roles=roles, title=title,
-                                     phones=[phone])
-            console.print(f"  user [bold]{username}[/bold] ({', '.join(roles)}) "
-                          f"password: {DEMO_PASSWORD}")
+            auth_service.create_user(
+                session,
+                username=username,
+                password=DEMO_PASSWORD,
+                name=name,
+                org_unit_code=unit,
+                roles=roles,
+                title=title,
+                phones=[phone],
+            )
+            console.print(
+                f"  user [bold]{username}[/bold] ({', '.join(roles)}) password: {DEMO_PASSWORD}"
+            )
 
 
 def load(console: Console, *, cases: int = 0) -> None:

@@ -25,8 +25,10 @@ def test_login_sets_an_httponly_samesite_lax_cookie(client, people):
 def test_wrong_password_is_401_with_a_clear_message(client, people):
     r = client.post("/api/v1/auth/login", json={"username": "h1", "password": "nope-nope"})
     assert r.status_code == 401
-    assert r.json() == {"error": "unauthorized",
-                        "detail": "用户名或密码错误 / wrong username or password"}
+    assert r.json() == {
+        "error": "unauthorized",
+        "detail": "用户名或密码错误 / wrong username or password",
+    }
 
 
 def test_five_failures_lock_the_account_for_15_minutes(client, people):
@@ -68,14 +70,21 @@ def test_bearer_tokens_work_and_can_be_revoked(client, people):
     assert client.get("/api/v1/auth/me", headers=headers).json()["username"] == "h1"
     assert client.delete(f"/api/v1/auth/tokens/{token['id']}", headers=headers).status_code == 204
     assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
-    assert client.get("/api/v1/auth/me",
-                      headers={"Authorization": "Bearer cg_forged"}).status_code == 401
+    assert (
+        client.get("/api/v1/auth/me", headers={"Authorization": "Bearer cg_forged"}).status_code
+        == 401
+    )
 
 
 def test_admin_manages_users_and_disabling_ends_sessions(client, people):
     login(client, "boss")
-    body = {"username": "new1", "password": "long-enough-1", "name": "新人",
-            "org_unit": "239901002", "roles": ["handler"]}
+    body = {
+        "username": "new1",
+        "password": "long-enough-1",
+        "name": "新人",
+        "org_unit": "239901002",
+        "roles": ["handler"],
+    }
     assert client.post("/api/v1/users", json=body).status_code == 201
     assert client.post("/api/v1/users", json=body).status_code == 409
     r = client.post("/api/v1/users", json={**body, "username": "new2", "roles": ["king"]})

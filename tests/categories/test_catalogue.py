@@ -8,24 +8,28 @@ from tests.factories import login, small_geography, user
 
 
 def test_the_shipped_catalogue_has_153_components_and_250_events(session):
-    counts = dict(session.execute(
-        select(Category.kind, func.count()).group_by(Category.kind)).all())
+    counts = dict(
+        session.execute(select(Category.kind, func.count()).group_by(Category.kind)).all()
+    )
     assert counts == {"component": 153, "event": 250}
 
 
-@pytest.mark.parametrize(("kind", "code", "urgency", "expected"), [
-    ("event", "06010", "normal", (4, "working_hours", "event:06010")),
-    ("event", "06029", "normal", (2, "natural_hours", "event:06029")),
-    ("event", "06001", "normal", (160, "working_hours", "event:06001")),
-    ("event", "10001", "urgent", (4, "natural_hours", "event:10001")),
-    ("component", "01037", "normal", (8, "working_hours", "component:01037")),
-    # exact code under the other kind: component:01002 also times event 01002
-    ("event", "01002", "normal", (2, "natural_hours", "component:01002")),
-    ("event", "06002", "normal", (4, "working_hours", "major:06")),
-    ("event", "09001", "normal", (2, "working_hours", "major:09")),
-    ("component", "05002", "normal", (16, "working_hours", "default")),
-    ("event", "06010", "urgent", (2, "natural_hours", "default")),
-])
+@pytest.mark.parametrize(
+    ("kind", "code", "urgency", "expected"),
+    [
+        ("event", "06010", "normal", (4, "working_hours", "event:06010")),
+        ("event", "06029", "normal", (2, "natural_hours", "event:06029")),
+        ("event", "06001", "normal", (160, "working_hours", "event:06001")),
+        ("event", "10001", "urgent", (4, "natural_hours", "event:10001")),
+        ("component", "01037", "normal", (8, "working_hours", "component:01037")),
+        # exact code under the other kind: component:01002 also times event 01002
+        ("event", "01002", "normal", (2, "natural_hours", "component:01002")),
+        ("event", "06002", "normal", (4, "working_hours", "major:06")),
+        ("event", "09001", "normal", (2, "working_hours", "major:09")),
+        ("component", "05002", "normal", (16, "working_hours", "default")),
+        ("event", "06010", "urgent", (2, "natural_hours", "default")),
+    ],
+)
 def test_limit_precedence_exact_then_major_then_default(session, kind, code, urgency, expected):
     cat = service.resolve_category(session, code, kind)
     limit = service.limit_for(session, cat, urgency)
@@ -38,16 +42,19 @@ def test_an_ambiguous_code_resolves_to_the_event(session):
 
 
 def test_limits_csv_import_is_all_or_nothing_with_line_numbers(session):
-    text = ("scope,urgency,limit,unit,note\n"
-            "major:06,normal,6,working_hours,ok\n"
-            "major:6,normal,x,weeks,bad\n")
+    text = (
+        "scope,urgency,limit,unit,note\n"
+        "major:06,normal,6,working_hours,ok\n"
+        "major:6,normal,x,weeks,bad\n"
+    )
     with pytest.raises(CsvInvalid) as info:
         service.import_limits(session, text)
     assert any(p.startswith("line 3:") for p in info.value.problems)
     cat = service.resolve_category(session, "06002")
     assert service.limit_for(session, cat, "normal").value == 4  # unchanged
-    service.import_limits(session, text.splitlines(keepends=True)[0]
-                          + "major:06,normal,6,working_hours,ok\n")
+    service.import_limits(
+        session, text.splitlines(keepends=True)[0] + "major:06,normal,6,working_hours,ok\n"
+    )
     assert service.limit_for(session, cat, "normal").value == 6
 
 

@@ -13,9 +13,10 @@ def metres(a, b) -> float:
     return math.hypot((lon1 - lon2) * kx, (lat1 - lat2) * 110_574.0)
 
 
-POINTS = [(126.56 + random.Random(i).random() * 0.44, 45.59 + random.Random(-i).random() * 0.23)
-          for i in range(200)] + [(116.391, 39.907), (121.47, 31.23), (113.26, 23.13),
-                                  (87.6, 43.8), (91.1, 29.65)]
+POINTS = [
+    (126.56 + random.Random(i).random() * 0.44, 45.59 + random.Random(-i).random() * 0.23)
+    for i in range(200)
+] + [(116.391, 39.907), (121.47, 31.23), (113.26, 23.13), (87.6, 43.8), (91.1, 29.65)]
 
 
 @pytest.mark.parametrize("name", ["gcj02", "bd09"])

@@ -17,8 +17,7 @@ def small():
 
 
 def square(x0, y0, x1, y1):
-    return {"type": "Polygon",
-            "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+    return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
 
 
 def count(session) -> int:
@@ -71,13 +70,19 @@ def broken_cases():
     out["duplicate code"] = (d, 5, "duplicate")
 
     d = copy.deepcopy(base)
-    d["features"][3]["geometry"] = {"type": "Polygon", "coordinates": [[
-        [126.70, 45.70], [126.71, 45.71], [126.71, 45.70], [126.70, 45.71], [126.70, 45.70]]]}
+    d["features"][3]["geometry"] = {
+        "type": "Polygon",
+        "coordinates": [
+            [[126.70, 45.70], [126.71, 45.71], [126.71, 45.70], [126.70, 45.71], [126.70, 45.70]]
+        ],
+    }
     out["self-intersecting"] = (d, 3, "invalid polygon")
 
     d = copy.deepcopy(base)
-    d["features"][3]["geometry"] = {"type": "Polygon", "coordinates": [[
-        [126.70, 45.70], [126.71, 45.70], [126.70, 45.70]]]}
+    d["features"][3]["geometry"] = {
+        "type": "Polygon",
+        "coordinates": [[[126.70, 45.70], [126.71, 45.70], [126.70, 45.70]]],
+    }
     out["fewer than 4 points"] = (d, 3, "fewer than 4 points")
 
     d = copy.deepcopy(base)
@@ -109,10 +114,22 @@ def test_all_problems_are_listed_at_once(session):
 
 def test_parent_may_already_be_in_the_database(session):
     small_geography(session)
-    extra = {"type": "FeatureCollection", "features": [{
-        "type": "Feature", "geometry": square(126.7, 45.7, 126.705, 45.705),
-        "properties": {"level": "grid", "code": "239901001001099", "name": "新网格",
-                       "parent": "239901001001", "datum": "gcj02"}}]}
+    extra = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": square(126.7, 45.7, 126.705, 45.705),
+                "properties": {
+                    "level": "grid",
+                    "code": "239901001001099",
+                    "name": "新网格",
+                    "parent": "239901001001",
+                    "datum": "gcj02",
+                },
+            }
+        ],
+    }
     assert geo_service.import_geojson(session, extra).created == 1
 
 

@@ -48,8 +48,10 @@ def test_point_on_a_shared_edge_goes_to_one_grid_always(client, session):
     grid2 = next(f for f in data["features"] if f["properties"]["code"] == "239901001001002")
     vertex = grid2["geometry"]["coordinates"][0][0]  # (126.71, 45.70): also a corner of 001
     lon, lat = gcj_to_wgs(vertex[0], vertex[1] + 0.005)
-    answers = {client.get("/api/v1/geo/locate", params={"lon": lon, "lat": lat}).json()["grid"][
-        "code"] for _ in range(3)}
+    answers = {
+        client.get("/api/v1/geo/locate", params={"lon": lon, "lat": lat}).json()["grid"]["code"]
+        for _ in range(3)
+    }
     assert len(answers) == 1
     assert answers.pop() in {"239901001001001", "239901001001002"}
 
@@ -85,8 +87,9 @@ def test_responsible_people_are_named_with_phones_masked_for_the_public(client, 
     geo_service.refresh_index(session)
     params = {"lon": 126.6988839, "lat": 45.7029325}
     body = client.get("/api/v1/geo/locate", params=params).json()
-    assert body["responsible"] == [{"username": "grid1", "name": "张秋生", "title": "",
-                                    "phones": ["139****5678"]}]
+    assert body["responsible"] == [
+        {"username": "grid1", "name": "张秋生", "title": "", "phones": ["139****5678"]}
+    ]
     login(client, "grid1")
     body = client.get("/api/v1/geo/locate", params=params).json()
     assert body["responsible"][0]["phones"] == ["13912345678"]
@@ -102,8 +105,9 @@ def test_each_level_exports_as_geojson_that_imports_again(client, session):
     from civicgrid.geo import service as geo_service
 
     assert geo_service.import_geojson(session, fc).updated == 8
-    gcj = client.get("/api/v1/geo/areas.geojson",
-                     params={"level": "district", "datum": "gcj02"}).json()
+    gcj = client.get(
+        "/api/v1/geo/areas.geojson", params={"level": "district", "datum": "gcj02"}
+    ).json()
     ring = gcj["features"][0]["geometry"]["coordinates"][0]
     assert abs(ring[0][0] - 126.7) < 1e-7 and abs(ring[0][1] - 45.7) < 1e-7
 

@@ -48,10 +48,12 @@ def test_phone_is_whole_for_the_same_unit_and_admins_masked_for_others(client, s
     assert zqs["phones"] == ["139****1234"]
     login(client, "zqs2")  # same unit
     assert client.get("/api/v1/org/people", params={"q": "zqs"}).json()[0]["phones"] == [
-        "13912341234"]
+        "13912341234"
+    ]
     login(client, "boss")
     assert client.get("/api/v1/org/people", params={"q": "zqs"}).json()[0]["phones"] == [
-        "13912341234"]
+        "13912341234"
+    ]
 
 
 def test_tree_nests_streets_and_communities(client, session):
@@ -82,8 +84,13 @@ def test_vcard_and_xlsx_exports_mask_as_the_viewer_must_see(client, session):
 def test_only_admins_create_units_and_people(client, session):
     setup_people(session)
     login(client, "lh")
-    body = {"code": "239901903", "name": "园林所", "kind": "department", "parent": "239901",
-            "dept_type": "园林绿化部门"}
+    body = {
+        "code": "239901903",
+        "name": "园林所",
+        "kind": "department",
+        "parent": "239901",
+        "dept_type": "园林绿化部门",
+    }
     assert client.post("/api/v1/org/units", json=body).status_code == 403
     login(client, "boss")
     assert client.post("/api/v1/org/units", json=body).status_code == 201
@@ -91,9 +98,12 @@ def test_only_admins_create_units_and_people(client, session):
     bad = {**body, "code": "x1", "kind": "club"}
     r = client.post("/api/v1/org/units", json=bad)
     assert r.status_code == 400 and "kind" in r.json()["detail"]
-    r = client.post("/api/v1/org/people", json={"name": "周园", "org_unit": "239901903",
-                                                "phones": ["0451-8888 1234"]})
+    r = client.post(
+        "/api/v1/org/people",
+        json={"name": "周园", "org_unit": "239901903", "phones": ["0451-8888 1234"]},
+    )
     assert r.status_code == 201 and r.json()["phones"] == ["045188881234"]
-    r = client.post("/api/v1/org/people", json={"name": "周园", "org_unit": "239901903",
-                                                "phones": ["call me"]})
+    r = client.post(
+        "/api/v1/org/people", json={"name": "周园", "org_unit": "239901903", "phones": ["call me"]}
+    )
     assert r.status_code == 400

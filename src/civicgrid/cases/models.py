@@ -32,6 +32,7 @@ class Case(Base):
     state_before_suspend: Mapped[str | None] = mapped_column(String(16))
     unit_code: Mapped[str | None] = mapped_column(String(32), index=True)
     deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    warn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     deadline_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     suspended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
@@ -107,6 +108,15 @@ class DispatchRule(Base):
     unit_code: Mapped[str | None] = mapped_column(String(32))
     priority: Mapped[int] = mapped_column(default=100)
     note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CaseCounter(Base):
+    """The last sequence number of case codes given out on a day (XF20261125-000123)."""
+
+    __tablename__ = "case_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
 
 
 class CalendarDay(Base):

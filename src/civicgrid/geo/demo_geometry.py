@@ -69,8 +69,11 @@ def square_cells(region, side_m: float) -> list:
     dy = side_m / 110_574.0
     minx, miny, maxx, maxy = region.bounds
     nx, ny = math.ceil((maxx - minx) / dx), math.ceil((maxy - miny) / dy)
-    squares = [box(minx + i * dx, miny + j * dy, minx + (i + 1) * dx, miny + (j + 1) * dy)
-               for j in range(ny) for i in range(nx)]
+    squares = [
+        box(minx + i * dx, miny + j * dy, minx + (i + 1) * dx, miny + (j + 1) * dy)
+        for j in range(ny)
+        for i in range(nx)
+    ]
     tree = shapely.STRtree(squares)
     hits = tree.query(region, predicate="intersects")
     pieces = shapely.intersection([squares[i] for i in sorted(hits)], region)
@@ -82,8 +85,14 @@ def square_cells(region, side_m: float) -> list:
     return out
 
 
-def feature(level: str, code: str, name: str, geom, parent: str | None = None,
-            responsible: list[str] | None = None) -> dict:
+def feature(
+    level: str,
+    code: str,
+    name: str,
+    geom,
+    parent: str | None = None,
+    responsible: list[str] | None = None,
+) -> dict:
     props = {"level": level, "code": code, "name": name, "datum": "wgs84"}
     if parent:
         props["parent"] = parent

@@ -113,7 +113,7 @@ def _parse_feature(i: int, feature, problems: list[dict]) -> dict | None:
         bad(f"多边形无效 (自相交等) / invalid polygon: {reason}", code)
         return None
     minx, miny, maxx, maxy = geom.bounds
-    if not (-180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90):
+    if not (minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90):
         bad("坐标超出经纬度范围 / coordinates out of range", code)
         return None
     geom = datum_mod.shape_to_wgs84(geom, datum)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 12:12:39.226906
+Create Date: 2026-11-25 12:24:06.822399
 """
 
 import sqlalchemy as sa
@@ -50,6 +50,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("year", name=op.f("pk_calendar_years")),
     )
     op.create_table(
+        "case_counters",
+        sa.Column("day", sa.String(length=8), nullable=False),
+        sa.Column("last", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_case_counters")),
+    )
+    op.create_table(
         "cases",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=40), nullable=False),
@@ -68,6 +74,7 @@ def upgrade() -> None:
         sa.Column("state_before_suspend", sa.String(length=16), nullable=True),
         sa.Column("unit_code", sa.String(length=32), nullable=True),
         sa.Column("deadline", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("warn_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("deadline_start", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("suspended_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reported_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
@@ -236,6 +243,34 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_people_org_unit_id"), ["org_unit_id"], unique=False)
 
     op.create_table(
+        "photos",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=True),
+        sa.Column("stage", sa.String(length=16), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("thumb_key", sa.String(length=200), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_photos_case_id_cases"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["case_events.id"],
+            name=op.f("fk_photos_event_id_case_events"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_photos")),
+        sa.UniqueConstraint("key", name=op.f("uq_photos_key")),
+    )
+    with op.batch_alter_table("photos", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_photos_case_id"), ["case_id"], unique=False)
+
+    op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("username", sa.String(length=60), nullable=False),
@@ -279,6 +314,10 @@ def downgrade() -> None:
 
     op.drop_table("api_tokens")
     op.drop_table("users")
+    with op.batch_alter_table("photos", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_photos_case_id"))
+
+    op.drop_table("photos")
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_people_org_unit_id"))
         batch_op.drop_index(batch_op.f("ix_people_name"))
@@ -328,6 +367,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_cases_category_code"))
 
     op.drop_table("cases")
+    op.drop_table("case_counters")
     op.drop_table("calendar_years")
     op.drop_table("calendar_days")
     with op.batch_alter_table("areas", schema=None) as batch_op:

@@ -1,0 +1,272 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+
+from civicgrid.auth import service as auth_service
+from civicgrid.cases import service, views, workflow
+from civicgrid.cases.exceptions import BadAction, CaseNotFound
+from civicgrid.cases.models import Case
+from civicgrid.cases.schemas import ActionIn, CaseCreate
+from civicgrid.deps import AppSettings, CurrentUser, DbSession, require_roles
+from civicgrid.media import service as media_service
+from civicgrid.media.models import Photo
+from civicgrid.timefmt import parse_aware
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+
+SOURCE_OF_ROLE = {"supervisor": "supervisor", "operator": "hotline"}
+PHOTO_ACTIONS = {"report_done": "done", "verify_pass": "verify", "verify_fail": "verify"}
+
+
+def current_case(code: str, session: DbSession, user: CurrentUser) -> Case:
+    """The case, if the user's org unit may see it (404 otherwise)."""
+    return service.get_visible_case(session, code, auth_service.scope_codes(session, user))
+
+
+CurrentCase = Annotated[Case, Depends(current_case)]
+
+
+def _when(text: str | None, name: str) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return parse_aware(text, default_local=True)
+    except ValueError as exc:
+        raise BadAction(f"{name} 不是 ISO 8601 时间", f"{name} is not an ISO 8601 time") from exc
+
+
+@router.get("")
+def list_cases(
+    session: DbSession,
+    user: CurrentUser,
+    state: Annotated[list[str] | None, Query()] = None,
+    light: str | None = None,
+    street: str | None = None,
+    community: str | None = None,
+    grid: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    source: str | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    reported_from: str | None = None,
+    reported_to: str | None = None,
+    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    queue: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: int | None = None,
+) -> dict:
+    """Cases of the caller's org units, newest first, with filters and cursor pagination."""
+    box = None
+    if bbox:
+        try:
+            box = tuple(float(x) for x in bbox.split(","))
+        except ValueError:
+            box = ()
+        if len(box) != 4:
+            raise BadAction(
+                "bbox 应为 4 个数: 最小经度,最小纬度,最大经度,最大纬度",
+                "bbox is min_lon,min_lat,max_lon,max_lat",
+            )
+    if state and any(s not in workflow.STATES for s in state):
+        raise BadAction(
+            f"state 应为 {', '.join(workflow.STATES)}",
+            f"state must be one of {', '.join(workflow.STATES)}",
+        )
+    flt = service.CaseFilter(
+        state=state,
+        light=light,
+        street=street,
+        community=community,
+        grid=grid,
+        unit=unit,
+        category=category,
+        source=source,
+        q=q,
+        reported_from=_when(reported_from, "reported_from"),
+        reported_to=_when(reported_to, "reported_to"),
+        bbox=box,
+        queue=queue,
+    )
+    scope = auth_service.scope_codes(session, user)
+    items = service.list_cases(session, scope=scope, flt=flt, limit=limit, cursor=cursor)
+    return {
+        "items": [views.case_summary(c) for c in items],
+        "next_cursor": items[-1].id if len(items) == limit else None,
+    }
+
+
+@router.post("", status_code=201)
+def report_case(
+    body: CaseCreate, session: DbSession, user: CurrentUser, settings: AppSettings
+) -> dict:
+    """A report by staff (supervisor's patrol, operator's hotline call, any staff)."""
+    actor = service.actor_for(session, user, "report")
+    source = body.source or next(
+        (SOURCE_OF_ROLE[r] for r in user.roles if r in SOURCE_OF_ROLE), "staff"
+    )
+    case = service.report(
+        session,
+        settings,
+        source=source,
+        category=body.category,
+        category_kind=body.category_kind,
+        actor=actor,
+        urgency=body.urgency,
+        lon=body.lon,
+        lat=body.lat,
+        datum=body.datum,
+        address=body.address,
+        description=body.description,
+        contact_name=body.contact_name,
+        contact_phone=body.contact_phone,
+        auto_dispatch=body.auto_dispatch,
+    )
+    return views.case_summary(case)
+
+
+@router.get("/lights", dependencies=[Depends(require_roles("dispatcher", "leader", "admin"))])
+def lights(
+    session: DbSession, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+) -> dict:
+    """The yellow and red lists (亮灯): cases near or past their deadline."""
+    scope = auth_service.scope_codes(session, user)
+    out = {}
+    for colour in ("yellow", "red"):
+        found = service.list_cases(
+            session, scope=scope, flt=service.CaseFilter(light=colour), limit=limit
+        )
+        out[colour] = [views.case_summary(c) for c in found]
+    return out
+
+
+@router.get("/{code}")
+def case_detail(case: CurrentCase, session: DbSession, user: CurrentUser) -> dict:
+    """A case with its whole timeline and photos; the reporter's contact masked by role."""
+    events = service.events_of(session, case)
+    detail = views.case_detail(
+        session, case, events, user.roles, media_service.photos_of(session, case.id)
+    )
+    detail["allowed_actions"] = allowed_for(session, case, user)
+    return detail
+
+
+def allowed_for(session, case: Case, user) -> list[str]:
+    """The actions this user may take on this case now."""
+    out = []
+    for action in workflow.allowed_actions(case.state):
+        if not any(r in workflow.ROLES[action] for r in user.roles):
+            continue
+        try:
+            service._check_actor(case, action, service.actor_for(session, user, action))
+        except Exception:  # noqa: BLE001 - not allowed for this user
+            continue
+        out.append(action)
+    return out
+
+
+@router.get("/{code}/photos/{photo_id}")
+def photo(
+    case: CurrentCase, photo_id: int, session: DbSession, settings: AppSettings, thumb: bool = False
+) -> Response:
+    found = session.get(Photo, photo_id)
+    if found is None or found.case_id != case.id:
+        raise CaseNotFound(f"{case.code}/photos/{photo_id}")
+    data = media_service.storage(settings).get(found.thumb_key if thumb else found.key)
+    return Response(
+        data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
+    )
+
+
+def _act(
+    session,
+    settings,
+    user,
+    case: Case,
+    action: str,
+    body: ActionIn,
+    photos: list[tuple[str, bytes]] = (),
+) -> dict:
+    actor = service.actor_for(session, user, action)
+    payload = {
+        k: v
+        for k, v in {
+            "unit": body.unit,
+            "deadline": body.deadline,
+            "until": body.until,
+            "score": body.score,
+        }.items()
+        if v is not None
+    }
+    checked = [media_service.check_image(data, settings, name) for name, data in photos]
+    event = service.transition(
+        session,
+        settings,
+        case,
+        action,
+        actor=actor,
+        note=body.note,
+        payload=payload,
+        expected_version=body.version,
+    )
+    for image in checked:
+        media_service.attach(
+            session,
+            settings,
+            case_id=case.id,
+            event_id=event.id,
+            stage=PHOTO_ACTIONS[action],
+            image=image,
+        )
+    return {**views.case_summary(case), "event": views.event_view(event)}
+
+
+def _json_action(action: str):
+    def endpoint(
+        case: CurrentCase,
+        body: ActionIn,
+        session: DbSession,
+        user: CurrentUser,
+        settings: AppSettings,
+    ) -> dict:
+        return _act(session, settings, user, case, action, body)
+
+    endpoint.__doc__ = f"{workflow.ACTION_NAMES_ZH[action]} ({action})."
+    return endpoint
+
+
+def _photo_action(action: str):
+    def endpoint(
+        case: CurrentCase,
+        session: DbSession,
+        user: CurrentUser,
+        settings: AppSettings,
+        note: Annotated[str, Form(max_length=4000)] = "",
+        version: Annotated[int | None, Form()] = None,
+        photos: Annotated[list[UploadFile] | None, File()] = None,
+    ) -> dict:
+        files = [
+            (f.filename or "photo", f.file.read(settings.photo_max_bytes + 1)) for f in photos or []
+        ]
+        return _act(
+            session, settings, user, case, action, ActionIn(note=note, version=version), files
+        )
+
+    endpoint.__doc__ = f"{workflow.ACTION_NAMES_ZH[action]} ({action}), with photos (multipart)."
+    return endpoint
+
+
+for _action in workflow.ACTIONS:
+    if _action == "report":
+        continue
+    _path = f"/{{code}}/{_action.replace('_', '-')}"
+    _factory = _photo_action if _action in PHOTO_ACTIONS else _json_action
+    router.add_api_route(
+        _path,
+        _factory(_action),
+        methods=["POST"],
+        name=f"case_{_action}",
+        summary=f"{workflow.ACTION_NAMES_ZH[_action]} {_action}",
+    )

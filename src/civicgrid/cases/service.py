@@ -1,0 +1,574 @@
+"""The case spine: reporting, transitions, routing and deadlines, queries.
+
+Every state change goes through `transition`, which checks the workflow table, writes the
+event and updates the row in the caller's transaction. Services flush; callers commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from civicgrid.cases import routing, workflow
+from civicgrid.cases.calendar import WorkCalendar
+from civicgrid.cases.exceptions import (
+    ActionForbidden,
+    BadAction,
+    CaseNotFound,
+    IllegalTransition,
+    StaleCase,
+)
+from civicgrid.cases.models import Case, CaseContact, CaseCounter, CaseEvent
+from civicgrid.categories import service as cat_service
+from civicgrid.config import Settings
+from civicgrid.db import utcnow
+from civicgrid.geo import service as geo_service
+from civicgrid.org import service as org_service
+
+AUTO_SOURCES = ("citizen", "open311")
+NOTE_REQUIRED = ("reject", "return", "verify_fail", "extend_refuse", "suspend", "urge", "comment")
+MAX_TEXT = 4000
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who takes an action, in which role, seeing which units (None: all)."""
+
+    username: str | None
+    role: str
+    scope: frozenset[str] | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(None, "system")
+
+    @classmethod
+    def citizen(cls) -> Actor:
+        return cls(None, "citizen")
+
+    @property
+    def is_history(self) -> bool:
+        return self.role == "import"
+
+
+def actor_for(session: Session, user, action: str) -> Actor:
+    """The user acting in the first of their roles that may take `action`."""
+    from civicgrid.auth import service as auth_service
+
+    allowed = workflow.ROLES.get(action, ())
+    role = next((r for r in user.roles if r in allowed), None)
+    if role is None:
+        raise ActionForbidden(
+            f"您的角色不能执行「{workflow.ACTION_NAMES_ZH.get(action, action)}」",
+            f"your roles may not take the action {action}; it needs one of {', '.join(allowed)}",
+        )
+    scope = auth_service.scope_codes(session, user)
+    return Actor(user.username, role, frozenset(scope) if scope is not None else None)
+
+
+def visible(case: Case, scope: frozenset[str] | set[str] | None) -> bool:
+    if scope is None:
+        return True
+    return any(c in scope for c in (case.unit_code, case.street_code, case.community_code) if c)
+
+
+def projection_of(case: Case) -> workflow.Projection:
+    return workflow.Projection(**{k: getattr(case, k) for k in workflow.Projection().as_dict()})
+
+
+def _write_projection(case: Case, p: workflow.Projection) -> None:
+    for key, value in p.as_dict().items():
+        if getattr(case, key) != value:
+            setattr(case, key, value)
+
+
+def _aware(value: Any, field: str) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value))
+        except ValueError as exc:
+            raise BadAction(
+                f"{field} 不是 ISO 8601 时间", f"{field} is not an ISO 8601 time"
+            ) from exc
+    if moment.tzinfo is None:
+        raise BadAction(f"{field} 须带时区偏移 (如 +08:00)", f"{field} needs a UTC offset")
+    return moment.astimezone(dt.UTC)
+
+
+def get_case(session: Session, code: str) -> Case:
+    case = session.scalar(select(Case).where(Case.code == code))
+    if case is None:
+        raise CaseNotFound(code)
+    return case
+
+
+def get_visible_case(session: Session, code: str, scope) -> Case:
+    """The case, if the scope may see it (404 otherwise, so codes do not leak)."""
+    case = get_case(session, code)
+    if not visible(case, scope):
+        raise CaseNotFound(code)
+    return case
+
+
+def events_of(session: Session, case: Case) -> list[CaseEvent]:
+    return list(
+        session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
+        )
+    )
+
+
+def _last_event(session: Session, case: Case) -> CaseEvent | None:
+    return session.scalar(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id)
+        .order_by(CaseEvent.seq.desc())
+        .limit(1)
+    )
+
+
+def _deadline_payload(
+    session: Session, settings: Settings, case: Case, at: dt.datetime, limit=None
+) -> dict:
+    """Deadline and 80 % mark of a dispatch at `at`, from the category's time limit."""
+    cat = cat_service.resolve_category(session, case.category_code, case.category_kind)
+    limit = limit or cat_service.limit_for(session, cat, case.urgency)
+    cal = WorkCalendar.load(session, settings)
+    deadline = cal.add(at, limit.value, limit.unit)
+    warn = cal.add(at, limit.value * workflow.WARN_FRACTION, limit.unit)
+    case.limit_unit = limit.unit
+    case.calendar_missing = deadline.calendar_missing
+    return {
+        "deadline": deadline.at,
+        "warn_at": warn.at,
+        "limit": {"value": limit.value, "unit": limit.unit, "scope": limit.scope},
+    }
+
+
+def _prepare(
+    session: Session,
+    settings: Settings,
+    case: Case,
+    action: str,
+    actor: Actor,
+    at: dt.datetime,
+    payload: dict,
+    note: str,
+) -> dict:
+    """Check and complete the payload of a live action (history import brings its own)."""
+    p = dict(payload)
+    if action in NOTE_REQUIRED and not note.strip() and action != "suspend":
+        raise BadAction(
+            f"「{workflow.ACTION_NAMES_ZH[action]}」需要填写说明",
+            f"{action} needs a note saying why",
+        )
+    if action == "dispatch":
+        unit = p.get("unit") or None
+        if unit is None:
+            r = routing.route(
+                session,
+                category_code=case.category_code,
+                default_department=_department_of(session, case),
+                street_code=case.street_code,
+                community_code=case.community_code,
+            )
+            if r.unit_code is None:
+                zh, en = routing.QUEUE_REASONS[r.reason or "no_rule"]
+                raise BadAction(
+                    f"无法自动确定派遣单位: {zh}, 请指定单位",
+                    f"no unit could be chosen: {en}; name the unit",
+                )
+            unit = r.unit_code
+        org_service.get_unit(session, unit)
+        p["unit"] = unit
+        if p.get("deadline"):
+            p["deadline"] = _aware(p["deadline"], "deadline")
+            if p["deadline"] <= at:
+                raise BadAction("处置时限必须晚于现在", "the deadline must be in the future")
+            p["warn_at"] = at + (p["deadline"] - at) * workflow.WARN_FRACTION
+        else:
+            p.update(_deadline_payload(session, settings, case, at))
+    elif action == "extend_request":
+        if not p.get("until"):
+            raise BadAction("申请延期须给出延至时间 until", "extend_request needs `until`")
+        p["until"] = _aware(p["until"], "until")
+        if case.deadline and p["until"] <= case.deadline:
+            raise BadAction(
+                "延期时间必须晚于当前时限", "`until` must be after the current deadline"
+            )
+    elif action == "extend_approve":
+        if not case.extension_pending:
+            raise BadAction("没有待批准的延期申请", "there is no extension request to approve")
+        if not p.get("deadline"):
+            last = session.scalar(
+                select(CaseEvent)
+                .where(CaseEvent.case_id == case.id, CaseEvent.action == "extend_request")
+                .order_by(CaseEvent.seq.desc())
+                .limit(1)
+            )
+            p["deadline"] = last.payload["until"] if last else None
+        p["deadline"] = _aware(p["deadline"], "deadline")
+        if p["deadline"] <= at:
+            raise BadAction("新的时限必须晚于现在", "the new deadline must be in the future")
+        cal = WorkCalendar.load(session, settings)
+        remaining = cal.working_between(at, p["deadline"])
+        if case.limit_unit == "natural_hours" or remaining.total_seconds() == 0:
+            p["warn_at"] = at + (p["deadline"] - at) * workflow.WARN_FRACTION
+        else:
+            p["warn_at"] = cal.add_working(at, remaining * workflow.WARN_FRACTION).at
+    elif action == "extend_refuse":
+        if not case.extension_pending:
+            raise BadAction("没有待处理的延期申请", "there is no extension request to refuse")
+    elif action == "rate":
+        score = p.get("score")
+        if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+            raise BadAction("评分须为 1 到 5 的整数", "score must be a whole number from 1 to 5")
+    elif action == "urge":
+        p["to"] = case.unit_code
+    return p
+
+
+def _department_of(session: Session, case: Case) -> str:
+    cat = cat_service.resolve_category(session, case.category_code, case.category_kind)
+    return cat.default_department
+
+
+def _check_actor(case: Case, action: str, actor: Actor) -> None:
+    if actor.is_history or actor.role == "system":
+        return
+    if actor.role not in workflow.ROLES.get(action, ()):
+        raise ActionForbidden(
+            f"角色 {actor.role} 不能执行「{workflow.ACTION_NAMES_ZH.get(action, action)}」",
+            f"role {actor.role} may not take the action {action}",
+        )
+    if actor.role == "citizen":
+        return
+    if (
+        action in workflow.UNIT_ACTIONS
+        and actor.scope is not None
+        and case.unit_code not in actor.scope
+    ):
+        raise ActionForbidden(
+            "只有案件派往单位的处置人员可以执行此操作",
+            "only handlers of the unit the case was sent to may do this",
+        )
+    if not visible(case, actor.scope):
+        raise ActionForbidden("案件不在您的管辖范围内", "the case is outside your unit")
+
+
+def _json_payload(payload: dict) -> dict:
+    out = {}
+    for key, value in payload.items():
+        out[key] = value.isoformat() if isinstance(value, dt.datetime) else value
+    return out
+
+
+def transition(
+    session: Session,
+    settings: Settings,
+    case: Case,
+    action: str,
+    *,
+    actor: Actor,
+    at: dt.datetime | None = None,
+    note: str = "",
+    payload: dict | None = None,
+    expected_version: int | None = None,
+) -> CaseEvent:
+    """Take one action on a case: check the move and the actor, write the event, update the row.
+
+    Raises IllegalTransition (409) naming the state and the actions allowed now, StaleCase (409)
+    when `expected_version` is given and the case has moved on, ActionForbidden (403) and
+    BadAction (400). Nothing is written when it raises.
+    """
+    if action not in workflow.ACTIONS or action == "report":
+        raise BadAction(f"未知操作 {action}", f"unknown action {action}")
+    if expected_version is not None and expected_version != case.version:
+        raise StaleCase(case.code)
+    new_state = workflow.next_state(case.state, action, case.state_before_suspend)
+    if new_state is None:
+        raise IllegalTransition(case.state, action)
+    _check_actor(case, action, actor)
+    if len(note) > MAX_TEXT:
+        raise BadAction(f"说明不能超过 {MAX_TEXT} 字", f"a note is at most {MAX_TEXT} characters")
+    at = at or utcnow()
+    last = _last_event(session, case)
+    if last is not None and at < last.at:
+        raise BadAction("事件时间早于上一事件", "the event is earlier than the case's last event")
+    payload = payload or {}
+    if not actor.is_history:
+        payload = _prepare(session, settings, case, action, actor, at, payload, note)
+    p = projection_of(case)
+    workflow.apply(p, action, at, payload)
+    event = CaseEvent(
+        case_id=case.id,
+        seq=(last.seq + 1) if last else 1,
+        at=at,
+        action=action,
+        from_state=case.state,
+        to_state=p.state,
+        actor=actor.username,
+        role=actor.role,
+        note=note,
+        payload=_json_payload(payload),
+    )
+    _write_projection(case, p)
+    if action == "rate" and payload["score"] <= 2:
+        case.queue_reason = "complaint"  # 回访不满意: back before the dispatcher
+    elif action == "dispatch":
+        case.queue_reason = None
+    elif action == "return":
+        case.queue_reason = "returned"
+    session.add(event)
+    code = case.code
+    try:
+        session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        # Someone else changed the case since it was read: the version (or seq) clashed.
+        raise StaleCase(code) from exc
+    return event
+
+
+def next_code(session: Session, settings: Settings, at: dt.datetime) -> str:
+    """A new readable case code, XF20261125-000123: the day (local time) and its sequence."""
+    day = at.astimezone(WorkCalendar.tz_of(settings)).strftime("%Y%m%d")
+    stmt = (
+        update(CaseCounter)
+        .where(CaseCounter.day == day)
+        .values(last=CaseCounter.last + 1)
+        .returning(CaseCounter.last)
+    )
+    number = session.execute(stmt).scalar()
+    if number is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(CaseCounter).values(day=day, last=1))
+            number = 1
+        except IntegrityError:
+            number = session.execute(stmt).scalar_one()
+    return f"{settings.case_code_prefix}{day}-{number:06d}"
+
+
+def report(
+    session: Session,
+    settings: Settings,
+    *,
+    source: str,
+    category: str,
+    actor: Actor,
+    category_kind: str | None = None,
+    urgency: str = "normal",
+    lon: float | None = None,
+    lat: float | None = None,
+    datum: str = "wgs84",
+    address: str = "",
+    description: str = "",
+    contact_name: str = "",
+    contact_phone: str = "",
+    auto_dispatch: bool | None = None,
+    at: dt.datetime | None = None,
+) -> Case:
+    """Create a case and, where the rules allow, accept and dispatch it in the same transaction.
+
+    The location is mapped to grid, community and street; a case outside every grid, or whose
+    category no rule covers, is kept and put on the dispatcher's queue with the reason.
+    """
+    if source not in workflow.SOURCES:
+        raise BadAction(f"来源 {source} 无效", f"source must be one of {workflow.SOURCES}")
+    if urgency not in workflow.URGENCIES:
+        raise BadAction("紧急程度应为 normal 或 urgent", "urgency must be normal or urgent")
+    if len(description) > MAX_TEXT or len(address) > 200:
+        raise BadAction(
+            "描述最多 4000 字, 地址最多 200 字",
+            "description is at most 4000 characters, address at most 200",
+        )
+    cat = cat_service.resolve_category(session, category, category_kind)
+    found = None
+    if lon is not None and lat is not None:
+        found = geo_service.locate(session, lon, lat, datum)
+        lon, lat = found["lon"], found["lat"]
+    elif lon is not None or lat is not None:
+        raise BadAction("经纬度须同时给出", "give both lon and lat, or neither")
+    at = at or utcnow()
+
+    def code_of(level):
+        return found[level].code if found and found[level] else None
+
+    case = Case(
+        code=next_code(session, settings, at),
+        source=source,
+        category_kind=cat.kind,
+        category_code=cat.code,
+        urgency=urgency,
+        lon=lon,
+        lat=lat,
+        grid_code=code_of("grid"),
+        community_code=code_of("community"),
+        street_code=code_of("street"),
+        address=address.strip(),
+        description=description.strip(),
+        state="reported",
+        reported_at=at,
+    )
+    session.add(case)
+    session.flush()
+    p = workflow.Projection()
+    workflow.apply(p, "report", at, {})
+    _write_projection(case, p)
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            seq=1,
+            at=at,
+            action="report",
+            from_state=None,
+            to_state="reported",
+            actor=actor.username,
+            role=actor.role,
+            payload={"source": source},
+        )
+    )
+    if contact_name or contact_phone:
+        session.add(
+            CaseContact(
+                case_id=case.id, name=contact_name.strip()[:60], phone=contact_phone.strip()[:40]
+            )
+        )
+    session.flush()
+
+    reason = None
+    if found is None:
+        reason = "no_location"
+    elif found["street"] is None:
+        reason = "outside_grid"
+    auto = (
+        auto_dispatch
+        if auto_dispatch is not None
+        else (settings.auto_dispatch and source in AUTO_SOURCES)
+    )
+    if reason is None and not auto:
+        reason = "manual"
+    if reason is None and source == "citizen" and settings.citizen_reports_need_acceptance:
+        reason = "needs_acceptance"
+    route = None
+    if reason is None:
+        route = routing.route(
+            session,
+            category_code=cat.code,
+            default_department=cat.default_department,
+            street_code=case.street_code,
+            community_code=case.community_code,
+        )
+        reason = route.reason
+    if reason is not None:
+        case.queue_reason = reason
+        session.flush()
+        return case
+    system = Actor.system()
+    transition(session, settings, case, "accept", actor=system, at=at)
+    transition(
+        session,
+        settings,
+        case,
+        "dispatch",
+        actor=system,
+        at=at,
+        payload={"unit": route.unit_code, "rule": route.rule_id},
+    )
+    return case
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseFilter:
+    state: list[str] | None = None
+    light: str | None = None
+    street: str | None = None
+    community: str | None = None
+    grid: str | None = None
+    unit: str | None = None
+    category: str | None = None
+    source: str | None = None
+    q: str | None = None
+    reported_from: dt.datetime | None = None
+    reported_to: dt.datetime | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    queue: str | None = None
+
+
+def _scoped(query, scope):
+    if scope is None:
+        return query
+    codes = list(scope)
+    return query.where(
+        or_(Case.unit_code.in_(codes), Case.street_code.in_(codes), Case.community_code.in_(codes))
+    )
+
+
+def list_cases(
+    session: Session,
+    *,
+    scope,
+    flt: CaseFilter,
+    limit: int = 50,
+    cursor: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[Case]:
+    """Cases the scope may see, newest first, filtered; `cursor` is the last id of a page."""
+    now = now or utcnow()
+    query = _scoped(select(Case), scope)
+    if flt.state:
+        query = query.where(Case.state.in_(flt.state))
+    for column, value in (
+        (Case.street_code, flt.street),
+        (Case.community_code, flt.community),
+        (Case.grid_code, flt.grid),
+        (Case.unit_code, flt.unit),
+        (Case.source, flt.source),
+    ):
+        if value:
+            query = query.where(column == value)
+    if flt.category:
+        query = query.where(Case.category_code.startswith(flt.category))
+    if flt.q:
+        words = f"%{flt.q}%"
+        query = query.where(
+            or_(Case.description.like(words), Case.address.like(words), Case.code.like(words))
+        )
+    if flt.reported_from:
+        query = query.where(Case.reported_at >= flt.reported_from)
+    if flt.reported_to:
+        query = query.where(Case.reported_at < flt.reported_to)
+    if flt.bbox:
+        x0, y0, x1, y1 = flt.bbox
+        query = query.where(Case.lon.between(x0, x1), Case.lat.between(y0, y1))
+    if flt.queue:
+        query = query.where(Case.queue_reason == flt.queue)
+    if flt.light:
+        ticking = Case.state.in_(("dispatched", "in_progress", "registered"))
+        if flt.light == "red":
+            query = query.where(ticking, Case.deadline < now)
+        elif flt.light == "yellow":
+            query = query.where(ticking, Case.deadline >= now, Case.warn_at < now)
+        elif flt.light == "green":
+            query = query.where(ticking, Case.warn_at >= now)
+        else:
+            raise BadAction("light 应为 green、yellow 或 red", "light must be green, yellow or red")
+    if cursor:
+        query = query.where(Case.id < cursor)
+    return list(session.scalars(query.order_by(Case.id.desc()).limit(limit)))
+
+
+def count_by_state(session: Session, scope) -> dict[str, int]:
+    query = _scoped(select(Case.state, func.count()).group_by(Case.state), scope)
+    return dict(session.execute(query).all())

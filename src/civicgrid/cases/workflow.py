@@ -1,0 +1,209 @@
+"""The case state machine: one table of allowed moves, and the projection of events onto a row.
+
+Every transition anywhere (live actions, auto-dispatch, history import, verify-cases) goes
+through these two things, so the row can always be recomputed from the events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+
+STATES = (
+    "reported",
+    "registered",
+    "dispatched",
+    "in_progress",
+    "resolved",
+    "closed",
+    "rejected",
+    "suspended",
+)
+OPEN_STATES = ("reported", "registered", "dispatched", "in_progress", "resolved")
+SOURCES = ("citizen", "supervisor", "hotline", "open311", "staff")
+URGENCIES = ("normal", "urgent")
+
+# The marker for "the state before the suspension" and for "unchanged".
+RESUME = "<before>"
+SAME = "<same>"
+
+TRANSITIONS: dict[tuple[str | None, str], str] = {
+    (None, "report"): "reported",
+    ("reported", "accept"): "registered",
+    ("reported", "reject"): "rejected",
+    ("registered", "reject"): "rejected",
+    ("registered", "dispatch"): "dispatched",
+    ("dispatched", "return"): "registered",
+    ("in_progress", "return"): "registered",
+    ("dispatched", "take"): "in_progress",
+    ("in_progress", "extend_request"): SAME,
+    ("in_progress", "extend_approve"): SAME,
+    ("in_progress", "extend_refuse"): SAME,
+    ("in_progress", "report_done"): "resolved",
+    ("resolved", "verify_fail"): "in_progress",
+    ("resolved", "verify_pass"): "closed",
+    ("suspended", "resume"): RESUME,
+    ("closed", "rate"): SAME,
+}
+for _state in OPEN_STATES:
+    TRANSITIONS[(_state, "suspend")] = "suspended"
+for _state in STATES:
+    TRANSITIONS[(_state, "urge")] = SAME
+    TRANSITIONS[(_state, "comment")] = SAME
+
+ACTIONS = tuple(dict.fromkeys(a for _, a in TRANSITIONS))
+# Actions that appear in case histories (urge and comment are notes, not moves).
+HISTORY_ACTIONS = tuple(a for a in ACTIONS if a not in ("urge", "comment"))
+
+STAFF = ("admin", "leader", "dispatcher", "operator", "supervisor", "handler")
+# Who may take each action. "system" is the platform itself (auto-dispatch), "citizen" a
+# member of the public with the case's tracking secret.
+ROLES: dict[str, tuple[str, ...]] = {
+    "report": ("citizen", "system", *STAFF),
+    "accept": ("operator", "dispatcher", "system"),
+    "reject": ("operator", "dispatcher"),
+    "dispatch": ("dispatcher", "system"),
+    "return": ("handler",),
+    "take": ("handler",),
+    "extend_request": ("handler",),
+    "extend_approve": ("dispatcher",),
+    "extend_refuse": ("dispatcher",),
+    "report_done": ("handler",),
+    "verify_fail": ("supervisor", "dispatcher"),
+    "verify_pass": ("supervisor", "dispatcher"),
+    "suspend": ("dispatcher",),
+    "resume": ("dispatcher",),
+    "rate": ("citizen", "operator"),
+    "urge": ("dispatcher", "leader"),
+    "comment": STAFF,
+}
+# Actions the handler takes only on cases sent to their own unit.
+UNIT_ACTIONS = ("return", "take", "extend_request", "report_done")
+ACTION_NAMES_ZH = {
+    "report": "上报",
+    "accept": "立案",
+    "reject": "不予立案",
+    "dispatch": "派遣",
+    "return": "退回",
+    "take": "签收",
+    "extend_request": "申请延期",
+    "extend_approve": "批准延期",
+    "extend_refuse": "驳回延期",
+    "report_done": "处置反馈",
+    "verify_fail": "核查不通过(返工)",
+    "verify_pass": "核查结案",
+    "suspend": "挂账",
+    "resume": "恢复",
+    "rate": "回访评价",
+    "urge": "督办",
+    "comment": "备注",
+}
+STATE_NAMES_ZH = {
+    "reported": "已上报",
+    "registered": "已立案",
+    "dispatched": "已派遣",
+    "in_progress": "处置中",
+    "resolved": "待核查",
+    "closed": "已结案",
+    "rejected": "不予立案",
+    "suspended": "挂账",
+}
+WARN_FRACTION = 0.8
+
+
+def allowed_actions(state: str | None) -> list[str]:
+    return [a for (s, a) in TRANSITIONS if s == state]
+
+
+def next_state(state: str | None, action: str, before_suspend: str | None) -> str | None:
+    """The state after `action`, or None when the move is not allowed."""
+    target = TRANSITIONS.get((state, action))
+    if target is None:
+        return None
+    if target == SAME:
+        return state
+    if target == RESUME:
+        return before_suspend
+    return target
+
+
+@dataclass
+class Projection:
+    """What the case row holds about its history; `apply` folds one event into it."""
+
+    state: str | None = None
+    state_before_suspend: str | None = None
+    unit_code: str | None = None
+    deadline: dt.datetime | None = None
+    warn_at: dt.datetime | None = None
+    deadline_start: dt.datetime | None = None
+    suspended_at: dt.datetime | None = None
+    reported_at: dt.datetime | None = None
+    registered_at: dt.datetime | None = None
+    dispatched_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    score: int | None = None
+    extension_pending: bool = False
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def apply(p: Projection, action: str, at: dt.datetime, payload: dict) -> str:
+    """Fold one (already checked) event into the projection; returns the new state.
+
+    Deadlines follow kpis.md: a dispatch or an approved extension sets the deadline; a
+    suspension that ends moves it on by its length; the ongoing one is added when read.
+    """
+    new = next_state(p.state, action, p.state_before_suspend)
+    assert new is not None, (p.state, action)
+    if action == "report":
+        p.reported_at = at
+    elif action == "accept":
+        p.registered_at = p.registered_at or at
+    elif action in ("dispatch", "extend_approve"):
+        deadline = payload["deadline"]
+        p.deadline = deadline
+        warn = payload.get("warn_at")
+        p.warn_at = min(warn, deadline) if warn else at + (deadline - at) * WARN_FRACTION
+        if p.warn_at < at:
+            p.warn_at = min(at, deadline)
+        p.deadline_start = at
+        if action == "dispatch":
+            p.unit_code = payload["unit"]
+            p.dispatched_at = p.dispatched_at or at
+        else:
+            p.extension_pending = False
+    elif action == "extend_request":
+        p.extension_pending = True
+    elif action == "extend_refuse":
+        p.extension_pending = False
+    elif action == "suspend":
+        p.state_before_suspend = p.state
+        p.suspended_at = at
+    elif action == "resume":
+        if p.deadline is not None and p.suspended_at is not None:
+            paused = at - p.suspended_at
+            p.deadline += paused
+            if p.warn_at is not None:
+                p.warn_at += paused
+        p.state_before_suspend = None
+        p.suspended_at = None
+    elif action == "verify_pass":
+        p.closed_at = at
+    elif action == "rate":
+        p.score = payload["score"]
+    p.state = new
+    return new
+
+
+def light(p, now: dt.datetime) -> str | None:
+    """亮灯 of a case now: green (≤ 80 % of the time used), yellow (≤ 100 %), red (overdue);
+    None where no clock runs (not dispatched yet, resolved, closed, rejected, suspended)."""
+    if p.state not in ("dispatched", "in_progress", "registered") or p.deadline is None:
+        return None
+    if now > p.deadline:
+        return "red"
+    if p.warn_at is not None and now > p.warn_at:
+        return "yellow"
+    return "green"

@@ -1,0 +1,5 @@
+from civicgrid.errors import BadRequest
+
+
+class BadPhoto(BadRequest):
+    error = "bad_photo"

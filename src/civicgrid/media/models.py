@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from civicgrid.db import Base, UTCDateTime, utcnow
+
+
+class Photo(Base):
+    """A photo of a case: re-encoded JPEG without EXIF, with a thumbnail, in the store."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id", ondelete="CASCADE"))
+    # report (before), done (after the fix), verify (the supervisor's check)
+    stage: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    thumb_key: Mapped[str] = mapped_column(String(200))
+    width: Mapped[int]
+    height: Mapped[int]
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

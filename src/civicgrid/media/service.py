@@ -1,0 +1,161 @@
+"""Photos: only real images, checked and re-encoded with Pillow, EXIF removed, with thumbnails."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from civicgrid.config import Settings
+from civicgrid.media.exceptions import BadPhoto
+from civicgrid.media.models import Photo
+from civicgrid.media.storage import Storage, get_storage
+
+FORMATS = {"JPEG", "PNG", "WEBP"}
+THUMB_SIZE = (320, 320)
+
+
+@dataclass
+class CheckedImage:
+    jpeg: bytes
+    thumb: bytes
+    width: int
+    height: int
+    gps: tuple[float, float] | None
+
+
+def _gps_from_exif(img: Image.Image) -> tuple[float, float] | None:
+    """The EXIF GPS position (lon, lat) in WGS-84, if the photo carries one."""
+    try:
+        gps = img.getexif().get_ifd(0x8825)
+    except Exception:  # noqa: BLE001 - broken EXIF is simply no position
+        return None
+    if not gps or 2 not in gps or 4 not in gps:
+        return None
+    try:
+
+        def degrees(v) -> float:
+            d, m, s = (float(x) for x in v)
+            return d + m / 60 + s / 3600
+
+        lat, lon = degrees(gps[2]), degrees(gps[4])
+        if gps.get(1) == "S":
+            lat = -lat
+        if gps.get(3) == "W":
+            lon = -lon
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lon, lat
+
+
+def check_image(data: bytes, settings: Settings, name: str = "photo") -> CheckedImage:
+    """Decode and re-encode an upload. Refuses anything that is not a whole JPEG, PNG or WebP
+    within the size and pixel limits (decompression bombs included)."""
+    if len(data) > settings.photo_max_bytes:
+        raise BadPhoto(
+            f"照片 {name} 超过 {settings.photo_max_bytes // 1024 // 1024} MB",
+            f"photo {name} is larger than {settings.photo_max_bytes} bytes",
+        )
+    if not data:
+        raise BadPhoto(f"照片 {name} 是空文件", f"photo {name} is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            if img.format not in FORMATS:
+                raise BadPhoto(
+                    f"照片 {name} 格式 {img.format} 不支持, 请用 JPEG、PNG 或 WebP",
+                    f"photo {name}: {img.format} is not JPEG, PNG or WebP",
+                )
+            w, h = img.size
+            if w * h > settings.photo_max_pixels:
+                raise BadPhoto(
+                    f"照片 {name} 像素过多 ({w}×{h})", f"photo {name} has too many pixels ({w}x{h})"
+                )
+            gps = _gps_from_exif(img)
+            img.load()
+    except BadPhoto:
+        raise
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
+        raise BadPhoto(
+            f"照片 {name} 不是完整有效的图片",
+            f"photo {name} is not a valid image: {type(exc).__name__}",
+        ) from exc
+    img = ImageOps.exif_transpose(img)
+    if img.mode not in ("RGB", "L"):
+        img = img.convert("RGB")
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=85, optimize=True)
+    thumb_img = img.copy()
+    thumb_img.thumbnail(THUMB_SIZE)
+    thumb = io.BytesIO()
+    thumb_img.save(thumb, "JPEG", quality=80)
+    return CheckedImage(out.getvalue(), thumb.getvalue(), img.width, img.height, gps)
+
+
+@event.listens_for(Session, "after_commit")
+def _files_kept(session: Session) -> None:
+    session.info.pop("pending_files", None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _files_removed(session: Session, _previous) -> None:
+    for store, key in session.info.pop("pending_files", []):
+        store.delete(key)
+
+
+def storage(settings: Settings) -> Storage:
+    return get_storage(settings.media_dir)
+
+
+def attach(
+    session: Session,
+    settings: Settings,
+    *,
+    case_id: int,
+    event_id: int | None,
+    stage: str,
+    image: CheckedImage,
+) -> Photo:
+    """Store a checked image for a case. The files are removed again if the transaction rolls
+    back, so that no file outlives a failed report."""
+    store = storage(settings)
+    key = f"{case_id}/{uuid.uuid4().hex}.jpg"
+    thumb_key = key.replace(".jpg", ".thumb.jpg")
+    pending = session.info.setdefault("pending_files", [])
+    pending.extend([(store, key), (store, thumb_key)])
+    store.put(key, image.jpeg)
+    store.put(thumb_key, image.thumb)
+    photo = Photo(
+        case_id=case_id,
+        event_id=event_id,
+        stage=stage,
+        key=key,
+        thumb_key=thumb_key,
+        width=image.width,
+        height=image.height,
+        size=len(image.jpeg),
+        sha256=hashlib.sha256(image.jpeg).hexdigest(),
+    )
+    session.add(photo)
+    session.flush()
+    return photo
+
+
+def photos_of(session: Session, case_id: int) -> list[Photo]:
+    return list(session.scalars(select(Photo).where(Photo.case_id == case_id).order_by(Photo.id)))
