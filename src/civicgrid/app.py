@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from civicgrid import __version__, migrate
 from civicgrid.auth import api as auth_api
+from civicgrid.cases import admin_api as cases_admin_api
 from civicgrid.cases import api as cases_api
 from civicgrid.categories import api as categories_api
 from civicgrid.db import session_scope
@@ -20,6 +21,7 @@ from civicgrid.errors import install_handlers
 from civicgrid.geo import api as geo_api
 from civicgrid.geo.index import index as geo_index
 from civicgrid.org import api as org_api
+from civicgrid.stats import api as stats_api
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ PRIVATE_ROUTERS = [
     geo_api.router,
     categories_api.router,
     cases_api.router,
+    cases_admin_api.router,
+    stats_api.router,
 ]
 
 

@@ -24,9 +24,15 @@ user_app = typer.Typer(
 )
 categories_app = typer.Typer(help="The category catalogue 案件类别.", no_args_is_help=True)
 limits_app = typer.Typer(help="Handling time limits 处置时限.", no_args_is_help=True)
+rules_app = typer.Typer(help="Dispatch rules 派遣规则.", no_args_is_help=True)
+calendar_app = typer.Typer(
+    help="The working calendar 工作日历 (holidays, adjusted days).", no_args_is_help=True
+)
 app.add_typer(user_app, name="user")
 app.add_typer(categories_app, name="categories")
 app.add_typer(limits_app, name="limits")
+app.add_typer(rules_app, name="rules")
+app.add_typer(calendar_app, name="calendar")
 
 console = Console()
 err = Console(stderr=True)
@@ -101,7 +107,7 @@ def serve(
 
 @app.command()
 def demo(
-    cases: Annotated[int, typer.Option(help="how many demo cases to create")] = 1500,
+    cases: Annotated[int, typer.Option(help="how many demo cases to create")] = 1000,
 ) -> None:
     """Load the Xiangfang District demo (idempotent: a second run changes nothing)."""
     from civicgrid import demo as demo_mod
@@ -271,6 +277,234 @@ def limits_list() -> None:
         console.print(table)
 
     run(show)
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+
+@app.command()
+def stats(
+    start: Annotated[str, typer.Option(help="ISO 8601 or a date (local midnight)")],
+    end: Annotated[str, typer.Option(help="ISO 8601 or a date, exclusive")],
+    group_by: Annotated[
+        str, typer.Option(help="none, street, community, grid, unit, category, major or source")
+    ] = "none",
+    format: Annotated[str, typer.Option(help="json, csv or xlsx")] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file (xlsx needs one)")
+    ] = None,
+) -> None:
+    """KPIs for a period (reference/kpis.md): the same numbers as the API and the pages."""
+    from civicgrid.stats import export
+    from civicgrid.stats import service as stats_service
+    from civicgrid.stats.api import parse_bound
+
+    if format not in ("json", "csv", "xlsx"):
+        fail("--format 应为 json、csv 或 xlsx / must be json, csv or xlsx", 2)
+    if format == "xlsx" and output is None:
+        fail("xlsx 需要 --output 文件 / xlsx needs --output", 2)
+    report = run(
+        lambda s: stats_service.kpis(
+            s, start=parse_bound(start, "start"), end=parse_bound(end, "end"), group_by=group_by
+        )
+    )
+    if format == "json":
+        data = json.dumps(report, ensure_ascii=False, indent=1)
+    elif format == "csv":
+        data = export.to_csv(report)
+    else:
+        output.write_bytes(export.to_xlsx(report))
+        err.print(f"written {output}")
+        return
+    if output:
+        output.write_text(data, encoding="utf-8")
+        err.print(f"written {output}")
+    else:
+        print(data)
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+
+@app.command()
+def deadline(
+    start: Annotated[str, typer.Option(help="ISO 8601 start; without an offset: local time")],
+    limit: Annotated[float, typer.Option(help="the time limit")],
+    unit: Annotated[
+        str, typer.Option(help="working_hours, natural_hours or working_days")
+    ] = "working_hours",
+) -> None:
+    """Print the deadline, ISO 8601 with its offset, by the working calendar."""
+    from civicgrid.cases.calendar import WorkCalendar
+    from civicgrid.config import get_settings
+    from civicgrid.timefmt import iso_local, parse_aware
+
+    try:
+        begin = parse_aware(start, default_local=True)
+    except ValueError:
+        fail(f"--start {start!r} 不是 ISO 8601 时间 / is not an ISO 8601 time", 2)
+    result = run(lambda s: WorkCalendar.load(s, get_settings()).add(begin, limit, unit))
+    print(iso_local(result.at))
+    if result.calendar_missing:
+        err.print(
+            "[yellow]calendar_missing: 该年份没有节假日安排, 按周一至周五计算 / "
+            "a year on the way has no holiday calendar; weekdays were assumed[/yellow]"
+        )
+
+
+@app.command("import-cases")
+def import_cases(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines file")],
+    skip_invalid: Annotated[
+        bool, typer.Option(help="import the valid lines, list the rest")
+    ] = False,
+    replace: Annotated[bool, typer.Option(help="replace cases whose code exists")] = False,
+) -> None:
+    """Import case histories (JSON Lines); the whole file is checked first."""
+    from rich.progress import Progress
+
+    from civicgrid.cases import history
+
+    def work(session):
+        with file.open(encoding="utf-8-sig") as f:
+            parsed, problems = history.validate(session, f, replace=replace)
+        if problems and not skip_invalid:
+            raise history.HistoryInvalid(problems)
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("importing", total=len(parsed))
+            report = history.write(
+                session, parsed, replace=replace, progress=lambda n: bar.advance(task, n)
+            )
+        report.skipped = problems
+        return report
+
+    report = run(work)
+    for problem in report.skipped:
+        err.print(f"  skipped {problem}")
+    console.print(
+        f"imported {report.imported} cases"
+        + (f" ({report.replaced} replaced)" if report.replaced else "")
+        + (f", skipped {len(report.skipped)} invalid lines" if report.skipped else "")
+    )
+
+
+@app.command("export-cases")
+def export_cases(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file; stdout if omitted")
+    ] = None,
+) -> None:
+    """Export every case history as JSON Lines (the import format)."""
+    from civicgrid.cases import history
+
+    def work(session):
+        out = output.open("w", encoding="utf-8") if output else sys.stdout
+        n = 0
+        try:
+            for line in history.export_lines(session):
+                out.write(line + "\n")
+                n += 1
+        finally:
+            if output:
+                out.close()
+        return n
+
+    n = run(work)
+    err.print(f"exported {n} cases")
+
+
+@app.command("verify-cases")
+def verify_cases() -> None:
+    """Recompute every case from its events and list the cases whose row has drifted."""
+    from civicgrid.cases import history
+
+    drifted = run(lambda s: list(history.verify(s)))
+    for code, diff in drifted:
+        console.print(
+            f"{code}: " + "; ".join(f"{k} row={a!r} events={b!r}" for k, (a, b) in diff.items())
+        )
+    if drifted:
+        fail(f"{len(drifted)} case(s) drifted from their events")
+    console.print("every case matches its events")
+
+
+@rules_app.command("list")
+def rules_list() -> None:
+    """List dispatch rules."""
+    from civicgrid.cases import routing
+
+    def show(session):
+        table = Table("id", "match", "target", "unit", "priority", "note")
+        for r in routing.list_rules(session):
+            table.add_row(str(r.id), r.match, r.target, r.unit_code or "", str(r.priority), r.note)
+        console.print(table)
+
+    run(show)
+
+
+@rules_app.command("add")
+def rules_add(
+    match: Annotated[str, typer.Argument(help="5-digit category, 2-digit major class or *")],
+    target: Annotated[str, typer.Argument(help="street, community, unit or department")],
+    unit: Annotated[str | None, typer.Option(help="unit code for target unit")] = None,
+    priority: Annotated[int, typer.Option(help="lower wins among equal matches")] = 100,
+    note: str = "",
+) -> None:
+    """Add a dispatch rule."""
+    from civicgrid.cases import routing
+
+    rule = run(
+        lambda s: routing.add_rule(
+            s, match=match, target=target, unit_code=unit, priority=priority, note=note
+        )
+    )
+    console.print(f"rule {rule.id} added")
+
+
+@rules_app.command("delete")
+def rules_delete(rule_id: int) -> None:
+    """Delete a dispatch rule."""
+    from civicgrid.cases import routing
+
+    run(lambda s: routing.delete_rule(s, rule_id))
+    console.print(f"rule {rule_id} deleted")
+
+
+@calendar_app.command("day")
+def calendar_day(
+    day: Annotated[str, typer.Argument(help="YYYY-MM-DD")],
+    work: Annotated[bool, typer.Option("--work/--off", help="a working day or a day off")],
+    note: str = "",
+) -> None:
+    """Mark a day as a working day or a day off (overrides chinese-calendar)."""
+    import datetime as dt
+
+    from civicgrid.cases import admin
+
+    try:
+        date = dt.date.fromisoformat(day)
+    except ValueError:
+        fail(f"{day!r} 不是日期 YYYY-MM-DD / is not a date", 2)
+    run(lambda s: admin.set_day(s, day=date, is_workday=work, note=note))
+    console.print(f"{day}: {'working day' if work else 'day off'}")
+
+
+@calendar_app.command("year")
+def calendar_year(year: int, note: str = "") -> None:
+    """Declare a year entered (after its days off and adjusted working days are set)."""
+    from civicgrid.cases import admin
+
+    run(lambda s: admin.enter_year(s, year=year, note=note))
+    console.print(f"{year} entered")
+
+
+@calendar_app.command("list")
+def calendar_list() -> None:
+    """List the administrators' calendar entries."""
+    from civicgrid.cases import admin
+
+    entries = run(admin.calendar_entries)
+    console.print_json(data=entries)
 
 
 def main() -> None:  # pragma: no cover

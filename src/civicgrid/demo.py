@@ -8,6 +8,7 @@ again changes nothing.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from importlib import resources
 
 from rich.console import Console
@@ -163,6 +164,32 @@ def _ensure_org(session: Session) -> None:
         )
 
 
+@lru_cache
+def _demo_hash() -> str:
+    return auth_service.hash_password(DEMO_PASSWORD)
+
+
+def _ensure_unit_handlers(session: Session) -> None:
+    """One handler account per street office and department (h + unit code), for the demo
+    cases; their password is the demo one too."""
+    units = [(a.code, a.name) for a in geo_service.areas(session, level="street")]
+    units += [(code, name) for code, name, _ in DEPARTMENTS]
+    for n, (code, name) in enumerate(units, start=1):
+        username = f"h{code}"
+        if auth_service.get_user(session, username) is None:
+            auth_service.create_user(
+                session,
+                username=username,
+                password=DEMO_PASSWORD,
+                name=f"{name}处置员",
+                org_unit_code=code,
+                roles=["handler"],
+                title="处置人员",
+                phones=[f"1370000{n:04d}"],
+                password_hash=_demo_hash(),
+            )
+
+
 def _ensure_users(session: Session, console: Console) -> None:
     for username, name, unit, roles, title, phone in USERS:
         if auth_service.get_user(session, username) is None:
@@ -175,6 +202,7 @@ def _ensure_users(session: Session, console: Console) -> None:
                 roles=roles,
                 title=title,
                 phones=[phone],
+                password_hash=_demo_hash(),
             )
             console.print(
                 f"  user [bold]{username}[/bold] ({', '.join(roles)}) password: {DEMO_PASSWORD}"
@@ -191,6 +219,7 @@ def load(console: Console, *, cases: int = 0) -> None:
             result = geo_service.import_geojson(session, build_geography())
             console.print("  " + ", ".join(f"{k} {v}" for k, v in result.by_level.items()))
         _ensure_users(session, console)
+        _ensure_unit_handlers(session)
     if cases:
         from civicgrid.cases import demo as cases_demo
 

@@ -60,8 +60,10 @@ def create_user(
     roles: list[str],
     title: str = "",
     phones: list[str] | str = (),
+    password_hash: str | None = None,
 ) -> User:
-    """A new account with its directory entry. The username is unique; roles are known ones."""
+    """A new account with its directory entry. The username is unique; roles are known ones.
+    `password_hash` (an argon2 hash of `password`) saves hashing the same password again."""
     if not USERNAME_RE.match(username):
         raise BadUser(
             "用户名只能包含字母、数字、下划线、点和横线 (2-60 位)",
@@ -74,9 +76,9 @@ def create_user(
     person = org_service.create_person(
         session, name=name, org_unit_code=org_unit_code, title=title, phones=phones
     )
-    user = User(
-        username=username, password_hash=hash_password(password), person_id=person.id, roles=roles
-    )
+    if password_hash is None:
+        password_hash = hash_password(password)
+    user = User(username=username, password_hash=password_hash, person_id=person.id, roles=roles)
     session.add(user)
     session.flush()
     return user

@@ -41,6 +41,8 @@ class Case(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     score: Mapped[int | None]
     extension_pending: Mapped[bool] = mapped_column(default=False)
+    last_seq: Mapped[int] = mapped_column(default=0)
+    last_event_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # --- not projected: set by the services that create or route the case ---
     limit_unit: Mapped[str | None] = mapped_column(String(16))
     calendar_missing: Mapped[bool] = mapped_column(default=False)

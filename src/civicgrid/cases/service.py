@@ -126,15 +126,6 @@ def events_of(session: Session, case: Case) -> list[CaseEvent]:
     )
 
 
-def _last_event(session: Session, case: Case) -> CaseEvent | None:
-    return session.scalar(
-        select(CaseEvent)
-        .where(CaseEvent.case_id == case.id)
-        .order_by(CaseEvent.seq.desc())
-        .limit(1)
-    )
-
-
 def _deadline_payload(
     session: Session, settings: Settings, case: Case, at: dt.datetime, limit=None
 ) -> dict:
@@ -300,8 +291,7 @@ def transition(
     if len(note) > MAX_TEXT:
         raise BadAction(f"说明不能超过 {MAX_TEXT} 字", f"a note is at most {MAX_TEXT} characters")
     at = at or utcnow()
-    last = _last_event(session, case)
-    if last is not None and at < last.at:
+    if case.last_event_at is not None and at < case.last_event_at:
         raise BadAction("事件时间早于上一事件", "the event is earlier than the case's last event")
     payload = payload or {}
     if not actor.is_history:
@@ -310,7 +300,7 @@ def transition(
     workflow.apply(p, action, at, payload)
     event = CaseEvent(
         case_id=case.id,
-        seq=(last.seq + 1) if last else 1,
+        seq=p.last_seq,
         at=at,
         action=action,
         from_state=case.state,

@@ -144,6 +144,8 @@ class Projection:
     closed_at: dt.datetime | None = None
     score: int | None = None
     extension_pending: bool = False
+    last_seq: int = 0
+    last_event_at: dt.datetime | None = None
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -194,6 +196,8 @@ def apply(p: Projection, action: str, at: dt.datetime, payload: dict) -> str:
     elif action == "rate":
         p.score = payload["score"]
     p.state = new
+    p.last_seq += 1
+    p.last_event_at = at
     return new
 
 

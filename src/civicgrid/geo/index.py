@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass
 
 import shapely
-from shapely.geometry import shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -62,14 +61,13 @@ class GeoIndex:
         geoms: dict[str, list] = {lvl: [] for lvl in LEVELS}
         by_code: dict[str, Hit] = {}
         rows = session.execute(
-            select(
-                Area.code, Area.name, Area.level, Area.parent_code, Area.responsible, Area.geometry
-            )
-        )
-        for code, name, level, parent, responsible, geometry in rows:
+            select(Area.code, Area.name, Area.level, Area.parent_code, Area.responsible, Area.wkb)
+        ).all()
+        shapes = shapely.from_wkb([r[5] for r in rows])
+        for (code, name, level, parent, responsible, _), geom in zip(rows, shapes, strict=True):
             hit = Hit(code, name, level, parent, tuple(responsible or ()))
             hits[level].append(hit)
-            geoms[level].append(shape(geometry))
+            geoms[level].append(geom)
             by_code[code] = hit
         levels = {lvl: _LevelTree(hits[lvl], geoms[lvl]) for lvl in LEVELS}
         with self._lock:
@@ -88,6 +86,33 @@ class GeoIndex:
 
     def get(self, code: str | None) -> Hit | None:
         return self._by_code.get(code) if code else None
+
+    def locate_many(self, points: list[tuple[float, float]]) -> list[dict[str, Hit | None]]:
+        """`locate` for many points at once (one vectorised STRtree query for the grids)."""
+        if not points:
+            return []
+        geoms = shapely.points(points)
+        grid_tree = self._levels.get("grid")
+        best: dict[int, Hit] = {}
+        if grid_tree is not None and grid_tree.tree is not None:
+            inputs, found = grid_tree.tree.query(geoms, predicate="intersects")
+            for i, j in zip(inputs.tolist(), found.tolist(), strict=True):
+                hit = grid_tree.hits[j]
+                if i not in best or hit.code < best[i].code:
+                    best[i] = hit
+        out = []
+        for i, (lon, lat) in enumerate(points):
+            grid = best.get(i)
+            if grid is None:
+                out.append(self.locate(lon, lat))
+                continue
+            community = self.get(grid.parent_code)
+            street = self.get(community.parent_code) if community else None
+            district = self.get(street.parent_code) if street else None
+            out.append(
+                {"grid": grid, "community": community, "street": street, "district": district}
+            )
+        return out
 
     def locate(self, lon: float, lat: float) -> dict[str, Hit | None]:
         """The areas holding the point, by level; a level is None when no area holds it."""

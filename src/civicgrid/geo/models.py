@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String
+from sqlalchemy import LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civicgrid.db import Base, UTCDateTime, utcnow
@@ -21,6 +21,8 @@ class Area(Base):
     name: Mapped[str] = mapped_column(String(100))
     parent_code: Mapped[str | None] = mapped_column(String(32), index=True)
     geometry: Mapped[dict]
+    # The same geometry as WKB, for a fast vectorised load of the point index.
+    wkb: Mapped[bytes] = mapped_column(LargeBinary)
     responsible: Mapped[list] = mapped_column(default=list)
     area_m2: Mapped[float] = mapped_column(default=0.0)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

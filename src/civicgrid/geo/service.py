@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import shapely
 from shapely.geometry import mapping, shape
 from shapely.validation import explain_validity
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from civicgrid.errors import BadRequest
@@ -168,6 +168,15 @@ def import_geojson(session: Session, data) -> ImportResult:
             continue
         parsed[item["code"]] = item
 
+    grown: dict[str, object] = {}
+
+    def _grown(code: str, geom):
+        """The parent widened by the edge tolerance, made once and prepared for many tests."""
+        if code not in grown:
+            grown[code] = geom.buffer(_EDGE_TOLERANCE)
+            shapely.prepare(grown[code])
+        return grown[code]
+
     existing = {a.code: a for a in session.scalars(select(Area))}
     for item in parsed.values():
         if item["level"] == "district":
@@ -199,7 +208,7 @@ def import_geojson(session: Session, data) -> ImportResult:
                 }
             )
             continue
-        if item["level"] == "grid" and not parent_geom.buffer(_EDGE_TOLERANCE).covers(item["geom"]):
+        if item["level"] == "grid" and not _grown(parent_code, parent_geom).covers(item["geom"]):
             problems.append(
                 {
                     "index": item["index"],
@@ -213,6 +222,7 @@ def import_geojson(session: Session, data) -> ImportResult:
         raise GeoImportInvalid(problems)
 
     created = updated = 0
+    new_rows: list[dict] = []
     by_level = {lvl: 0 for lvl in LEVELS}
     order = sorted(parsed.values(), key=lambda it: LEVELS.index(it["level"]))
     for item in order:
@@ -223,11 +233,12 @@ def import_geojson(session: Session, data) -> ImportResult:
             "name": item["name"],
             "parent_code": item["parent"],
             "geometry": mapping(geom),
+            "wkb": shapely.to_wkb(geom),
             "responsible": item["responsible"],
             "area_m2": _area_m2(geom),
         }
         if area is None:
-            session.add(Area(code=item["code"], **values))
+            new_rows.append({"code": item["code"], **values})
             created += 1
         else:
             for key, value in values.items():
@@ -242,6 +253,8 @@ def import_geojson(session: Session, data) -> ImportResult:
                 kind=ORG_KIND[item["level"]],
                 parent_code=item["parent"] if item["level"] != "district" else None,
             )
+    for i in range(0, len(new_rows), 2000):
+        session.execute(insert(Area), new_rows[i : i + 2000])
     session.flush()
     return ImportResult(created=created, updated=updated, by_level=by_level)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 12:24:06.822399
+Create Date: 2026-11-25 12:36:39.814905
 """
 
 import sqlalchemy as sa
@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("parent_code", sa.String(length=32), nullable=True),
         sa.Column("geometry", sa.JSON(), nullable=False),
+        sa.Column("wkb", sa.LargeBinary(), nullable=False),
         sa.Column("responsible", sa.JSON(), nullable=False),
         sa.Column("area_m2", sa.Double(), nullable=False),
         sa.Column("updated_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
@@ -83,6 +84,8 @@ def upgrade() -> None:
         sa.Column("closed_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("score", sa.Integer(), nullable=True),
         sa.Column("extension_pending", sa.Boolean(), nullable=False),
+        sa.Column("last_seq", sa.Integer(), nullable=False),
+        sa.Column("last_event_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("limit_unit", sa.String(length=16), nullable=True),
         sa.Column("calendar_missing", sa.Boolean(), nullable=False),
         sa.Column("queue_reason", sa.String(length=40), nullable=True),

@@ -1,0 +1,216 @@
+"""KPIs exactly as reference/kpis.md defines them, computed from the case events.
+
+Each case is reduced to its facts as of the cut-off (only events before it count), then the
+facts are counted per group. The same function serves the API, the CLI and the exports, so the
+numbers cannot differ between them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+GROUPS = ("none", "street", "community", "grid", "unit", "category", "major", "source")
+COUNT_KEYS = (
+    "reported",
+    "registered",
+    "dispatched",
+    "closed",
+    "due",
+    "on_time",
+    "overdue_open",
+    "extended",
+    "returned",
+    "reworked",
+    "handled",
+    "rated",
+)
+RATE_KEYS = (
+    "closure_rate",
+    "on_time_rate",
+    "extension_rate",
+    "return_rate",
+    "rework_rate",
+    "satisfaction_rate",
+    "satisfaction_mean",
+    "dispatch_seconds_mean",
+    "dispatch_seconds_p90",
+    "composite",
+    "grade",
+)
+KEYS = COUNT_KEYS + RATE_KEYS
+NAMES_ZH = {
+    "reported": "上报数",
+    "registered": "立案数",
+    "dispatched": "派遣数",
+    "closed": "结案数",
+    "due": "应结案数",
+    "on_time": "按时完成数",
+    "overdue_open": "超期未结数",
+    "extended": "延期数",
+    "returned": "退回数",
+    "reworked": "返工数",
+    "handled": "处置数",
+    "rated": "回访数",
+    "closure_rate": "结案率",
+    "on_time_rate": "按时完成率",
+    "extension_rate": "延期率",
+    "return_rate": "退回率",
+    "rework_rate": "返工率",
+    "satisfaction_rate": "满意率",
+    "satisfaction_mean": "平均满意度",
+    "dispatch_seconds_mean": "平均派遣用时(秒)",
+    "dispatch_seconds_p90": "90%派遣用时(秒)",
+    "composite": "综合指标值",
+    "grade": "等级",
+}
+DEFAULT_WEIGHTS = (0.4, 0.3, 0.3)
+
+
+@dataclass
+class Facts:
+    """One case as of the cut-off."""
+
+    reported: bool = False  # reported_at in [start, end)
+    in_p: bool = False  # registered_at in [start, end)
+    reported_at: dt.datetime | None = None
+    dispatched_at: dt.datetime | None = None
+    closed: bool = False
+    due: bool = False
+    on_time: bool = False
+    overdue_open: bool = False
+    extended: bool = False
+    returned: bool = False
+    reworked: bool = False
+    handled: bool = False
+    score: int | None = None
+    unit: str | None = None
+
+
+def case_facts(
+    events: Iterable[tuple[dt.datetime, str, dict]],
+    start: dt.datetime,
+    end: dt.datetime,
+    cutoff: dt.datetime,
+) -> Facts:
+    """Reduce one case's events (time order) to its facts for the period [start, end)."""
+    f = Facts()
+    registered_at = closed_at = done_at = last_done = None
+    deadline = None
+    deadline_set_at = None
+    suspended_at = None
+    paused = dt.timedelta(0)
+    for at, action, payload in events:
+        if at >= cutoff:
+            break
+        if action == "report":
+            f.reported_at = at
+        elif action == "accept":
+            registered_at = registered_at or at
+        elif action in ("dispatch", "extend_approve"):
+            deadline = _when(payload["deadline"])
+            deadline_set_at = at
+            paused = dt.timedelta(0)
+            if action == "dispatch":
+                f.unit = payload["unit"]
+                f.dispatched_at = f.dispatched_at or at
+            else:
+                f.extended = True
+        elif action == "suspend":
+            suspended_at = at
+        elif action == "resume":
+            if (
+                suspended_at is not None
+                and deadline_set_at is not None
+                and suspended_at >= deadline_set_at
+            ):
+                paused += at - suspended_at
+            suspended_at = None
+        elif action == "return":
+            f.returned = True
+        elif action == "verify_fail":
+            f.reworked = True
+        elif action == "report_done":
+            f.handled = True
+            last_done = at
+        elif action == "verify_pass":
+            closed_at = at
+            done_at = last_done
+        elif action == "rate":
+            f.score = payload["score"]
+    if suspended_at is not None and deadline_set_at is not None and suspended_at >= deadline_set_at:
+        paused += cutoff - suspended_at
+    effective = deadline + paused if deadline is not None else None
+    f.reported = f.reported_at is not None and start <= f.reported_at < end
+    f.in_p = registered_at is not None and start <= registered_at < end
+    f.closed = closed_at is not None
+    past_deadline = effective is not None and effective < cutoff
+    f.due = f.closed or past_deadline
+    f.on_time = f.closed and done_at is not None and effective is not None and done_at <= effective
+    f.overdue_open = not f.closed and past_deadline
+    return f
+
+
+def _when(value) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(value)
+
+
+def _rate(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def grade(composite: float | None) -> str | None:
+    if composite is None:
+        return None
+    for mark, threshold in (("A", 90), ("B", 75), ("C", 60), ("D", 40)):
+        if composite >= threshold:
+            return mark
+    return "E"
+
+
+def summarise(facts: list[Facts], weights=DEFAULT_WEIGHTS) -> dict:
+    """The KPI row of a group of cases."""
+    pop = [f for f in facts if f.in_p]
+    row = {
+        "reported": sum(f.reported for f in facts),
+        "registered": len(pop),
+        "dispatched": sum(f.dispatched_at is not None for f in pop),
+        "closed": sum(f.closed for f in pop),
+        "due": sum(f.due for f in pop),
+        "on_time": sum(f.on_time for f in pop),
+        "overdue_open": sum(f.overdue_open for f in pop),
+        "extended": sum(f.extended for f in pop),
+        "returned": sum(f.returned for f in pop),
+        "reworked": sum(f.reworked for f in pop),
+        "handled": sum(f.handled for f in pop),
+        "rated": sum(f.score is not None for f in pop),
+    }
+    scores = [f.score for f in pop if f.score is not None]
+    waits = sorted(
+        (f.dispatched_at - f.reported_at).total_seconds()
+        for f in pop
+        if f.dispatched_at is not None and f.reported_at is not None
+    )
+    row["closure_rate"] = _rate(row["closed"], row["due"])
+    row["on_time_rate"] = _rate(row["on_time"], row["due"])
+    row["extension_rate"] = _rate(row["extended"], row["dispatched"])
+    row["return_rate"] = _rate(row["returned"], row["dispatched"])
+    row["rework_rate"] = _rate(row["reworked"], row["handled"])
+    row["satisfaction_rate"] = _rate(sum(s >= 4 for s in scores), len(scores))
+    row["satisfaction_mean"] = sum(scores) / len(scores) if scores else None
+    row["dispatch_seconds_mean"] = sum(waits) / len(waits) if waits else None
+    row["dispatch_seconds_p90"] = waits[math.ceil(0.9 * len(waits)) - 1] if waits else None
+    parts = (row["on_time_rate"], row["closure_rate"], row["rework_rate"])
+    if any(p is None for p in parts):
+        row["composite"] = None
+    else:
+        w_on_time, w_closure, w_rework = weights
+        row["composite"] = 100 * (
+            w_on_time * parts[0] + w_closure * parts[1] + w_rework * (1 - parts[2])
+        )
+    row["grade"] = grade(row["composite"])
+    return row
