@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -43,6 +44,11 @@ def department(session: Session, code: str = "239901901", dept_type: str = "çŽ¯å
     )
 
 
+@lru_cache
+def _password_hash() -> str:
+    return auth_service.hash_password(PASSWORD)
+
+
 def user(
     session: Session,
     username: str,
@@ -51,8 +57,10 @@ def user(
     phones: list[str] | None = None,
     name: str | None = None,
 ) -> User:
+    # The test password is hashed once: argon2 is slow on purpose.
     return auth_service.create_user(
         session,
+        password_hash=_password_hash(),
         username=username,
         password=PASSWORD,
         name=name or username,

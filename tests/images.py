@@ -37,3 +37,34 @@ def png(width: int = 32, height: int = 32) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (width, height), (10, 120, 200)).save(buf, "PNG")
     return buf.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims width × height pixels, with a tiny (invalid) image body:
+    what a decompression bomb looks like before it is decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def big_png(width: int, height: int) -> bytes:
+    """A real, highly compressible PNG of width × height (1-bit, so it fits in memory)."""
+    img = Image.new("1", (width, height), 0)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", optimize=False)
+    return buf.getvalue()

@@ -15,17 +15,25 @@ from civicgrid.auth import api as auth_api
 from civicgrid.cases import admin_api as cases_admin_api
 from civicgrid.cases import api as cases_api
 from civicgrid.categories import api as categories_api
+from civicgrid.citizen import api as citizen_api
 from civicgrid.db import session_scope
 from civicgrid.deps import DbSession, current_user
 from civicgrid.errors import install_handlers
 from civicgrid.geo import api as geo_api
 from civicgrid.geo.index import index as geo_index
+from civicgrid.open311 import api as open311_api
 from civicgrid.org import api as org_api
 from civicgrid.stats import api as stats_api
 
 log = logging.getLogger(__name__)
 
-PUBLIC_ROUTERS = [auth_api.public_router, geo_api.public_router, categories_api.public_router]
+PUBLIC_ROUTERS = [
+    auth_api.public_router,
+    geo_api.public_router,
+    categories_api.public_router,
+    citizen_api.public_router,
+    open311_api.router,
+]
 PRIVATE_ROUTERS = [
     auth_api.router,
     org_api.router,

@@ -25,6 +25,10 @@ user_app = typer.Typer(
 categories_app = typer.Typer(help="The category catalogue 案件类别.", no_args_is_help=True)
 limits_app = typer.Typer(help="Handling time limits 处置时限.", no_args_is_help=True)
 rules_app = typer.Typer(help="Dispatch rules 派遣规则.", no_args_is_help=True)
+apikey_app = typer.Typer(help="Open311 api keys.", no_args_is_help=True)
+citizen_app = typer.Typer(
+    help="Citizens' personal data: export and erase on request.", no_args_is_help=True
+)
 calendar_app = typer.Typer(
     help="The working calendar 工作日历 (holidays, adjusted days).", no_args_is_help=True
 )
@@ -33,6 +37,8 @@ app.add_typer(categories_app, name="categories")
 app.add_typer(limits_app, name="limits")
 app.add_typer(rules_app, name="rules")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(citizen_app, name="citizen")
 
 console = Console()
 err = Console(stderr=True)
@@ -505,6 +511,73 @@ def calendar_list() -> None:
 
     entries = run(admin.calendar_entries)
     console.print_json(data=entries)
+
+
+# --- open311 and citizens ------------------------------------------------------------------
+
+
+@apikey_app.command("add")
+def apikey_add(name: Annotated[str, typer.Argument(help="the client application's name")]) -> None:
+    """Issue an Open311 api_key (printed once)."""
+    from civicgrid.open311 import service as o311
+
+    key, plain = run(lambda s: o311.add_key(s, name))
+    console.print(f"api key {key.id} for {name}: {plain}")
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """List api keys (not their text)."""
+    from civicgrid.open311 import service as o311
+
+    def show(session):
+        table = Table("id", "name", "created", "revoked")
+        for k in o311.list_keys(session):
+            table.add_row(
+                str(k.id),
+                k.name,
+                k.created_at.isoformat(timespec="seconds"),
+                k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+            )
+        console.print(table)
+
+    run(show)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: int) -> None:
+    """Revoke an api key: its requests are refused from now on."""
+    from civicgrid.open311 import service as o311
+
+    if run(lambda s: o311.revoke_key(s, key_id)) is None:
+        fail(f"没有编号为 {key_id} 的密钥 / no api key {key_id}")
+    console.print(f"api key {key_id} revoked")
+
+
+@citizen_app.command("export")
+def citizen_export(phone: Annotated[str, typer.Option(help="the citizen's phone number")]) -> None:
+    """Print, as JSON, everything kept about the reporter with this phone number."""
+    from civicgrid.citizen import service as citizen_service
+
+    print(
+        json.dumps(
+            run(lambda s: citizen_service.personal_data(s, phone)), ensure_ascii=False, indent=1
+        )
+    )
+
+
+@citizen_app.command("erase")
+def citizen_erase(
+    phone: Annotated[str, typer.Option(help="the citizen's phone number")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+) -> None:
+    """Erase the reporter's name, phone and e-mail from their cases (the cases stay)."""
+    from civicgrid.citizen import service as citizen_service
+
+    if not yes and not typer.confirm(f"erase the personal data of {phone}?"):
+        raise typer.Exit(1)
+    n = run(lambda s: citizen_service.erase(s, phone))
+    console.print(f"erased the contact of {n} case(s)")
 
 
 def main() -> None:  # pragma: no cover

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     media_dir: str = "var/media"
     photo_max_bytes: int = 10 * 1024 * 1024
     photo_max_pixels: int = 40_000_000
+    reports_per_hour_per_address: int = 30
+    reports_per_hour_per_phone: int = 10
+    duplicate_radius_m: float = 50.0
+    duplicate_days: int = 7
+    public_base_url: str | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from pydantic import BaseModel, Field
 
 from civicgrid.auth import service as auth_service
 from civicgrid.cases import service, views, workflow
@@ -165,6 +166,34 @@ def allowed_for(session, case: Case, user) -> list[str]:
             continue
         out.append(action)
     return out
+
+
+class MergeIn(BaseModel):
+    into: str = Field(description="the code of the original case")
+
+
+@router.post("/{code}/merge")
+def merge(
+    case: CurrentCase, body: MergeIn, session: DbSession, user: CurrentUser, settings: AppSettings
+) -> dict:
+    """Merge a duplicate into the original: it is rejected with duplicate_of, and its reporter
+    follows the original."""
+    from civicgrid.citizen import service as citizen_service
+
+    original = service.get_visible_case(session, body.into, auth_service.scope_codes(session, user))
+    actor = service.actor_for(session, user, "reject")
+    citizen_service.merge(session, settings, case, original, actor=actor)
+    return views.case_summary(case)
+
+
+@router.get("/{code}/duplicates")
+def duplicates(case: CurrentCase, session: DbSession, settings: AppSettings) -> list[dict]:
+    """Open cases of the same category nearby (the settings' radius and days)."""
+    from civicgrid.citizen import service as citizen_service
+
+    return [
+        views.case_summary(c) for c in citizen_service.possible_duplicates(session, settings, case)
+    ]
 
 
 @router.get("/{code}/photos/{photo_id}")

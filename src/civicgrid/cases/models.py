@@ -93,6 +93,7 @@ class CaseContact(Base):
     )
     name: Mapped[str] = mapped_column(String(60), default="")
     phone: Mapped[str] = mapped_column(String(40), default="", index=True)
+    email: Mapped[str] = mapped_column(String(120), default="")
 
 
 class DispatchRule(Base):

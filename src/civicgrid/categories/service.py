@@ -186,3 +186,27 @@ def limit_for(session: Session, category: Category, urgency: str) -> Limit:
             if row is not None:
                 return Limit(row.limit, row.unit, scope)
     return Limit(16, "working_hours", "builtin")
+
+
+def suggest(session: Session, text: str, limit: int = 5) -> list[Category]:
+    """Categories a free-text description probably means: whole keywords found in the text
+    count most, shared two-character words less (events preferred over components)."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    scored: dict[str, tuple[int, Category]] = {}
+    for cat in session.scalars(select(Category)):
+        words = {w for w in [cat.name, *cat.keywords.split("|")] if w}
+        score = 0
+        for word in words:
+            if word in text:
+                score += 4 * len(word)
+            else:
+                score += sum(1 for i in range(len(word) - 1) if word[i : i + 2] in text)
+        if score <= 1:
+            continue
+        best = scored.get(cat.code)
+        if best is None or score > best[0] or (score == best[0] and cat.kind == "event"):
+            scored[cat.code] = (score, cat)
+    ranked = sorted(scored.values(), key=lambda sc: (-sc[0], sc[1].code))
+    return [cat for _, cat in ranked[:limit]]

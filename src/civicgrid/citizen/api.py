@@ -1,0 +1,123 @@
+"""The citizen API behind the phone page: no account, a code and a secret."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from pydantic import BaseModel, Field
+
+from civicgrid import ratelimit
+from civicgrid.cases import workflow
+from civicgrid.categories import service as cat_service
+from civicgrid.citizen import service
+from civicgrid.deps import AppSettings, DbSession, client_address
+from civicgrid.media import service as media_service
+from civicgrid.timefmt import iso_local
+
+public_router = APIRouter(prefix="/api/v1/citizen", tags=["citizen"])
+
+
+def _photo_url(case, secret: str):
+    def url(photo, thumb: bool = False) -> str:
+        extra = "&thumb=1" if thumb else ""
+        return f"/api/v1/citizen/cases/{case.code}/photos/{photo.id}?s={secret}{extra}"
+
+    return url
+
+
+@public_router.get("/suggest")
+def suggest(session: DbSession, text: Annotated[str, Query(max_length=4000)]) -> list[dict]:
+    """Categories that a free-text description probably means, best first."""
+    return [
+        {"code": c.code, "kind": c.kind, "name": c.name, "major": c.major_name}
+        for c in cat_service.suggest(session, text)
+    ]
+
+
+@public_router.post("/reports", status_code=201)
+def submit(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    category: Annotated[str, Form(pattern=r"^\d{5}$")],
+    lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
+    lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
+    datum: Annotated[str, Form()] = "wgs84",
+    address: Annotated[str, Form(max_length=200)] = "",
+    description: Annotated[str, Form(max_length=4000)] = "",
+    phone: Annotated[str, Form(max_length=20)] = "",
+    photos: Annotated[list[UploadFile] | None, File()] = None,
+) -> dict:
+    """Report a problem: a category, photos, a place (any datum), words; answers the case code
+    and the secret of its tracking link at once (routing is synchronous)."""
+    ratelimit.check_report(settings, address=client_address(request), phone=phone or None)
+    files = [
+        (f.filename or "photo", f.file.read(settings.photo_max_bytes + 1)) for f in photos or []
+    ]
+    done = service.submit(
+        session,
+        settings,
+        category=category,
+        lon=lon,
+        lat=lat,
+        datum=datum,
+        address=address,
+        description=description,
+        phone=phone.strip(),
+        photos=files,
+    )
+    case = done.case
+    return {
+        "code": case.code,
+        "secret": done.secret,
+        "track_url": f"/track/{case.code}?s={done.secret}",
+        "state": case.state,
+        "state_zh": workflow.STATE_NAMES_ZH[case.state],
+        "unit": case.unit_code,
+        "deadline": iso_local(case.deadline),
+        "queue_reason": case.queue_reason,
+        "possible_duplicates": done.duplicates,
+    }
+
+
+@public_router.get("/cases/{code}")
+def track(code: str, session: DbSession, s: Annotated[str, Query(max_length=100)]) -> dict:
+    """The case as its reporter sees it (a merged duplicate shows its original as well)."""
+    case = service.find_tracked(session, code, s)
+    view = service.public_view(session, case, photo_url=_photo_url(case, s))
+    original = service.followed(session, case)
+    if original is not case:
+        view["merged_into"] = service.public_view(
+            session, original, photo_url=lambda p, thumb=False: None
+        )
+    return view
+
+
+class RateIn(BaseModel):
+    s: str = Field(max_length=100, description="the tracking secret")
+    score: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=1000)
+
+
+@public_router.post("/cases/{code}/rate")
+def rate(code: str, body: RateIn, session: DbSession, settings: AppSettings) -> dict:
+    """Rate a closed case once, 1-5 with a comment; 2 or less goes back to the dispatcher."""
+    case = service.find_tracked(session, code, body.s)
+    service.rate(session, settings, case, score=body.score, comment=body.comment)
+    return {"code": case.code, "score": case.score}
+
+
+@public_router.get("/cases/{code}/photos/{photo_id}")
+def photo(
+    code: str,
+    photo_id: int,
+    session: DbSession,
+    settings: AppSettings,
+    s: Annotated[str, Query(max_length=100)],
+    thumb: bool = False,
+) -> Response:
+    case = service.find_tracked(session, code, s)
+    found = service.public_photo(session, case, photo_id)
+    data = media_service.storage(settings).get(found.thumb_key if thumb else found.key)
+    return Response(data, media_type="image/jpeg")

@@ -1,0 +1,317 @@
+"""Citizen reporting (市民监督): submit with photos, track by code and secret, rate once.
+
+Both the phone page and Open311 clients end here, in the same case service and the same
+synchronous routing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import math
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civicgrid.cases import service as case_service
+from civicgrid.cases import workflow
+from civicgrid.cases.exceptions import BadAction, IllegalTransition
+from civicgrid.cases.models import Case, CaseContact, CaseEvent
+from civicgrid.categories import service as cat_service
+from civicgrid.citizen.exceptions import AlreadyRated, TrackingNotFound
+from civicgrid.citizen.models import TrackingSecret
+from civicgrid.config import Settings
+from civicgrid.media import service as media_service
+from civicgrid.media.exceptions import BadPhoto
+from civicgrid.media.models import Photo
+
+# Notes of these actions are shown to the public (status_notes, the tracking page).
+PUBLIC_NOTE_ACTIONS = (
+    "reject",
+    "report_done",
+    "verify_pass",
+    "verify_fail",
+    "suspend",
+    "resume",
+    "extend_approve",
+)
+MAX_PHOTOS = 6
+
+
+@dataclass
+class Submitted:
+    case: Case
+    secret: str
+    duplicates: list[str]
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def submit(
+    session: Session,
+    settings: Settings,
+    *,
+    category: str,
+    source: str = "citizen",
+    lon: float | None = None,
+    lat: float | None = None,
+    datum: str = "wgs84",
+    address: str = "",
+    description: str = "",
+    phone: str = "",
+    name: str = "",
+    email: str = "",
+    photos: list[tuple[str, bytes]] = (),
+    extra: dict | None = None,
+    at: dt.datetime | None = None,
+) -> Submitted:
+    """A citizen's report, all or nothing: every photo is checked before anything is written;
+    a photo's EXIF GPS position stands in for a missing location. The case is routed in the
+    same transaction; the answer carries the tracking secret (shown once) and possible
+    duplicates."""
+    if len(photos) > MAX_PHOTOS:
+        raise BadPhoto(f"最多 {MAX_PHOTOS} 张照片", f"at most {MAX_PHOTOS} photos")
+    checked = [media_service.check_image(data, settings, fname) for fname, data in photos]
+    if lon is None and lat is None:
+        gps = next((c.gps for c in checked if c.gps), None)
+        if gps is not None:
+            lon, lat, datum = gps[0], gps[1], "wgs84"
+    if phone and not (phone.replace("+", "").replace("-", "").isdigit() and 5 <= len(phone) <= 20):
+        raise BadAction("手机号格式不对", "the phone number is not valid")
+    case = case_service.report(
+        session,
+        settings,
+        source=source,
+        category=category,
+        actor=case_service.Actor.citizen()
+        if source == "citizen"
+        else case_service.Actor("open311", "system"),
+        lon=lon,
+        lat=lat,
+        datum=datum,
+        address=address,
+        description=description,
+        contact_name=name,
+        contact_phone=phone,
+        at=at,
+    )
+    if email:
+        contact = session.get(CaseContact, case.id)
+        if contact is None:
+            contact = CaseContact(case_id=case.id)
+            session.add(contact)
+        contact.email = email[:120]
+    if extra:
+        first = session.scalar(
+            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.seq == 1)
+        )
+        first.payload = {**first.payload, **extra}
+    for image in checked:
+        media_service.attach(
+            session, settings, case_id=case.id, event_id=None, stage="report", image=image
+        )
+    secret = secrets.token_urlsafe(12)
+    session.add(TrackingSecret(case_id=case.id, secret_hash=_hash(secret)))
+    session.flush()
+    return Submitted(case, secret, [c.code for c in possible_duplicates(session, settings, case)])
+
+
+def possible_duplicates(session: Session, settings: Settings, case: Case) -> list[Case]:
+    """Open cases of the same category within the radius and the days of the settings."""
+    if case.lon is None:
+        return []
+    radius = settings.duplicate_radius_m
+    dlat = radius / 110_574.0
+    dlon = radius / (111_320.0 * math.cos(math.radians(case.lat)))
+    since = case.reported_at - dt.timedelta(days=settings.duplicate_days)
+    near = session.scalars(
+        select(Case)
+        .where(
+            Case.id != case.id,
+            Case.category_code == case.category_code,
+            Case.state.in_(workflow.OPEN_STATES),
+            Case.reported_at >= since,
+            Case.lon.between(case.lon - dlon, case.lon + dlon),
+            Case.lat.between(case.lat - dlat, case.lat + dlat),
+        )
+        .order_by(Case.reported_at)
+    ).all()
+    return [c for c in near if _metres(c, case) <= radius]
+
+
+def _metres(a: Case, b: Case) -> float:
+    kx = 111_320.0 * math.cos(math.radians((a.lat + b.lat) / 2))
+    return math.hypot((a.lon - b.lon) * kx, (a.lat - b.lat) * 110_574.0)
+
+
+def find_tracked(session: Session, code: str, secret: str) -> Case:
+    """The case, if the secret is its tracking secret (compared in constant time)."""
+    case = session.scalar(select(Case).where(Case.code == code))
+    row = session.get(TrackingSecret, case.id) if case else None
+    if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret or "")):
+        raise TrackingNotFound()
+    return case
+
+
+def followed(session: Session, case: Case) -> Case:
+    """A duplicate merged into another case is followed through the original."""
+    seen = {case.code}
+    while case.duplicate_of and case.duplicate_of not in seen:
+        original = session.scalar(select(Case).where(Case.code == case.duplicate_of))
+        if original is None:
+            break
+        seen.add(original.code)
+        case = original
+    return case
+
+
+def public_view(session: Session, case: Case, *, photo_url) -> dict:
+    """What a citizen sees: state, unit, deadline, the timeline with public notes, photos.
+    No names or phones of anyone."""
+    from civicgrid.org import service as org_service
+    from civicgrid.timefmt import iso_local
+
+    cat = cat_service.resolve_category(session, case.category_code, case.category_kind)
+    unit = org_service.find_unit(session, case.unit_code) if case.unit_code else None
+    events = case_service.events_of(session, case)
+    photos = media_service.photos_of(session, case.id)
+    return {
+        "code": case.code,
+        "state": case.state,
+        "state_zh": workflow.STATE_NAMES_ZH.get(case.state),
+        "category": {"code": cat.code, "name": cat.name},
+        "address": case.address,
+        "description": case.description,
+        "reported_at": iso_local(case.reported_at),
+        "unit": unit.name if unit else None,
+        "deadline": iso_local(case.deadline),
+        "closed_at": iso_local(case.closed_at),
+        "score": case.score,
+        "can_rate": case.state == "closed" and case.score is None,
+        "timeline": [
+            {
+                "at": iso_local(e.at),
+                "action": e.action,
+                "action_zh": workflow.ACTION_NAMES_ZH.get(e.action),
+                "note": e.note if e.action in PUBLIC_NOTE_ACTIONS else "",
+            }
+            for e in events
+            if e.action not in ("urge", "comment")
+        ],
+        "photos": [
+            {"stage": p.stage, "url": photo_url(p), "thumb_url": photo_url(p, thumb=True)}
+            for p in photos
+            if p.stage in ("report", "done")
+        ],
+    }
+
+
+def rate(
+    session: Session, settings: Settings, case: Case, *, score: int, comment: str = ""
+) -> CaseEvent:
+    """The citizen's rating of a closed case, once. 2 or less: back before the dispatcher."""
+    if case.state != "closed":
+        raise IllegalTransition(case.state, "rate")
+    if case.score is not None:
+        raise AlreadyRated()
+    return case_service.transition(
+        session,
+        settings,
+        case,
+        "rate",
+        actor=case_service.Actor.citizen(),
+        note=comment[:1000],
+        payload={"score": score},
+    )
+
+
+def public_photo(session: Session, case: Case, photo_id: int) -> Photo:
+    photo = session.get(Photo, photo_id)
+    if photo is None or photo.case_id != case.id or photo.stage not in ("report", "done"):
+        raise TrackingNotFound()
+    return photo
+
+
+def latest_public_note(session: Session, case: Case) -> str | None:
+    note = session.scalar(
+        select(CaseEvent.note)
+        .where(
+            CaseEvent.case_id == case.id,
+            CaseEvent.action.in_(PUBLIC_NOTE_ACTIONS),
+            CaseEvent.note != "",
+        )
+        .order_by(CaseEvent.seq.desc())
+        .limit(1)
+    )
+    return note or None
+
+
+def merge(
+    session: Session,
+    settings: Settings,
+    duplicate: Case,
+    original: Case,
+    *,
+    actor: case_service.Actor,
+) -> None:
+    """Reject `duplicate` as a duplicate of `original`; its reporter follows the original."""
+    if duplicate.id == original.id or original.duplicate_of == duplicate.code:
+        raise BadAction("不能合并到自身", "a case cannot be merged into itself")
+    case_service.transition(
+        session,
+        settings,
+        duplicate,
+        "reject",
+        actor=actor,
+        note=f"重复案件, 已合并到 {original.code}",
+        payload={"duplicate_of": original.code},
+    )
+    duplicate.duplicate_of = original.code
+    session.flush()
+
+
+def personal_data(session: Session, phone: str) -> list[dict]:
+    """Everything kept about the reporter with this phone: for a request to see one's data."""
+    from civicgrid.timefmt import iso_local
+
+    rows = session.execute(
+        select(
+            Case.code,
+            Case.reported_at,
+            Case.address,
+            Case.description,
+            CaseContact.name,
+            CaseContact.phone,
+            CaseContact.email,
+        )
+        .join(CaseContact, CaseContact.case_id == Case.id)
+        .where(CaseContact.phone == phone)
+        .order_by(Case.id)
+    ).all()
+    return [
+        {
+            "case": r.code,
+            "reported_at": iso_local(r.reported_at),
+            "address": r.address,
+            "description": r.description,
+            "name": r.name,
+            "phone": r.phone,
+            "email": r.email,
+        }
+        for r in rows
+    ]
+
+
+def erase(session: Session, phone: str) -> int:
+    """Erase the reporter's name, phone and e-mail from every case they reported; the cases
+    themselves stay. Returns how many cases were touched."""
+    contacts = session.scalars(select(CaseContact).where(CaseContact.phone == phone)).all()
+    for contact in contacts:
+        contact.name = contact.phone = contact.email = ""
+    session.flush()
+    return len(contacts)

@@ -1,0 +1,324 @@
+"""GeoReport v2 under /open311/v2/, JSON and XML (the spec's required format).
+
+Errors are the spec's: a list of {code, description} or <errors><error>…</error></errors>.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from civicgrid import ratelimit
+from civicgrid.cases.models import Case
+from civicgrid.categories.models import Category
+from civicgrid.citizen import service as citizen_service
+from civicgrid.config import get_settings
+from civicgrid.db import session_scope
+from civicgrid.deps import client_address
+from civicgrid.errors import AppError
+from civicgrid.media import service as media_service
+from civicgrid.media.models import Photo
+from civicgrid.open311 import service
+from civicgrid.open311.xmlout import document
+from civicgrid.timefmt import local_zone
+
+router = APIRouter(tags=["open311"])
+FORMATS = ("json", "xml")
+MAX_SPAN = dt.timedelta(days=90)
+ATTR_RE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
+
+
+class Open311Error(Exception):
+    def __init__(self, status: int, description: str):
+        self.status = status
+        self.description = description
+
+
+def _render(fmt: str, data, root: str, item: str | None = None, status: int = 200) -> Response:
+    if fmt == "xml":
+        return Response(
+            document(root, item, data), status_code=status, media_type="text/xml; charset=utf-8"
+        )
+    return JSONResponse(data, status_code=status)
+
+
+def _error(fmt: str, status: int, description: str) -> Response:
+    return _render(
+        fmt, [{"code": status, "description": description}], "errors", "error", status=status
+    )
+
+
+def _run(fmt: str, work: Callable[[], Response]) -> Response:
+    """Run `work`, turning every refusal into the spec's error document."""
+    if fmt not in FORMATS:
+        return _error("json", 404, f"unknown format {fmt!r}: use json or xml")
+    try:
+        return work()
+    except Open311Error as exc:
+        return _error(fmt, exc.status, exc.description)
+    except AppError as exc:
+        status = exc.status_code if exc.status_code in (400, 403, 404) else 400
+        return _error(fmt, status, exc.detail)
+
+
+def _base_url(request: Request) -> str:
+    configured = get_settings().public_base_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def _time(value: str | None, name: str) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Open311Error(400, f"{name} is not an ISO 8601 date-time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=local_zone())
+
+
+@router.get("/open311/discovery.{fmt}")
+def discovery(fmt: str, request: Request) -> Response:
+    base = _base_url(request)
+
+    def work():
+        data = {
+            "changeset": "2026-11-25T00:00:00+08:00",
+            "contact": "香坊区数字城管指挥中心 12319",
+            "key_service": "api_key: civicgrid apikey add NAME (ask the district's administrator)",
+            "endpoints": [
+                {
+                    "specification": "http://wiki.open311.org/GeoReport_v2",
+                    "url": f"{base}/open311/v2",
+                    "changeset": "2026-11-25T00:00:00+08:00",
+                    "type": "production",
+                    "formats": ["application/json", "text/xml"],
+                }
+            ],
+        }
+        return _render(fmt, data, "discovery")
+
+    return _run(fmt, work)
+
+
+@router.get("/open311/v2/services.{fmt}")
+def services(fmt: str) -> Response:
+    def work():
+        with session_scope() as session:
+            return _render(fmt, service.services(session), "services", "service")
+
+    return _run(fmt, work)
+
+
+@router.get("/open311/v2/services/{code}.{fmt}")
+def service_definition(code: str, fmt: str) -> Response:
+    def work():
+        with session_scope() as session:
+            if session.scalar(select(Category.id).where(Category.code == code)) is None:
+                raise Open311Error(404, f"service_code {code} not found")
+        return _render(fmt, service.definition(code), "service_definition")
+
+    return _run(fmt, work)
+
+
+def _one_or_none(form, name: str) -> str | None:
+    value = form.get(name)
+    if isinstance(value, UploadFile):
+        raise Open311Error(400, f"{name} must be a text field")
+    value = (value or "").strip()
+    return value or None
+
+
+@router.post("/open311/v2/requests.{fmt}")
+async def post_request(fmt: str, request: Request) -> Response:
+    """Create a service request; the answer carries its service_request_id at once."""
+    if fmt not in FORMATS:
+        return _error("json", 404, f"unknown format {fmt!r}: use json or xml")
+    try:
+        form = await request.form(max_part_size=get_settings().photo_max_bytes + 1024)
+    except Exception:  # noqa: BLE001 - a body that is not a form
+        return _error(fmt, 400, "the body must be form-encoded or multipart/form-data")
+    media = form.get("media")
+    media_bytes = None
+    if isinstance(media, UploadFile):
+        media_bytes = (media.filename or "media", await media.read())
+    address = client_address(request)
+    base = _base_url(request)
+    return await run_in_threadpool(
+        _run, fmt, lambda: _create(fmt, form, media_bytes, address, base)
+    )
+
+
+def _create(fmt: str, form, media, client: str, base: str) -> Response:
+    settings = get_settings()
+    with session_scope() as session:
+        if not service.key_valid(session, _one_or_none(form, "api_key")):
+            raise Open311Error(403, "a valid api_key is required")
+    code = _one_or_none(form, "service_code")
+    if not code:
+        raise Open311Error(400, "service_code is required")
+    with session_scope() as session:
+        if session.scalar(select(Category.id).where(Category.code == code)) is None:
+            raise Open311Error(400, f"service_code {code} is not a service of this endpoint")
+    lat, lon = _one_or_none(form, "lat"), _one_or_none(form, "long")
+    address_string = _one_or_none(form, "address_string") or ""
+    address_id = _one_or_none(form, "address_id")
+    if (lat is None) != (lon is None):
+        raise Open311Error(400, "lat and long must be given together")
+    if lat is None and not address_string and not address_id:
+        raise Open311Error(400, "a location is required: lat and long, or address_string")
+    try:
+        lat_f = float(lat) if lat is not None else None
+        lon_f = float(lon) if lon is not None else None
+    except ValueError:
+        raise Open311Error(400, "lat and long must be numbers") from None
+    if lat_f is not None and not (-90 <= lat_f <= 90 and -180 <= lon_f <= 180):
+        raise Open311Error(400, "lat or long is out of range")
+    description = _one_or_none(form, "description") or ""
+    if len(description) > 4000:
+        raise Open311Error(400, "description is longer than 4000 characters")
+    attributes: dict[str, list[str]] = {}
+    for key in form:
+        match = ATTR_RE.match(key)
+        if match:
+            attributes.setdefault(match.group(1), []).extend(
+                str(v) for v in form.getlist(key) if not isinstance(v, UploadFile)
+            )
+    problems = service.check_attributes(code, attributes)
+    if problems:
+        raise Open311Error(400, "; ".join(problems))
+    phone = _one_or_none(form, "phone") or ""
+    name = " ".join(
+        p for p in (_one_or_none(form, "first_name"), _one_or_none(form, "last_name")) if p
+    )
+    ratelimit.check_report(settings, address=client, phone=phone or None)
+    extra = {
+        k: v
+        for k, v in {
+            "device_id": _one_or_none(form, "device_id"),
+            "account_id": _one_or_none(form, "account_id"),
+            "address_id": address_id,
+            "media_url": _one_or_none(form, "media_url"),
+            "attributes": attributes or None,
+        }.items()
+        if v
+    }
+    with session_scope() as session:
+        done = citizen_service.submit(
+            session,
+            settings,
+            category=code,
+            source="open311",
+            lon=lon_f,
+            lat=lat_f,
+            address=address_string,
+            description=description,
+            phone=phone,
+            name=name,
+            email=_one_or_none(form, "email") or "",
+            photos=[media] if media else [],
+            extra=extra,
+        )
+        case = done.case
+        answer = [
+            {
+                "service_request_id": case.code,
+                "token": case.code,
+                "service_notice": service.request_view(session, case, base)["service_notice"],
+                "account_id": extra.get("account_id"),
+            }
+        ]
+    return _render(fmt, answer, "service_requests", "request", status=201)
+
+
+@router.get("/open311/v2/requests.{fmt}")
+def get_requests(fmt: str, request: Request) -> Response:
+    q = request.query_params
+    base = _base_url(request)
+
+    def work():
+        ids = [x.strip() for x in (q.get("service_request_id") or "").split(",") if x.strip()]
+        codes = [x.strip() for x in (q.get("service_code") or "").split(",") if x.strip()]
+        start, end = _time(q.get("start_date"), "start_date"), _time(q.get("end_date"), "end_date")
+        if start and end and end - start > MAX_SPAN:
+            raise Open311Error(400, "start_date and end_date may not be more than 90 days apart")
+        if start and end and end < start:
+            raise Open311Error(400, "end_date is before start_date")
+        status = q.get("status")
+        if status:
+            wanted = {s.strip() for s in status.split(",")}
+            if not wanted <= {"open", "closed"}:
+                raise Open311Error(400, "status must be open or closed")
+            status = wanted.pop() if len(wanted) == 1 else None
+        try:
+            page = int(q.get("page") or 1)
+            page_size = int(q.get("page_size") or 100)
+        except ValueError:
+            raise Open311Error(400, "page and page_size must be whole numbers") from None
+        if page < 1 or not 1 <= page_size <= 1000:
+            raise Open311Error(400, "page must be 1 or more, page_size from 1 to 1000")
+        with session_scope() as session:
+            found = service.find_requests(
+                session,
+                ids=ids or None,
+                service_codes=codes or None,
+                start=start,
+                end=end,
+                status=status,
+                updated_after=_time(q.get("updated_after"), "updated_after"),
+                page=page,
+                page_size=page_size,
+            )
+            data = [service.request_view(session, c, base) for c in found]
+        return _render(fmt, data, "service_requests", "request")
+
+    return _run(fmt, work)
+
+
+@router.get("/open311/v2/requests/{request_id}.{fmt}")
+def get_request(request_id: str, fmt: str, request: Request) -> Response:
+    base = _base_url(request)
+
+    def work():
+        with session_scope() as session:
+            case = session.scalar(select(Case).where(Case.code == request_id))
+            if case is None:
+                raise Open311Error(404, f"service_request_id {request_id} not found")
+            data = [service.request_view(session, case, base)]
+        return _render(fmt, data, "service_requests", "request")
+
+    return _run(fmt, work)
+
+
+@router.get("/open311/v2/tokens/{token}.{fmt}")
+def get_token(token: str, fmt: str) -> Response:
+    def work():
+        with session_scope() as session:
+            if session.scalar(select(Case.id).where(Case.code == token)) is None:
+                raise Open311Error(404, f"token {token} not found")
+        return _render(
+            fmt, [{"service_request_id": token, "token": token}], "service_requests", "request"
+        )
+
+    return _run(fmt, work)
+
+
+@router.get("/open311/v2/media/{code}/{photo_id}.jpg")
+def media(code: str, photo_id: int) -> Response:
+    """The photo a reporter sent with a request (public, as the request is)."""
+    with session_scope() as session:
+        found = session.scalar(
+            select(Photo)
+            .join(Case, Case.id == Photo.case_id)
+            .where(Case.code == code, Photo.id == photo_id, Photo.stage == "report")
+        )
+        if found is None:
+            return _error("json", 404, "no such media")
+        data = media_service.storage(get_settings()).get(found.key)
+    return Response(data, media_type="image/jpeg")

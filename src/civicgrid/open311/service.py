@@ -1,0 +1,208 @@
+"""Open311 GeoReport v2: services from the category catalogue, requests from cases, api keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civicgrid.cases import workflow
+from civicgrid.cases.models import Case
+from civicgrid.categories.models import Category
+from civicgrid.citizen import service as citizen_service
+from civicgrid.db import utcnow
+from civicgrid.media.models import Photo
+from civicgrid.open311.models import ApiKey
+from civicgrid.org.models import OrgUnit
+from civicgrid.timefmt import iso_local
+
+# Service attributes (metadata) for the categories that need more than words.
+ATTRIBUTES: dict[str, list[dict]] = {
+    "10001": [
+        {
+            "variable": True,
+            "code": "deicing_salt",
+            "datatype": "singlevaluelist",
+            "required": False,
+            "datatype_description": "是否撒了融雪剂 (4 小时内清除)",
+            "order": 1,
+            "description": "融雪剂 / de-icing salt used",
+            "values": [{"key": "yes", "name": "是"}, {"key": "no", "name": "否"}],
+        }
+    ],
+    **{
+        code: [
+            {
+                "variable": True,
+                "code": "cover_state",
+                "datatype": "singlevaluelist",
+                "required": True,
+                "datatype_description": "井盖状况",
+                "order": 1,
+                "description": "井盖状况 / state of the manhole cover",
+                "values": [
+                    {"key": "missing", "name": "缺失"},
+                    {"key": "broken", "name": "破损"},
+                    {"key": "displaced", "name": "移位"},
+                ],
+            }
+        ]
+        for code in ("01001", "01002", "01003", "01005")
+    },
+}
+CLOSED_STATES = ("closed", "rejected")
+KIND_ZH = {"event": "事件", "component": "部件"}
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def add_key(session: Session, name: str) -> tuple[ApiKey, str]:
+    """A new api_key; the plain key is returned once."""
+    plain = "o311_" + secrets.token_urlsafe(24)
+    key = ApiKey(name=name, key_hash=_key_hash(plain))
+    session.add(key)
+    session.flush()
+    return key, plain
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey | None:
+    key = session.get(ApiKey, key_id)
+    if key is not None and key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+    return key
+
+
+def key_valid(session: Session, plain: str | None) -> bool:
+    if not plain:
+        return False
+    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == _key_hash(plain)))
+    return key is not None and key.revoked_at is None
+
+
+def services(session: Session) -> list[dict]:
+    """One service per 5-digit code. Where the catalogue has the code as a component and as an
+    event, the event stands for both (a report is about a problem)."""
+    by_code: dict[str, Category] = {}
+    for cat in session.scalars(select(Category).order_by(Category.code, Category.kind)):
+        if cat.code not in by_code or cat.kind == "event":
+            by_code[cat.code] = cat
+    return [service_of(cat) for cat in by_code.values()]
+
+
+def service_of(cat: Category) -> dict:
+    return {
+        "service_code": cat.code,
+        "service_name": cat.name,
+        "description": f"{cat.major_name} · {cat.name} ({KIND_ZH[cat.kind]})",
+        "metadata": cat.code in ATTRIBUTES,
+        "type": "realtime",
+        "keywords": ",".join(k for k in cat.keywords.split("|") if k),
+        "group": cat.major_name,
+    }
+
+
+def definition(code: str) -> dict:
+    return {"service_code": code, "attributes": ATTRIBUTES.get(code, [])}
+
+
+def check_attributes(code: str, given: dict[str, list[str]]) -> list[str]:
+    """Problems with attribute[...] values for this service (empty when fine)."""
+    problems = []
+    defs = {a["code"]: a for a in ATTRIBUTES.get(code, [])}
+    for name, attr in defs.items():
+        values = given.get(name, [])
+        if attr["required"] and not values:
+            problems.append(f"attribute[{name}] is required")
+        allowed = {v["key"] for v in attr.get("values", [])}
+        if allowed and any(v not in allowed for v in values):
+            problems.append(f"attribute[{name}] must be one of {', '.join(sorted(allowed))}")
+        if attr["datatype"] == "singlevaluelist" and len(values) > 1:
+            problems.append(f"attribute[{name}] takes one value")
+    for name in given:
+        if name not in defs:
+            problems.append(f"attribute[{name}] is not an attribute of service {code}")
+    return problems
+
+
+def request_view(session: Session, case: Case, base_url: str) -> dict:
+    """A case as a GeoReport v2 request: no reporter's name, phone or e-mail, ever."""
+    unit = (
+        session.scalar(select(OrgUnit.name).where(OrgUnit.code == case.unit_code))
+        if case.unit_code
+        else None
+    )
+    cat = session.scalar(
+        select(Category.name)
+        .where(Category.code == case.category_code)
+        .order_by(Category.kind.desc())
+        .limit(1)
+    )
+    photo = session.scalar(
+        select(Photo.id)
+        .where(Photo.case_id == case.id, Photo.stage == "report")
+        .order_by(Photo.id)
+        .limit(1)
+    )
+    notice = {"reported": "待立案", "registered": "已立案, 待派遣"}.get(case.state)
+    return {
+        "service_request_id": case.code,
+        "status": "closed" if case.state in CLOSED_STATES else "open",
+        "status_notes": citizen_service.latest_public_note(session, case),
+        "service_name": cat,
+        "service_code": case.category_code,
+        "description": case.description or None,
+        "agency_responsible": unit,
+        "service_notice": notice or workflow.STATE_NAMES_ZH.get(case.state),
+        "requested_datetime": iso_local(case.reported_at),
+        "updated_datetime": iso_local(case.last_event_at or case.reported_at),
+        "expected_datetime": iso_local(case.deadline),
+        "address": case.address or None,
+        "address_id": None,
+        "zipcode": None,
+        "lat": case.lat,
+        "long": case.lon,
+        "media_url": f"{base_url}/open311/v2/media/{case.code}/{photo}.jpg" if photo else None,
+    }
+
+
+def find_requests(
+    session: Session,
+    *,
+    ids: list[str] | None = None,
+    service_codes: list[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    status: str | None = None,
+    updated_after: dt.datetime | None = None,
+    page: int = 1,
+    page_size: int = 100,
+) -> list[Case]:
+    """Requests by the GeoReport filters; ids override all the others."""
+    query = select(Case)
+    if ids:
+        query = query.where(Case.code.in_(ids))
+    else:
+        if service_codes:
+            query = query.where(Case.category_code.in_(service_codes))
+        if start:
+            query = query.where(Case.reported_at >= start)
+        if end:
+            query = query.where(Case.reported_at <= end)
+        if status == "closed":
+            query = query.where(Case.state.in_(CLOSED_STATES))
+        elif status == "open":
+            query = query.where(Case.state.not_in(CLOSED_STATES))
+        if updated_after:
+            query = query.where(Case.last_event_at > updated_after)
+    query = query.order_by(Case.reported_at.desc(), Case.id.desc())
+    return list(session.scalars(query.offset((page - 1) * page_size).limit(page_size)))
