@@ -13,12 +13,14 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select
+import orjson
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from civicgrid.cases import workflow
 from civicgrid.cases.models import Case, CaseEvent
 from civicgrid.categories.models import Category
+from civicgrid.db import utcnow
 from civicgrid.errors import BadRequest, Invalid
 from civicgrid.geo import datum as datum_mod
 from civicgrid.geo.index import index as geo_index
@@ -38,7 +40,9 @@ TOP_FIELDS = (
     "events",
 )
 EVENT_FIELDS = ("at", "action", "unit", "deadline", "until", "score", "note")
+EVENT_FIELD_SET = frozenset(EVENT_FIELDS)
 TIME_FIELDS = ("deadline", "until")
+NEEDS = {"dispatch": "deadline", "extend_approve": "deadline", "extend_request": "until"}
 BATCH = 5000
 
 
@@ -72,15 +76,14 @@ class _Bad(Exception):
     pass
 
 
-def _time(value, what: str) -> dt.datetime:
-    if not isinstance(value, str):
-        raise _Bad(f"{what} must be an ISO 8601 time string")
+def _time(value, n: int, field: str) -> dt.datetime:
+    """An aware time in UTC; the message names event n's field (built only on error)."""
     try:
         moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise _Bad(f"{what} {value!r} is not an ISO 8601 time") from None
+    except (TypeError, ValueError):
+        raise _Bad(f"event {n} {field} {value!r} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
-        raise _Bad(f"{what} {value!r} has no UTC offset")
+        raise _Bad(f"event {n} {field} {value!r} has no UTC offset")
     return moment.astimezone(dt.UTC)
 
 
@@ -128,54 +131,58 @@ def _parse(obj, categories: dict[str, str], units: set[str]) -> tuple[dict, list
     p = workflow.Projection()
     events: list[dict] = []
     last_at = None
+    state = None
     for n, ev in enumerate(events_in, start=1):
-        where = f"event {n}"
         if not isinstance(ev, dict):
-            raise _Bad(f"{where}: not an object")
+            raise _Bad(f"event {n}: not an object")
         action = ev.get("action")
         if action not in workflow.ACTIONS:
-            raise _Bad(f"{where}: unknown action {action!r}")
+            raise _Bad(f"event {n}: unknown action {action!r}")
         if n == 1 and action != "report":
             raise _Bad("the first event must be report")
-        at = _time(ev.get("at"), f"{where} at")
+        at = _time(ev.get("at"), n, "at")
         if last_at is not None and at < last_at:
-            raise _Bad(f"{where}: time {ev.get('at')} is before the event before it")
+            raise _Bad(f"event {n}: time {ev.get('at')} is before the event before it")
         last_at = at
         new_state = workflow.next_state(p.state, action, p.state_before_suspend)
         if new_state is None:
-            raise _Bad(f"{where}: {action} is not allowed when the case is {p.state}")
-        unknown = set(ev) - set(EVENT_FIELDS)
-        if unknown:
-            raise _Bad(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+            raise _Bad(f"event {n}: {action} is not allowed when the case is {p.state}")
+        if len(ev) > 2 and not ev.keys() <= EVENT_FIELD_SET:
+            unknown = sorted(set(ev) - EVENT_FIELD_SET)
+            raise _Bad(f"event {n}: unknown field(s) {', '.join(unknown)}")
         payload: dict = {}
-        if action == "dispatch":
-            unit = ev.get("unit")
-            if unit not in units:
-                raise _Bad(f"{where}: unknown unit {unit!r}")
-            payload["unit"] = unit
-        for key in TIME_FIELDS:
-            if key in ev:
-                payload[key] = _time(ev[key], f"{where} {key}")
-        if action in ("dispatch", "extend_approve") and "deadline" not in payload:
-            raise _Bad(f"{where}: {action} needs a deadline")
-        if action == "extend_request" and "until" not in payload:
-            raise _Bad(f"{where}: extend_request needs until")
-        if action == "rate":
-            score = ev.get("score")
-            if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
-                raise _Bad(f"{where}: score must be a whole number from 1 to 5")
-            payload["score"] = score
-        note = _text(ev.get("note"), f"{where} note", 4000)
+        stored: dict = {}
+        if len(ev) > 2:
+            if action == "dispatch":
+                unit = ev.get("unit")
+                if unit not in units:
+                    raise _Bad(f"event {n}: unknown unit {unit!r}")
+                payload["unit"] = stored["unit"] = unit
+            for key in TIME_FIELDS:
+                if key in ev:
+                    payload[key] = moment = _time(ev[key], n, key)
+                    stored[key] = moment.isoformat()
+            if action == "rate":
+                score = ev.get("score")
+                if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+                    raise _Bad(f"event {n}: score must be a whole number from 1 to 5")
+                payload["score"] = stored["score"] = score
+        if action in NEEDS and NEEDS[action] not in payload:
+            raise _Bad(f"event {n}: {action} needs {NEEDS[action]}")
+        if action == "dispatch" and "unit" not in payload:
+            raise _Bad(f"event {n}: unknown unit None")
+        note = ev.get("note")
+        if note is None:
+            note = ""
+        elif not isinstance(note, str) or len(note) > 4000:
+            raise _Bad(f"event {n}: note must be text of at most 4000 characters")
         workflow.apply(p, action, at, payload)
-        stored = {
-            k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in payload.items()
-        }
         events.append(
             {
                 "seq": n,
                 "at": at,
                 "action": action,
-                "from_state": None,
+                "from_state": state,
                 "to_state": new_state,
                 "actor": None,
                 "role": "import",
@@ -183,8 +190,7 @@ def _parse(obj, categories: dict[str, str], units: set[str]) -> tuple[dict, list
                 "payload": stored,
             }
         )
-    for i, e in enumerate(events):
-        e["from_state"] = events[i - 1]["to_state"] if i else None
+        state = new_state
     row = {
         "code": code,
         "source": source,
@@ -254,12 +260,105 @@ def _place(rows: list[dict]) -> None:
             r.update(grid_code=None, community_code=None, street_code=None)
 
 
+CASE_COLUMNS = (
+    "id",
+    "code",
+    "source",
+    "category_kind",
+    "category_code",
+    "urgency",
+    "lon",
+    "lat",
+    "grid_code",
+    "community_code",
+    "street_code",
+    "address",
+    "description",
+    *workflow.Projection().as_dict(),
+    "limit_unit",
+    "calendar_missing",
+    "queue_reason",
+    "duplicate_of",
+    "version",
+    "created_at",
+    "updated_at",
+)
+EVENT_COLUMNS = (
+    "case_id",
+    "seq",
+    "at",
+    "action",
+    "from_state",
+    "to_state",
+    "actor",
+    "role",
+    "note",
+    "payload",
+)
+_TIME_COLUMNS = {
+    "deadline",
+    "warn_at",
+    "deadline_start",
+    "suspended_at",
+    "reported_at",
+    "registered_at",
+    "dispatched_at",
+    "closed_at",
+    "last_event_at",
+    "created_at",
+    "updated_at",
+    "at",
+}
+
+
+def _bulk(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """executemany straight to the driver: SQLAlchemy's per-value type processing costs more
+    than the database itself here. Values must already be in the driver's types."""
+    conn = session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    conn.exec_driver_sql(sql, rows)
+
+
+def _new_ids(session: Session, n: int) -> list[int]:
+    """n fresh case ids: from the sequence on PostgreSQL; on SQLite the import holds the write
+    lock (BEGIN IMMEDIATE), so the next ids after the largest are free."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return list(
+            conn.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, %s)",
+                (n,),
+            ).scalars()
+        )
+    top = conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM cases").scalar()
+    return list(range(top + 1, top + 1 + n))
+
+
+def _time_converter(session: Session):
+    if session.connection().dialect.name == "sqlite":
+        # The exact text SQLAlchemy's SQLite DATETIME writes, so that comparisons still hold.
+        def convert(value):
+            if value is None:
+                return None
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    else:
+
+        def convert(value):
+            return value
+
+    return convert
+
+
 def write(
     session: Session, parsed: list[Parsed], *, replace: bool = False, progress=None
 ) -> ImportReport:
     """Insert validated cases and their events (replacing existing codes when asked)."""
     geo_index.ensure_fresh(session)
+    session.flush()
     report = ImportReport()
+    when = _time_converter(session)
+    dumps = orjson.dumps
     for i in range(0, len(parsed), BATCH):
         chunk = parsed[i : i + BATCH]
         rows = [p.row for p in chunk]
@@ -269,25 +368,43 @@ def write(
                 result = session.execute(delete(Case).where(Case.code.in_(codes[j : j + 900])))
                 report.replaced += result.rowcount or 0
         _place(rows)
-        for r in rows:
-            r["version"] = 1
-            r["limit_unit"] = None
-            r["calendar_missing"] = False
-        ids = (
-            session.execute(insert(Case).returning(Case.id, sort_by_parameter_order=True), rows)
-            .scalars()
-            .all()
-        )
-        events = []
-        for case_id, p in zip(ids, chunk, strict=True):
+        now = utcnow()
+        ids = _new_ids(session, len(rows))
+        case_rows, event_rows = [], []
+        for case_id, p, r in zip(ids, chunk, rows, strict=True):
+            r.update(
+                id=case_id,
+                version=1,
+                limit_unit=None,
+                calendar_missing=False,
+                queue_reason=None,
+                duplicate_of=None,
+                created_at=now,
+                updated_at=now,
+            )
+            case_rows.append(
+                tuple(when(r[c]) if c in _TIME_COLUMNS else r[c] for c in CASE_COLUMNS)
+            )
             for e in p.events:
-                e["case_id"] = case_id
-                events.append(e)
-        session.execute(insert(CaseEvent), events)
+                event_rows.append(
+                    (
+                        case_id,
+                        e["seq"],
+                        when(e["at"]),
+                        e["action"],
+                        e["from_state"],
+                        e["to_state"],
+                        None,
+                        "import",
+                        e["note"],
+                        dumps(e["payload"]).decode() if e["payload"] else "{}",
+                    )
+                )
+        _bulk(session, "cases", CASE_COLUMNS, case_rows)
+        _bulk(session, "case_events", EVENT_COLUMNS, event_rows)
         report.imported += len(chunk)
         if progress is not None:
             progress(len(chunk))
-    session.flush()
     return report
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicgrid.db import Base, UTCDateTime, utcnow
@@ -63,10 +63,8 @@ class CaseEvent(Base):
     """One step in a case's history. Append-only: never updated, never deleted."""
 
     __tablename__ = "case_events"
-    __table_args__ = (
-        UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),
-        Index("ix_case_events_action_at", "action", "at"),
-    )
+    # (case_id, seq) serves every read of a history; no other index slows the appends.
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))

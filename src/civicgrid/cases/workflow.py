@@ -7,7 +7,7 @@ through these two things, so the row can always be recomputed from the events.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 STATES = (
     "reported",
@@ -148,7 +148,7 @@ class Projection:
     last_event_at: dt.datetime | None = None
 
     def as_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return dict(self.__dict__)
 
 
 def apply(p: Projection, action: str, at: dt.datetime, payload: dict) -> str:

@@ -222,9 +222,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_events")),
         sa.UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),
     )
-    with op.batch_alter_table("case_events", schema=None) as batch_op:
-        batch_op.create_index("ix_case_events_action_at", ["action", "at"], unique=False)
-
     op.create_table(
         "people",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -327,9 +324,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_people_initials"))
 
     op.drop_table("people")
-    with op.batch_alter_table("case_events", schema=None) as batch_op:
-        batch_op.drop_index("ix_case_events_action_at")
-
     op.drop_table("case_events")
     with op.batch_alter_table("case_contacts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_contacts_phone"))

@@ -1,0 +1,78 @@
+"""`make bench`: run the benchmarks and append their results, with the machine's details,
+to docs/benchmarks.md. Pass names to run only some: `python -m bench import_cases`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = {
+    "import_cases": ("bench.import_cases", {"n": 50_000}),
+}
+
+
+def machine() -> str:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "unknown"
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    import sqlite3
+
+    commit = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip()
+        or "?"
+    )
+    return (
+        f"{platform.node()} · {cpu} · {os.cpu_count()} cores · {mem} · "
+        f"Python {platform.python_version()} · SQLite {sqlite3.sqlite_version} · "
+        f"commit {commit}"
+    )
+
+
+def main(names: list[str]) -> None:
+    import importlib
+
+    chosen = names or list(BENCHMARKS)
+    out = ROOT / "docs" / "benchmarks.md"
+    out.parent.mkdir(exist_ok=True)
+    if not out.exists():
+        out.write_text(
+            "# Benchmarks\n\nAppended by `make bench`; medians of repeated runs, "
+            "each beside its floor measured in the same run.\n",
+            encoding="utf-8",
+        )
+    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    lines = [f"\n## {stamp}\n", f"Machine: {machine()}\n"]
+    for name in chosen:
+        module, kwargs = BENCHMARKS[name]
+        result = importlib.import_module(module).main(**kwargs)
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        lines.append(
+            f"\n### {result['name']}\n\n```json\n"
+            f"{json.dumps(result, ensure_ascii=False, indent=1)}\n```\n"
+        )
+    with out.open("a", encoding="utf-8") as f:
+        f.writelines(lines)
+    print(f"appended to {out}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
