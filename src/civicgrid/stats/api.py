@@ -55,3 +55,82 @@ def kpis(
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
     return report
+
+
+def _period(start: str, end: str) -> tuple[dt.datetime, dt.datetime]:
+    a, b = parse_bound(start, "start"), parse_bound(end, "end")
+    if b <= a:
+        raise BadRequest("end 必须晚于 start", "end must be after start")
+    return a, b
+
+
+@router.get("/trend")
+def trend(session: DbSession, start: str, end: str, by: str = "day") -> dict:
+    """Cases reported, registered and closed per day, week or month."""
+    from civicgrid.stats import places
+
+    a, b = _period(start, end)
+    return places.trend(session, start=a, end=b, by=by)
+
+
+@router.get("/top-categories")
+def top_categories(
+    session: DbSession, start: str, end: str, limit: Annotated[int, Query(ge=1, le=100)] = 10
+) -> list[dict]:
+    from civicgrid.stats import places
+
+    a, b = _period(start, end)
+    return places.top_categories(session, start=a, end=b, limit=limit)
+
+
+@router.get("/hotspots")
+def hotspots(
+    session: DbSession,
+    start: str,
+    end: str,
+    by: str = "grid",
+    resolution: int = 9,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list:
+    """Cases per unit grid, or per H3 cell (with its outline)."""
+    from civicgrid.stats import places
+
+    a, b = _period(start, end)
+    return places.hotspots(session, start=a, end=b, by=by, resolution=resolution, limit=limit)
+
+
+@router.get("/distributions")
+def distributions(session: DbSession, start: str, end: str) -> dict:
+    """Dispatch and handling times: bins, median and 90th percentile."""
+    from civicgrid.stats import places
+
+    a, b = _period(start, end)
+    return places.distributions(session, start=a, end=b)
+
+
+@router.get("/ranking")
+def ranking(session: DbSession, start: str, end: str, group_by: str = "street") -> dict:
+    """Streets (or units) ranked by the composite, with grades A-E."""
+    from civicgrid.stats import assessment
+
+    if group_by not in ("street", "unit"):
+        raise BadRequest("排名按 street 或 unit", "rank by street or unit")
+    a, b = _period(start, end)
+    return assessment.ranking(session, start=a, end=b, group_by=group_by)
+
+
+@router.get("/assessment/{month}.xlsx")
+def assessment_xlsx(session: DbSession, month: str, group_by: str = "street") -> Response:
+    """The monthly assessment (月度考核) as a workbook."""
+    from civicgrid.stats import assessment
+
+    if group_by not in ("street", "unit"):
+        raise BadRequest("考核按 street 或 unit", "assess by street or unit")
+    a, b = assessment.month_bounds(month)
+    report = assessment.ranking(session, start=a, end=b, group_by=group_by)
+    title = f"{month} 数字城管{'街道' if group_by == 'street' else '部门'}考核"
+    return Response(
+        assessment.assessment_xlsx(report, title),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="assessment-{month}.xlsx"'},
+    )
