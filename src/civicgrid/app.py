@@ -6,6 +6,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,6 +25,7 @@ from civicgrid.geo.index import index as geo_index
 from civicgrid.open311 import api as open311_api
 from civicgrid.org import api as org_api
 from civicgrid.stats import api as stats_api
+from civicgrid.web import pages
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    pages.install(app)
     for router in PUBLIC_ROUTERS:
         app.include_router(router)
     # Private unless a router says otherwise: signed-in users only.

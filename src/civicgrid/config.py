@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     duplicate_radius_m: float = 50.0
     duplicate_days: int = 7
     public_base_url: str | None = None
+    # A tile URL template for the maps ({z}/{x}/{y}); none: outlines on a plain background.
+    tile_url: str | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

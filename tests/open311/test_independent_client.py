@@ -2,17 +2,13 @@
 JSON and XML. georeport has no POST, so requests are created with a plain form POST by
 `requests` and read back through georeport."""
 
-import socket
-import threading
-import time
-
 import pytest
 import requests
-import uvicorn
 import xmltodict
 from georeport import GeoReport
 
 from civicgrid.open311 import service as o311
+from tests.conftest import live_server
 from tests.factories import POINT_A, world
 
 
@@ -22,23 +18,8 @@ def live(committed):
         world(session)
         _, key = o311.add_key(session, "georeport")
         session.commit()
-    from civicgrid.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/open311/v2", key
-    server.should_exit = True
-    thread.join(10)
+    with live_server() as base:
+        yield f"{base}/open311/v2", key
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])

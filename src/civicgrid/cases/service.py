@@ -494,6 +494,7 @@ class CaseFilter:
     reported_to: dt.datetime | None = None
     bbox: tuple[float, float, float, float] | None = None
     queue: str | None = None
+    extension_pending: bool | None = None
 
 
 def _scoped(query, scope):
@@ -515,8 +516,19 @@ def list_cases(
     now: dt.datetime | None = None,
 ) -> list[Case]:
     """Cases the scope may see, newest first, filtered; `cursor` is the last id of a page."""
-    now = now or utcnow()
-    query = _scoped(select(Case), scope)
+    query = _filtered(select(Case), scope, flt, now or utcnow())
+    if cursor:
+        query = query.where(Case.id < cursor)
+    return list(session.scalars(query.order_by(Case.id.desc()).limit(limit)))
+
+
+def count_cases(session: Session, *, scope, flt: CaseFilter) -> int:
+    """How many cases `list_cases` would find without a limit."""
+    return session.scalar(_filtered(select(func.count(Case.id)), scope, flt, utcnow())) or 0
+
+
+def _filtered(query, scope, flt: CaseFilter, now: dt.datetime):
+    query = _scoped(query, scope)
     if flt.state:
         query = query.where(Case.state.in_(flt.state))
     for column, value in (
@@ -554,9 +566,9 @@ def list_cases(
             query = query.where(ticking, Case.warn_at >= now)
         else:
             raise BadAction("light 应为 green、yellow 或 red", "light must be green, yellow or red")
-    if cursor:
-        query = query.where(Case.id < cursor)
-    return list(session.scalars(query.order_by(Case.id.desc()).limit(limit)))
+    if flt.extension_pending is not None:
+        query = query.where(Case.extension_pending.is_(flt.extension_pending))
+    return query
 
 
 def count_by_state(session: Session, scope) -> dict[str, int]:

@@ -69,10 +69,17 @@ def locate(
 
 @public_router.get("/areas.geojson")
 def areas_geojson(
-    session: DbSession, level: str | None = None, parent: str | None = None, datum: str = "wgs84"
+    session: DbSession,
+    level: str | None = None,
+    parent: str | None = None,
+    datum: str = "wgs84",
+    simplify: Annotated[float, Query(ge=0, le=0.01, description="tolerance, degrees")] = 0,
 ) -> JSONResponse:
-    """Areas of one level (or all) as GeoJSON, in WGS-84 unless another datum is asked for."""
-    data = service.export_geojson(session, level=level, parent=parent, datum=datum)
+    """Areas of one level (or all) as GeoJSON, in WGS-84 unless another datum is asked for;
+    `simplify` thins the outlines for maps (a simplified file is not for re-import)."""
+    data = service.export_geojson(
+        session, level=level, parent=parent, datum=datum, simplify=simplify
+    )
     return JSONResponse(data, media_type="application/geo+json")
 
 

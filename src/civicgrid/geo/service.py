@@ -301,13 +301,21 @@ def areas(session: Session, *, level: str | None = None, parent: str | None = No
 
 
 def export_geojson(
-    session: Session, *, level: str | None = None, parent: str | None = None, datum: str = "wgs84"
+    session: Session,
+    *,
+    level: str | None = None,
+    parent: str | None = None,
+    datum: str = "wgs84",
+    simplify: float = 0,
 ) -> dict:
-    """Areas as a FeatureCollection in the import format (re-importable as it is)."""
+    """Areas as a FeatureCollection in the import format (re-importable as it is, unless
+    simplified for a map)."""
     datum = datum_mod.check_datum(datum)
     features = []
     for area in areas(session, level=level, parent=parent):
         geometry = area.geometry
+        if simplify:
+            geometry = mapping(shapely.simplify(shapely.from_wkb(area.wkb), simplify))
         if datum != "wgs84":
             geometry = datum_mod.convert_geometry(
                 geometry, lambda lo, la: datum_mod.from_wgs84(lo, la, datum)

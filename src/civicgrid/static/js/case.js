@@ -1,0 +1,45 @@
+(function () {
+  var form = document.getElementById("act"), message = document.getElementById("message");
+  var el = document.getElementById("map");
+  var lat = parseFloat(el.dataset.lat), lon = parseFloat(el.dataset.lon);
+  var map = cgMap("map", {keepView: !isNaN(lat)});
+  if (!isNaN(lat)) { L.circleMarker([lat, lon], {radius: 8, color: "#d93025"}).addTo(map); map.setView([lat, lon], 16); }
+  if (!form) { return; }
+  var action = null, fields = document.getElementById("fields");
+  var needs = {dispatch: ["unit"], extend_request: ["until"], rate: ["score"],
+               report_done: ["photos"], verify_pass: ["photos"], verify_fail: ["photos"]};
+  Array.prototype.forEach.call(form.querySelectorAll("[data-action]"), function (b) {
+    b.onclick = function () {
+      action = b.dataset.action;
+      Array.prototype.forEach.call(form.querySelectorAll("[data-action]"), function (x) { x.className = x === b ? "on" : ""; });
+      fields.hidden = false;
+      ["unit", "until", "score", "photos"].forEach(function (f) {
+        document.getElementById("f-" + f).hidden = (needs[action] || []).indexOf(f) < 0;
+      });
+      document.getElementById("note").focus();
+    };
+  });
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (!action) { return; }
+    var code = form.dataset.code, url = "/api/v1/cases/" + encodeURIComponent(code) + "/" + action.replace(/_/g, "-");
+    var note = document.getElementById("note").value, req;
+    if (["report_done", "verify_pass", "verify_fail"].indexOf(action) >= 0) {
+      var data = new FormData(); data.append("note", note); data.append("version", form.dataset.version);
+      Array.prototype.forEach.call(document.getElementById("act-photos").files, function (f) { data.append("photos", f); });
+      req = {method: "POST", body: data};
+    } else {
+      var body = {note: note, version: parseInt(form.dataset.version, 10)};
+      var unit = document.getElementById("unit").value; if (action === "dispatch" && unit) { body.unit = unit; }
+      var until = document.getElementById("until").value;
+      if (action === "extend_request" && until) { body.until = until + ":00+08:00"; }
+      var score = parseInt(document.getElementById("score").value, 10); if (action === "rate") { body.score = score; }
+      req = {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
+    }
+    fetch(url, req).then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); })
+      .then(function (res) {
+        if (res.ok) { location.reload(); return; }
+        message.className = "error"; message.textContent = res.body.detail || "error";
+      });
+  });
+})();

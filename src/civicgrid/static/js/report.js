@@ -1,0 +1,71 @@
+(function () {
+  var W = CG.words, form = document.getElementById("report");
+  var search = document.getElementById("cat-search"), choices = document.getElementById("cat-choices");
+  var chosen = document.getElementById("category"), message = document.getElementById("message");
+  function show(list) {
+    choices.innerHTML = "";
+    list.slice(0, 12).forEach(function (c) {
+      var b = document.createElement("button");
+      b.type = "button"; b.textContent = c.name; b.dataset.code = c.code;
+      b.setAttribute("role", "option");
+      if (chosen.value === c.code) { b.className = "on"; }
+      b.onclick = function () { chosen.value = c.code; search.value = c.name; show(list); };
+      choices.appendChild(b);
+    });
+  }
+  function filter() {
+    var q = search.value.trim().toLowerCase();
+    if (!q) { show(CG.categories); return; }
+    show(CG.categories.filter(function (c) {
+      return c.name.indexOf(q) >= 0 || c.initials.split(" ").some(function (i) { return i.indexOf(q) === 0; })
+        || c.code.indexOf(q) === 0 || (c.keywords || "").indexOf(q) >= 0;
+    }));
+  }
+  search.addEventListener("input", filter);
+  show(CG.categories);
+
+  var map = cgMap("map"), marker = null;
+  function place(lat, lon) {
+    document.getElementById("lat").value = lat; document.getElementById("lon").value = lon;
+    if (marker) { marker.setLatLng([lat, lon]); } else { marker = L.marker([lat, lon]).addTo(map); }
+    fetch("/api/v1/geo/locate?lon=" + lon + "&lat=" + lat).then(function (r) { return r.json(); })
+      .then(function (d) {
+        document.getElementById("where").textContent = d.inside
+          ? [d.street && d.street.name, d.community && d.community.name, d.grid && d.grid.name].filter(Boolean).join(" · ")
+          : (d.message || "");
+      });
+  }
+  map.on("click", function (e) { place(e.latlng.lat.toFixed(7), e.latlng.lng.toFixed(7)); });
+  document.getElementById("locate").onclick = function () {
+    if (!navigator.geolocation) { return; }
+    navigator.geolocation.getCurrentPosition(function (p) {
+      place(p.coords.latitude.toFixed(7), p.coords.longitude.toFixed(7));
+      map.setView([p.coords.latitude, p.coords.longitude], 16);
+    }, function (err) { message.className = "error"; message.textContent = err.message; });
+  };
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    message.className = ""; message.textContent = "";
+    if (!chosen.value) { message.className = "error"; message.textContent = W.need_category; return; }
+    var data = new FormData();
+    data.append("category", chosen.value);
+    ["lon", "lat", "address", "description", "phone"].forEach(function (k) {
+      var v = document.getElementById(k).value.trim(); if (v) { data.append(k, v); }
+    });
+    Array.prototype.forEach.call(document.getElementById("photos").files, function (f) { data.append("photos", f); });
+    var button = document.getElementById("submit"); button.disabled = true;
+    fetch("/api/v1/citizen/reports", {method: "POST", body: data})
+      .then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); })
+      .then(function (res) {
+        button.disabled = false;
+        if (!res.ok) { message.className = "error"; message.textContent = res.body.detail || W.failed; return; }
+        form.hidden = true;
+        document.getElementById("done").hidden = false;
+        document.getElementById("done-code").textContent = res.body.code;
+        var link = document.getElementById("done-link");
+        link.href = res.body.track_url; link.textContent = location.origin + res.body.track_url;
+      })
+      .catch(function () { button.disabled = false; message.className = "error"; message.textContent = W.failed; });
+  });
+})();

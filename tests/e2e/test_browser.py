@@ -1,0 +1,173 @@
+"""The whole flow clicked through in Debian's headless Chromium, as people would: a citizen
+reports with a photo and a place, a handler takes and finishes it with a photo, a supervisor
+verifies, the citizen rates. Screenshots of the main pages go to docs/screenshots/."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import live_server
+from tests.factories import PASSWORD, world
+from tests.images import jpeg
+
+pytest.importorskip("playwright")
+if shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists():
+    pytest.fail("Debian's chromium is needed for the browser tests (.ci/run installs it)")
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PHONE = {"width": 360, "height": 780}
+DESK = {"width": 1280, "height": 860}
+
+
+@pytest.fixture()
+def site(committed, tmp_path, monkeypatch):
+    monkeypatch.setenv("CIVICGRID_MEDIA_DIR", str(tmp_path / "media"))
+    with committed() as session:
+        world(session)
+        session.commit()
+    with live_server() as base:
+        yield base
+
+
+@pytest.fixture()
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        yield b
+        b.close()
+
+
+def sign_in_with_keyboard(page, base: str, username: str) -> None:
+    page.goto(f"{base}/console/login")
+    expect(page.locator("#username")).to_be_focused()  # the page puts the focus there
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/console")
+
+
+def act(page, label: str, note: str = "", photo: Path | None = None) -> None:
+    page.get_by_role("button", name=label).click()
+    if note:
+        page.fill("#note", note)
+    if photo:
+        page.set_input_files("#act-photos", str(photo))
+    page.get_by_role("button", name="确认 / Confirm").click()
+    page.wait_for_load_state("networkidle")
+
+
+def test_report_handle_verify_rate(site, browser, tmp_path):
+    photo = tmp_path / "before.jpg"
+    photo.write_bytes(jpeg(640, 480))
+    after = tmp_path / "after.jpg"
+    after.write_bytes(jpeg(640, 480, color=(40, 160, 60)))
+
+    # A citizen on a phone: category by pinyin initials, a photo, a tap on the map.
+    citizen = browser.new_page(viewport=PHONE)
+    citizen.goto(f"{site}/report")
+    citizen.wait_for_load_state("networkidle")
+    weight = citizen.evaluate("""() => performance.getEntriesByType('navigation')
+        .concat(performance.getEntriesByType('resource'))
+        .reduce((n, e) => n + (e.transferSize || e.encodedBodySize || 0), 0)""")
+    assert weight <= 150 * 1024, f"the report page weighs {weight} bytes"
+    citizen.fill("#cat-search", "bllj")  # 暴露垃圾
+    citizen.get_by_role("option", name="暴露垃圾").click()
+    citizen.set_input_files("#photos", str(photo))
+    box = citizen.locator("#map").bounding_box()
+    citizen.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+    expect(citizen.locator("#where")).to_contain_text("东风街道")
+    citizen.fill("#description", "小区门口垃圾堆放")
+    citizen.screenshot(path=str(SHOTS / "report-phone.png"), full_page=True)
+    citizen.get_by_role("button", name="提交").click()
+    expect(citizen.locator("#done")).to_be_visible()
+    code = citizen.locator("#done-code").inner_text()
+    track_url = citizen.locator("#done-link").get_attribute("href")
+    assert code.startswith("XF")
+
+    # The handler of the street takes it and reports it done with a photo.
+    handler = browser.new_page(viewport=DESK)
+    sign_in_with_keyboard(handler, site, "ha")
+    handler.screenshot(path=str(SHOTS / "console-desk.png"))
+    handler.get_by_role("link", name=code).click()
+    act(handler, "签收 take")
+    act(handler, "处置反馈 report_done", note="已清理完毕", photo=after)
+    expect(handler.locator("body")).to_contain_text("待核查")
+    handler.screenshot(path=str(SHOTS / "case-desk.png"), full_page=True)
+
+    # The supervisor of the community verifies on site.
+    supervisor = browser.new_page(viewport=PHONE)
+    sign_in_with_keyboard(supervisor, site, "sup")
+    supervisor.goto(f"{site}/console/cases/{code}")
+    act(supervisor, "核查结案 verify_pass", note="现场已清理")
+    expect(supervisor.locator("body")).to_contain_text("已结案")
+    supervisor.screenshot(path=str(SHOTS / "case-phone.png"), full_page=True)
+
+    # The citizen follows the link and rates.
+    citizen.goto(f"{site}{track_url}")
+    expect(citizen.locator("#rate")).to_be_visible()
+    expect(citizen.locator("#timeline")).to_contain_text("核查结案")
+    assert citizen.locator("#photos img").count() == 2  # before and after
+    citizen.get_by_role("button", name="5").click()
+    citizen.fill("#rate-comment", "处理及时")
+    citizen.get_by_role("button", name="提交").click()
+    expect(citizen.locator("#message")).to_contain_text("感谢")
+    expect(citizen.locator("#rate")).to_be_hidden()
+    citizen.screenshot(path=str(SHOTS / "track-phone.png"), full_page=True)
+
+    # The dispatcher's board and the directory.
+    dispatcher = browser.new_page(viewport=DESK)
+    for lon in (126.6988839, 126.7288234):  # one open case in each street
+        r = dispatcher.request.post(
+            f"{site}/api/v1/citizen/reports",
+            multipart={
+                "category": "07001",
+                "lon": str(lon),
+                "lat": "45.7029",
+                "description": "小广告",
+            },
+        )
+        assert r.status == 201
+    sign_in_with_keyboard(dispatcher, site, "disp")
+    dispatcher.goto(f"{site}/board")
+    expect(dispatcher.locator("#streets tbody tr")).to_have_count(2)
+    expect(dispatcher.locator("#map path.leaflet-interactive").first).to_be_visible()
+    dispatcher.screenshot(path=str(SHOTS / "board-desk.png"))
+    dispatcher.goto(f"{site}/directory?q=ha")
+    expect(dispatcher.locator("body")).to_contain_text("ha")
+    dispatcher.screenshot(path=str(SHOTS / "directory-desk.png"))
+
+
+def test_a_bad_upload_shows_a_message(site, browser, tmp_path):
+    fake = tmp_path / "fake.jpg"
+    fake.write_bytes(b"this is not a photo at all")
+    page = browser.new_page(viewport=PHONE)
+    page.goto(f"{site}/report")
+    page.fill("#cat-search", "垃圾")
+    page.get_by_role("option", name="暴露垃圾").click()
+    page.set_input_files("#photos", str(fake))
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator("#message")).to_contain_text("不是完整有效的图片")
+    expect(page.locator("#done")).to_be_hidden()
+
+
+def test_sign_in_needs_the_right_password(site, browser):
+    page = browser.new_page(viewport=DESK)
+    page.goto(f"{site}/console")  # a page that needs signing in sends you there
+    assert "/console/login" in page.url
+    page.fill("#username", "ha")
+    page.fill("#password", "wrong-password")
+    page.keyboard.press("Enter")
+    expect(page.locator(".error")).to_contain_text("用户名或密码错误")
