@@ -171,3 +171,26 @@ def test_sign_in_needs_the_right_password(site, browser):
     page.fill("#password", "wrong-password")
     page.keyboard.press("Enter")
     expect(page.locator(".error")).to_contain_text("用户名或密码错误")
+
+
+def test_admin_uploads_grids_and_sees_the_import_errors(site, browser, tmp_path):
+    import json
+
+    from tests.conftest import DATA
+
+    data = json.loads((DATA / "geo-small.geojson").read_text(encoding="utf-8"))
+    data["features"][4]["properties"]["level"] = "block"
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    page = browser.new_page(viewport=DESK)
+    sign_in_with_keyboard(page, site, "boss")
+    page.goto(f"{site}/admin")
+    grids = page.locator("form[data-url='/api/v1/geo/import']")
+    grids.locator("input[type=file]").set_input_files(str(bad))
+    grids.get_by_role("button", name="导入 / Import").click()
+    expect(grids.locator(".msg")).to_contain_text("#4 239901001001002")
+    expect(grids.locator(".msg")).to_contain_text("unknown level")
+    page.screenshot(path=str(SHOTS / "admin-desk.png"))
+    grids.locator("input[type=file]").set_input_files(str(DATA / "geo-small.geojson"))
+    grids.get_by_role("button", name="导入 / Import").click()
+    expect(grids.locator(".msg")).to_contain_text("updated")

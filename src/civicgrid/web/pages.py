@@ -334,6 +334,31 @@ def directory(request: Request, session: DbSession, user: PageUser, q: str = "")
     )
 
 
+@router.get("/admin", response_class=HTMLResponse)
+def admin(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
+    """People, org units, time limits, dispatch rules, the holiday calendar, grid import."""
+    from civicgrid.auth.models import ROLES
+    from civicgrid.cases import admin as case_admin
+    from civicgrid.cases import routing
+    from civicgrid.categories import service as cat_service
+    from civicgrid.org.models import UNIT_KINDS
+
+    if not user.has_role("admin"):
+        return HTMLResponse("<h1>403</h1><p>需要管理员角色 / admins only</p>", status_code=403)
+    units = [u for u in org_service.units(session) if u.kind != "community"]
+    return render(
+        request,
+        "admin.html",
+        user,
+        units=units,
+        roles=ROLES,
+        kinds=UNIT_KINDS,
+        limits=cat_service.list_limits(session),
+        rules=routing.list_rules(session),
+        calendar=case_admin.calendar_entries(session),
+    )
+
+
 def install(app) -> None:
     """Pages, static files and the sign-in redirect."""
     from fastapi.staticfiles import StaticFiles
