@@ -17,6 +17,7 @@ from civicgrid.cases import admin_api as cases_admin_api
 from civicgrid.cases import api as cases_api
 from civicgrid.categories import api as categories_api
 from civicgrid.citizen import api as citizen_api
+from civicgrid.command import api as command_api
 from civicgrid.db import session_scope
 from civicgrid.deps import DbSession, current_user
 from civicgrid.errors import install_handlers
@@ -44,6 +45,7 @@ PRIVATE_ROUTERS = [
     cases_api.router,
     cases_admin_api.router,
     stats_api.router,
+    command_api.router,
 ]
 
 

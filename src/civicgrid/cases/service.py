@@ -26,6 +26,7 @@ from civicgrid.cases.exceptions import (
 )
 from civicgrid.cases.models import Case, CaseContact, CaseCounter, CaseEvent
 from civicgrid.categories import service as cat_service
+from civicgrid.command import broadcast
 from civicgrid.config import Settings
 from civicgrid.db import utcnow
 from civicgrid.geo import service as geo_service
@@ -324,6 +325,16 @@ def transition(
     except (StaleDataError, IntegrityError) as exc:
         # Someone else changed the case since it was read: the version (or seq) clashed.
         raise StaleCase(code) from exc
+    broadcast.queue_change(
+        session,
+        {
+            "type": "case",
+            "code": code,
+            "action": action,
+            "state": case.state,
+            "street": case.street_code,
+        },
+    )
     return event
 
 
@@ -458,6 +469,16 @@ def report(
             community_code=case.community_code,
         )
         reason = route.reason
+    broadcast.queue_change(
+        session,
+        {
+            "type": "case",
+            "code": case.code,
+            "action": "report",
+            "state": "reported",
+            "street": case.street_code,
+        },
+    )
     if reason is not None:
         case.queue_reason = reason
         session.flush()

@@ -334,6 +334,12 @@ def directory(request: Request, session: DbSession, user: PageUser, q: str = "")
     )
 
 
+@router.get("/command", response_class=HTMLResponse)
+def command(request: Request, user: PageUser, settings: AppSettings) -> HTMLResponse:
+    """The big screen of the command centre, pushed live by server-sent events."""
+    return render(request, "command.html", user, tiles=settings.tile_url)
+
+
 @router.get("/admin", response_class=HTMLResponse)
 def admin(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     """People, org units, time limits, dispatch rules, the holiday calendar, grid import."""

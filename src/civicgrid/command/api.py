@@ -1,0 +1,111 @@
+"""The command centre (城管信息中心): today's counters, open cases, latest reports, rankings,
+and a server-sent event stream that tells every screen when a case changes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select
+
+from civicgrid.auth import service as auth_service
+from civicgrid.cases import service as case_service
+from civicgrid.cases import views, workflow
+from civicgrid.cases.models import Case
+from civicgrid.command.broadcast import broadcaster
+from civicgrid.db import utcnow
+from civicgrid.deps import CurrentUser, DbSession
+from civicgrid.stats import assessment
+from civicgrid.timefmt import local_zone
+
+router = APIRouter(prefix="/api/v1/command", tags=["command"])
+HEARTBEAT_SECONDS = 15.0
+
+
+@router.get("/summary")
+def summary(session: DbSession, user: CurrentUser) -> dict:
+    """Today's counters (local day), the open cases by light, the latest reports, and this
+    month's street ranking."""
+    scope = auth_service.scope_codes(session, user)
+    now = utcnow()
+    local = now.astimezone(local_zone())
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    month = day.replace(day=1)
+
+    def count(column) -> int:
+        query = case_service._scoped(select(func.count(Case.id)).where(column >= day), scope)
+        return session.scalar(query) or 0
+
+    open_cases = session.scalars(
+        case_service._scoped(select(Case).where(Case.state.in_(workflow.OPEN_STATES)), scope)
+        .order_by(Case.id.desc())
+        .limit(3000)
+    ).all()
+    lights = {"green": 0, "yellow": 0, "red": 0}
+    points = []
+    for c in open_cases:
+        light = workflow.light(c, now)
+        if light:
+            lights[light] += 1
+        points.append({"code": c.code, "lon": c.lon, "lat": c.lat, "light": light})
+    latest = case_service.list_cases(session, scope=scope, flt=case_service.CaseFilter(), limit=10)
+    ranking = assessment.ranking(
+        session, start=month, end=month + dt.timedelta(days=32), group_by="street", now=now
+    )
+    return {
+        "now": local.isoformat(timespec="seconds"),
+        "today": {
+            "reported": count(Case.reported_at),
+            "registered": count(Case.registered_at),
+            "closed": count(Case.closed_at),
+            "open": len(open_cases),
+            **lights,
+        },
+        "cases": points,
+        "latest": [views.case_summary(c, now) for c in latest],
+        "ranking": [
+            {
+                "key": r["key"],
+                "name": r["name"],
+                "rank": r["rank"],
+                "composite": r["composite"],
+                "grade": r["grade"],
+            }
+            for r in ranking["rows"]
+        ][:10],
+    }
+
+
+@router.get("/stream")
+async def stream(request: Request, user: CurrentUser) -> StreamingResponse:
+    """Server-sent events: `case` when a case changes, a comment line as a heartbeat."""
+
+    async def events():
+        source = broadcaster().subscribe()
+        pending = None
+        yield "retry: 3000\n\n"
+        try:
+            while not await request.is_disconnected():
+                if pending is None:
+                    pending = asyncio.ensure_future(anext(source))
+                done, _ = await asyncio.wait({pending}, timeout=HEARTBEAT_SECONDS)
+                if not done:
+                    yield ": heartbeat\n\n"
+                    continue
+                message = pending.result()
+                pending = None
+                yield f"event: case\ndata: {json.dumps(message, ensure_ascii=False)}\n\n"
+        finally:
+            if pending is not None:
+                pending.cancel()
+            await source.aclose()
+
+    _ = user
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,108 @@
+"""Live events: published after commit (not on rollback), through the process or Redis, and
+streamed to screens as server-sent events."""
+
+import asyncio
+import json
+import threading
+import time
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from civicgrid.command import broadcast
+from tests.conftest import live_server
+from tests.factories import PASSWORD, POINT_A, world
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+async def first(source, timeout: float = 5.0):
+    return await asyncio.wait_for(anext(source), timeout)
+
+
+def test_in_process_delivers_from_another_thread():
+    hub = broadcast.InProcess()
+
+    async def scenario():
+        source = hub.subscribe()
+        task = asyncio.ensure_future(first(source))
+        await asyncio.sleep(0.05)
+        threading.Thread(target=hub.publish, args=({"code": "XF1"},)).start()
+        assert await task == {"code": "XF1"}
+        await source.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_redis_pubsub_reaches_another_process_subscriber():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.ConnectionError:
+        pytest.fail("the Redis server of this machine (127.0.0.1:6379) is not running")
+    sender, receiver = broadcast.RedisPubSub(REDIS_URL), broadcast.RedisPubSub(REDIS_URL)
+
+    async def scenario():
+        source = receiver.subscribe()
+        task = asyncio.ensure_future(first(source))
+        await asyncio.sleep(0.3)  # let the subscription land
+        sender.publish({"code": "XF2", "state": "dispatched"})
+        assert await task == {"code": "XF2", "state": "dispatched"}
+        await source.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_changes_are_queued_until_commit_and_dropped_on_rollback(session):
+    sent = []
+    hub = broadcast.broadcaster()
+    original = hub.publish
+    hub.publish = sent.append
+    try:
+        session.execute(text("SELECT 1"))  # as in a service: inside a transaction
+        broadcast.queue_change(session, {"code": "A"})
+        session.rollback()
+        assert sent == []
+        session.execute(text("SELECT 1"))
+        broadcast.queue_change(session, {"code": "B"})
+        session.commit()
+        assert sent == [{"code": "B"}]
+    finally:
+        hub.publish = original
+
+
+@pytest.mark.parametrize("redis_url", [None, REDIS_URL], ids=["in-process", "redis"])
+def test_the_stream_tells_a_screen_when_a_case_comes_in(committed, monkeypatch, redis_url):
+    if redis_url:
+        monkeypatch.setenv("CIVICGRID_REDIS_URL", redis_url)
+    with committed() as session:
+        world(session)
+        session.commit()
+    with live_server() as base, httpx.Client(base_url=base, timeout=10) as client:
+        client.post("/api/v1/auth/login", json={"username": "disp", "password": PASSWORD})
+        assert client.get("/api/v1/command/summary").json()["today"]["open"] == 0
+        received = []
+
+        def listen():
+            with client.stream("GET", "/api/v1/command/stream") as stream:
+                for line in stream.iter_lines():
+                    if line.startswith("data: "):
+                        received.append(json.loads(line[6:]))
+                        return
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        time.sleep(0.8)
+        r = httpx.post(
+            f"{base}/api/v1/citizen/reports",
+            data={"category": "06010", "lon": str(POINT_A[0]), "lat": str(POINT_A[1])},
+        )
+        assert r.status_code == 201
+        listener.join(10)
+        assert received and received[0]["code"] == r.json()["code"]
+        assert received[0]["type"] == "case"
+        summary = client.get("/api/v1/command/summary").json()
+        assert summary["today"]["reported"] == 1 and summary["today"]["open"] == 1
+        assert summary["latest"][0]["code"] == r.json()["code"]
