@@ -149,6 +149,12 @@ def test_report_handle_verify_rate(site, browser, tmp_path):
     expect(dispatcher.locator("#c-reported")).to_have_text("3")
     expect(dispatcher.locator("#latest tbody tr")).to_have_count(3)
     dispatcher.screenshot(path=str(SHOTS / "command-desk.png"))
+    dispatcher.goto(f"{site}/stats")
+    expect(dispatcher.locator("#kpis tbody tr").first).to_contain_text("东风街道")
+    expect(dispatcher.locator("#kpis tbody tr").last).to_contain_text("合计")
+    expect(dispatcher.locator("#trend canvas")).to_have_count(1)
+    dispatcher.wait_for_timeout(1500)  # let the charts' animation finish for the picture
+    dispatcher.screenshot(path=str(SHOTS / "stats-desk.png"), full_page=True)
     dispatcher.goto(f"{site}/directory?q=ha")
     expect(dispatcher.locator("body")).to_contain_text("ha")
     dispatcher.screenshot(path=str(SHOTS / "directory-desk.png"))

@@ -334,6 +334,25 @@ def directory(request: Request, session: DbSession, user: PageUser, q: str = "")
     )
 
 
+@router.get("/stats", response_class=HTMLResponse)
+def stats_page(request: Request, user: PageUser, month: str | None = None) -> HTMLResponse:
+    """KPI tables and charts for a month, with downloads."""
+    from civicgrid.timefmt import local_zone
+
+    month = month or utcnow().astimezone(local_zone()).strftime("%Y-%m")
+    groups = [
+        ("street", "街道"),
+        ("unit", "处置单位"),
+        ("community", "社区"),
+        ("grid", "网格"),
+        ("category", "类别"),
+        ("major", "大类"),
+        ("source", "来源"),
+        ("none", "全区"),
+    ]
+    return render(request, "stats.html", user, month=month, groups=groups)
+
+
 @router.get("/command", response_class=HTMLResponse)
 def command(request: Request, user: PageUser, settings: AppSettings) -> HTMLResponse:
     """The big screen of the command centre, pushed live by server-sent events."""
