@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from civicgrid import __version__, migrate
+from civicgrid import __version__, migrate, observability
 from civicgrid.auth import api as auth_api
 from civicgrid.cases import admin_api as cases_admin_api
 from civicgrid.cases import api as cases_api
@@ -71,6 +71,7 @@ def create_app() -> FastAPI:
     )
     install_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    observability.install(app)
     pages.install(app)
     for router in PUBLIC_ROUTERS:
         app.include_router(router)

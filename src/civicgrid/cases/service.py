@@ -477,6 +477,7 @@ def report(
             "action": "report",
             "state": "reported",
             "street": case.street_code,
+            "source": source,
         },
     )
     if reason is not None:

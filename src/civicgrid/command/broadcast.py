@@ -105,6 +105,11 @@ def _after_commit(session: Session) -> None:
     messages = session.info.pop("broadcast", None)
     if not messages:
         return
+    from civicgrid.observability import INTAKE
+
+    for message in messages:
+        if message.get("action") == "report":
+            INTAKE.labels(message.get("source", "unknown")).inc()
     target = broadcaster()
     for message in messages:
         try:

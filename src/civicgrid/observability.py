@@ -1,0 +1,131 @@
+"""Metrics in Prometheus format at /metrics, and one JSON log line per request with its id."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+
+from fastapi import FastAPI, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select
+
+REGISTRY = CollectorRegistry()
+LATENCY = Histogram(
+    "civicgrid_http_request_duration_seconds",
+    "Request latency",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+INTAKE = Counter(
+    "civicgrid_reports_total", "Reports taken in, by source", ["source"], registry=REGISTRY
+)
+log = logging.getLogger("civicgrid.request")
+
+
+class CasesByState:
+    """Cases by state, read from the database at each scrape."""
+
+    def collect(self):
+        from civicgrid.cases.models import Case
+        from civicgrid.db import session_factory
+
+        family = GaugeMetricFamily("civicgrid_cases", "Cases by state", labels=["state"])
+        try:
+            with session_factory()() as session:
+                rows = session.execute(select(Case.state, func.count()).group_by(Case.state))
+                for state, n in rows:
+                    family.add_metric([state], n)
+        except Exception:  # noqa: BLE001 - a scrape must not fail when the database is away
+            log.warning("cases by state not collected")
+        yield family
+
+
+REGISTRY.register(CasesByState())
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        data.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False)
+
+
+def configure_logging() -> None:
+    root = logging.getLogger("civicgrid")
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
+class RequestMiddleware:
+    """Pure ASGI: a request id (kept from X-Request-ID or made), the latency histogram, and
+    a JSON log line. Streams (server-sent events) are timed to their first byte."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            LATENCY.labels(scope["method"], route, str(status["code"])).observe(elapsed)
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status["code"],
+                        "ms": round(elapsed * 1000, 2),
+                    }
+                },
+            )
+
+
+def install(app: FastAPI) -> None:
+    configure_logging()
+    app.add_middleware(RequestMiddleware)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
