@@ -12,22 +12,15 @@ from civicgrid.auth import service as auth_service
 from civicgrid.auth.exceptions import NotSignedIn, RoleRequired
 from civicgrid.auth.models import User
 from civicgrid.config import Settings, get_settings
-from civicgrid.db import session_factory
+from civicgrid.db import session_scope
 
 SESSION_COOKIE = "civicgrid_session"
 
 
 def get_db() -> Iterator[Session]:
     """One transaction per request, committed before the response is sent."""
-    session = session_factory()()
-    try:
+    with session_scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]

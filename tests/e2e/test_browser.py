@@ -65,7 +65,8 @@ def act(page, label: str, note: str = "", photo: Path | None = None) -> None:
         page.fill("#note", note)
     if photo:
         page.set_input_files("#act-photos", str(photo))
-    page.get_by_role("button", name="确认 / Confirm").click()
+    with page.expect_navigation():  # the page reloads once the action is taken
+        page.get_by_role("button", name="确认 / Confirm").click()
     page.wait_for_load_state("networkidle")
 
 

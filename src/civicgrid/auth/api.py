@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from civicgrid.auth import service
+from civicgrid.auth.models import User
 from civicgrid.auth.schemas import LoginIn, TokenCreate, TokenRead, UserCreate, UserRead, UserUpdate
 from civicgrid.db import session_factory
 from civicgrid.deps import (
@@ -14,43 +15,50 @@ from civicgrid.deps import (
     client_address,
     require_roles,
 )
-from civicgrid.errors import AppError
 
 public_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-@public_router.post("/login", response_model=UserRead)
-def login(body: LoginIn, request: Request, settings: AppSettings) -> Response:
-    """Sign in; sets the HttpOnly session cookie. Failed attempts count towards the lockout."""
-    # Own transaction: a failed attempt must be recorded although the request fails.
+def sign_in(request: Request, username: str, password: str, settings) -> User:
+    """Check a password in a transaction of its own, so that a failed attempt is recorded
+    (and counts towards the lockout) although the request fails."""
     session = session_factory()()
     try:
         try:
             user = service.authenticate(
                 session,
-                username=body.username,
-                password=body.password,
+                username=username,
+                password=password,
                 address=client_address(request),
                 settings=settings,
             )
-        except AppError:
+        finally:
             session.commit()
-            raise
-        session.commit()
-        response = JSONResponse(UserRead.of(user).model_dump())
-        response.set_cookie(
-            SESSION_COOKIE,
-            service.session_cookie(user, settings),
-            max_age=settings.session_max_age_seconds,
-            httponly=True,
-            samesite="lax",
-            secure=settings.mode == "production",
-            path="/",
-        )
-        return response
+        session.expunge(user)
+        return user
     finally:
         session.close()
+
+
+def set_session_cookie(response: Response, user: User, settings) -> Response:
+    response.set_cookie(
+        SESSION_COOKIE,
+        service.session_cookie(user, settings),
+        max_age=settings.session_max_age_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.mode == "production",
+        path="/",
+    )
+    return response
+
+
+@public_router.post("/login", response_model=UserRead)
+def login(body: LoginIn, request: Request, settings: AppSettings) -> Response:
+    """Sign in; sets the HttpOnly session cookie. Failed attempts count towards the lockout."""
+    user = sign_in(request, body.username, body.password, settings)
+    return set_session_cookie(JSONResponse(UserRead.of(user).model_dump()), user, settings)
 
 
 @public_router.post("/logout", status_code=204)

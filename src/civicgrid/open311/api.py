@@ -119,12 +119,17 @@ def services(fmt: str) -> Response:
 @router.get("/open311/v2/services/{code}.{fmt}")
 def service_definition(code: str, fmt: str) -> Response:
     def work():
-        with session_scope() as session:
-            if session.scalar(select(Category.id).where(Category.code == code)) is None:
-                raise Open311Error(404, f"service_code {code} not found")
+        _require_service(code, 404)
         return _render(fmt, service.definition(code), "service_definition")
 
     return _run(fmt, work)
+
+
+def _require_service(code: str, status: int) -> None:
+    """Open311Error(status) unless the code is a service (a category) of this endpoint."""
+    with session_scope() as session:
+        if session.scalar(select(Category.id).where(Category.code == code)) is None:
+            raise Open311Error(status, f"service_code {code} is not a service of this endpoint")
 
 
 def _one_or_none(form, name: str) -> str | None:
@@ -163,9 +168,7 @@ def _create(fmt: str, form, media, client: str, base: str) -> Response:
     code = _one_or_none(form, "service_code")
     if not code:
         raise Open311Error(400, "service_code is required")
-    with session_scope() as session:
-        if session.scalar(select(Category.id).where(Category.code == code)) is None:
-            raise Open311Error(400, f"service_code {code} is not a service of this endpoint")
+    _require_service(code, 400)
     lat, lon = _one_or_none(form, "lat"), _one_or_none(form, "long")
     address_string = _one_or_none(form, "address_string") or ""
     address_id = _one_or_none(form, "address_id")

@@ -19,8 +19,8 @@ from civicgrid.cases import views, workflow
 from civicgrid.cases.api import allowed_for
 from civicgrid.cases.models import Case
 from civicgrid.categories.models import Category
-from civicgrid.db import session_factory, utcnow
-from civicgrid.deps import SESSION_COOKIE, AppSettings, DbSession, OptionalUser, client_address
+from civicgrid.db import utcnow
+from civicgrid.deps import SESSION_COOKIE, AppSettings, DbSession, OptionalUser
 from civicgrid.errors import AppError
 from civicgrid.media import service as media_service
 from civicgrid.org import service as org_service
@@ -150,37 +150,17 @@ def login_submit(
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form()] = "/console",
 ) -> Response:
-    session = session_factory()()
+    from civicgrid.auth.api import set_session_cookie, sign_in
+
     try:
-        try:
-            user = auth_service.authenticate(
-                session,
-                username=username,
-                password=password,
-                address=client_address(request),
-                settings=settings,
-            )
-        except AppError as exc:
-            session.commit()  # the failed attempt counts
-            message = exc.zh if lang_of(request) == "zh" else exc.en
-            response = render(request, "login.html", None, next=next, error=message)
-            response.status_code = exc.status_code
-            return response
-        session.commit()
-        target = next if next.startswith("/") and not next.startswith("//") else "/console"
-        response = RedirectResponse(target, status_code=303)
-        response.set_cookie(
-            SESSION_COOKIE,
-            auth_service.session_cookie(user, settings),
-            max_age=settings.session_max_age_seconds,
-            httponly=True,
-            samesite="lax",
-            secure=settings.mode == "production",
-            path="/",
-        )
+        user = sign_in(request, username, password, settings)
+    except AppError as exc:
+        message = exc.zh if lang_of(request) == "zh" else exc.en
+        response = render(request, "login.html", None, next=next, error=message)
+        response.status_code = exc.status_code
         return response
-    finally:
-        session.close()
+    target = next if next.startswith("/") and not next.startswith("//") else "/console"
+    return set_session_cookie(RedirectResponse(target, status_code=303), user, settings)
 
 
 @router.post("/console/logout")
