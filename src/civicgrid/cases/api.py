@@ -161,7 +161,7 @@ def allowed_for(session, case: Case, user) -> list[str]:
         if not any(r in workflow.ROLES[action] for r in user.roles):
             continue
         try:
-            service._check_actor(case, action, service.actor_for(session, user, action))
+            service.check_actor(case, action, service.actor_for(session, user, action))
         except Exception:  # noqa: BLE001 - not allowed for this user
             continue
         out.append(action)

@@ -233,7 +233,7 @@ def _department_of(session: Session, case: Case) -> str:
     return cat.default_department
 
 
-def _check_actor(case: Case, action: str, actor: Actor) -> None:
+def check_actor(case: Case, action: str, actor: Actor) -> None:
     if actor.is_history or actor.role == "system":
         return
     if actor.role not in workflow.ROLES.get(action, ()):
@@ -288,7 +288,7 @@ def transition(
     new_state = workflow.next_state(case.state, action, case.state_before_suspend)
     if new_state is None:
         raise IllegalTransition(case.state, action)
-    _check_actor(case, action, actor)
+    check_actor(case, action, actor)
     if len(note) > MAX_TEXT:
         raise BadAction(f"说明不能超过 {MAX_TEXT} 字", f"a note is at most {MAX_TEXT} characters")
     at = at or utcnow()
@@ -519,7 +519,8 @@ class CaseFilter:
     extension_pending: bool | None = None
 
 
-def _scoped(query, scope):
+def scoped(query, scope):
+    """`query` limited to the cases the scope (unit codes, or None for all) may see."""
     if scope is None:
         return query
     codes = list(scope)
@@ -550,7 +551,7 @@ def count_cases(session: Session, *, scope, flt: CaseFilter) -> int:
 
 
 def _filtered(query, scope, flt: CaseFilter, now: dt.datetime):
-    query = _scoped(query, scope)
+    query = scoped(query, scope)
     if flt.state:
         query = query.where(Case.state.in_(flt.state))
     for column, value in (
@@ -594,5 +595,5 @@ def _filtered(query, scope, flt: CaseFilter, now: dt.datetime):
 
 
 def count_by_state(session: Session, scope) -> dict[str, int]:
-    query = _scoped(select(Case.state, func.count()).group_by(Case.state), scope)
+    query = scoped(select(Case.state, func.count()).group_by(Case.state), scope)
     return dict(session.execute(query).all())

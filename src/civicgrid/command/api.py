@@ -36,11 +36,11 @@ def summary(session: DbSession, user: CurrentUser) -> dict:
     month = day.replace(day=1)
 
     def count(column) -> int:
-        query = case_service._scoped(select(func.count(Case.id)).where(column >= day), scope)
+        query = case_service.scoped(select(func.count(Case.id)).where(column >= day), scope)
         return session.scalar(query) or 0
 
     open_cases = session.scalars(
-        case_service._scoped(select(Case).where(Case.state.in_(workflow.OPEN_STATES)), scope)
+        case_service.scoped(select(Case).where(Case.state.in_(workflow.OPEN_STATES)), scope)
         .order_by(Case.id.desc())
         .limit(3000)
     ).all()
@@ -80,7 +80,7 @@ def summary(session: DbSession, user: CurrentUser) -> dict:
 
 
 @router.get("/stream")
-async def stream(request: Request, user: CurrentUser) -> StreamingResponse:
+async def stream(request: Request, _user: CurrentUser) -> StreamingResponse:
     """Server-sent events: `case` when a case changes, a comment line as a heartbeat."""
 
     async def events():
@@ -103,7 +103,6 @@ async def stream(request: Request, user: CurrentUser) -> StreamingResponse:
                 pending.cancel()
             await source.aclose()
 
-    _ = user
     return StreamingResponse(
         events(),
         media_type="text/event-stream",

@@ -268,7 +268,7 @@ def board_data(session: DbSession, user: OptionalUser) -> dict:
         raise NotSignedIn()
     scope = auth_service.scope_codes(session, user)
     now = utcnow()
-    query = case_service._scoped(
+    query = case_service.scoped(
         select(Case).where(
             Case.state.in_(("registered", "dispatched", "in_progress", "resolved", "reported"))
         ),
