@@ -81,3 +81,16 @@ def test_ranking_and_monthly_assessment(client, imported):
     assert values[4][0] == 2 and abs(values[4][11] - 58.0) < 1e-9 and values[4][12] == "D"
     assert values[5][:3] == ("合计", "全区", 13)
     assert client.get("/api/v1/stats/assessment/March.xlsx").status_code == 400
+
+
+def test_printable_assessment_page(client, imported):
+    staff(client, imported)
+    page = client.get("/stats/assessment/2026-03").text
+    assert "2026-03 数字城管街道考核" in page
+    first, second = page.index("和平街道"), page.index("东风街道")
+    assert first < second  # ranked: 和平 (B) before 东风 (D)
+    assert "78.00" in page and "58.00" in page and "54.5%" in page  # total on-time rate
+    assert client.get("/stats/assessment/2026-03", follow_redirects=False).status_code == 200
+    client.cookies.clear()
+    r = client.get("/stats/assessment/2026-03", follow_redirects=False)
+    assert r.status_code == 303 and "/console/login" in r.headers["location"]

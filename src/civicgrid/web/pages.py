@@ -333,6 +333,41 @@ def stats_page(request: Request, user: PageUser, month: str | None = None) -> HT
     return render(request, "stats.html", user, month=month, groups=groups)
 
 
+@router.get("/stats/assessment/{month}", response_class=HTMLResponse)
+def assessment_page(
+    month: str, request: Request, session: DbSession, user: PageUser, group_by: str = "street"
+) -> HTMLResponse:
+    """The monthly assessment as districts publish it, ready to print."""
+    from civicgrid.stats import assessment
+
+    if group_by not in ("street", "unit"):
+        group_by = "street"
+    start, end = assessment.month_bounds(month)
+    report = assessment.ranking(session, start=start, end=end, group_by=group_by)
+
+    def fmt(key: str, value) -> str:
+        if value is None:
+            return "—"
+        if key.endswith("_rate"):
+            return assessment.percent(value)
+        if key == "composite":
+            return f"{value:.2f}"
+        return str(value)
+
+    title = f"{month} 数字城管{'街道' if group_by == 'street' else '部门'}考核"
+    return render(
+        request,
+        "assessment.html",
+        user,
+        report=report,
+        columns=assessment.COLUMNS,
+        fmt=fmt,
+        title=title,
+        month=month,
+        group_by=group_by,
+    )
+
+
 @router.get("/command", response_class=HTMLResponse)
 def command(request: Request, user: PageUser, settings: AppSettings) -> HTMLResponse:
     """The big screen of the command centre, pushed live by server-sent events."""

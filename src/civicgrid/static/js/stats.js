@@ -20,7 +20,7 @@
     var b = bounds(), g = document.getElementById("group").value, q = "start=" + b.start + "&end=" + b.end;
     document.getElementById("dl-csv").href = "/api/v1/stats/kpis?" + q + "&group_by=" + g + "&format=csv";
     document.getElementById("dl-xlsx").href = "/api/v1/stats/kpis?" + q + "&group_by=" + g + "&format=xlsx";
-    document.getElementById("dl-assess").href = "/api/v1/stats/assessment/" + b.month + ".xlsx";
+    document.getElementById("dl-assess").href = "/stats/assessment/" + b.month;
     get("/api/v1/stats/kpis?" + q + "&group_by=" + g).then(function (d) {
       var thead = document.querySelector("#kpis thead"), tbody = document.querySelector("#kpis tbody");
       thead.innerHTML = "<tr>" + cols.map(function (c) { return "<th>" + c[1] + "</th>"; }).join("") + "</tr>";
