@@ -20,7 +20,7 @@ from civicgrid.citizen import api as citizen_api
 from civicgrid.command import api as command_api
 from civicgrid.db import session_scope
 from civicgrid.deps import DbSession, current_user
-from civicgrid.errors import install_handlers
+from civicgrid.errors import ERROR_RESPONSES, install_handlers
 from civicgrid.geo import api as geo_api
 from civicgrid.geo.index import index as geo_index
 from civicgrid.open311 import api as open311_api
@@ -74,10 +74,10 @@ def create_app() -> FastAPI:
     observability.install(app)
     pages.install(app)
     for router in PUBLIC_ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     # Private unless a router says otherwise: signed-in users only.
     for router in PRIVATE_ROUTERS:
-        app.include_router(router, dependencies=[Depends(current_user)])
+        app.include_router(router, dependencies=[Depends(current_user)], responses=ERROR_RESPONSES)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:

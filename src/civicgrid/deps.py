@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from civicgrid.auth import service as auth_service
@@ -21,6 +21,11 @@ def get_db() -> Iterator[Session]:
     """One transaction per request, committed before the response is sent."""
     with session_scope() as session:
         yield session
+
+
+# A row id in a path or query: bounded so that no number is too large for the database.
+MAX_ID = 2**62
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]

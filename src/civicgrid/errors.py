@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -61,6 +62,29 @@ class Invalid(AppError):
 class TooManyRequests(AppError):
     status_code = 429
     error = "too_many_requests"
+
+
+class ErrorBody(BaseModel):
+    """Every refusal: a short code and a message in Chinese and English."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    detail: str
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (400, "Bad input / 输入有误"),
+        (401, "Not signed in / 未登录"),
+        (403, "Not allowed / 无权限"),
+        (404, "Not found / 未找到"),
+        (409, "Conflict with the current state / 状态冲突"),
+        (422, "Invalid request / 请求无效"),
+        (429, "Too many / 过于频繁"),
+    )
+}
 
 
 def install_handlers(app: FastAPI) -> None:

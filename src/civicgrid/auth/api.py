@@ -12,6 +12,7 @@ from civicgrid.deps import (
     AppSettings,
     CurrentUser,
     DbSession,
+    RowId,
     client_address,
     require_roles,
 )
@@ -81,7 +82,7 @@ def create_token(body: TokenCreate, user: CurrentUser, session: DbSession) -> To
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, user: CurrentUser, session: DbSession) -> Response:
+def revoke_token(token_id: RowId, user: CurrentUser, session: DbSession) -> Response:
     service.revoke_token(session, user, token_id)
     return Response(status_code=204)
 

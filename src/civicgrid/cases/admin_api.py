@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from civicgrid.cases import admin, routing
-from civicgrid.deps import DbSession, require_roles
+from civicgrid.deps import DbSession, RowId, require_roles
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Depends(require_roles("admin"))])
 
@@ -52,7 +52,7 @@ def add_rule(body: RuleIn, session: DbSession) -> dict:
 
 
 @router.delete("/dispatch-rules/{rule_id}", status_code=204)
-def delete_rule(rule_id: int, session: DbSession) -> Response:
+def delete_rule(rule_id: RowId, session: DbSession) -> Response:
     routing.delete_rule(session, rule_id)
     return Response(status_code=204)
 

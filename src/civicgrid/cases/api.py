@@ -11,7 +11,7 @@ from civicgrid.cases import service, views, workflow
 from civicgrid.cases.exceptions import BadAction, CaseNotFound
 from civicgrid.cases.models import Case
 from civicgrid.cases.schemas import ActionIn, CaseCreate
-from civicgrid.deps import AppSettings, CurrentUser, DbSession, require_roles
+from civicgrid.deps import MAX_ID, AppSettings, CurrentUser, DbSession, RowId, require_roles
 from civicgrid.media import service as media_service
 from civicgrid.media.models import Photo
 from civicgrid.timefmt import parse_aware
@@ -57,7 +57,7 @@ def list_cases(
     bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
     queue: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: int | None = None,
+    cursor: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> dict:
     """Cases of the caller's org units, newest first, with filters and cursor pagination."""
     box = None
@@ -198,7 +198,11 @@ def duplicates(case: CurrentCase, session: DbSession, settings: AppSettings) -> 
 
 @router.get("/{code}/photos/{photo_id}")
 def photo(
-    case: CurrentCase, photo_id: int, session: DbSession, settings: AppSettings, thumb: bool = False
+    case: CurrentCase,
+    photo_id: RowId,
+    session: DbSession,
+    settings: AppSettings,
+    thumb: bool = False,
 ) -> Response:
     found = session.get(Photo, photo_id)
     if found is None or found.case_id != case.id:

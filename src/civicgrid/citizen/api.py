@@ -11,7 +11,7 @@ from civicgrid import ratelimit
 from civicgrid.cases import workflow
 from civicgrid.categories import service as cat_service
 from civicgrid.citizen import service
-from civicgrid.deps import AppSettings, DbSession, client_address
+from civicgrid.deps import AppSettings, DbSession, RowId, client_address
 from civicgrid.media import service as media_service
 from civicgrid.timefmt import iso_local
 
@@ -111,7 +111,7 @@ def rate(code: str, body: RateIn, session: DbSession, settings: AppSettings) -> 
 @public_router.get("/cases/{code}/photos/{photo_id}")
 def photo(
     code: str,
-    photo_id: int,
+    photo_id: RowId,
     session: DbSession,
     settings: AppSettings,
     s: Annotated[str, Query(max_length=100)],

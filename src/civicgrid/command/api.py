@@ -101,6 +101,7 @@ async def stream(request: Request, _user: CurrentUser) -> StreamingResponse:
         finally:
             if pending is not None:
                 pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
             await source.aclose()
 
     return StreamingResponse(

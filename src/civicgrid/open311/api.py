@@ -21,7 +21,7 @@ from civicgrid.categories.models import Category
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
 from civicgrid.db import session_scope
-from civicgrid.deps import client_address
+from civicgrid.deps import RowId, client_address
 from civicgrid.errors import AppError
 from civicgrid.media import service as media_service
 from civicgrid.media.models import Photo
@@ -29,7 +29,21 @@ from civicgrid.open311 import service
 from civicgrid.open311.xmlout import document
 from civicgrid.timefmt import local_zone
 
-router = APIRouter(tags=["open311"])
+_BOTH = {"application/json": {}, "text/xml": {}}
+router = APIRouter(
+    tags=["open311"],
+    responses={
+        200: {"description": "JSON or XML, as the path's format says", "content": _BOTH},
+        201: {"description": "The request was created (POST)", "content": _BOTH},
+        400: {"description": "GeoReport error list: bad input", "content": _BOTH},
+        403: {"description": "GeoReport error list: no valid api_key", "content": _BOTH},
+        404: {
+            "description": "GeoReport error list: not found, or an unknown format",
+            "content": _BOTH,
+        },
+        429: {"description": "Too many reports from this address or phone", "content": _BOTH},
+    },
+)
 FORMATS = ("json", "xml")
 MAX_SPAN = dt.timedelta(days=90)
 ATTR_RE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
@@ -313,7 +327,7 @@ def get_token(token: str, fmt: str) -> Response:
 
 
 @router.get("/open311/v2/media/{code}/{photo_id}.jpg")
-def media(code: str, photo_id: int) -> Response:
+def media(code: str, photo_id: RowId) -> Response:
     """The photo a reporter sent with a request (public, as the request is)."""
     with session_scope() as session:
         found = session.scalar(

@@ -21,7 +21,7 @@ from civicgrid.cases.models import Case
 from civicgrid.categories.models import Category
 from civicgrid.db import utcnow
 from civicgrid.deps import SESSION_COOKIE, AppSettings, DbSession, OptionalUser
-from civicgrid.errors import AppError
+from civicgrid.errors import ERROR_RESPONSES, AppError
 from civicgrid.media import service as media_service
 from civicgrid.org import service as org_service
 from civicgrid.web.i18n import WORDS, lang_of, translator
@@ -409,7 +409,7 @@ def install(app) -> None:
         name="static",
     )
     app.include_router(router)
-    app.include_router(board_router)
+    app.include_router(board_router, responses=ERROR_RESPONSES)
 
     @app.exception_handler(LoginRedirect)
     async def _to_login(_request: Request, exc: LoginRedirect) -> RedirectResponse:
