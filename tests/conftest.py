@@ -108,10 +108,15 @@ def committed(engine) -> Iterator[sessionmaker]:
 
 @pytest.fixture(autouse=True)
 def _fresh_settings():
-    """Tests may change CIVICGRID_* variables: no settings outlive a test."""
+    """Tests may change CIVICGRID_* variables: no settings (and no rate-limit window, which
+    counts every report from the test client's address) outlive a test."""
+    from civicgrid.ratelimit import _memory
+
     get_settings.cache_clear()
+    _memory.reset()
     yield
     get_settings.cache_clear()
+    _memory.reset()
 
 
 @pytest.fixture()
