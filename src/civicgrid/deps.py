@@ -23,8 +23,8 @@ def get_db() -> Iterator[Session]:
         yield session
 
 
-# A row id in a path or query: bounded so that no number is too large for the database.
-MAX_ID = 2**62
+# A row id in a path or query: at most PostgreSQL's INTEGER, so no number overflows the database.
+MAX_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
