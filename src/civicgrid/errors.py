@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -107,6 +108,19 @@ def install_handlers(app: FastAPI) -> None:
                 "problems": problems,
             },
             status_code=422,
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(_request: Request, _exc: DataError) -> JSONResponse:
+        # The database refused a value (a NUL character, a number out of range): bad input.
+        return JSONResponse(
+            {
+                "error": "bad_request",
+                "detail": "输入含有数据库无法保存的字符或数值 / the input has characters "
+                "or numbers "
+                "the database cannot store (NUL, out of range)",
+            },
+            status_code=400,
         )
 
     @app.exception_handler(StarletteHTTPException)
