@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicgrid.db import Base, UTCDateTime, utcnow
@@ -43,6 +43,14 @@ class Case(Base):
     extension_pending: Mapped[bool] = mapped_column(default=False)
     last_seq: Mapped[int] = mapped_column(default=0)
     last_event_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    first_done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    first_return_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    first_fail_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    first_extension_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    first_rate_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    dispatch_wait_us: Mapped[int | None] = mapped_column(BigInteger)
+    revised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # --- not projected: set by the services that create or route the case ---
     limit_unit: Mapped[str | None] = mapped_column(String(16))
     calendar_missing: Mapped[bool] = mapped_column(default=False)

@@ -146,6 +146,17 @@ class Projection:
     extension_pending: bool = False
     last_seq: int = 0
     last_event_at: dt.datetime | None = None
+    # What the statistics need (stats.service): the first time of each counted kind of event,
+    # the last report_done, the report-to-dispatch wait, and when an event last revised what
+    # the first ones set (a second dispatch or rating, an extension, a suspension or resumption).
+    done_at: dt.datetime | None = None
+    first_done_at: dt.datetime | None = None
+    first_return_at: dt.datetime | None = None
+    first_fail_at: dt.datetime | None = None
+    first_extension_at: dt.datetime | None = None
+    first_rate_at: dt.datetime | None = None
+    dispatch_wait_us: int | None = None
+    revised_at: dt.datetime | None = None
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -173,9 +184,15 @@ def apply(p: Projection, action: str, at: dt.datetime, payload: dict) -> str:
         p.deadline_start = at
         if action == "dispatch":
             p.unit_code = payload["unit"]
-            p.dispatched_at = p.dispatched_at or at
+            if p.dispatched_at is None:
+                p.dispatched_at = at
+                p.dispatch_wait_us = (at - p.reported_at) // dt.timedelta(microseconds=1)
+            else:
+                p.revised_at = at
         else:
             p.extension_pending = False
+            p.first_extension_at = p.first_extension_at or at
+            p.revised_at = at
     elif action == "extend_request":
         p.extension_pending = True
     elif action == "extend_refuse":
@@ -183,6 +200,7 @@ def apply(p: Projection, action: str, at: dt.datetime, payload: dict) -> str:
     elif action == "suspend":
         p.state_before_suspend = p.state
         p.suspended_at = at
+        p.revised_at = at
     elif action == "resume":
         if p.deadline is not None and p.suspended_at is not None:
             paused = at - p.suspended_at
@@ -191,10 +209,22 @@ def apply(p: Projection, action: str, at: dt.datetime, payload: dict) -> str:
                 p.warn_at += paused
         p.state_before_suspend = None
         p.suspended_at = None
+        p.revised_at = at
+    elif action == "return":
+        p.first_return_at = p.first_return_at or at
+    elif action == "report_done":
+        p.first_done_at = p.first_done_at or at
+        p.done_at = at
+    elif action == "verify_fail":
+        p.first_fail_at = p.first_fail_at or at
     elif action == "verify_pass":
         p.closed_at = at
     elif action == "rate":
         p.score = payload["score"]
+        if p.first_rate_at is None:
+            p.first_rate_at = at
+        else:
+            p.revised_at = at
     p.state = new
     p.last_seq += 1
     p.last_event_at = at

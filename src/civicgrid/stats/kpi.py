@@ -8,7 +8,6 @@ numbers cannot differ between them.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -172,38 +171,75 @@ def grade(composite: float | None) -> str | None:
     return "E"
 
 
-def summarise(facts: list[Facts], weights=DEFAULT_WEIGHTS) -> dict:
+COUNTED = COUNT_KEYS[2:]  # counted over the population P
+MICROSECOND = dt.timedelta(microseconds=1)
+
+
+@dataclass
+class Tally:
+    """What a group's KPI row is made from. Tallies add up, so the cases counted in SQL and the
+    cases folded from their events can be put together before the rates are taken."""
+
+    reported: int = 0
+    registered: int = 0
+    dispatched: int = 0
+    closed: int = 0
+    due: int = 0
+    on_time: int = 0
+    overdue_open: int = 0
+    extended: int = 0
+    returned: int = 0
+    reworked: int = 0
+    handled: int = 0
+    rated: int = 0
+    satisfied: int = 0  # rated with a score of 4 or 5
+    score_sum: int = 0
+    wait_sum_us: int = 0
+    waits_us: list[int] | None = None  # report-to-dispatch waits in microseconds
+
+    def add(self, other: Tally) -> None:
+        for key in (*COUNT_KEYS, "satisfied", "score_sum", "wait_sum_us"):
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+        if other.waits_us:
+            self.waits_us = (self.waits_us or []) + other.waits_us
+
+    def count(self, f: Facts) -> None:
+        """Add one case's facts."""
+        self.reported += f.reported
+        if not f.in_p:
+            return
+        self.registered += 1
+        for key in COUNTED[1:]:
+            if key != "rated":
+                setattr(self, key, getattr(self, key) + getattr(f, key))
+        if f.dispatched_at is not None:
+            self.dispatched += 1
+            if f.reported_at is not None:
+                wait = (f.dispatched_at - f.reported_at) // MICROSECOND
+                self.wait_sum_us += wait
+                self.waits_us = self.waits_us or []
+                self.waits_us.append(wait)
+        if f.score is not None:
+            self.rated += 1
+            self.satisfied += f.score >= 4
+            self.score_sum += f.score
+
+
+def summarise(t: Tally, weights=DEFAULT_WEIGHTS) -> dict:
     """The KPI row of a group of cases."""
-    pop = [f for f in facts if f.in_p]
-    row = {
-        "reported": sum(f.reported for f in facts),
-        "registered": len(pop),
-        "dispatched": sum(f.dispatched_at is not None for f in pop),
-        "closed": sum(f.closed for f in pop),
-        "due": sum(f.due for f in pop),
-        "on_time": sum(f.on_time for f in pop),
-        "overdue_open": sum(f.overdue_open for f in pop),
-        "extended": sum(f.extended for f in pop),
-        "returned": sum(f.returned for f in pop),
-        "reworked": sum(f.reworked for f in pop),
-        "handled": sum(f.handled for f in pop),
-        "rated": sum(f.score is not None for f in pop),
-    }
-    scores = [f.score for f in pop if f.score is not None]
-    waits = sorted(
-        (f.dispatched_at - f.reported_at).total_seconds()
-        for f in pop
-        if f.dispatched_at is not None and f.reported_at is not None
-    )
-    row["closure_rate"] = _rate(row["closed"], row["due"])
-    row["on_time_rate"] = _rate(row["on_time"], row["due"])
-    row["extension_rate"] = _rate(row["extended"], row["dispatched"])
-    row["return_rate"] = _rate(row["returned"], row["dispatched"])
-    row["rework_rate"] = _rate(row["reworked"], row["handled"])
-    row["satisfaction_rate"] = _rate(sum(s >= 4 for s in scores), len(scores))
-    row["satisfaction_mean"] = sum(scores) / len(scores) if scores else None
-    row["dispatch_seconds_mean"] = sum(waits) / len(waits) if waits else None
-    row["dispatch_seconds_p90"] = waits[math.ceil(0.9 * len(waits)) - 1] if waits else None
+    row = {key: getattr(t, key) for key in COUNT_KEYS}
+    waits = sorted(t.waits_us or ())
+    row["closure_rate"] = _rate(t.closed, t.due)
+    row["on_time_rate"] = _rate(t.on_time, t.due)
+    row["extension_rate"] = _rate(t.extended, t.dispatched)
+    row["return_rate"] = _rate(t.returned, t.dispatched)
+    row["rework_rate"] = _rate(t.reworked, t.handled)
+    row["satisfaction_rate"] = _rate(t.satisfied, t.rated)
+    row["satisfaction_mean"] = _rate(t.score_sum, t.rated)
+    # Exact integer sums, one correctly rounded division: the mean in seconds.
+    row["dispatch_seconds_mean"] = t.wait_sum_us / (len(waits) * 1_000_000) if waits else None
+    # Nearest rank: the ceil(0.9 n)-th smallest, in integers so that no float can tip it.
+    row["dispatch_seconds_p90"] = waits[(9 * len(waits) + 9) // 10 - 1] / 1e6 if waits else None
     parts = (row["on_time_rate"], row["closure_rate"], row["rework_rate"])
     if any(p is None for p in parts):
         row["composite"] = None

@@ -1,0 +1,107 @@
+"""case statistics facts: first times of counted events, last report_done, dispatch wait
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-25 16:00:00
+
+The new columns are part of the case's projection (cases.workflow.Projection); existing cases
+get them from their events here, by the same rules, so `civicgrid verify-cases` stays clean.
+"""
+
+import datetime as dt
+
+import sqlalchemy as sa
+from alembic import op
+
+import civicgrid.db
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+TIMES = (
+    "done_at",
+    "first_done_at",
+    "first_return_at",
+    "first_fail_at",
+    "first_extension_at",
+    "first_rate_at",
+    "revised_at",
+)
+FIRST = {
+    "report_done": "first_done_at",
+    "return": "first_return_at",
+    "verify_fail": "first_fail_at",
+    "extend_approve": "first_extension_at",
+    "rate": "first_rate_at",
+}
+BATCH = 2000
+MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def upgrade() -> None:
+    # Plain ALTER TABLE on both databases: a batch copy on SQLite would drop the old table,
+    # and with foreign keys on, that deletes every event through the cascade.
+    for name in TIMES:
+        op.add_column("cases", sa.Column(name, civicgrid.db.UTCDateTime(timezone=True)))
+    op.add_column("cases", sa.Column("dispatch_wait_us", sa.BigInteger()))
+    _backfill(op.get_bind())
+
+
+def _backfill(bind) -> None:
+    when = civicgrid.db.UTCDateTime(timezone=True)
+    cases = sa.table("cases", sa.column("id", sa.Integer), *(sa.column(n, when) for n in TIMES))
+    cases.append_column(sa.column("dispatch_wait_us", sa.BigInteger))
+    events = sa.table(
+        "case_events",
+        sa.column("case_id", sa.Integer),
+        sa.column("seq", sa.Integer),
+        sa.column("at", when),
+        sa.column("action", sa.String),
+    )
+    last_id = 0
+    while True:
+        ids = list(
+            bind.execute(
+                sa.select(cases.c.id).where(cases.c.id > last_id).order_by(cases.c.id).limit(BATCH)
+            ).scalars()
+        )
+        if not ids:
+            return
+        facts: dict[int, dict] = {i: dict.fromkeys((*TIMES, "dispatch_wait_us")) for i in ids}
+        reported: dict[int, object] = {}
+        seen: dict[int, set] = {i: set() for i in ids}
+        rows = bind.execute(
+            sa.select(events.c.case_id, events.c.at, events.c.action)
+            .where(events.c.case_id.in_(ids))
+            .order_by(events.c.case_id, events.c.seq)
+        )
+        for case_id, at, action in rows:
+            f, done = facts[case_id], seen[case_id]
+            if action == "report":
+                reported[case_id] = at
+            elif action == "dispatch":
+                if "dispatch" in done:
+                    f["revised_at"] = at
+                else:
+                    f["dispatch_wait_us"] = (at - reported[case_id]) // MICROSECOND
+            elif action in ("extend_approve", "suspend", "resume") or (
+                action == "rate" and "rate" in done
+            ):
+                f["revised_at"] = at
+            if action == "report_done":
+                f["done_at"] = at
+            if action in FIRST and action not in done:
+                f[FIRST[action]] = at
+            done.add(action)
+        bind.execute(
+            cases.update().where(cases.c.id == sa.bindparam("case_id")),
+            [{"case_id": case_id, **values} for case_id, values in facts.items()],
+        )
+        last_id = ids[-1]
+
+
+def downgrade() -> None:
+    for name in (*TIMES, "dispatch_wait_us"):
+        op.drop_column("cases", name)
