@@ -34,12 +34,13 @@ def histories(
     box: tuple[float, float, float, float],
     seed: int = 7,
     start: dt.datetime | None = None,
+    span_days: int = 365,
 ):
     """n case histories (dicts): report, accept, dispatch, take, done, check, some rework,
-    extensions, suspensions and ratings; times spread over a year."""
+    extensions, suspensions and ratings; times spread over `span_days` (a year)."""
     rng = random.Random(seed)
     start = start or dt.datetime(2025, 11, 1, tzinfo=CST)
-    span = 365 * 86400
+    span = span_days * 86400
     for i in range(n):
         t = start + dt.timedelta(seconds=rng.uniform(0, span))
         ev = [{"at": iso(t), "action": "report"}]

@@ -33,3 +33,13 @@ def test_statistics_facts_are_filled_in_from_the_events(session):
     }
     assert got == want
     assert list(history.verify(session)) == []
+
+
+def test_the_migrations_make_the_schema_the_models_declare(session):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from civicgrid import db
+
+    context = MigrationContext.configure(session.connection())
+    assert compare_metadata(context, db.Base.metadata) == []

@@ -2,10 +2,35 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicgrid.db import Base, UTCDateTime, utcnow
+
+KPI_INDEX_COLUMNS = (
+    "registered_at",
+    "last_event_at",
+    "suspended_at",
+    "revised_at",
+    "reported_at",
+    "dispatched_at",
+    "closed_at",
+    "deadline",
+    "done_at",
+    "first_done_at",
+    "first_return_at",
+    "first_fail_at",
+    "first_extension_at",
+    "first_rate_at",
+    "score",
+    "dispatch_wait_us",
+    "street_code",
+    "community_code",
+    "grid_code",
+    "unit_code",
+    "category_code",
+    "source",
+)
 
 
 class Case(Base):
@@ -61,6 +86,12 @@ class Case(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # Covers the statistics' reads (stats.service.kpis): a month's population is one range
+        # of this index, with every fact and group key in it, never the table.
+        Index("ix_cases_kpi", *KPI_INDEX_COLUMNS),
+        Index("ix_cases_reported_registered", "reported_at", "registered_at"),
+    )
 
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.seq", lazy="raise"

@@ -117,7 +117,7 @@ def hotspots(
             session.execute(select(Area.code, Area.name).where(Area.code.in_(list(counts)))).all()
         )
         return [
-            {"key": k, "name": names.get(k, k), "count": n} for k, n in counts.most_common(limit)
+            {"key": k, "name": names.get(k, k), "count": n} for k, n in _ranked(counts, limit)
         ]
     if by == "h3":
         if not 7 <= resolution <= 11:
