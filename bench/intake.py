@@ -78,7 +78,7 @@ def photo_jpeg(path: Path, target: int = 200_000) -> int:
 
 def district_points(db_path: str, n: int, seed: int = 5) -> list[tuple[float, float]]:
     """n random points, each inside a random grid of the demo district."""
-    from shapely import wkb
+    from shapely import Point, wkb
 
     conn = sqlite3.connect(db_path)
     grids = [wkb.loads(g) for (g,) in conn.execute("SELECT wkb FROM areas WHERE level='grid'")]
@@ -90,7 +90,7 @@ def district_points(db_path: str, n: int, seed: int = 5) -> list[tuple[float, fl
         x0, y0, x1, y1 = g.bounds
         for _ in range(50):
             x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
-            if g.contains(__import__("shapely").Point(x, y)):
+            if g.contains(Point(x, y)):
                 points.append((round(x, 7), round(y, 7)))
                 break
     return points
@@ -104,7 +104,28 @@ def lua_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def write_data(path: Path, points, api_key: str | None, photo: Path | None, share: float) -> None:
+def required_attributes(base: str) -> dict[str, dict[str, str]]:
+    """Per category, a value for each required Open311 attribute (from its definition)."""
+    out: dict[str, dict[str, str]] = {}
+    for code in CATEGORIES:
+        with urllib.request.urlopen(f"{base}/open311/v2/services/{code}.json") as r:
+            definition = json.load(r)
+        out[code] = {
+            f"attribute[{a['code']}]": a["values"][0]["key"] if a.get("values") else "1"
+            for a in definition.get("attributes", [])
+            if a.get("required")
+        }
+    return out
+
+
+def write_data(
+    path: Path,
+    points,
+    api_key: str | None,
+    photo: Path | None,
+    share: float,
+    attributes: dict[str, dict[str, str]] | None = None,
+) -> None:
     rng = random.Random(9)
     lines = ["return {", '  path = "/open311/v2/requests.json",']
     if photo:
@@ -118,6 +139,7 @@ def write_data(path: Path, points, api_key: str | None, photo: Path | None, shar
             "description": f"基准测试上报 {i}：路面有问题，请处理",
             "device_id": f"bench-{i % 97}",
         }
+        fields.update((attributes or {}).get(fields["service_code"], {}))
         if api_key:
             fields["api_key"] = api_key
         if photo and rng.random() < share:
@@ -275,8 +297,9 @@ def run_ours(tmp: Path, db: str, points, photo: Path) -> dict:
             base = f"http://127.0.0.1:{port}"
             wait_ready(base + "/readyz", proc)
             plain, with_photos = tmp / f"plain-{db}.lua", tmp / f"photos-{db}.lua"
-            write_data(plain, points, key, None, 0)
-            write_data(with_photos, points, key, photo, 0.3)
+            attributes = required_attributes(base)
+            write_data(plain, points, key, None, 0, attributes)
+            write_data(with_photos, points, key, photo, 0.3, attributes)
             result = {"no_photos": ramp(base, plain), "photos_30pct": ramp(base, with_photos)}
         finally:
             stop(proc)

@@ -220,9 +220,11 @@ def load(console: Console, *, cases: int = 0) -> None:
             console.print("  " + ", ".join(f"{k} {v}" for k, v in result.by_level.items()))
         _ensure_users(session, console)
         _ensure_unit_handlers(session)
-    if cases:
+        # the rules that route reports, with or without demo cases
         from civicgrid.cases import demo as cases_demo
 
+        cases_demo.ensure_rules(session)
+    if cases:
         with session_scope() as session:
             made = cases_demo.ensure_cases(session, count=cases)
         if made:
