@@ -39,6 +39,8 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(citizen_app, name="citizen")
+media_app = typer.Typer(help="Photo files in the store.", no_args_is_help=True)
+app.add_typer(media_app, name="media")
 
 console = Console()
 err = Console(stderr=True)
@@ -100,6 +102,8 @@ def serve(
     """Serve the web application and the API."""
     import uvicorn
 
+    _sweep_before_serving()
+
     uvicorn.run(
         "civicgrid.app:create_app",
         factory=True,
@@ -109,6 +113,43 @@ def serve(
         reload=reload,
         log_level="info",
     )
+
+
+def _sweep_before_serving() -> None:
+    """Photo files a killed server left behind (written, never committed) go before serving."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from civicgrid.config import get_settings
+    from civicgrid.db import session_scope
+    from civicgrid.media import service as media_service
+
+    settings = get_settings()
+    try:
+        with session_scope() as session:
+            removed = media_service.sweep(
+                session, settings, grace_seconds=settings.media_sweep_grace_seconds
+            )
+    except SQLAlchemyError as exc:  # no database yet: nothing to sweep against
+        err.print(f"photo sweep skipped: {exc.__class__.__name__}")
+        return
+    if removed:
+        console.print(f"removed {len(removed)} photo files no report refers to")
+
+
+@media_app.command("sweep")
+def media_sweep(
+    grace_seconds: Annotated[
+        float, typer.Option(help="keep unreferenced files younger than this")
+    ] = 3600,
+) -> None:
+    """Remove photo files that no photo row refers to (left by a killed process)."""
+    from civicgrid.config import get_settings
+    from civicgrid.media import service as media_service
+
+    removed = run(lambda s: media_service.sweep(s, get_settings(), grace_seconds=grace_seconds))
+    for key in removed:
+        console.print(key)
+    console.print(f"removed {len(removed)} files")
 
 
 @app.command()

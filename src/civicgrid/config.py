@@ -31,6 +31,18 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     case_code_prefix: str = "XF"
     media_dir: str = "var/media"
+    # Where photos are kept: "local" (media_dir) or "s3" (any S3-compatible store)
+    media_store: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str | None = None  # e.g. http://minio.internal:9000; none: AWS
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    # Photo files no photo row refers to (left by a killed process) are removed when the server
+    # starts, if older than this. With several servers sharing one store, make it longer than
+    # the longest request.
+    media_sweep_grace_seconds: int = 0
     photo_max_bytes: int = 10 * 1024 * 1024
     photo_max_pixels: int = 40_000_000
     reports_per_hour_per_address: int = 30
@@ -48,6 +60,8 @@ class Settings(BaseSettings):
                 "CIVICGRID_SECRET_KEY must be set outside development mode "
                 "(生产模式必须设置 CIVICGRID_SECRET_KEY)"
             )
+        if self.media_store == "s3" and not self.s3_bucket:
+            raise ValueError("CIVICGRID_S3_BUCKET must be set when CIVICGRID_MEDIA_STORE is s3")
         return self
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from civicgrid.config import Settings
 from civicgrid.media.exceptions import BadPhoto
 from civicgrid.media.models import Photo
-from civicgrid.media.storage import Storage, get_storage
+from civicgrid.media.storage import Storage, for_settings
 
 FORMATS = {"JPEG", "PNG", "WEBP"}
 THUMB_SIZE = (320, 320)
@@ -120,7 +121,27 @@ def _files_removed(session: Session, _previous) -> None:
 
 
 def storage(settings: Settings) -> Storage:
-    return get_storage(settings.media_dir)
+    return for_settings(settings)
+
+
+def sweep(session: Session, settings: Settings, *, grace_seconds: float = 0) -> list[str]:
+    """Remove stored files that no photo row refers to and that are older than the grace.
+
+    A process killed between writing a photo's files and committing its report leaves such
+    files behind (the rollback that would remove them never runs). Run it where no request
+    can be half-way: `civicgrid serve` does before it serves, `civicgrid media sweep` on demand.
+    """
+    store = storage(settings)
+    referenced: set[str] = set()
+    for key, thumb_key in session.execute(select(Photo.key, Photo.thumb_key)):
+        referenced.update((key, thumb_key))
+    before = time.time() - grace_seconds
+    removed = []
+    for key, modified in list(store.keys()):
+        if key not in referenced and modified <= before:
+            store.delete(key)
+            removed.append(key)
+    return removed
 
 
 def attach(

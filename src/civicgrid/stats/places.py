@@ -116,9 +116,7 @@ def hotspots(
         names = dict(
             session.execute(select(Area.code, Area.name).where(Area.code.in_(list(counts)))).all()
         )
-        return [
-            {"key": k, "name": names.get(k, k), "count": n} for k, n in _ranked(counts, limit)
-        ]
+        return [{"key": k, "name": names.get(k, k), "count": n} for k, n in _ranked(counts, limit)]
     if by == "h3":
         if not 7 <= resolution <= 11:
             raise BadRequest("H3 分辨率应在 7 到 11 之间", "H3 resolution must be 7 to 11")
