@@ -132,8 +132,8 @@ def _sweep_before_serving() -> None:
     except SQLAlchemyError as exc:  # no database yet: nothing to sweep against
         err.print(f"photo sweep skipped: {exc.__class__.__name__}")
         return
-    if removed:
-        console.print(f"removed {len(removed)} photo files no report refers to")
+    if removed:  # on stderr, which is not held in a buffer a later kill would lose
+        err.print(f"removed {len(removed)} photo files no report refers to")
 
 
 @media_app.command("sweep")
