@@ -14,7 +14,18 @@ runner = CliRunner()
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["user"], ["categories"], ["limits"], ["serve"], ["import-geo"], ["demo"], ["init"], ["media"], ["media", "sweep"]],
+    [
+        [],
+        ["user"],
+        ["categories"],
+        ["limits"],
+        ["serve"],
+        ["import-geo"],
+        ["demo"],
+        ["init"],
+        ["media"],
+        ["media", "sweep"],
+    ],
 )
 def test_every_command_has_help(args):
     result = runner.invoke(app, [*args, "--help"])
