@@ -14,6 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
     "import_cases": ("bench.import_cases", {"n": 50_000}),
+    "kpis_month": ("bench.kpis_month", {"n": 10_000_000}),
+    "intake": ("bench.intake", {}),
 }
 
 

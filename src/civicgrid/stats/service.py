@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from contextlib import contextmanager
 
 from sqlalchemy import Integer, and_, case, cast, func, not_, null, or_, select
 from sqlalchemy.orm import Session
@@ -123,7 +124,8 @@ def kpis(
         key = _key_column(group_by, cutoff).label("key")
         _count_reported_only(session, group_by, key, reported_only, tallies)
         complete = and_(registered, running, Case.last_event_at < cutoff)
-        _count_complete(session, group_by, start, cutoff, complete, tallies)
+        with _sqlite_sorting(session):
+            _count_complete(session, group_by, start, cutoff, complete, tallies)
         later = and_(registered, settled, Case.last_event_at >= cutoff)
         _count_settled(session, group_by, start, cutoff, key, later, tallies)
         _fold(session, group_by, start, end, cutoff, and_(registered, not_(settled)), tallies)
@@ -161,6 +163,26 @@ def _key_column(group_by: str, cutoff: dt.datetime):
     return column if column is not None else null()
 
 
+@contextmanager
+def _sqlite_sorting(session):
+    """SQLite groups by sorting. For the hundreds of thousands of rows of a month it sorts
+    fastest in small runs merged by two threads (a 2 MiB sorter budget, `threads=2`), not in
+    one big in-memory sort: 0.42 s against 0.70 s for the complete tier of a month over 10
+    million cases (bench/kpis_month.py). The page cache is given back afterwards."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql("PRAGMA threads=2")
+    conn.exec_driver_sql("PRAGMA cache_size=-2048")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+        conn.exec_driver_sql("PRAGMA threads=0")
+
+
 TALLY_FIELDS = (*kpi.COUNT_KEYS, "satisfied", "score_sum", "wait_sum_us")
 
 
@@ -183,7 +205,7 @@ def _add_rows(session, group_by, key, columns, where, tallies) -> None:
         query = query.group_by(key)
     for key_value, *values, waits in session.execute(query):
         if isinstance(waits, str):
-            waits = [int(w) for w in waits.split(",")]
+            waits = list(map(int, waits.split(",")))
         counts = {f: int(v or 0) for f, v in zip(TALLY_FIELDS, values, strict=True)}
         tallies[key_value].add(kpi.Tally(**counts, waits_us=list(waits or ())))
 
