@@ -109,14 +109,18 @@ def committed(engine) -> Iterator[sessionmaker]:
 @pytest.fixture(autouse=True)
 def _fresh_settings():
     """Tests may change CIVICGRID_* variables: no settings (and no rate-limit window, which
-    counts every report from the test client's address) outlive a test."""
+    counts every report from the test client's address, and no cached reference data, which a
+    rolled-back test may have read) outlive a test."""
+    from civicgrid import refcache
     from civicgrid.ratelimit import _memory
 
     get_settings.cache_clear()
     _memory.reset()
+    refcache.clear()
     yield
     get_settings.cache_clear()
     _memory.reset()
+    refcache.clear()
 
 
 @pytest.fixture()

@@ -16,6 +16,7 @@ import chinese_calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civicgrid import refcache
 from civicgrid.cases.models import CalendarDay, CalendarYear
 from civicgrid.config import Settings
 from civicgrid.errors import BadRequest
@@ -57,12 +58,18 @@ class WorkCalendar:
 
     @classmethod
     def load(cls, session: Session, settings: Settings) -> WorkCalendar:
-        """The calendar with the administrators' entries read from the database."""
-        overrides = {d.day: d.is_workday for d in session.scalars(select(CalendarDay))}
-        years = set(session.scalars(select(CalendarYear.year)))
-        return cls(
-            parse_periods(settings.work_periods), ZoneInfo(settings.timezone), overrides, years
-        )
+        """The calendar with the administrators' entries read from the database (cached for a
+        few seconds, see refcache: it is read for every deadline; nobody changes it in place)."""
+
+        def read() -> WorkCalendar:
+            overrides = {d.day: d.is_workday for d in session.scalars(select(CalendarDay))}
+            years = set(session.scalars(select(CalendarYear.year)))
+            return cls(
+                parse_periods(settings.work_periods), ZoneInfo(settings.timezone), overrides, years
+            )
+
+        key = ("calendar", settings.work_periods, settings.timezone)
+        return refcache.get(key, read, session)
 
     @staticmethod
     def tz_of(settings: Settings) -> ZoneInfo:

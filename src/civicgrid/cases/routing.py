@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civicgrid import refcache
 from civicgrid.cases.exceptions import BadAction
 from civicgrid.cases.models import DispatchRule
 from civicgrid.org import service as org_service
@@ -88,9 +89,8 @@ def route(
     the lowest priority; street/community targets take the case's place."""
     if street_code is None:
         return Route(None, "outside_grid")
-    rules = session.scalars(
-        select(DispatchRule).where(DispatchRule.match.in_([category_code, category_code[:2], "*"]))
-    ).all()
+    wanted = (category_code, category_code[:2], "*")
+    rules = [r for r in _rules(session) if r.match in wanted]
     if not rules:
         return Route(None, "no_rule")
     rule = min(rules, key=lambda r: (-len(r.match), r.priority, r.id))
@@ -101,8 +101,29 @@ def route(
     elif rule.target == "unit":
         unit = rule.unit_code
     else:
-        depts = org_service.departments_of_type(session, default_department)
-        unit = depts[0].code if depts else None
-    if unit is None or org_service.find_unit(session, unit) is None:
+        depts = org_service.department_codes_of_type(session, default_department)
+        unit = depts[0] if depts else None
+    if unit is None or unit not in org_service.unit_codes(session):
         return Route(None, "no_unit", rule.id)
     return Route(unit, None, rule.id)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    id: int
+    match: str
+    target: str
+    unit_code: str | None
+    priority: int
+
+
+def _rules(session: Session) -> tuple[_Rule, ...]:
+    """Every dispatch rule as plain values, cached for a few seconds (see refcache)."""
+
+    def load():
+        return tuple(
+            _Rule(r.id, r.match, r.target, r.unit_code, r.priority)
+            for r in session.scalars(select(DispatchRule))
+        )
+
+    return refcache.get("dispatch_rules", load, session)

@@ -131,8 +131,8 @@ def _deadline_payload(
     session: Session, settings: Settings, case: Case, at: dt.datetime, limit=None
 ) -> dict:
     """Deadline and 80 % mark of a dispatch at `at`, from the category's time limit."""
-    cat = cat_service.resolve_category(session, case.category_code, case.category_kind)
-    limit = limit or cat_service.limit_for(session, cat, case.urgency)
+    cat = cat_service.category_ref(session, case.category_code, case.category_kind)
+    limit = limit or cat_service.cached_limit(session, cat, case.urgency)
     cal = WorkCalendar.load(session, settings)
     deadline = cal.add(at, limit.value, limit.unit)
     warn = cal.add(at, limit.value * workflow.WARN_FRACTION, limit.unit)
@@ -179,7 +179,8 @@ def _prepare(
                     f"no unit could be chosen: {en}; name the unit",
                 )
             unit = r.unit_code
-        org_service.get_unit(session, unit)
+        if unit not in org_service.unit_codes(session):
+            org_service.get_unit(session, unit)  # UnitNotFound, unless it is brand new
         p["unit"] = unit
         if p.get("deadline"):
             p["deadline"] = _aware(p["deadline"], "deadline")
@@ -229,7 +230,7 @@ def _prepare(
 
 
 def _department_of(session: Session, case: Case) -> str:
-    cat = cat_service.resolve_category(session, case.category_code, case.category_kind)
+    cat = cat_service.category_ref(session, case.category_code, case.category_kind)
     return cat.default_department
 
 
@@ -274,6 +275,7 @@ def transition(
     note: str = "",
     payload: dict | None = None,
     expected_version: int | None = None,
+    flush: bool = True,
 ) -> CaseEvent:
     """Take one action on a case: check the move and the actor, write the event, update the row.
 
@@ -321,7 +323,8 @@ def transition(
     session.add(event)
     code = case.code
     try:
-        session.flush()
+        if flush:
+            session.flush()
     except (StaleDataError, IntegrityError) as exc:
         # Someone else changed the case since it was read: the version (or seq) clashed.
         raise StaleCase(code) from exc
@@ -391,7 +394,7 @@ def report(
             "描述最多 4000 字, 地址最多 200 字",
             "description is at most 4000 characters, address at most 200",
         )
-    cat = cat_service.resolve_category(session, category, category_kind)
+    cat = cat_service.category_ref(session, category, category_kind)
     found = None
     if lon is not None and lat is not None:
         found = geo_service.locate(session, lon, lat, datum)
@@ -403,6 +406,8 @@ def report(
     def code_of(level):
         return found[level].code if found and found[level] else None
 
+    p = workflow.Projection()
+    workflow.apply(p, "report", at, {})
     case = Case(
         code=next_code(session, settings, at),
         source=source,
@@ -416,14 +421,10 @@ def report(
         street_code=code_of("street"),
         address=address.strip(),
         description=description.strip(),
-        state="reported",
-        reported_at=at,
+        **p.as_dict(),
     )
     session.add(case)
-    session.flush()
-    p = workflow.Projection()
-    workflow.apply(p, "report", at, {})
-    _write_projection(case, p)
+    session.flush()  # the case's id, for its event; the rest is written with the next flush
     session.add(
         CaseEvent(
             case_id=case.id,
@@ -443,7 +444,6 @@ def report(
                 case_id=case.id, name=contact_name.strip()[:60], phone=contact_phone.strip()[:40]
             )
         )
-    session.flush()
 
     reason = None
     if found is None:
@@ -485,7 +485,9 @@ def report(
         session.flush()
         return case
     system = Actor.system()
-    transition(session, settings, case, "accept", actor=system, at=at)
+    # one flush for the report, the acceptance and the dispatch: the case is new, nobody else
+    # can have changed it in between
+    transition(session, settings, case, "accept", actor=system, at=at, flush=False)
     transition(
         session,
         settings,

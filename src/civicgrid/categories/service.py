@@ -11,6 +11,7 @@ from importlib import resources
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civicgrid import refcache
 from civicgrid.categories.exceptions import CategoryNotFound, CsvInvalid
 from civicgrid.categories.models import Category, TimeLimit
 
@@ -166,7 +167,33 @@ def resolve_category(session: Session, code: str, kind: str | None = None) -> Ca
     return cat
 
 
-def limit_for(session: Session, category: Category, urgency: str) -> Limit:
+@dataclass(frozen=True)
+class CategoryRef:
+    """What the case services need of a category, as plain values (cacheable)."""
+
+    kind: str
+    code: str
+    major_code: str
+    default_department: str | None
+
+
+def category_ref(session: Session, code: str, kind: str | None = None) -> CategoryRef:
+    """resolve_category, as plain values, cached for a few seconds (see refcache)."""
+
+    def load() -> CategoryRef:
+        cat = resolve_category(session, code, kind)
+        return CategoryRef(cat.kind, cat.code, cat.major_code, cat.default_department)
+
+    return refcache.get(("category", code, kind), load, session)
+
+
+def cached_limit(session: Session, category: CategoryRef, urgency: str) -> Limit:
+    """limit_for, cached for a few seconds (see refcache)."""
+    key = ("limit", category.kind, category.code, category.major_code, urgency)
+    return refcache.get(key, lambda: limit_for(session, category, urgency), session)
+
+
+def limit_for(session: Session, category: Category | CategoryRef, urgency: str) -> Limit:
     """The time limit of a category and urgency: the exact (kind, code) first, then the same code
     as the other kind, then the major class, then the default; urgent falls back to normal."""
     scopes = [

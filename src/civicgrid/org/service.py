@@ -10,6 +10,7 @@ from pypinyin import Style, pinyin
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from civicgrid import refcache
 from civicgrid.org.exceptions import BadUnit, UnitExists, UnitNotFound
 from civicgrid.org.models import UNIT_KINDS, OrgUnit, Person
 
@@ -26,6 +27,23 @@ def get_unit(session: Session, code: str) -> OrgUnit:
 
 def find_unit(session: Session, code: str) -> OrgUnit | None:
     return session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+
+
+def unit_codes(session: Session) -> frozenset[str]:
+    """Every unit's code, cached for a few seconds (see refcache): routing checks each report's
+    unit against it."""
+    return refcache.get(
+        "unit_codes", lambda: frozenset(session.scalars(select(OrgUnit.code))), session
+    )
+
+
+def department_codes_of_type(session: Session, dept_type: str) -> tuple[str, ...]:
+    """The codes of departments of a type, in code order, cached (see refcache)."""
+    return refcache.get(
+        ("departments", dept_type),
+        lambda: tuple(u.code for u in departments_of_type(session, dept_type)),
+        session,
+    )
 
 
 def create_unit(
