@@ -91,6 +91,8 @@ class Case(Base):
         # of this index, with every fact and group key in it, never the table.
         Index("ix_cases_kpi", *KPI_INDEX_COLUMNS),
         Index("ix_cases_reported_registered", "reported_at", "registered_at"),
+        # possible duplicates: the same category near a point (citizen.service)
+        Index("ix_cases_category_lat", "category_code", "lat"),
     )
 
     events: Mapped[list[CaseEvent]] = relationship(

@@ -379,8 +379,10 @@ def report(
     contact_phone: str = "",
     auto_dispatch: bool | None = None,
     at: dt.datetime | None = None,
+    extra: dict | None = None,
 ) -> Case:
     """Create a case and, where the rules allow, accept and dispatch it in the same transaction.
+    `extra` goes into the report event's payload (what an Open311 client sent besides).
 
     The location is mapped to grid, community and street; a case outside every grid, or whose
     category no rule covers, is kept and put on the dispatcher's queue with the reason.
@@ -435,7 +437,7 @@ def report(
             to_state="reported",
             actor=actor.username,
             role=actor.role,
-            payload={"source": source},
+            payload={"source": source, **(extra or {})},
         )
     )
     if contact_name or contact_phone:

@@ -99,6 +99,7 @@ def submit(
         contact_name=name,
         contact_phone=phone,
         at=at,
+        extra=extra,
     )
     if email:
         contact = session.get(CaseContact, case.id)
@@ -106,11 +107,6 @@ def submit(
             contact = CaseContact(case_id=case.id)
             session.add(contact)
         contact.email = email[:120]
-    if extra:
-        first = session.scalar(
-            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.seq == 1)
-        )
-        first.payload = {**first.payload, **extra}
     for image in checked:
         media_service.attach(
             session, settings, case_id=case.id, event_id=None, stage="report", image=image

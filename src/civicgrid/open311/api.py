@@ -15,12 +15,12 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from civicgrid import ratelimit
+from civicgrid import ratelimit, refcache
 from civicgrid.cases.models import Case
 from civicgrid.categories.models import Category
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
-from civicgrid.db import session_scope
+from civicgrid.db import read_only, session_scope
 from civicgrid.deps import RowId, client_address
 from civicgrid.errors import AppError
 from civicgrid.media import service as media_service
@@ -141,9 +141,12 @@ def service_definition(code: str, fmt: str) -> Response:
 
 def _require_service(code: str, status: int) -> None:
     """Open311Error(status) unless the code is a service (a category) of this endpoint."""
-    with session_scope() as session:
-        if session.scalar(select(Category.id).where(Category.code == code)) is None:
-            raise Open311Error(status, f"service_code {code} is not a service of this endpoint")
+    with read_only(), session_scope() as session:
+        codes = refcache.get(
+            "category_codes", lambda: frozenset(session.scalars(select(Category.code))), session
+        )
+    if code not in codes:
+        raise Open311Error(status, f"service_code {code} is not a service of this endpoint")
 
 
 def _one_or_none(form, name: str) -> str | None:
@@ -176,7 +179,7 @@ async def post_request(fmt: str, request: Request) -> Response:
 
 def _create(fmt: str, form, media, client: str, base: str) -> Response:
     settings = get_settings()
-    with session_scope() as session:
+    with read_only(), session_scope() as session:
         if not service.key_valid(session, _one_or_none(form, "api_key")):
             raise Open311Error(403, "a valid api_key is required")
     code = _one_or_none(form, "service_code")
@@ -247,7 +250,7 @@ def _create(fmt: str, form, media, client: str, base: str) -> Response:
             {
                 "service_request_id": case.code,
                 "token": case.code,
-                "service_notice": service.request_view(session, case, base)["service_notice"],
+                "service_notice": service.service_notice(case),
                 "account_id": extra.get("account_id"),
             }
         ]

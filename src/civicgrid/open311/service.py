@@ -134,6 +134,12 @@ def check_attributes(code: str, given: dict[str, list[str]]) -> list[str]:
     return problems
 
 
+def service_notice(case: Case) -> str | None:
+    """What the reporter is told of the state of the request (待立案, 已派遣 …)."""
+    notice = {"reported": "待立案", "registered": "已立案, 待派遣"}.get(case.state)
+    return notice or workflow.STATE_NAMES_ZH.get(case.state)
+
+
 def request_view(session: Session, case: Case, base_url: str) -> dict:
     """A case as a GeoReport v2 request: no reporter's name, phone or e-mail, ever."""
     unit = (
@@ -153,7 +159,6 @@ def request_view(session: Session, case: Case, base_url: str) -> dict:
         .order_by(Photo.id)
         .limit(1)
     )
-    notice = {"reported": "待立案", "registered": "已立案, 待派遣"}.get(case.state)
     return {
         "service_request_id": case.code,
         "status": "closed" if case.state in CLOSED_STATES else "open",
@@ -162,7 +167,7 @@ def request_view(session: Session, case: Case, base_url: str) -> dict:
         "service_code": case.category_code,
         "description": case.description or None,
         "agency_responsible": unit,
-        "service_notice": notice or workflow.STATE_NAMES_ZH.get(case.state),
+        "service_notice": service_notice(case),
         "requested_datetime": iso_local(case.reported_at),
         "updated_datetime": iso_local(case.last_event_at or case.reported_at),
         "expected_datetime": iso_local(case.deadline),

@@ -1,4 +1,5 @@
-"""case statistics facts: first times of counted events, last report_done, dispatch wait
+"""case statistics facts: first times of counted events, last report_done, dispatch wait;
+indexes for the statistics and for finding possible duplicates
 
 Revision ID: 0003
 Revises: 0002
@@ -74,6 +75,7 @@ def upgrade() -> None:
     _backfill(op.get_bind())
     op.create_index("ix_cases_kpi", "cases", list(KPI_INDEX_COLUMNS))
     op.create_index("ix_cases_reported_registered", "cases", ["reported_at", "registered_at"])
+    op.create_index("ix_cases_category_lat", "cases", ["category_code", "lat"])
 
 
 def _backfill(bind) -> None:
@@ -130,6 +132,7 @@ def _backfill(bind) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_category_lat", "cases")
     op.drop_index("ix_cases_reported_registered", "cases")
     op.drop_index("ix_cases_kpi", "cases")
     for name in (*TIMES, "dispatch_wait_us"):
