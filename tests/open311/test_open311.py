@@ -67,6 +67,15 @@ def test_post_needs_a_valid_key(client, api_key):
     assert xmltodict.parse(r.text)["errors"]["error"]["code"] == "403"
 
 
+def test_a_keyed_client_has_no_address_limit_but_a_phone_has(client, api_key, monkeypatch):
+    monkeypatch.setenv("CIVICGRID_REPORTS_PER_HOUR_PER_ADDRESS", "2")
+    monkeypatch.setenv("CIVICGRID_REPORTS_PER_HOUR_PER_PHONE", "2")
+    assert [post(client, api_key).status_code for _ in range(4)] == [201] * 4
+    answers = [post(client, api_key, phone="13900004444") for _ in range(3)]
+    assert [r.status_code for r in answers] == [201, 201, 400]
+    assert "too many reports from this phone" in answers[2].json()[0]["description"]
+
+
 def test_post_is_routed_at_once_and_reads_back(client, api_key):
     r = post(
         client,
