@@ -66,7 +66,10 @@ def floor(path: str, cases: list[tuple], events: list[tuple]) -> float:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA cache_size=-65536")
-    case_cols = len(cases[0])
+    from civicgrid.cases.models import Case
+
+    # the rows are in the model's column order, which need not be the table's
+    case_names = [c.name for c in Case.__table__.columns]
     event_cols = [r[1] for r in conn.execute("PRAGMA table_info(case_events)")][1:]
     rows_c = [tuple(str(v) if hasattr(v, "isoformat") else v for v in r) for r in cases]
     rows_e = [
@@ -78,7 +81,10 @@ def floor(path: str, cases: list[tuple], events: list[tuple]) -> float:
     ]
     t0 = time.perf_counter()
     conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(f"INSERT INTO cases VALUES ({','.join('?' * case_cols)})", rows_c)
+    conn.executemany(
+        f"INSERT INTO cases ({','.join(case_names)}) VALUES ({','.join('?' * len(case_names))})",
+        rows_c,
+    )
     conn.executemany(
         f"INSERT INTO case_events ({','.join(event_cols)}) "
         f"VALUES ({','.join('?' * len(event_cols))})",

@@ -222,7 +222,7 @@ def validate(
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = orjson.loads(line)
             row, events = _parse(obj, categories, units)
         except json.JSONDecodeError as exc:
             problems.append(f"line {n}: not valid JSON ({exc.msg})")
@@ -348,7 +348,9 @@ def _time_converter(session: Session):
         def convert(value):
             if value is None:
                 return None
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            if value.tzinfo is dt.UTC:  # the usual case: drop the "+00:00" of the text
+                return value.isoformat(" ", "microseconds")[:-6]
+            return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     else:
 
         def convert(value):
