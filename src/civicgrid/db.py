@@ -65,6 +65,8 @@ def utcnow() -> dt.datetime:
 
 
 _read_only: contextvars.ContextVar[bool] = contextvars.ContextVar("read_only", default=False)
+# An execution option: a transaction begun on a connection with it only reads (db.read_only).
+READ_ONLY = "civicgrid_read_only"
 WRITER_WAIT_SECONDS = 30.0
 
 
@@ -112,6 +114,7 @@ class _SqliteConnection(sqlite3.Connection):
 
     writer_lock: _WriterLock | None = None
     holding = False
+    query_only = False
 
     def acquire_writer(self) -> None:
         if self.writer_lock is not None and not self.holding:
@@ -119,6 +122,9 @@ class _SqliteConnection(sqlite3.Connection):
             self.holding = True
 
     def release_writer(self) -> None:
+        if self.query_only:
+            self.query_only = False
+            self.execute("PRAGMA query_only=0")
         if self.holding:
             self.holding = False
             self.writer_lock.release()
@@ -183,8 +189,11 @@ def make_engine(settings: Settings) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            if _read_only.get():
-                conn.exec_driver_sql("BEGIN")  # a reader: WAL lets it run beside the writer
+            if _read_only.get() or conn.get_execution_options().get(READ_ONLY):
+                # a reader: WAL lets it run beside the writer; a write in it is a bug, refused
+                conn.exec_driver_sql("BEGIN")
+                conn.exec_driver_sql("PRAGMA query_only=1")
+                conn.connection.dbapi_connection.query_only = True
                 return
             dbapi_conn = conn.connection.dbapi_connection
             dbapi_conn.writer_lock = lock
@@ -199,7 +208,14 @@ def make_engine(settings: Settings) -> Engine:
     connect_args = {}
     if settings.database_schema:
         connect_args["options"] = f"-csearch_path={settings.database_schema}"
-    return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+
+    @event.listens_for(engine, "begin")
+    def _pg_begin(conn):
+        if _read_only.get() or conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+    return engine
 
 
 class _State:

@@ -36,3 +36,23 @@ def test_anonymous(case, token):
 @FUZZ
 def test_signed_in_as_admin(case, token):
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+
+
+@pytest.fixture()
+def committed_token(committed) -> str:
+    """The same world, committed on the real engine: every request below opens its own
+    connection, so a GET runs in a read-only transaction (deps.get_db) as it does when served."""
+    with committed() as s:
+        world(s)
+        _, plain = auth_service.issue_token(s, auth_service.get_user(s, "boss"))
+        s.commit()
+    return plain
+
+
+@schema.include(method="GET").parametrize()
+@FUZZ
+def test_get_requests_only_read(case, committed_token):
+    """A GET that wrote would fail in its read-only transaction: a 5xx here."""
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {committed_token}"}, checks=[not_a_server_error]
+    )

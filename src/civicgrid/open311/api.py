@@ -124,7 +124,7 @@ def discovery(fmt: str, request: Request) -> Response:
 @router.get("/open311/v2/services.{fmt}")
 def services(fmt: str) -> Response:
     def work():
-        with session_scope() as session:
+        with read_only(), session_scope() as session:
             return _render(fmt, service.services(session), "services", "service")
 
     return _run(fmt, work)
@@ -282,7 +282,7 @@ def get_requests(fmt: str, request: Request) -> Response:
             raise Open311Error(400, "page and page_size must be whole numbers") from None
         if page < 1 or not 1 <= page_size <= 1000:
             raise Open311Error(400, "page must be 1 or more, page_size from 1 to 1000")
-        with session_scope() as session:
+        with read_only(), session_scope() as session:
             found = service.find_requests(
                 session,
                 ids=ids or None,
@@ -305,7 +305,7 @@ def get_request(request_id: str, fmt: str, request: Request) -> Response:
     base = _base_url(request)
 
     def work():
-        with session_scope() as session:
+        with read_only(), session_scope() as session:
             case = session.scalar(select(Case).where(Case.code == request_id))
             if case is None:
                 raise Open311Error(404, f"service_request_id {request_id} not found")
@@ -318,7 +318,7 @@ def get_request(request_id: str, fmt: str, request: Request) -> Response:
 @router.get("/open311/v2/tokens/{token}.{fmt}")
 def get_token(token: str, fmt: str) -> Response:
     def work():
-        with session_scope() as session:
+        with read_only(), session_scope() as session:
             if session.scalar(select(Case.id).where(Case.code == token)) is None:
                 raise Open311Error(404, f"token {token} not found")
         return _render(
@@ -331,7 +331,7 @@ def get_token(token: str, fmt: str) -> Response:
 @router.get("/open311/v2/media/{code}/{photo_id}.jpg")
 def media(code: str, photo_id: RowId) -> Response:
     """The photo a reporter sent with a request (public, as the request is)."""
-    with session_scope() as session:
+    with read_only(), session_scope() as session:
         found = session.scalar(
             select(Photo)
             .join(Case, Case.id == Photo.case_id)
