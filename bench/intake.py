@@ -44,6 +44,7 @@ STEPS = (1, 2, 4, 8, 16, 32)
 SECONDS = 8
 WORKERS = 2
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"  # the same, for psycopg itself
 BOUNDARY = "civicgridbenchboundary"
 
 
@@ -273,7 +274,7 @@ def run_ours(tmp: Path, db: str, points, photo: Path) -> dict:
         import psycopg
 
         schema = f"bench_{secrets.token_hex(5)}"
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as c:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as c:
             c.execute(f'CREATE SCHEMA "{schema}"')
         env["CIVICGRID_DATABASE_URL"] = PG_URL
         env["CIVICGRID_DATABASE_SCHEMA"] = schema
@@ -310,7 +311,7 @@ def run_ours(tmp: Path, db: str, points, photo: Path) -> dict:
         if schema:
             import psycopg
 
-            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as c:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as c:
                 c.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 

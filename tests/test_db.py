@@ -20,7 +20,8 @@ def test_a_read_only_transaction_refuses_writes_and_the_next_one_writes(committe
         s.rollback()
         s.execute(insert(CaseCounter).values(day="20990101", last=1))
         s.commit()
-    with db.read_only(), committed() as s:
+    with committed() as s:
+        s.connection(execution_options={db.READ_ONLY: True})
         assert s.scalar(select(CaseCounter.last)) == 1
         with pytest.raises(DBAPIError):
             s.execute(insert(CaseCounter).values(day="20990102", last=1))
@@ -33,7 +34,8 @@ def test_a_reader_runs_while_a_writer_holds_its_transaction(committed):
     seen = []
 
     def read():
-        with db.read_only(), committed() as s:
+        with committed() as s:
+            s.connection(execution_options={db.READ_ONLY: True})
             seen.append(s.scalar(select(CaseCounter.last).where(CaseCounter.day == "20990103")))
 
     t = threading.Thread(target=read)

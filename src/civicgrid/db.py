@@ -5,7 +5,6 @@ One transaction per request or CLI command: services flush, the caller commits.
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import fcntl
 import os
@@ -64,8 +63,8 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-_read_only: contextvars.ContextVar[bool] = contextvars.ContextVar("read_only", default=False)
-# An execution option: a transaction begun on a connection with it only reads (db.read_only).
+# An execution option: a transaction begun on a connection with it only reads
+# (session_scope(read_only=True)); on SQLite it takes no write lock.
 READ_ONLY = "civicgrid_read_only"
 WRITER_WAIT_SECONDS = 30.0
 
@@ -82,9 +81,13 @@ class _WriterLock:
         self.thread_lock = threading.Lock()
         self.fd: int | None = None
 
+    @staticmethod
+    def _timeout() -> OperationalError:
+        return OperationalError("BEGIN IMMEDIATE", None, Exception("writer lock timeout"))
+
     def acquire(self) -> None:
         if not self.thread_lock.acquire(timeout=WRITER_WAIT_SECONDS):
-            raise OperationalError("BEGIN IMMEDIATE", None, Exception("writer lock timeout"))
+            raise self._timeout()
         try:
             if self.fd is None:
                 self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -95,9 +98,7 @@ class _WriterLock:
                     return
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise OperationalError(
-                            "BEGIN IMMEDIATE", None, Exception("writer lock timeout")
-                        ) from None
+                        raise self._timeout() from None
                     time.sleep(0.0005)
         except BaseException:
             self.thread_lock.release()
@@ -148,23 +149,18 @@ class _SqliteConnection(sqlite3.Connection):
             self.release_writer()
 
 
-@contextmanager
-def read_only() -> Iterator[None]:
-    """Transactions begun in this block only read: on SQLite they take no write lock."""
-    token = _read_only.set(True)
-    try:
-        yield
-    finally:
-        _read_only.reset(token)
+def _reads_only(conn) -> bool:
+    return bool(conn.get_execution_options().get(READ_ONLY))
 
 
 def make_engine(settings: Settings) -> Engine:
     url = settings.database_url
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        on_disk = bool(path) and path != ":memory:"
+        if on_disk:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        lock = _WriterLock(path) if path and path != ":memory:" else None
+        lock = _WriterLock(path) if on_disk else None
         engine = create_engine(
             url,
             connect_args={
@@ -179,6 +175,7 @@ def make_engine(settings: Settings) -> Engine:
             # Let SQLAlchemy, not pysqlite, open transactions, and take the write lock at BEGIN
             # so that two writers queue instead of failing on lock upgrade.
             dbapi_conn.isolation_level = None
+            dbapi_conn.writer_lock = lock
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -189,14 +186,13 @@ def make_engine(settings: Settings) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            if _read_only.get() or conn.get_execution_options().get(READ_ONLY):
+            if _reads_only(conn):
                 # a reader: WAL lets it run beside the writer; a write in it is a bug, refused
                 conn.exec_driver_sql("BEGIN")
                 conn.exec_driver_sql("PRAGMA query_only=1")
                 conn.connection.dbapi_connection.query_only = True
                 return
             dbapi_conn = conn.connection.dbapi_connection
-            dbapi_conn.writer_lock = lock
             dbapi_conn.acquire_writer()
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -212,7 +208,7 @@ def make_engine(settings: Settings) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _pg_begin(conn):
-        if _read_only.get() or conn.get_execution_options().get(READ_ONLY):
+        if _reads_only(conn):
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
 
     return engine
@@ -246,10 +242,13 @@ def session_factory() -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back on an exception."""
+def session_scope(*, read_only: bool = False) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back on an exception. A read-only
+    one refuses writes and, on SQLite, runs beside the writers instead of queuing for the lock."""
     session = session_factory()()
     try:
+        if read_only:
+            session.connection(execution_options={READ_ONLY: True})
         yield session
         session.commit()
     except BaseException:

@@ -12,7 +12,7 @@ from civicgrid.auth import service as auth_service
 from civicgrid.auth.exceptions import NotSignedIn, RoleRequired
 from civicgrid.auth.models import User
 from civicgrid.config import Settings, get_settings
-from civicgrid.db import READ_ONLY, session_scope
+from civicgrid.db import session_scope
 
 SESSION_COOKIE = "civicgrid_session"
 
@@ -20,9 +20,7 @@ SESSION_COOKIE = "civicgrid_session"
 def get_db(request: Request) -> Iterator[Session]:
     """One transaction per request, committed before the response is sent. A GET only reads:
     on SQLite it runs beside the writers instead of queuing for the write lock."""
-    with session_scope() as session:
-        if request.method in ("GET", "HEAD"):
-            session.connection(execution_options={READ_ONLY: True})
+    with session_scope(read_only=request.method in ("GET", "HEAD")) as session:
         yield session
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from civicgrid.cases import workflow
 from civicgrid.cases.models import Case, CaseEvent
 from civicgrid.categories.models import Category
-from civicgrid.db import utcnow
+from civicgrid.db import UTCDateTime, utcnow
 from civicgrid.errors import BadRequest, Invalid
 from civicgrid.geo import datum as datum_mod
 from civicgrid.geo.index import index as geo_index
@@ -295,26 +295,12 @@ EVENT_COLUMNS = (
     "note",
     "payload",
 )
+# The columns that hold times: the driver gets them as SQLAlchemy's text (see _time_converter).
 _TIME_COLUMNS = {
-    "deadline",
-    "warn_at",
-    "deadline_start",
-    "suspended_at",
-    "reported_at",
-    "registered_at",
-    "dispatched_at",
-    "closed_at",
-    "last_event_at",
-    "done_at",
-    "first_done_at",
-    "first_return_at",
-    "first_fail_at",
-    "first_extension_at",
-    "first_rate_at",
-    "revised_at",
-    "created_at",
-    "updated_at",
-    "at",
+    column.name
+    for table in (Case.__table__, CaseEvent.__table__)
+    for column in table.columns
+    if isinstance(column.type, UTCDateTime)
 }
 
 

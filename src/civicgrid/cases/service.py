@@ -328,17 +328,14 @@ def transition(
     except (StaleDataError, IntegrityError) as exc:
         # Someone else changed the case since it was read: the version (or seq) clashed.
         raise StaleCase(code) from exc
-    broadcast.queue_change(
-        session,
-        {
-            "type": "case",
-            "code": code,
-            "action": action,
-            "state": case.state,
-            "street": case.street_code,
-        },
-    )
+    _announce(session, case, action)
     return event
+
+
+def _announce(session: Session, case: Case, action: str, **extra) -> None:
+    """Tell the command centre's live views, once the transaction commits."""
+    change = {"type": "case", "code": case.code, "action": action, "state": case.state}
+    broadcast.queue_change(session, {**change, "street": case.street_code, **extra})
 
 
 def next_code(session: Session, settings: Settings, at: dt.datetime) -> str:
@@ -471,17 +468,7 @@ def report(
             community_code=case.community_code,
         )
         reason = route.reason
-    broadcast.queue_change(
-        session,
-        {
-            "type": "case",
-            "code": case.code,
-            "action": "report",
-            "state": "reported",
-            "street": case.street_code,
-            "source": source,
-        },
-    )
+    _announce(session, case, "report", source=source)
     if reason is not None:
         case.queue_reason = reason
         session.flush()

@@ -187,6 +187,13 @@ def category_ref(session: Session, code: str, kind: str | None = None) -> Catego
     return refcache.get(("category", code, kind), load, session)
 
 
+def category_codes(session: Session) -> frozenset[str]:
+    """Every 5-digit code of the catalogue, cached for a few seconds (see refcache)."""
+    return refcache.get(
+        "category_codes", lambda: frozenset(session.scalars(select(Category.code))), session
+    )
+
+
 def cached_limit(session: Session, category: CategoryRef, urgency: str) -> Limit:
     """limit_for, cached for a few seconds (see refcache)."""
     key = ("limit", category.kind, category.code, category.major_code, urgency)

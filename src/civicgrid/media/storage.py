@@ -138,10 +138,6 @@ class S3Storage(Storage):
                 yield item["Key"][len(self.prefix) :], item["LastModified"].timestamp()
 
 
-def get_storage(media_dir: str) -> Storage:
-    return LocalStorage(media_dir)
-
-
 @lru_cache(maxsize=8)
 def _s3(bucket, endpoint_url, prefix, region, access_key, secret_key) -> S3Storage:
     # one client per configuration: making a boto3 client costs tens of milliseconds

@@ -15,12 +15,12 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from civicgrid import ratelimit, refcache
+from civicgrid import ratelimit
 from civicgrid.cases.models import Case
-from civicgrid.categories.models import Category
+from civicgrid.categories import service as cat_service
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
-from civicgrid.db import read_only, session_scope
+from civicgrid.db import session_scope
 from civicgrid.deps import RowId
 from civicgrid.errors import AppError
 from civicgrid.media import service as media_service
@@ -41,7 +41,6 @@ router = APIRouter(
             "description": "GeoReport error list: not found, or an unknown format",
             "content": _BOTH,
         },
-        429: {"description": "Too many reports from this address or phone", "content": _BOTH},
     },
 )
 FORMATS = ("json", "xml")
@@ -124,7 +123,7 @@ def discovery(fmt: str, request: Request) -> Response:
 @router.get("/open311/v2/services.{fmt}")
 def services(fmt: str) -> Response:
     def work():
-        with read_only(), session_scope() as session:
+        with session_scope(read_only=True) as session:
             return _render(fmt, service.services(session), "services", "service")
 
     return _run(fmt, work)
@@ -133,19 +132,16 @@ def services(fmt: str) -> Response:
 @router.get("/open311/v2/services/{code}.{fmt}")
 def service_definition(code: str, fmt: str) -> Response:
     def work():
-        _require_service(code, 404)
+        with session_scope(read_only=True) as session:
+            _require_service(session, code, 404)
         return _render(fmt, service.definition(code), "service_definition")
 
     return _run(fmt, work)
 
 
-def _require_service(code: str, status: int) -> None:
+def _require_service(session, code: str, status: int) -> None:
     """Open311Error(status) unless the code is a service (a category) of this endpoint."""
-    with read_only(), session_scope() as session:
-        codes = refcache.get(
-            "category_codes", lambda: frozenset(session.scalars(select(Category.code))), session
-        )
-    if code not in codes:
+    if code not in cat_service.category_codes(session):
         raise Open311Error(status, f"service_code {code} is not a service of this endpoint")
 
 
@@ -176,13 +172,13 @@ async def post_request(fmt: str, request: Request) -> Response:
 
 def _create(fmt: str, form, media, base: str) -> Response:
     settings = get_settings()
-    with read_only(), session_scope() as session:
+    code = _one_or_none(form, "service_code")
+    with session_scope(read_only=True) as session:  # the checks that read, in one transaction
         if not service.key_valid(session, _one_or_none(form, "api_key")):
             raise Open311Error(403, "a valid api_key is required")
-    code = _one_or_none(form, "service_code")
-    if not code:
-        raise Open311Error(400, "service_code is required")
-    _require_service(code, 400)
+        if not code:
+            raise Open311Error(400, "service_code is required")
+        _require_service(session, code, 400)
     lat, lon = _one_or_none(form, "lat"), _one_or_none(form, "long")
     address_string = _one_or_none(form, "address_string") or ""
     address_id = _one_or_none(form, "address_id")
@@ -282,7 +278,7 @@ def get_requests(fmt: str, request: Request) -> Response:
             raise Open311Error(400, "page and page_size must be whole numbers") from None
         if page < 1 or not 1 <= page_size <= 1000:
             raise Open311Error(400, "page must be 1 or more, page_size from 1 to 1000")
-        with read_only(), session_scope() as session:
+        with session_scope(read_only=True) as session:
             found = service.find_requests(
                 session,
                 ids=ids or None,
@@ -305,7 +301,7 @@ def get_request(request_id: str, fmt: str, request: Request) -> Response:
     base = _base_url(request)
 
     def work():
-        with read_only(), session_scope() as session:
+        with session_scope(read_only=True) as session:
             case = session.scalar(select(Case).where(Case.code == request_id))
             if case is None:
                 raise Open311Error(404, f"service_request_id {request_id} not found")
@@ -318,7 +314,7 @@ def get_request(request_id: str, fmt: str, request: Request) -> Response:
 @router.get("/open311/v2/tokens/{token}.{fmt}")
 def get_token(token: str, fmt: str) -> Response:
     def work():
-        with read_only(), session_scope() as session:
+        with session_scope(read_only=True) as session:
             if session.scalar(select(Case.id).where(Case.code == token)) is None:
                 raise Open311Error(404, f"token {token} not found")
         return _render(
@@ -331,7 +327,7 @@ def get_token(token: str, fmt: str) -> Response:
 @router.get("/open311/v2/media/{code}/{photo_id}.jpg")
 def media(code: str, photo_id: RowId) -> Response:
     """The photo a reporter sent with a request (public, as the request is)."""
-    with read_only(), session_scope() as session:
+    with session_scope(read_only=True) as session:
         found = session.scalar(
             select(Photo)
             .join(Case, Case.id == Photo.case_id)

@@ -171,7 +171,19 @@ def grade(composite: float | None) -> str | None:
     return "E"
 
 
-COUNTED = COUNT_KEYS[2:]  # counted over the population P
+# The facts of a case in P that count one each (see case_facts)
+FACT_COUNTS = (
+    "closed",
+    "due",
+    "on_time",
+    "overdue_open",
+    "extended",
+    "returned",
+    "reworked",
+    "handled",
+)
+# Every field of a Tally that adds up (all but the list of waits)
+SUMMED = (*COUNT_KEYS, "satisfied", "score_sum", "wait_sum_us")
 MICROSECOND = dt.timedelta(microseconds=1)
 
 
@@ -198,7 +210,7 @@ class Tally:
     waits_us: list[int] | None = None  # report-to-dispatch waits in microseconds
 
     def add(self, other: Tally) -> None:
-        for key in (*COUNT_KEYS, "satisfied", "score_sum", "wait_sum_us"):
+        for key in SUMMED:
             setattr(self, key, getattr(self, key) + getattr(other, key))
         if other.waits_us:
             self.waits_us = (self.waits_us or []) + other.waits_us
@@ -209,9 +221,8 @@ class Tally:
         if not f.in_p:
             return
         self.registered += 1
-        for key in COUNTED[1:]:
-            if key != "rated":
-                setattr(self, key, getattr(self, key) + getattr(f, key))
+        for key in FACT_COUNTS:
+            setattr(self, key, getattr(self, key) + getattr(f, key))
         if f.dispatched_at is not None:
             self.dispatched += 1
             if f.reported_at is not None:

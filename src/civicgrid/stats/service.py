@@ -183,9 +183,6 @@ def _sqlite_sorting(session):
         conn.exec_driver_sql("PRAGMA threads=0")
 
 
-TALLY_FIELDS = (*kpi.COUNT_KEYS, "satisfied", "score_sum", "wait_sum_us")
-
-
 def _n(condition):
     """How many rows meet the condition (a 0/1 sum that both databases take)."""
     return func.sum(cast(condition, Integer))
@@ -198,24 +195,23 @@ def _waits(session, column):
     return func.group_concat(column)
 
 
-def _add_rows(session, group_by, key, columns, where, tallies) -> None:
-    """Run one grouped query whose columns are TALLY_FIELDS and the waits; add its rows."""
+def _grouped(group_by, key, columns, where):
     query = select(key, *columns).where(where)
-    if group_by != "none":  # PostgreSQL refuses GROUP BY NULL
-        query = query.group_by(key)
-    for key_value, *values, waits in session.execute(query):
+    return query if group_by == "none" else query.group_by(key)  # PostgreSQL: no GROUP BY NULL
+
+
+def _add_rows(session, group_by, key, columns, where, tallies) -> None:
+    """Run one grouped query whose columns are kpi.SUMMED and the waits; add its rows."""
+    for key_value, *values, waits in session.execute(_grouped(group_by, key, columns, where)):
         if isinstance(waits, str):
             waits = list(map(int, waits.split(",")))
-        counts = {f: int(v or 0) for f, v in zip(TALLY_FIELDS, values, strict=True)}
+        counts = {f: int(v or 0) for f, v in zip(kpi.SUMMED, values, strict=True)}
         tallies[key_value].add(kpi.Tally(**counts, waits_us=list(waits or ())))
 
 
 def _count_reported_only(session, group_by, key, where, tallies) -> None:
     """Cases reported in the period and not registered in it: they count as reported only."""
-    query = select(key, func.count()).where(where)
-    if group_by != "none":
-        query = query.group_by(key)
-    for key_value, reported in session.execute(query):
+    for key_value, reported in session.execute(_grouped(group_by, key, [func.count()], where)):
         if reported:
             tallies[key_value].add(kpi.Tally(reported=reported))
 
