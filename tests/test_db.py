@@ -1,7 +1,9 @@
 """Transactions: a read-only one refuses writes (and on SQLite takes no write lock); the
 connection writes again afterwards."""
 
+import sqlite3
 import threading
+import time
 
 import pytest
 from sqlalchemy import insert, select
@@ -9,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from civicgrid import db
 from civicgrid.cases.models import CaseCounter
+from civicgrid.config import Settings
 
 
 def test_a_read_only_transaction_refuses_writes_and_the_next_one_writes(committed):
@@ -44,3 +47,28 @@ def test_a_reader_runs_while_a_writer_holds_its_transaction(committed):
     assert not t.is_alive() and seen == [None]  # it ran at once, and saw no uncommitted row
     writer.commit()
     writer.close()
+
+
+def test_sqlite_checkpoints_run_in_the_background_and_keep_the_wal_bounded(tmp_path, monkeypatch):
+    """No commit checkpoints (wal_autocheckpoint=0); the checkpointer thread copies the WAL
+    and, past RESET_FRAMES, lets the next writer start it afresh."""
+    monkeypatch.setattr(db._Checkpointer, "RESET_FRAMES", 64)
+    monkeypatch.setattr(db._Checkpointer, "INTERVAL", 0.01)
+    engine = db.make_engine(Settings(database_url=f"sqlite:///{tmp_path}/c.db", mode="test"))
+    with engine.begin() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)")
+    for i in range(300):  # ~1,200 pages of WAL without a checkpoint
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO t (pad) VALUES (?)", ("x" * 4000,))
+        if i % 50 == 0:
+            time.sleep(0.05)
+    time.sleep(0.2)
+    with engine.begin() as conn:  # the first writer after a full checkpoint restarts the WAL
+        conn.exec_driver_sql("INSERT INTO t (pad) VALUES ('y')")
+    raw = sqlite3.connect(f"{tmp_path}/c.db")
+    _busy, frames, _copied = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert raw.execute("SELECT count(*) FROM t").fetchone()[0] == 301
+    raw.close()
+    assert frames < 200  # restarted, not 1,200 frames long
+    engine.dispose()
