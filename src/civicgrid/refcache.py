@@ -23,6 +23,7 @@ TTL_SECONDS = 5.0
 _lock = threading.Lock()
 _entries: dict[Hashable, tuple[float, int, object]] = {}
 _generation = 0
+_loading: set[Hashable] = set()
 
 
 def get(key: Hashable, load: Callable[[], T], session: Session | None = None) -> T:
@@ -33,9 +34,22 @@ def get(key: Hashable, load: Callable[[], T], session: Session | None = None) ->
     now = time.monotonic()
     hit = _entries.get(key)
     generation = _generation
-    if hit is not None and now - hit[0] < TTL_SECONDS and hit[1] == generation:
-        return hit[2]  # type: ignore[return-value]
-    value = load()
+    if hit is not None and hit[1] == generation:
+        if now - hit[0] < TTL_SECONDS:
+            return hit[2]  # type: ignore[return-value]
+        # Expired: one thread reloads, the others go on with the value of a few seconds ago
+        # rather than all reloading at once (under load that stalled every request).
+        with _lock:
+            if key in _loading:
+                return hit[2]  # type: ignore[return-value]
+            _loading.add(key)
+        try:
+            value = load()
+        finally:
+            with _lock:
+                _loading.discard(key)
+    else:
+        value = load()
     with _lock:
         if generation == _generation:
             _entries[key] = (now, generation, value)

@@ -48,11 +48,15 @@ class GeoIndex:
         self._by_code: dict[str, Hit] = {}
         self._stamp: tuple | None = None
         self._checked = 0.0
+        self._check_lock = threading.Lock()
         self.loaded = False
 
     @staticmethod
     def _db_stamp(session: Session) -> tuple:
-        return tuple(session.execute(select(func.count(Area.id), func.max(Area.updated_at))).one())
+        # two subqueries: each alone is an index lookup; together in one SELECT, a scan
+        count = select(func.count()).select_from(Area).scalar_subquery()
+        latest = select(func.max(Area.updated_at)).scalar_subquery()
+        return tuple(session.execute(select(count, latest)).one())
 
     def rebuild(self, session: Session) -> None:
         """Load every area from the database and build the trees."""
@@ -79,10 +83,19 @@ class GeoIndex:
         """Rebuild when another process changed the areas (checked every few seconds)."""
         if self.loaded and time.monotonic() - self._checked < self.RECHECK_SECONDS:
             return
-        if not self.loaded or self._db_stamp(session) != self._stamp:
+        if not self.loaded:
             self.rebuild(session)
-        else:
-            self._checked = time.monotonic()
+            return
+        # One thread checks; the others go on with the index they have meanwhile.
+        if not self._check_lock.acquire(blocking=False):
+            return
+        try:
+            if self._db_stamp(session) != self._stamp:
+                self.rebuild(session)
+            else:
+                self._checked = time.monotonic()
+        finally:
+            self._check_lock.release()
 
     def get(self, code: str | None) -> Hit | None:
         return self._by_code.get(code) if code else None
@@ -118,6 +131,19 @@ class GeoIndex:
         """The areas holding the point, by level; a level is None when no area holds it."""
         point = shapely.Point(lon, lat)
         levels = self._levels
+        grid = levels["grid"].find(point) if "grid" in levels else None
+        if grid is not None:
+            # the usual case: the grid names the rest, no other tree is asked
+            community = self.get(grid.parent_code)
+            street = self.get(community.parent_code) if community else None
+            district = self.get(street.parent_code) if street else None
+            if district is not None:
+                return {
+                    "district": district,
+                    "street": street,
+                    "community": community,
+                    "grid": grid,
+                }
         found = {lvl: levels[lvl].find(point) if lvl in levels else None for lvl in LEVELS}
         # A grid names its community and street even where those polygons are coarser.
         grid = found["grid"]

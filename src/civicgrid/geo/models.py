@@ -25,4 +25,6 @@ class Area(Base):
     wkb: Mapped[bytes] = mapped_column(LargeBinary)
     responsible: Mapped[list] = mapped_column(default=list)
     area_m2: Mapped[float] = mapped_column(default=0.0)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, index=True
+    )
