@@ -55,6 +55,8 @@ class WorkCalendar:
     tz: ZoneInfo
     overrides: dict[dt.date, bool] = field(default_factory=dict)
     entered_years: set[int] = field(default_factory=set)
+    # is_workday's answers: a calendar is never changed in place (a change loads a new one)
+    _days: dict[dt.date, tuple[bool, bool]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, session: Session, settings: Settings) -> WorkCalendar:
@@ -87,6 +89,12 @@ class WorkCalendar:
 
     def is_workday(self, day: dt.date) -> tuple[bool, bool]:
         """(working day?, guessed by the weekday rule because the year has no calendar?)"""
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: dt.date) -> tuple[bool, bool]:
         if day in self.overrides:
             return self.overrides[day], False
         if day.year in self.entered_years:

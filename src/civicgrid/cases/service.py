@@ -10,9 +10,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
 from civicgrid.cases import routing, workflow
@@ -275,7 +275,6 @@ def transition(
     note: str = "",
     payload: dict | None = None,
     expected_version: int | None = None,
-    flush: bool = True,
 ) -> CaseEvent:
     """Take one action on a case: check the move and the actor, write the event, update the row.
 
@@ -283,6 +282,42 @@ def transition(
     when `expected_version` is given and the case has moved on, ActionForbidden (403) and
     BadAction (400). Nothing is written when it raises.
     """
+    event = _step(
+        session,
+        settings,
+        case,
+        action,
+        actor=actor,
+        at=at,
+        note=note,
+        payload=payload,
+        expected_version=expected_version,
+    )
+    session.add(event)
+    code = case.code
+    try:
+        session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        # Someone else changed the case since it was read: the version (or seq) clashed.
+        raise StaleCase(code) from exc
+    _announce(session, case, action)
+    return event
+
+
+def _step(
+    session: Session,
+    settings: Settings,
+    case: Case,
+    action: str,
+    *,
+    actor: Actor,
+    at: dt.datetime | None,
+    note: str = "",
+    payload: dict | None = None,
+    expected_version: int | None = None,
+) -> CaseEvent:
+    """The checks and the fold of `transition`: the case object is updated and the event made,
+    but neither is written (the caller adds them to the session, or inserts them itself)."""
     if action not in workflow.ACTIONS or action == "report":
         raise BadAction(f"未知操作 {action}", f"unknown action {action}")
     if expected_version is not None and expected_version != case.version:
@@ -320,15 +355,6 @@ def transition(
         case.queue_reason = None
     elif action == "return":
         case.queue_reason = "returned"
-    session.add(event)
-    code = case.code
-    try:
-        if flush:
-            session.flush()
-    except (StaleDataError, IntegrityError) as exc:
-        # Someone else changed the case since it was read: the version (or seq) clashed.
-        raise StaleCase(code) from exc
-    _announce(session, case, action)
     return event
 
 
@@ -340,25 +366,45 @@ def _announce(session: Session, case: Case, action: str, **extra) -> None:
 
 def next_code(session: Session, settings: Settings, at: dt.datetime) -> str:
     """A new readable case code, XF20261125-000123: the day (local time) and its sequence."""
-    day = at.astimezone(WorkCalendar.tz_of(settings)).strftime("%Y%m%d")
-    stmt = (
-        update(CaseCounter)
-        .where(CaseCounter.day == day)
-        .values(last=CaseCounter.last + 1)
-        .returning(CaseCounter.last)
-    )
-    number = session.execute(stmt).scalar()
-    if number is None:
-        try:
-            with session.begin_nested():
-                session.execute(insert(CaseCounter).values(day=day, last=1))
-            number = 1
-        except IntegrityError:
-            number = session.execute(stmt).scalar_one()
-    return f"{settings.case_code_prefix}{day}-{number:06d}"
+    return next_codes(session, settings, [at])[0]
 
 
-def report(
+def next_codes(session: Session, settings: Settings, moments: list[dt.datetime]) -> list[str]:
+    """A new case code for each moment, one counter update per day among them."""
+    tz = WorkCalendar.tz_of(settings)
+    days = [at.astimezone(tz).strftime("%Y%m%d") for at in moments]
+    wanted: dict[str, int] = {}
+    for day in days:
+        wanted[day] = wanted.get(day, 0) + 1
+    conn = session.connection()
+    last: dict[str, int] = {}
+    for day, n in wanted.items():
+        number = conn.execute(_TAKE_NUMBERS, {"of_day": day, "n": n}).scalar()
+        if number is None:
+            try:
+                with session.begin_nested():
+                    session.connection().execute(insert(CaseCounter).values(day=day, last=n))
+                number = n
+            except IntegrityError:
+                number = conn.execute(_TAKE_NUMBERS, {"of_day": day, "n": n}).scalar_one()
+        last[day] = number - n  # the number before this lot's first
+    codes = []
+    for day in days:
+        last[day] += 1
+        codes.append(f"{settings.case_code_prefix}{day}-{last[day]:06d}")
+    return codes
+
+
+_COUNTERS = CaseCounter.__table__
+_TAKE_NUMBERS = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.day == bindparam("of_day"))
+    .values(last=_COUNTERS.c.last + bindparam("n"))
+    .returning(_COUNTERS.c.last)
+)
+
+
+def plan_report(
     session: Session,
     settings: Settings,
     *,
@@ -374,15 +420,21 @@ def report(
     description: str = "",
     contact_name: str = "",
     contact_phone: str = "",
+    contact_email: str = "",
     auto_dispatch: bool | None = None,
     at: dt.datetime | None = None,
     extra: dict | None = None,
-) -> Case:
-    """Create a case and, where the rules allow, accept and dispatch it in the same transaction.
-    `extra` goes into the report event's payload (what an Open311 client sent besides).
+) -> ReportPlan:
+    """Decide a new case and, where the rules allow, its acceptance and dispatch (written
+    together, in one transaction, by `write_report`). `extra` goes into the report event's
+    payload (what an Open311 client sent besides).
 
     The location is mapped to grid, community and street; a case outside every grid, or whose
     category no rule covers, is kept and put on the dispatcher's queue with the reason.
+
+    This part only reads (cached reference data, the grid index): it decides everything on a
+    case object not yet in the session, with the same checks and folds as `transition`, so
+    that the write (`write_report`) is short. Raises what `transition` raises.
     """
     if source not in workflow.SOURCES:
         raise BadAction(f"来源 {source} 无效", f"source must be one of {workflow.SOURCES}")
@@ -407,8 +459,8 @@ def report(
 
     p = workflow.Projection()
     workflow.apply(p, "report", at, {})
+    now = utcnow()
     case = Case(
-        code=next_code(session, settings, at),
         source=source,
         category_kind=cat.kind,
         category_code=cat.code,
@@ -420,13 +472,17 @@ def report(
         street_code=code_of("street"),
         address=address.strip(),
         description=description.strip(),
+        limit_unit=None,
+        calendar_missing=False,
+        queue_reason=None,
+        duplicate_of=None,
+        version=1,
+        created_at=now,
+        updated_at=now,
         **p.as_dict(),
     )
-    session.add(case)
-    session.flush()  # the case's id, for its event; the rest is written with the next flush
-    session.add(
+    events = [
         CaseEvent(
-            case_id=case.id,
             seq=1,
             at=at,
             action="report",
@@ -434,16 +490,10 @@ def report(
             to_state="reported",
             actor=actor.username,
             role=actor.role,
+            note="",
             payload={"source": source, **(extra or {})},
         )
-    )
-    if contact_name or contact_phone:
-        session.add(
-            CaseContact(
-                case_id=case.id, name=contact_name.strip()[:60], phone=contact_phone.strip()[:40]
-            )
-        )
-
+    ]
     reason = None
     if found is None:
         reason = "no_location"
@@ -468,25 +518,90 @@ def report(
             community_code=case.community_code,
         )
         reason = route.reason
-    _announce(session, case, "report", source=source)
-    if reason is not None:
+    if reason is None:
+        system = Actor.system()
+        events.append(_step(session, settings, case, "accept", actor=system, at=at))
+        dispatch = {"unit": route.unit_code, "rule": route.rule_id}
+        events.append(
+            _step(session, settings, case, "dispatch", actor=system, at=at, payload=dispatch)
+        )
+    else:
         case.queue_reason = reason
-        session.flush()
-        return case
-    system = Actor.system()
-    # one flush for the report, the acceptance and the dispatch: the case is new, nobody else
-    # can have changed it in between
-    transition(session, settings, case, "accept", actor=system, at=at, flush=False)
-    transition(
-        session,
-        settings,
+
+    contact = None
+    if contact_name or contact_phone or contact_email:
+        contact = {
+            "name": contact_name.strip()[:60],
+            "phone": contact_phone.strip()[:40],
+            "email": contact_email.strip()[:120],
+        }
+    return ReportPlan(
         case,
-        "dispatch",
-        actor=system,
-        at=at,
-        payload={"unit": route.unit_code, "rule": route.rule_id},
+        _row(case, Case.__table__),
+        [(e.action, e.to_state, _row(e, CaseEvent.__table__)) for e in events],
+        contact,
     )
-    return case
+
+
+@dataclass
+class ReportPlan:
+    """A report decided but not written: the case (not in any session, without code and id),
+    its row, its events' (action, state, row), and the reporter's contact."""
+
+    case: Case
+    row: dict
+    events: list[tuple[str, str, dict]]
+    contact: dict | None
+
+
+def report(session: Session, settings: Settings, **kwargs: Any) -> Case:
+    """`plan_report` and `write_report` in the caller's transaction (the arguments are
+    `plan_report`'s)."""
+    return write_report(session, settings, plan_report(session, settings, **kwargs))
+
+
+def write_report(session: Session, settings: Settings, plan: ReportPlan) -> Case:
+    return write_reports(session, settings, [plan])[0]
+
+
+def write_reports(session: Session, settings: Settings, plans: list[ReportPlan]) -> list[Case]:
+    """Write planned reports: their codes, rows, events and contacts, one statement per table
+    for all of them; each case joins the session as it is, without being read back. A plan
+    whose write was rolled back can be written again."""
+    codes = next_codes(session, settings, [plan.row["reported_at"] for plan in plans])
+    rows = [{**plan.row, "code": code} for plan, code in zip(plans, codes, strict=True)]
+    conn = session.connection()
+    ids = conn.execute(_INSERT_CASES, rows).scalars().all()
+    events, contacts = [], []
+    for plan, case_id in zip(plans, ids, strict=True):
+        events.extend({**row, "case_id": case_id} for _action, _state, row in plan.events)
+        if plan.contact:
+            contacts.append({"case_id": case_id, **plan.contact})
+    conn.execute(_INSERT_EVENT, events)
+    if contacts:
+        conn.execute(_INSERT_CONTACT, contacts)
+    cases = []
+    for plan, row, case_id in zip(plans, rows, ids, strict=True):
+        # the planned object, unless an earlier attempt (rolled back) has had it
+        case = plan.case if inspect(plan.case).transient else Case(**row)
+        case.code, case.id = row["code"], case_id
+        make_transient_to_detached(case)
+        session.add(case)
+        cases.append(case)
+        _announce(session, case, "report", state="reported", source=case.source)
+        for action, state, _event_row in plan.events[1:]:
+            _announce(session, case, action, state=state)
+    return cases
+
+
+_INSERT_CASES = insert(Case.__table__).returning(Case.__table__.c.id, sort_by_parameter_order=True)
+_INSERT_EVENT = insert(CaseEvent.__table__)
+_INSERT_CONTACT = insert(CaseContact.__table__)
+
+
+def _row(obj, table) -> dict:
+    """The column values of an object built in memory, for a Core insert (the id left out)."""
+    return {c.key: getattr(obj, c.key) for c in table.columns if c.key != "id"}
 
 
 # --- queries ----------------------------------------------------------------------------------

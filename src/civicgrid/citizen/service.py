@@ -11,9 +11,10 @@ import hashlib
 import hmac
 import math
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from civicgrid.cases import service as case_service
@@ -27,6 +28,7 @@ from civicgrid.config import Settings
 from civicgrid.media import service as media_service
 from civicgrid.media.exceptions import BadPhoto
 from civicgrid.media.models import Photo
+from civicgrid.media.service import CheckedImage
 
 # Notes of these actions are shown to the public (status_notes, the tracking page).
 PUBLIC_NOTE_ACTIONS = (
@@ -53,6 +55,24 @@ def _hash(secret: str) -> str:
 
 
 def submit(
+    session: Session, settings: Settings, *, find_duplicates: bool = True, **kwargs
+) -> Submitted:
+    """A citizen's report, all or nothing: `prepare` and `write` in the caller's transaction
+    (the other arguments are `prepare`'s). The answer carries the tracking secret (shown once)
+    and, unless `find_duplicates` is false, the possible duplicates."""
+    prepared = prepare(session, settings, **kwargs)
+    return write(session, settings, prepared, find_duplicates=find_duplicates)
+
+
+@dataclass
+class Prepared:
+    """A citizen's report checked and decided, not written yet."""
+
+    plan: case_service.ReportPlan
+    photos: list[CheckedImage]
+
+
+def prepare(
     session: Session,
     settings: Settings,
     *,
@@ -66,24 +86,26 @@ def submit(
     phone: str = "",
     name: str = "",
     email: str = "",
-    photos: list[tuple[str, bytes]] = (),
+    photos: Sequence[tuple[str, bytes] | CheckedImage] = (),
     extra: dict | None = None,
     at: dt.datetime | None = None,
-) -> Submitted:
-    """A citizen's report, all or nothing: every photo is checked before anything is written;
-    a photo's EXIF GPS position stands in for a missing location. The case is routed in the
-    same transaction; the answer carries the tracking secret (shown once) and possible
-    duplicates."""
+) -> Prepared:
+    """Check a citizen's report and decide its routing; this part only reads. Every photo (name
+    and bytes, or an image the caller checked already) is checked; a photo's EXIF GPS position
+    stands in for a missing location."""
     if len(photos) > MAX_PHOTOS:
         raise BadPhoto(f"最多 {MAX_PHOTOS} 张照片", f"at most {MAX_PHOTOS} photos")
-    checked = [media_service.check_image(data, settings, fname) for fname, data in photos]
+    checked = [
+        p if isinstance(p, CheckedImage) else media_service.check_image(p[1], settings, p[0])
+        for p in photos
+    ]
     if lon is None and lat is None:
         gps = next((c.gps for c in checked if c.gps), None)
         if gps is not None:
             lon, lat, datum = gps[0], gps[1], "wgs84"
     if phone and not (phone.replace("+", "").replace("-", "").isdigit() and 5 <= len(phone) <= 20):
         raise BadAction("手机号格式不对", "the phone number is not valid")
-    case = case_service.report(
+    plan = case_service.plan_report(
         session,
         settings,
         source=source,
@@ -98,23 +120,40 @@ def submit(
         description=description,
         contact_name=name,
         contact_phone=phone,
+        contact_email=email,
         at=at,
         extra=extra,
     )
-    if email:
-        contact = session.get(CaseContact, case.id)
-        if contact is None:
-            contact = CaseContact(case_id=case.id)
-            session.add(contact)
-        contact.email = email[:120]
-    for image in checked:
-        media_service.attach(
-            session, settings, case_id=case.id, event_id=None, stage="report", image=image
-        )
-    secret = secrets.token_urlsafe(12)
-    session.add(TrackingSecret(case_id=case.id, secret_hash=_hash(secret)))
+    return Prepared(plan, checked)
+
+
+def write(
+    session: Session, settings: Settings, prepared: Prepared, *, find_duplicates: bool = True
+) -> Submitted:
+    """Write a prepared report: the case routed, its photos, the tracking secret."""
+    done = write_many(session, settings, [prepared])[0]
+    if find_duplicates:
+        done.duplicates = [c.code for c in possible_duplicates(session, settings, done.case)]
+    return done
+
+
+def write_many(session: Session, settings: Settings, prepared: list[Prepared]) -> list[Submitted]:
+    """`write` for many reports at once (one statement per table), without the duplicates."""
+    cases = case_service.write_reports(session, settings, [p.plan for p in prepared])
+    done = [Submitted(case, secrets.token_urlsafe(12), []) for case in cases]
+    for one, case in zip(prepared, cases, strict=True):
+        for image in one.photos:
+            media_service.attach(
+                session, settings, case_id=case.id, event_id=None, stage="report", image=image
+            )
+    session.connection().execute(
+        _INSERT_SECRET, [{"case_id": d.case.id, "secret_hash": _hash(d.secret)} for d in done]
+    )
     session.flush()
-    return Submitted(case, secret, [c.code for c in possible_duplicates(session, settings, case)])
+    return done
+
+
+_INSERT_SECRET = insert(TrackingSecret.__table__)
 
 
 def possible_duplicates(session: Session, settings: Settings, case: Case) -> list[Case]:

@@ -23,6 +23,7 @@ from civicgrid.config import get_settings
 from civicgrid.db import session_scope
 from civicgrid.deps import RowId
 from civicgrid.errors import AppError
+from civicgrid.groupwrite import GroupWriter
 from civicgrid.media import service as media_service
 from civicgrid.media.models import Photo
 from civicgrid.open311 import service
@@ -166,19 +167,55 @@ async def post_request(fmt: str, request: Request) -> Response:
     media_bytes = None
     if isinstance(media, UploadFile):
         media_bytes = (media.filename or "media", await media.read())
-    base = _base_url(request)
-    return await run_in_threadpool(_run, fmt, lambda: _create(fmt, form, media_bytes, base))
+    return await run_in_threadpool(_run, fmt, lambda: _create(fmt, form, media_bytes))
 
 
-def _create(fmt: str, form, media, base: str) -> Response:
+def _create(fmt: str, form, media: tuple[str, bytes] | None) -> Response:
+    settings = get_settings()
+    # What only reads runs beside the writers: the checks, the photo's decoding, the routing.
+    with session_scope(read_only=True) as session:
+        if not service.key_seen_live(session, _one_or_none(form, "api_key")):
+            raise Open311Error(403, "a valid api_key is required")
+        photos = [media_service.check_image(media[1], settings, media[0])] if media else []
+        prepared, account_id = _prepare(session, form, photos)
+    # The write is short, and written with whatever other reports are waiting (groupwrite).
+    case = _writer.write((_one_or_none(form, "api_key"), prepared)).case
+    answer = [
+        {
+            "service_request_id": case.code,
+            "token": case.code,
+            "service_notice": service.service_notice(case),
+            "account_id": account_id,
+        }
+    ]
+    return _render(fmt, answer, "service_requests", "request", status=201)
+
+
+def _write_batch(
+    session, items: list[tuple[str | None, citizen_service.Prepared]]
+) -> list[citizen_service.Submitted | Exception]:
+    """Reports whose api_key is still live (it may have been revoked since it was checked),
+    written together; the others refused."""
+    live = service.live_keys(session, {key for key, _p in items})
+    kept = [prepared for key, prepared in items if key in live]
+    written = iter(citizen_service.write_many(session, get_settings(), kept) if kept else ())
+    return [
+        next(written) if key in live else Open311Error(403, "a valid api_key is required")
+        for key, _p in items
+    ]
+
+
+_writer = GroupWriter("open311-intake", _write_batch)
+
+
+def _prepare(
+    session, form, photos: list[media_service.CheckedImage]
+) -> tuple[citizen_service.Prepared, str | None]:
     settings = get_settings()
     code = _one_or_none(form, "service_code")
-    with session_scope(read_only=True) as session:  # the checks that read, in one transaction
-        if not service.key_valid(session, _one_or_none(form, "api_key")):
-            raise Open311Error(403, "a valid api_key is required")
-        if not code:
-            raise Open311Error(400, "service_code is required")
-        _require_service(session, code, 400)
+    if not code:
+        raise Open311Error(400, "service_code is required")
+    _require_service(session, code, 400)
     lat, lon = _one_or_none(form, "lat"), _one_or_none(form, "long")
     address_string = _one_or_none(form, "address_string") or ""
     address_id = _one_or_none(form, "address_id")
@@ -224,32 +261,22 @@ def _create(fmt: str, form, media, base: str) -> Response:
         }.items()
         if v
     }
-    with session_scope() as session:
-        done = citizen_service.submit(
-            session,
-            settings,
-            category=code,
-            source="open311",
-            lon=lon_f,
-            lat=lat_f,
-            address=address_string,
-            description=description,
-            phone=phone,
-            name=name,
-            email=_one_or_none(form, "email") or "",
-            photos=[media] if media else [],
-            extra=extra,
-        )
-        case = done.case
-        answer = [
-            {
-                "service_request_id": case.code,
-                "token": case.code,
-                "service_notice": service.service_notice(case),
-                "account_id": extra.get("account_id"),
-            }
-        ]
-    return _render(fmt, answer, "service_requests", "request", status=201)
+    prepared = citizen_service.prepare(
+        session,
+        settings,
+        category=code,
+        source="open311",
+        lon=lon_f,
+        lat=lat_f,
+        address=address_string,
+        description=description,
+        phone=phone,
+        name=name,
+        email=_one_or_none(form, "email") or "",
+        photos=photos,
+        extra=extra,
+    )
+    return prepared, extra.get("account_id")
 
 
 @router.get("/open311/v2/requests.{fmt}")

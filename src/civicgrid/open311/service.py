@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import time
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from civicgrid.cases import workflow
@@ -82,11 +83,44 @@ def revoke_key(session: Session, key_id: int) -> ApiKey | None:
     return key
 
 
-def key_valid(session: Session, plain: str | None) -> bool:
+def key_seen_live(session: Session, plain: str | None) -> bool:
+    """`key_valid`, remembered for a few seconds once true: a first check before any work
+    (a key revoked meanwhile is refused by `key_valid` when the report is written)."""
     if not plain:
         return False
-    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == _key_hash(plain)))
-    return key is not None and key.revoked_at is None
+    digest = _key_hash(plain)
+    seen = _seen_live.get(digest)
+    if seen is not None and time.monotonic() - seen < SEEN_LIVE_SECONDS:
+        return True
+    if not key_valid(session, plain):
+        return False
+    if len(_seen_live) > 10_000:
+        _seen_live.clear()
+    _seen_live[digest] = time.monotonic()
+    return True
+
+
+SEEN_LIVE_SECONDS = 5.0
+_seen_live: dict[str, float] = {}
+
+
+def key_valid(session: Session, plain: str | None) -> bool:
+    return bool(plain) and plain in live_keys(session, {plain})
+
+
+def live_keys(session: Session, plain: set[str | None]) -> set[str]:
+    """Those of the keys that exist and are not revoked (one query for all of them)."""
+    by_hash = {_key_hash(k): k for k in plain if k}
+    if not by_hash:
+        return set()
+    found = session.connection().execute(_LIVE_KEYS, {"hashes": list(by_hash)}).scalars()
+    return {by_hash[h] for h in found}
+
+
+_KEYS = ApiKey.__table__
+_LIVE_KEYS = select(_KEYS.c.key_hash).where(
+    _KEYS.c.key_hash.in_(bindparam("hashes", expanding=True)), _KEYS.c.revoked_at.is_(None)
+)
 
 
 def services(session: Session) -> list[dict]:

@@ -1,0 +1,93 @@
+"""Group commit: what many request threads want written, written by one thread, many at a time.
+
+A report's own statements are short; what costs is everything around them — taking the write
+lock (SQLite) or the commit's flush to disk (PostgreSQL), beginning and committing, and, on
+SQLite, the other writers queueing behind the lock. A `GroupWriter` takes items from any
+number of threads; its one thread writes whatever has queued up meanwhile in one transaction,
+with one statement per table for the lot, and answers each caller once that transaction has
+committed (so an answer still means "written"). Under light load a batch is one item and
+nobody waits for company; under heavy load the batches grow by themselves.
+
+`write_many(session, items)` returns one result per item, in order; a result that is an
+exception is that item's refusal (it must have been decided before anything of the item was
+written). If `write_many` raises, or the commit fails, the batch is rolled back and each item
+is written again on its own, so that one bad item costs the others nothing but time.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+from civicgrid.db import session_scope
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+MAX_BATCH = 64
+
+
+class GroupWriter(Generic[T, R]):
+    def __init__(self, name: str, write_many: Callable[[Session, list[T]], list[R | Exception]]):
+        self.name = name
+        self.write_many = write_many
+        self._queue: queue.SimpleQueue[tuple[T, Future]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def write(self, item: T) -> R:
+        """Write `item` with whatever else is waiting; its result once committed, or its error."""
+        future: Future = Future()
+        self._queue.put((item, future))
+        self._ensure_thread()
+        return future.result()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._write(batch)
+            except BaseException as exc:  # noqa: BLE001 - no caller may be left waiting
+                for _item, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+
+    def _write(self, batch: list[tuple[T, Future]]) -> None:
+        try:
+            with session_scope() as session:
+                results = self.write_many(session, [item for item, _f in batch])
+        except Exception as exc:  # noqa: BLE001 - each item again, alone
+            if len(batch) == 1:
+                batch[0][1].set_exception(exc)
+                return
+            log.warning(
+                "%s: a batch of %d failed (%s); writing each alone", self.name, len(batch), exc
+            )
+            for one in batch:
+                self._write([one])
+            return
+        for (_item, future), result in zip(batch, results, strict=True):
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
