@@ -1,6 +1,7 @@
 """Transactions: a read-only one refuses writes (and on SQLite takes no write lock); the
 connection writes again afterwards."""
 
+import datetime as dt
 import sqlite3
 import threading
 import time
@@ -72,3 +73,24 @@ def test_sqlite_checkpoints_run_in_the_background_and_keep_the_wal_bounded(tmp_p
     raw.close()
     assert frames < 200  # restarted, not 1,200 frames long
     engine.dispose()
+
+
+def test_utc_times_are_stored_on_sqlite_as_sqlalchemy_would_store_them():
+    """UTCDateTime formats SQLite's text itself (faster); it must be the very same text."""
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    ours = db.UTCDateTime().bind_processor(dialect)
+    theirs = sqlite.DATETIME().bind_processor(dialect)
+    cst = dt.timezone(dt.timedelta(hours=8))
+    moments = [
+        dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=cst),  # the day before, in UTC
+        dt.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        dt.datetime(2030, 6, 15, 12, 30, 5, 120000, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+    ]
+    for moment in moments:
+        assert ours(moment) == theirs(moment.astimezone(dt.UTC).replace(tzinfo=None))
+    assert ours(None) is None
+    with pytest.raises(ValueError):
+        ours(dt.datetime(2026, 1, 1))

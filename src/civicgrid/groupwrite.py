@@ -44,10 +44,14 @@ class GroupWriter(Generic[T, R]):
 
     def write(self, item: T) -> R:
         """Write `item` with whatever else is waiting; its result once committed, or its error."""
+        return self.submit(item).result()
+
+    def submit(self, item: T) -> Future:
+        """`write` without waiting: the future holds the result (asyncio.wrap_future awaits it)."""
         future: Future = Future()
         self._queue.put((item, future))
         self._ensure_thread()
-        return future.result()
+        return future
 
     def _ensure_thread(self) -> None:
         if self._thread is not None and self._thread.is_alive():

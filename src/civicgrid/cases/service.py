@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, inspect, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
@@ -282,16 +283,18 @@ def transition(
     when `expected_version` is given and the case has moved on, ActionForbidden (403) and
     BadAction (400). Nothing is written when it raises.
     """
-    event = _step(
-        session,
-        settings,
-        case,
-        action,
-        actor=actor,
-        at=at,
-        note=note,
-        payload=payload,
-        expected_version=expected_version,
+    event = CaseEvent(
+        **_step(
+            session,
+            settings,
+            case,
+            action,
+            actor=actor,
+            at=at,
+            note=note,
+            payload=payload,
+            expected_version=expected_version,
+        )
     )
     session.add(event)
     code = case.code
@@ -315,9 +318,9 @@ def _step(
     note: str = "",
     payload: dict | None = None,
     expected_version: int | None = None,
-) -> CaseEvent:
-    """The checks and the fold of `transition`: the case object is updated and the event made,
-    but neither is written (the caller adds them to the session, or inserts them itself)."""
+) -> dict:
+    """The checks and the fold of `transition`: the case (a Case, or a draft with the same
+    attributes) is updated and the event's row returned; nothing is written."""
     if action not in workflow.ACTIONS or action == "report":
         raise BadAction(f"未知操作 {action}", f"unknown action {action}")
     if expected_version is not None and expected_version != case.version:
@@ -336,18 +339,18 @@ def _step(
         payload = _prepare(session, settings, case, action, actor, at, payload, note)
     p = projection_of(case)
     workflow.apply(p, action, at, payload)
-    event = CaseEvent(
-        case_id=case.id,
-        seq=p.last_seq,
-        at=at,
-        action=action,
-        from_state=case.state,
-        to_state=p.state,
-        actor=actor.username,
-        role=actor.role,
-        note=note,
-        payload=_json_payload(payload),
-    )
+    event = {
+        "case_id": case.id,
+        "seq": p.last_seq,
+        "at": at,
+        "action": action,
+        "from_state": case.state,
+        "to_state": p.state,
+        "actor": actor.username,
+        "role": actor.role,
+        "note": note,
+        "payload": _json_payload(payload),
+    }
     _write_projection(case, p)
     if action == "rate" and payload["score"] <= 2:
         case.queue_reason = "complaint"  # 回访不满意: back before the dispatcher
@@ -460,7 +463,9 @@ def plan_report(
     p = workflow.Projection()
     workflow.apply(p, "report", at, {})
     now = utcnow()
-    case = Case(
+    case = SimpleNamespace(
+        id=None,
+        code=None,
         source=source,
         category_kind=cat.kind,
         category_code=cat.code,
@@ -482,17 +487,18 @@ def plan_report(
         **p.as_dict(),
     )
     events = [
-        CaseEvent(
-            seq=1,
-            at=at,
-            action="report",
-            from_state=None,
-            to_state="reported",
-            actor=actor.username,
-            role=actor.role,
-            note="",
-            payload={"source": source, **(extra or {})},
-        )
+        {
+            "case_id": None,
+            "seq": 1,
+            "at": at,
+            "action": "report",
+            "from_state": None,
+            "to_state": "reported",
+            "actor": actor.username,
+            "role": actor.role,
+            "note": "",
+            "payload": {"source": source, **(extra or {})},
+        }
     ]
     reason = None
     if found is None:
@@ -535,23 +541,21 @@ def plan_report(
             "phone": contact_phone.strip()[:40],
             "email": contact_email.strip()[:120],
         }
-    return ReportPlan(
-        case,
-        _row(case, Case.__table__),
-        [(e.action, e.to_state, _row(e, CaseEvent.__table__)) for e in events],
-        contact,
-    )
+    return ReportPlan(case, events, contact)
 
 
 @dataclass
 class ReportPlan:
-    """A report decided but not written: the case (not in any session, without code and id),
-    its row, its events' (action, state, row), and the reporter's contact."""
+    """A report decided but not written: the case as a draft (the columns of a Case, without
+    code and id), its events' rows, and the reporter's contact."""
 
-    case: Case
-    row: dict
-    events: list[tuple[str, str, dict]]
+    case: SimpleNamespace
+    events: list[dict]
     contact: dict | None
+
+    @property
+    def row(self) -> dict:
+        return {c: getattr(self.case, c) for c in _CASE_COLUMNS}
 
 
 def report(session: Session, settings: Settings, **kwargs: Any) -> Case:
@@ -564,17 +568,20 @@ def write_report(session: Session, settings: Settings, plan: ReportPlan) -> Case
     return write_reports(session, settings, [plan])[0]
 
 
-def write_reports(session: Session, settings: Settings, plans: list[ReportPlan]) -> list[Case]:
+def write_reports(
+    session: Session, settings: Settings, plans: list[ReportPlan], *, attach: bool = True
+):
     """Write planned reports: their codes, rows, events and contacts, one statement per table
-    for all of them; each case joins the session as it is, without being read back. A plan
-    whose write was rolled back can be written again."""
-    codes = next_codes(session, settings, [plan.row["reported_at"] for plan in plans])
+    for all of them. Each case joins the session as a Case, without being read back; or, with
+    `attach=False`, the drafts come back with their code and id (nothing more to build). A
+    plan whose write was rolled back can be written again."""
+    codes = next_codes(session, settings, [plan.case.reported_at for plan in plans])
     rows = [{**plan.row, "code": code} for plan, code in zip(plans, codes, strict=True)]
     conn = session.connection()
     ids = conn.execute(_INSERT_CASES, rows).scalars().all()
     events, contacts = [], []
     for plan, case_id in zip(plans, ids, strict=True):
-        events.extend({**row, "case_id": case_id} for _action, _state, row in plan.events)
+        events.extend({**row, "case_id": case_id} for row in plan.events)
         if plan.contact:
             contacts.append({"case_id": case_id, **plan.contact})
     conn.execute(_INSERT_EVENT, events)
@@ -582,15 +589,18 @@ def write_reports(session: Session, settings: Settings, plans: list[ReportPlan])
         conn.execute(_INSERT_CONTACT, contacts)
     cases = []
     for plan, row, case_id in zip(plans, rows, ids, strict=True):
-        # the planned object, unless an earlier attempt (rolled back) has had it
-        case = plan.case if inspect(plan.case).transient else Case(**row)
-        case.code, case.id = row["code"], case_id
-        make_transient_to_detached(case)
-        session.add(case)
+        if attach:
+            case = Case(**row)
+            case.id = case_id
+            make_transient_to_detached(case)
+            session.add(case)
+        else:
+            case = plan.case
+            case.code, case.id = row["code"], case_id
         cases.append(case)
         _announce(session, case, "report", state="reported", source=case.source)
-        for action, state, _event_row in plan.events[1:]:
-            _announce(session, case, action, state=state)
+        for event in plan.events[1:]:
+            _announce(session, case, event["action"], state=event["to_state"])
     return cases
 
 
@@ -599,9 +609,7 @@ _INSERT_EVENT = insert(CaseEvent.__table__)
 _INSERT_CONTACT = insert(CaseContact.__table__)
 
 
-def _row(obj, table) -> dict:
-    """The column values of an object built in memory, for a Core insert (the id left out)."""
-    return {c.key: getattr(obj, c.key) for c in table.columns if c.key != "id"}
+_CASE_COLUMNS = tuple(c.key for c in Case.__table__.columns if c.key != "id")
 
 
 # --- queries ----------------------------------------------------------------------------------

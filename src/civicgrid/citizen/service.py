@@ -137,9 +137,12 @@ def write(
     return done
 
 
-def write_many(session: Session, settings: Settings, prepared: list[Prepared]) -> list[Submitted]:
-    """`write` for many reports at once (one statement per table), without the duplicates."""
-    cases = case_service.write_reports(session, settings, [p.plan for p in prepared])
+def write_many(
+    session: Session, settings: Settings, prepared: list[Prepared], *, attach: bool = True
+) -> list[Submitted]:
+    """`write` for many reports at once (one statement per table), without the duplicates;
+    `attach` as in `cases.service.write_reports`."""
+    cases = case_service.write_reports(session, settings, [p.plan for p in prepared], attach=attach)
     done = [Submitted(case, secrets.token_urlsafe(12), []) for case in cases]
     for one, case in zip(prepared, cases, strict=True):
         for image in one.photos:
