@@ -45,7 +45,7 @@ MAX_PHOTOS = 6
 
 @dataclass
 class Submitted:
-    case: Case
+    case: Case  # or, written with attach=False, the case's draft (cases.service.ReportPlan)
     secret: str
     duplicates: list[str]
 

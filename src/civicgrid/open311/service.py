@@ -85,7 +85,7 @@ def revoke_key(session: Session, key_id: int) -> ApiKey | None:
 
 def key_seen_live(session: Session, plain: str | None) -> bool:
     """`key_valid`, remembered for a few seconds once true: a first check before any work
-    (a key revoked meanwhile is refused by `key_valid` when the report is written)."""
+    (a key revoked meanwhile is refused by `live_keys` when the report is written)."""
     if not plain:
         return False
     digest = _key_hash(plain)
