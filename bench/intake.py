@@ -25,6 +25,7 @@ import secrets
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -218,13 +219,38 @@ def wrk(base: str, data: Path, connections: int) -> dict:
     }
 
 
-def ramp(base: str, data: Path) -> dict:
-    steps = [wrk(base, data, c) for c in STEPS]
+def server_cpu_seconds(group: int) -> float:
+    """CPU time (user + system) used so far by the processes of a server's process group."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def ramp(base: str, data: Path, group: int) -> dict:
+    """The steps of rising concurrency; each also says how much CPU the server spent per
+    request (a figure less shaken than throughput by what else the machine is doing)."""
+    steps = []
+    for c in STEPS:
+        before = server_cpu_seconds(group)
+        step = wrk(base, data, c)
+        spent = server_cpu_seconds(group) - before
+        step["server_cpu_ms_per_request"] = round(spent * 1000 / max(step["requests"], 1), 3)
+        steps.append(step)
     within = [s for s in steps if s["p99_ms"] <= 50 and not s["errors"]]
     return {
         "steps": steps,
         "best_per_s_p99_within_50ms": max((s["per_s"] for s in within), default=0),
         "max_per_s": max(s["per_s"] for s in steps),
+        "server_cpu_ms_per_request_median": statistics.median(
+            s["server_cpu_ms_per_request"] for s in steps
+        ),
         "requests": sum(s["requests"] for s in steps),
         "errors": sum(s["errors"] for s in steps),
     }
@@ -300,7 +326,10 @@ def run_ours(tmp: Path, db: str, points, photo: Path) -> dict:
             attributes = required_attributes(base)
             write_data(plain, points, key, None, 0, attributes)
             write_data(with_photos, points, key, photo, 0.3, attributes)
-            result = {"no_photos": ramp(base, plain), "photos_30pct": ramp(base, with_photos)}
+            result = {
+                "no_photos": ramp(base, plain, proc.pid),
+                "photos_30pct": ramp(base, with_photos, proc.pid),
+            }
         finally:
             stop(proc)
         acknowledged = sum(r["requests"] - r["errors"] for r in result.values())
@@ -343,7 +372,7 @@ def run_floor(tmp: Path, points) -> dict:
                 time.sleep(0.2)
         data = tmp / "floor.lua"
         write_data(data, points, None, None, 0)
-        return {"no_photos": ramp(base, data)}
+        return {"no_photos": ramp(base, data, proc.pid)}
     finally:
         stop(proc)
 
