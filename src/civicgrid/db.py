@@ -59,14 +59,13 @@ class UTCDateTime(TypeDecorator):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 
+        utc = self.process_bind_param
+
         def process(value):
             # the text SQLAlchemy's SQLite DATETIME stores ("2026-11-25 08:00:00.000000"), made
             # by isoformat in C rather than by a %-format of seven fields: 12 per new case
-            if value is None:
-                return None
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given to a UTC column")
-            return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            value = utc(value, dialect)
+            return None if value is None else value.isoformat(" ", "microseconds")
 
         return process
 

@@ -367,13 +367,9 @@ def _announce(session: Session, case: Case, action: str, **extra) -> None:
     broadcast.queue_change(session, {**change, "street": case.street_code, **extra})
 
 
-def next_code(session: Session, settings: Settings, at: dt.datetime) -> str:
-    """A new readable case code, XF20261125-000123: the day (local time) and its sequence."""
-    return next_codes(session, settings, [at])[0]
-
-
 def next_codes(session: Session, settings: Settings, moments: list[dt.datetime]) -> list[str]:
-    """A new case code for each moment, one counter update per day among them."""
+    """A new readable case code for each moment, XF20261125-000123: the day (local time) and
+    its sequence, one counter update per day among them."""
     tz = WorkCalendar.tz_of(settings)
     days = [at.astimezone(tz).strftime("%Y%m%d") for at in moments]
     wanted: dict[str, int] = {}

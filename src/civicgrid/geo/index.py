@@ -119,13 +119,18 @@ class GeoIndex:
             if grid is None:
                 out.append(self.locate(lon, lat))
                 continue
-            community = self.get(grid.parent_code)
-            street = self.get(community.parent_code) if community else None
-            district = self.get(street.parent_code) if street else None
+            community, street, district = self._parents(grid)
             out.append(
                 {"grid": grid, "community": community, "street": street, "district": district}
             )
         return out
+
+    def _parents(self, grid: Hit) -> tuple[Hit | None, Hit | None, Hit | None]:
+        """The community, street and district a grid names (None from the first one missing)."""
+        community = self.get(grid.parent_code)
+        street = self.get(community.parent_code) if community else None
+        district = self.get(street.parent_code) if street else None
+        return community, street, district
 
     def locate(self, lon: float, lat: float) -> dict[str, Hit | None]:
         """The areas holding the point, by level; a level is None when no area holds it."""
@@ -134,9 +139,7 @@ class GeoIndex:
         grid = levels["grid"].find(point) if "grid" in levels else None
         if grid is not None:
             # the usual case: the grid names the rest, no other tree is asked
-            community = self.get(grid.parent_code)
-            street = self.get(community.parent_code) if community else None
-            district = self.get(street.parent_code) if street else None
+            community, street, district = self._parents(grid)
             if district is not None:
                 return {
                     "district": district,
@@ -144,9 +147,13 @@ class GeoIndex:
                     "community": community,
                     "grid": grid,
                 }
-        found = {lvl: levels[lvl].find(point) if lvl in levels else None for lvl in LEVELS}
+        found = {
+            lvl: levels[lvl].find(point) if lvl in levels else None
+            for lvl in LEVELS
+            if lvl != "grid"
+        }
+        found["grid"] = grid  # asked already
         # A grid names its community and street even where those polygons are coarser.
-        grid = found["grid"]
         if grid is not None:
             community = self.get(grid.parent_code)
             if community is not None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-import time
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from civicgrid import refcache
 from civicgrid.cases import workflow
 from civicgrid.cases.models import Case
 from civicgrid.categories.models import Category
@@ -84,24 +84,18 @@ def revoke_key(session: Session, key_id: int) -> ApiKey | None:
 
 
 def key_seen_live(session: Session, plain: str | None) -> bool:
-    """`key_valid`, remembered for a few seconds once true: a first check before any work
-    (a key revoked meanwhile is refused by `live_keys` when the report is written)."""
+    """`key_valid` from the live keys cached for a few seconds (refcache), a first check before
+    any work; a key not among them is looked up (it may be new). A key revoked meanwhile is
+    refused by `live_keys` when the report is written."""
     if not plain:
         return False
-    digest = _key_hash(plain)
-    seen = _seen_live.get(digest)
-    if seen is not None and time.monotonic() - seen < SEEN_LIVE_SECONDS:
-        return True
-    if not key_valid(session, plain):
-        return False
-    if len(_seen_live) > 10_000:
-        _seen_live.clear()
-    _seen_live[digest] = time.monotonic()
-    return True
 
+    def load() -> frozenset[str]:
+        return frozenset(session.connection().execute(_ALL_LIVE_KEYS).scalars())
 
-SEEN_LIVE_SECONDS = 5.0
-_seen_live: dict[str, float] = {}
+    return _key_hash(plain) in refcache.get("live_api_keys", load, session) or key_valid(
+        session, plain
+    )
 
 
 def key_valid(session: Session, plain: str | None) -> bool:
@@ -118,9 +112,8 @@ def live_keys(session: Session, plain: set[str | None]) -> set[str]:
 
 
 _KEYS = ApiKey.__table__
-_LIVE_KEYS = select(_KEYS.c.key_hash).where(
-    _KEYS.c.key_hash.in_(bindparam("hashes", expanding=True)), _KEYS.c.revoked_at.is_(None)
-)
+_ALL_LIVE_KEYS = select(_KEYS.c.key_hash).where(_KEYS.c.revoked_at.is_(None))
+_LIVE_KEYS = _ALL_LIVE_KEYS.where(_KEYS.c.key_hash.in_(bindparam("hashes", expanding=True)))
 
 
 def services(session: Session) -> list[dict]:
