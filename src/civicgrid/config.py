@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     timezone: str = "Asia/Shanghai"
     session_max_age_seconds: int = 12 * 3600
+    # Bearer tokens (the handler app, integrations) expire this many days after they are made.
+    token_max_age_days: int = 90
     login_max_failures: int = 5
     login_lock_minutes: int = 15
     # Working time, local clock: morning and afternoon periods of a working day.

@@ -194,7 +194,10 @@ def _token_hash(token: str) -> str:
 def issue_token(session: Session, user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new bearer token; the plain text is returned once and only its hash is kept."""
     plain = "cg_" + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, token_hash=_token_hash(plain))
+    from civicgrid.config import get_settings
+
+    expires = utcnow() + dt.timedelta(days=get_settings().token_max_age_days)
+    token = ApiToken(user_id=user.id, name=name, token_hash=_token_hash(plain), expires_at=expires)
     session.add(token)
     session.flush()
     return token, plain

@@ -25,3 +25,8 @@ class Photo(Base):
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Marked public by a dispatcher after review (the setting public_photos=after_review shows
+    # only these to the public); who and when, as for every staff write.
+    public: Mapped[bool] = mapped_column(default=False)
+    public_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    public_by: Mapped[str | None] = mapped_column(String(60))
