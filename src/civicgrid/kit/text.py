@@ -1,0 +1,62 @@
+"""Text that people type: what the platform refuses, and how it is made safe for XML.
+
+Every text input (JSON, forms, query strings, paths, import files) is held to one rule: no
+control characters (but tab, line feed and carriage return in multi-line text), no characters
+XML 1.0 cannot carry, and nothing that failed to decode (U+FFFD, lone surrogates). A refused
+text is a 400 that names the field, never a 500 and never a stored NUL.
+"""
+
+from __future__ import annotations
+
+import re
+
+from civicgrid.errors import BadRequest
+
+# C0 controls but \t \n \r, DEL and the C1 controls, lone surrogates, the replacement character
+# (what undecodable bytes become), and the non-characters U+FFFE/U+FFFF.
+_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffd\ufffe\uffff]")
+_REFUSED_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffd\ufffe\uffff]")
+# What XML 1.0 cannot carry at all (its Char production), removed on output.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+class BadText(BadRequest):
+    def __init__(self, field: str, char: str | None = None, *, max_length: int | None = None):
+        if char is None:
+            super().__init__(
+                f"{field} 不能超过 {max_length} 个字符",
+                f"{field} is longer than {max_length} characters",
+                extra={"field": field},
+            )
+            return
+        code = f"U+{ord(char):04X}"
+        super().__init__(
+            f"{field} 含有不允许的字符 ({code}: 控制字符或无法解码的字节), 请删除后重试",
+            f"{field} contains a character that is not allowed ({code}: a control character "
+            "or bytes that could not be decoded); remove it and try again",
+            extra={"field": field},
+        )
+
+
+def bad_char(text: str, *, multiline: bool = True) -> str | None:
+    """The first character of `text` the platform refuses, or None."""
+    found = (_REFUSED if multiline else _REFUSED_ONE_LINE).search(text)
+    return found.group() if found else None
+
+
+def check_text(
+    value: str, field: str, *, max_length: int | None = None, multiline: bool = True
+) -> str:
+    """`value` unchanged if it is acceptable text of at most `max_length` characters;
+    BadText (400) naming `field` otherwise."""
+    char = bad_char(value, multiline=multiline)
+    if char is not None:
+        raise BadText(field, char)
+    if max_length is not None and len(value) > max_length:
+        raise BadText(field, max_length=max_length)
+    return value
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters XML 1.0 cannot carry (stored before they were refused)."""
+    return _NOT_XML.sub("", text)
