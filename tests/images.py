@@ -68,3 +68,14 @@ def big_png(width: int, height: int) -> bytes:
     buf = io.BytesIO()
     img.save(buf, "PNG", optimize=False)
     return buf.getvalue()
+
+
+def noisy_jpeg(width: int, height: int, seed: int = 1) -> bytes:
+    """A JPEG of random pixels: it does not compress, so its size follows its pixels."""
+    import random
+
+    rnd = random.Random(seed)
+    img = Image.frombytes("RGB", (width, height), rnd.randbytes(width * height * 3))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    return buf.getvalue()

@@ -11,6 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from civicgrid import __version__, migrate, observability
 from civicgrid.auth import api as auth_api
@@ -19,17 +20,21 @@ from civicgrid.cases import api as cases_api
 from civicgrid.categories import api as categories_api
 from civicgrid.citizen import api as citizen_api
 from civicgrid.command import api as command_api
+from civicgrid.config import Settings, get_settings
 from civicgrid.db import session_scope
-from civicgrid.deps import DbSession, current_user
-from civicgrid.errors import ERROR_RESPONSES, install_handlers
+from civicgrid.deps import SESSION_COOKIE, DbSession, current_user
+from civicgrid.errors import ERROR_RESPONSES, AppError, install_handlers, refusal
 from civicgrid.geo import api as geo_api
 from civicgrid.geo.index import index as geo_index
+from civicgrid.kit.guard import InputGuard, OpsGate
 from civicgrid.open311 import api as open311_api
 from civicgrid.org import api as org_api
 from civicgrid.stats import api as stats_api
 from civicgrid.web import pages
 
 log = logging.getLogger(__name__)
+# What only operators may read in production (kit.guard.OpsGate).
+OPS_PATHS = ("/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
 
 PUBLIC_ROUTERS = [
     auth_api.public_router,
@@ -67,6 +72,12 @@ async def lifespan(_app: FastAPI):
     yield
 
 
+def _refusal(path: str, exc: AppError):
+    if path.startswith("/open311/"):
+        return open311_api.refusal(path, exc)
+    return refusal(exc)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="civicgrid 城市管理监督平台",
@@ -74,8 +85,35 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_handlers(app)
+    # Read, not cached: what is decided here is fixed for the app's life, and a test that sets
+    # CIVICGRID_* after making the app must still see its change everywhere else.
+    settings = Settings()
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    # Middleware runs outermost-last-added: the proxy's client address first, then the request
+    # log, the operators' gate, and the input guard just before the routes.
+    app.add_middleware(
+        InputGuard,
+        limits=[
+            *open311_api.BODY_LIMITS,
+            *citizen_api.BODY_LIMITS,
+            *cases_api.BODY_LIMITS,
+            *geo_api.BODY_LIMITS,
+            *categories_api.BODY_LIMITS,
+        ],
+        session_cookie=SESSION_COOKIE,
+        public_origin=lambda: get_settings().public_base_url,
+        render=_refusal,
+    )
+    if settings.mode == "production":
+        app.add_middleware(
+            OpsGate,
+            paths=frozenset(p for p in OPS_PATHS if p),
+            allowed=settings.ops_allowed_addresses,
+            token=settings.ops_token,
+        )
     observability.install(app)
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     # Routes are matched in order (FastAPI tries each in turn, ~1.5 µs apiece): the busiest,
     # report intake, comes first.
     app.include_router(open311_api.router, responses=ERROR_RESPONSES)

@@ -112,6 +112,9 @@ def serve(
         workers=workers,
         reload=reload,
         log_level="info",
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app believes
+        # it only from CIVICGRID_TRUSTED_PROXIES (app.py)
+        proxy_headers=False,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from typing import Literal
 
@@ -46,7 +47,19 @@ class Settings(BaseSettings):
     # the longest request.
     media_sweep_grace_seconds: int = 0
     photo_max_bytes: int = 10 * 1024 * 1024
-    photo_max_pixels: int = 40_000_000
+    # Decoding costs by the pixel: a photo may have at most this many, a report's photos together
+    # this many (six 6000x6000 PNGs of 105 KB each cost 5.9 s of CPU and 345 MB before these).
+    photo_max_pixels: int = 24_000_000
+    report_max_pixels: int = 48_000_000
+    # The largest GeoJSON an administrator may upload (the demo's 35,000 grids are ~40 MB).
+    geo_import_max_bytes: int = 200 * 1024 * 1024
+    # Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: addresses or
+    # networks, comma-separated. None by default: the connecting address is the client's.
+    trusted_proxies: str = ""
+    # In production, /metrics and the API's documents (/docs, /redoc, /openapi.json) answer only
+    # these addresses or networks, or a caller with `Authorization: Bearer <ops_token>`.
+    ops_allowed_addresses: str = "127.0.0.1,::1"
+    ops_token: str | None = None
     reports_per_hour_per_address: int = 30
     reports_per_hour_per_phone: int = 10
     duplicate_radius_m: float = 50.0
@@ -62,6 +75,16 @@ class Settings(BaseSettings):
                 "CIVICGRID_SECRET_KEY must be set outside development mode "
                 "(生产模式必须设置 CIVICGRID_SECRET_KEY)"
             )
+        for name in ("trusted_proxies", "ops_allowed_addresses"):
+            for item in getattr(self, name).split(","):
+                try:
+                    ipaddress.ip_network(item.strip())
+                except ValueError:
+                    if item.strip():
+                        raise ValueError(
+                            f"CIVICGRID_{name.upper()}: {item.strip()!r} is not an address or "
+                            "network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                        ) from None
         if self.media_store == "s3" and not self.s3_bucket:
             raise ValueError("CIVICGRID_S3_BUCKET must be set when CIVICGRID_MEDIA_STORE is s3")
         return self

@@ -88,6 +88,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def refusal(exc: AppError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """An AppError as the parts of a plain ASGI answer (for middleware, which has no handlers)."""
+    import orjson
+
+    body = orjson.dumps(exc.body())
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    return exc.status_code, headers, body
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:

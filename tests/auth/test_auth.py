@@ -91,7 +91,7 @@ def test_admin_manages_users_and_disabling_ends_sessions(client, people):
     assert r.status_code == 400 and "king" in r.json()["detail"]
     r = client.post("/api/v1/users", json={**body, "username": "new3", "org_unit": "nowhere"})
     assert r.status_code == 404
-    other = client.__class__(client.app)
+    other = client.__class__(client.app, headers={"Origin": "http://testserver"})
     login(other, "new1", "long-enough-1")
     assert client.patch("/api/v1/users/new1", json={"disabled": True}).status_code == 200
     assert other.get("/api/v1/auth/me").status_code == 401

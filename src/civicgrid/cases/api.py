@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
@@ -11,15 +12,25 @@ from civicgrid.cases import service, views, workflow
 from civicgrid.cases.exceptions import BadAction, CaseNotFound
 from civicgrid.cases.models import Case
 from civicgrid.cases.schemas import ActionIn, CaseCreate
+from civicgrid.config import get_settings
 from civicgrid.deps import MAX_ID, AppSettings, CurrentUser, DbSession, RowId, require_roles
+from civicgrid.kit.guard import BodyLimit
 from civicgrid.media import service as media_service
 from civicgrid.media.models import Photo
+from civicgrid.media.service import MAX_PHOTOS
 from civicgrid.timefmt import parse_aware
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 SOURCE_OF_ROLE = {"supervisor": "supervisor", "operator": "hotline"}
 PHOTO_ACTIONS = {"report_done": "done", "verify_pass": "verify", "verify_fail": "verify"}
+BODY_LIMITS = [
+    BodyLimit(
+        "POST",
+        re.compile(r"/api/v1/cases/[^/]+/(report-done|verify-pass|verify-fail)"),
+        lambda: get_settings().photo_max_bytes * MAX_PHOTOS + 64 * 1024,
+    )
+]
 
 
 def current_case(code: str, session: DbSession, user: CurrentUser) -> Case:
@@ -233,7 +244,7 @@ def _act(
         }.items()
         if v is not None
     }
-    checked = [media_service.check_image(data, settings, name) for name, data in photos]
+    checked = media_service.check_images(photos, settings)
     event = service.transition(
         session,
         settings,

@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Depends, UploadFile
 
 from civicgrid.categories import service
 from civicgrid.categories.schemas import CategoryRead, LimitRead, LimitSet
 from civicgrid.deps import DbSession, require_roles
+from civicgrid.errors import BadRequest
+from civicgrid.kit.guard import BodyLimit
 
 public_router = APIRouter(prefix="/api/v1", tags=["categories"])
 router = APIRouter(prefix="/api/v1", tags=["categories"])
 admin = [Depends(require_roles("admin"))]
+# A time-limit table is a few hundred rows of CSV.
+BODY_LIMITS = [BodyLimit("POST", re.compile(r"/api/v1/time-limits/import"), lambda: 1024 * 1024)]
 
 
 @public_router.get("/categories", response_model=list[CategoryRead])
@@ -47,5 +53,8 @@ def set_limit(body: LimitSet, session: DbSession):
 @router.post("/time-limits/import", dependencies=admin)
 def import_limits(session: DbSession, file: UploadFile) -> dict:
     """Import a CSV with the columns of time-limits.csv; all rows or none."""
-    text = file.file.read().decode("utf-8-sig", errors="replace")
+    try:
+        text = file.file.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadRequest("文件不是 UTF-8 编码的 CSV", "the file is not CSV in UTF-8") from None
     return {"imported": service.import_limits(session, text)}

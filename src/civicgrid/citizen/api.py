@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
@@ -11,11 +12,20 @@ from civicgrid import ratelimit
 from civicgrid.cases import workflow
 from civicgrid.categories import service as cat_service
 from civicgrid.citizen import service
+from civicgrid.config import get_settings
 from civicgrid.deps import AppSettings, DbSession, RowId, client_address
+from civicgrid.kit.guard import BodyLimit
 from civicgrid.media import service as media_service
 from civicgrid.timefmt import iso_local
 
 public_router = APIRouter(prefix="/api/v1/citizen", tags=["citizen"])
+BODY_LIMITS = [
+    BodyLimit(
+        "POST",
+        re.compile(r"/api/v1/citizen/reports"),
+        lambda: get_settings().photo_max_bytes * media_service.MAX_PHOTOS + 64 * 1024,
+    )
+]
 
 
 def _photo_url(case, secret: str):

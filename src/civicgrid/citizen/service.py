@@ -26,7 +26,6 @@ from civicgrid.citizen.exceptions import AlreadyRated, TrackingNotFound
 from civicgrid.citizen.models import TrackingSecret
 from civicgrid.config import Settings
 from civicgrid.media import service as media_service
-from civicgrid.media.exceptions import BadPhoto
 from civicgrid.media.models import Photo
 from civicgrid.media.service import CheckedImage
 
@@ -40,7 +39,6 @@ PUBLIC_NOTE_ACTIONS = (
     "resume",
     "extend_approve",
 )
-MAX_PHOTOS = 6
 
 
 @dataclass
@@ -93,12 +91,7 @@ def prepare(
     """Check a citizen's report and decide its routing; this part only reads. Every photo (name
     and bytes, or an image the caller checked already) is checked; a photo's EXIF GPS position
     stands in for a missing location."""
-    if len(photos) > MAX_PHOTOS:
-        raise BadPhoto(f"最多 {MAX_PHOTOS} 张照片", f"at most {MAX_PHOTOS} photos")
-    checked = [
-        p if isinstance(p, CheckedImage) else media_service.check_image(p[1], settings, p[0])
-        for p in photos
-    ]
+    checked = media_service.check_images(photos, settings)
     if lon is None and lat is None:
         gps = next((c.gps for c in checked if c.gps), None)
         if gps is not None:

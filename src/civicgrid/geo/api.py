@@ -1,18 +1,26 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, UploadFile
 from fastapi.responses import JSONResponse
 
 from civicgrid.auth import service as auth_service
+from civicgrid.config import get_settings
 from civicgrid.deps import DbSession, OptionalUser, require_roles
 from civicgrid.geo import service
 from civicgrid.geo.exceptions import GeoImportInvalid
+from civicgrid.kit.guard import BodyLimit
 from civicgrid.org import service as org_service
 
 public_router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
+BODY_LIMITS = [
+    BodyLimit(
+        "POST", re.compile(r"/api/v1/geo/import"), lambda: get_settings().geo_import_max_bytes
+    )
+]
 router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
 
 

@@ -7,6 +7,7 @@ import io
 import time
 import uuid
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -20,6 +21,7 @@ from civicgrid.media.storage import Storage, for_settings
 
 FORMATS = {"JPEG", "PNG", "WEBP"}
 THUMB_SIZE = (320, 320)
+MAX_PHOTOS = 6  # photos of one report or one step
 
 
 @dataclass
@@ -57,6 +59,39 @@ def _gps_from_exif(img: Image.Image) -> tuple[float, float] | None:
     return lon, lat
 
 
+def check_images(
+    photos: Sequence[tuple[str, bytes] | CheckedImage], settings: Settings
+) -> list[CheckedImage]:
+    """`check_image` for the photos of one report or step: at most MAX_PHOTOS, and at most
+    `report_max_pixels` together, counted from the headers before any photo is decoded. Photos
+    already checked (CheckedImage) pass as they are."""
+    if len(photos) > MAX_PHOTOS:
+        raise BadPhoto(f"最多 {MAX_PHOTOS} 张照片", f"at most {MAX_PHOTOS} photos")
+    raw = [p for p in photos if not isinstance(p, CheckedImage)]
+    total = sum(_pixels(data, settings) for _name, data in raw)
+    if total > settings.report_max_pixels:
+        raise BadPhoto(
+            f"照片总像素过多 (合计 {total / 1e6:.0f} 百万像素, 最多 "
+            f"{settings.report_max_pixels / 1e6:.0f} 百万像素), 请缩小照片后重试",
+            f"the photos have too many pixels together ({total / 1e6:.0f} MP; at most "
+            f"{settings.report_max_pixels / 1e6:.0f} MP): send smaller photos",
+        )
+    return [p if isinstance(p, CheckedImage) else check_image(p[1], settings, p[0]) for p in photos]
+
+
+def _pixels(data: bytes, settings: Settings) -> int:
+    """Width × height from the image's header (nothing decoded); 0 when it has none (the full
+    check refuses such a file)."""
+    if len(data) > settings.photo_max_bytes:
+        return 0
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            w, h = img.size
+    except Exception:  # noqa: BLE001 - not an image: check_image says so properly
+        return 0
+    return w * h
+
+
 def check_image(data: bytes, settings: Settings, name: str = "photo") -> CheckedImage:
     """Decode and re-encode an upload. Refuses anything that is not a whole JPEG, PNG or WebP
     within the size and pixel limits (decompression bombs included)."""
@@ -78,8 +113,11 @@ def check_image(data: bytes, settings: Settings, name: str = "photo") -> Checked
                 )
             w, h = img.size
             if w * h > settings.photo_max_pixels:
+                most = settings.photo_max_pixels / 1e6
                 raise BadPhoto(
-                    f"照片 {name} 像素过多 ({w}×{h})", f"photo {name} has too many pixels ({w}x{h})"
+                    f"照片 {name} 像素过多 ({w}×{h}, 最多 {most:.0f} 百万像素), 请缩小后重试",
+                    f"photo {name} has too many pixels ({w}x{h}; at most {most:.0f} MP): "
+                    "send a smaller photo",
                 )
             gps = _gps_from_exif(img)
             img.load()

@@ -25,6 +25,7 @@ from civicgrid.db import session_scope
 from civicgrid.deps import RowId
 from civicgrid.errors import AppError
 from civicgrid.groupwrite import GroupWriter
+from civicgrid.kit.guard import BodyLimit
 from civicgrid.media import service as media_service
 from civicgrid.media.models import Photo
 from civicgrid.open311 import service
@@ -68,6 +69,21 @@ def _error(fmt: str, status: int, description: str) -> Response:
     return _render(
         fmt, [{"code": status, "description": description}], "errors", "error", status=status
     )
+
+
+def refusal(path: str, exc: AppError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A refusal made before any route (kit.guard) as the spec's error document."""
+    response = _error("xml" if path.endswith(".xml") else "json", exc.status_code, exc.detail)
+    return response.status_code, response.raw_headers, response.body
+
+
+BODY_LIMITS = [
+    BodyLimit(
+        "POST",
+        re.compile(r"/open311/v2/requests\.(json|xml)"),
+        lambda: get_settings().photo_max_bytes + 64 * 1024,
+    )
+]
 
 
 def _run(fmt: str, work: Callable[[], Response]) -> Response:
@@ -203,7 +219,7 @@ def _check(form, media: tuple[str, bytes] | None) -> tuple[citizen_service.Prepa
     with session_scope(read_only=True) as session:
         if not service.key_seen_live(session, _one_or_none(form, "api_key")):
             raise Open311Error(403, "a valid api_key is required")
-        photos = [media_service.check_image(media[1], settings, media[0])] if media else []
+        photos = media_service.check_images([media] if media else [], settings)
         return _prepare(session, form, photos)
 
 
