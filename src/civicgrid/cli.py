@@ -387,12 +387,14 @@ def deadline(
     """Print the deadline, ISO 8601 with its offset, by the working calendar."""
     from civicgrid.cases.calendar import WorkCalendar
     from civicgrid.config import get_settings
-    from civicgrid.timefmt import iso_local, parse_aware
+    from civicgrid.timefmt import iso_local, parse_time
 
     try:
-        begin = parse_aware(start, default_local=True)
-    except ValueError:
-        fail(f"--start {start!r} 不是 ISO 8601 时间 / is not an ISO 8601 time", 2)
+        begin = parse_time(start, "--start")
+    except AppError as exc:
+        fail(exc.detail, 2)
+    if not 0 < limit <= 10_000:
+        fail("--limit 应大于 0 且不超过 10000 / must be more than 0 and at most 10000", 2)
     result = run(lambda s: WorkCalendar.load(s, get_settings()).add(begin, limit, unit))
     print(iso_local(result.at))
     if result.calendar_missing:

@@ -88,6 +88,24 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+# pydantic's error types for a value outside its declared bounds
+BOUND_ERRORS = frozenset(
+    {
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "too_long",
+        "too_short",
+        "string_too_long",
+        "string_too_short",
+        "int_parsing_size",
+        "string_pattern_mismatch",
+        "finite_number",
+    }
+)
+
+
 def refusal(exc: AppError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """An AppError as the parts of a plain ASGI answer (for middleware, which has no handlers)."""
     import orjson
@@ -106,17 +124,21 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []
-        for err in exc.errors():
+        errors = exc.errors()
+        for err in errors:
             where = ".".join(str(p) for p in err.get("loc", ()))
             problems.append({"field": where, "message": err.get("msg", "")})
         text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        # A value that parsed but is out of its range or too long is bad input (400, the
+        # message says the range); 422 stays for what does not parse at all.
+        out_of_range = all(e.get("type") in BOUND_ERRORS for e in errors)
         return JSONResponse(
             {
-                "error": "invalid",
+                "error": "bad_request" if out_of_range else "invalid",
                 "detail": f"请求内容有误 / invalid request: {text}",
                 "problems": problems,
             },
-            status_code=422,
+            status_code=400 if out_of_range else 422,
         )
 
     @app.exception_handler(DataError)

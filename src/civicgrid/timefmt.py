@@ -45,12 +45,13 @@ class BadTime(BadRequest):
         )
 
 
-def check_year(value: dt.datetime | dt.date, name: str, text: str | None = None) -> None:
-    """BadTime (400) unless `value` falls in the years YEAR_MIN..YEAR_MAX."""
-    if not YEAR_MIN <= value.year <= YEAR_MAX:
+def check_year(value: dt.datetime | dt.date | int, name: str, text: str | None = None) -> None:
+    """BadTime (400) unless `value` (a time, a date or a year) falls in YEAR_MIN..YEAR_MAX."""
+    year = value if isinstance(value, int) else value.year
+    if not YEAR_MIN <= year <= YEAR_MAX:
         raise BadTime(
             name,
-            text or value.isoformat(),
+            text or str(value if isinstance(value, int) else value.isoformat()),
             f"超出允许范围 (年份须在 {YEAR_MIN}–{YEAR_MAX} 之间)",
             f"is out of range: years {YEAR_MIN}–{YEAR_MAX} only",
         )

@@ -8,10 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicgrid.cases.models import CalendarDay, CalendarYear
+from civicgrid.timefmt import check_year
 
 
 def set_day(session: Session, *, day: dt.date, is_workday: bool, note: str = "") -> CalendarDay:
-    """Mark a day as a working day or a day off, overriding chinese-calendar."""
+    """Mark a day as a working day or a day off, overriding chinese-calendar (a day of the
+    years timefmt allows)."""
+    check_year(day, "day")
     row = session.get(CalendarDay, day)
     if row is None:
         row = CalendarDay(day=day, is_workday=is_workday, note=note)
@@ -32,6 +35,7 @@ def clear_day(session: Session, day: dt.date) -> None:
 def enter_year(session: Session, *, year: int, note: str = "") -> CalendarYear:
     """Declare a year entered: its days off and adjusted working days are the CalendarDay rows
     (the rest follow the weekday rule), and deadlines in it are no longer flagged."""
+    check_year(year, "year")
     row = session.get(CalendarYear, year)
     if row is None:
         row = CalendarYear(year=year, note=note)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from civicgrid.cases import admin, routing
 from civicgrid.deps import DbSession, RowId, require_roles
+from civicgrid.timefmt import YEAR_MAX, YEAR_MIN
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Depends(require_roles("admin"))])
 
@@ -15,8 +16,8 @@ class RuleIn(BaseModel):
     match: str = Field(description="5-digit category, 2-digit major class, or *")
     target: str = Field(description="street, community, unit or department")
     unit_code: str | None = None
-    priority: int = 100
-    note: str = ""
+    priority: int = Field(default=100, ge=0, le=1_000_000, description="smaller wins")
+    note: str = Field(default="", max_length=200)
 
 
 class DayIn(BaseModel):
@@ -26,7 +27,7 @@ class DayIn(BaseModel):
 
 
 class YearIn(BaseModel):
-    year: int = Field(ge=2000, le=2100)
+    year: int = Field(description=f"{YEAR_MIN}–{YEAR_MAX}")
     note: str = Field(default="", max_length=100)
 
 

@@ -18,7 +18,7 @@ from civicgrid.kit.guard import BodyLimit
 from civicgrid.media import service as media_service
 from civicgrid.media.models import Photo
 from civicgrid.media.service import MAX_PHOTOS
-from civicgrid.timefmt import parse_aware
+from civicgrid.timefmt import parse_time
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -42,12 +42,7 @@ CurrentCase = Annotated[Case, Depends(current_case)]
 
 
 def _when(text: str | None, name: str) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        return parse_aware(text, default_local=True)
-    except ValueError as exc:
-        raise BadAction(f"{name} 不是 ISO 8601 时间", f"{name} is not an ISO 8601 time") from exc
+    return parse_time(text, name) if text else None
 
 
 @router.get("")
@@ -288,7 +283,7 @@ def _photo_action(action: str):
         user: CurrentUser,
         settings: AppSettings,
         note: Annotated[str, Form(max_length=4000)] = "",
-        version: Annotated[int | None, Form()] = None,
+        version: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
         photos: Annotated[list[UploadFile] | None, File()] = None,
     ) -> dict:
         files = [

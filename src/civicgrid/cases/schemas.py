@@ -20,7 +20,9 @@ class CaseCreate(BaseModel):
 
 class ActionIn(BaseModel):
     note: str = Field(default="", max_length=4000)
-    version: int | None = Field(default=None, description="the case version you saw (409 if old)")
+    version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="the case version you saw (409 if old)"
+    )
     unit: str | None = Field(default=None, description="dispatch: org unit code")
     deadline: str | None = Field(default=None, description="dispatch / extend_approve: ISO 8601")
     until: str | None = Field(default=None, description="extend_request: ISO 8601")

@@ -32,6 +32,7 @@ from civicgrid.config import Settings
 from civicgrid.db import utcnow
 from civicgrid.geo import service as geo_service
 from civicgrid.org import service as org_service
+from civicgrid.timefmt import check_year
 
 AUTO_SOURCES = ("citizen", "open311")
 NOTE_REQUIRED = ("reject", "return", "verify_fail", "extend_refuse", "suspend", "urge", "comment")
@@ -102,6 +103,7 @@ def _aware(value: Any, field: str) -> dt.datetime:
             ) from exc
     if moment.tzinfo is None:
         raise BadAction(f"{field} 须带时区偏移 (如 +08:00)", f"{field} needs a UTC offset")
+    check_year(moment, field)
     return moment.astimezone(dt.UTC)
 
 

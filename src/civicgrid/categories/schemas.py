@@ -28,6 +28,7 @@ class LimitRead(BaseModel):
 class LimitSet(BaseModel):
     scope: str = Field(examples=["event:06010", "major:06", "default"])
     urgency: str = "normal"
-    limit: float = Field(gt=0)
+    # a year of hours is more than any handling time limit; more overflows the deadlines
+    limit: float = Field(gt=0, le=10_000)
     unit: str = "working_hours"
-    note: str = ""
+    note: str = Field(default="", max_length=200)

@@ -9,24 +9,14 @@ from civicgrid.deps import DbSession
 from civicgrid.errors import BadRequest
 from civicgrid.stats import export
 from civicgrid.stats import service as stats_service
-from civicgrid.timefmt import local_zone
+from civicgrid.timefmt import parse_time
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
 
 
 def parse_bound(text: str, name: str) -> dt.datetime:
-    """An ISO 8601 time with offset, or a date (local midnight)."""
-    try:
-        if len(text) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(0), local_zone())
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise BadRequest(
-            f"{name} 不是日期或 ISO 8601 时间", f"{name} is not a date or ISO 8601 time"
-        ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=local_zone())
-    return value
+    """An ISO 8601 time, or a date (local midnight), in the years timefmt allows."""
+    return parse_time(text, name)
 
 
 @router.get("/kpis")
@@ -89,7 +79,7 @@ def hotspots(
     start: str,
     end: str,
     by: str = "grid",
-    resolution: int = 9,
+    resolution: Annotated[int, Query(ge=0, le=15, description="H3 resolution")] = 9,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list:
     """Cases per unit grid, or per H3 cell (with its outline)."""

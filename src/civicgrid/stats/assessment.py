@@ -55,12 +55,13 @@ def ranking(
 
 def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
     from civicgrid.errors import BadRequest
-    from civicgrid.timefmt import local_zone
+    from civicgrid.timefmt import check_year, local_zone
 
     try:
         first = dt.datetime.strptime(month, "%Y-%m").replace(tzinfo=local_zone())
     except ValueError:
         raise BadRequest("月份格式应为 YYYY-MM", "month must be YYYY-MM") from None
+    check_year(first, "month", month)
     nxt = (first + dt.timedelta(days=32)).replace(day=1)
     return first, nxt
 
