@@ -240,9 +240,19 @@ def scope_unit(session: Session, user: User) -> OrgUnit | None:
     return unit
 
 
+# In a scope: its holder also sees the cases that have no place yet — no street and no unit: a
+# report without a location, or outside every grid, that nobody has dispatched. They belong to
+# the district's command roles (dispatchers, operators, leaders, admins), who place or reject them.
+SEES_UNPLACED = "<unplaced>"
+
+
 def scope_codes(session: Session, user: User) -> set[str] | None:
-    """The unit codes the user may see, or None for all."""
+    """The unit codes the user may see, or None for all; with SEES_UNPLACED for users who see a
+    whole district."""
     unit = scope_unit(session, user)
     if unit is None:
         return None
-    return {u.code for u in org_service.units(session, unit)}
+    codes = {u.code for u in org_service.units(session, unit)}
+    if unit.kind == "district" and user.has_role(*COMMAND_ROLES):
+        codes.add(SEES_UNPLACED)
+    return codes

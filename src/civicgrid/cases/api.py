@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from civicgrid.auth import service as auth_service
 from civicgrid.cases import service, views, workflow
-from civicgrid.cases.exceptions import BadAction, CaseNotFound
+from civicgrid.cases.exceptions import ActionForbidden, BadAction, CaseNotFound
 from civicgrid.cases.models import Case
 from civicgrid.cases.schemas import ActionIn, CaseCreate
 from civicgrid.config import get_settings
@@ -23,6 +23,14 @@ from civicgrid.timefmt import parse_time
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 SOURCE_OF_ROLE = {"supervisor": "supervisor", "operator": "hotline"}
+# Who may enter a case with which source: a 网格员's patrol, the hotline's operators (and the
+# dispatchers who take calls), any staff. Citizen, Open311 and system cases come only through
+# their own channels.
+SOURCE_ROLES = {
+    "supervisor": ("supervisor",),
+    "hotline": ("operator", "dispatcher"),
+    "staff": workflow.STAFF,
+}
 PHOTO_ACTIONS = {"report_done": "done", "verify_pass": "verify", "verify_fail": "verify"}
 BODY_LIMITS = [
     BodyLimit(
@@ -114,6 +122,16 @@ def report_case(
     source = body.source or next(
         (SOURCE_OF_ROLE[r] for r in user.roles if r in SOURCE_OF_ROLE), "staff"
     )
+    if not user.has_role(*SOURCE_ROLES.get(source, ())):
+        allowed = [s for s, roles in SOURCE_ROLES.items() if user.has_role(*roles)]
+        raise ActionForbidden(
+            f"您的角色不能录入来源为 {source} 的案件; 可用: {', '.join(allowed)}",
+            f"your roles may not enter cases with source {source}; allowed: {', '.join(allowed)}",
+        )
+    if body.auto_dispatch and not user.has_role("dispatcher"):
+        raise ActionForbidden(
+            "只有派遣员可以要求自动派遣", "only dispatchers may ask for automatic dispatch"
+        )
     case = service.report(
         session,
         settings,
@@ -262,6 +280,21 @@ def _act(
     return {**views.case_summary(case), "event": views.event_view(event)}
 
 
+def _relocate(session, settings, user, case: Case, body: ActionIn) -> dict:
+    events = service.relocate(
+        session,
+        settings,
+        case,
+        actor=service.actor_for(session, user, "relocate"),
+        lon=body.lon,
+        lat=body.lat,
+        datum=body.datum,
+        note=body.note,
+        expected_version=body.version,
+    )
+    return {**views.case_summary(case), "event": views.event_view(events[0])}
+
+
 def _json_action(action: str):
     def endpoint(
         case: CurrentCase,
@@ -270,6 +303,8 @@ def _json_action(action: str):
         user: CurrentUser,
         settings: AppSettings,
     ) -> dict:
+        if action == "relocate":
+            return _relocate(session, settings, user, case, body)
         return _act(session, settings, user, case, action, body)
 
     endpoint.__doc__ = f"{workflow.ACTION_NAMES_ZH[action]} ({action})."

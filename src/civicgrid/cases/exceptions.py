@@ -36,3 +36,10 @@ class ActionForbidden(Forbidden):
 
 class BadAction(BadRequest):
     pass
+
+
+class AlreadyRatedByCitizen(Conflict):
+    def __init__(self):
+        super().__init__(
+            "市民已亲自评价, 不能再录入回访评分", "the citizen has rated the case themselves"
+        )

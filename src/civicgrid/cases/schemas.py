@@ -27,3 +27,6 @@ class ActionIn(BaseModel):
     deadline: str | None = Field(default=None, description="dispatch / extend_approve: ISO 8601")
     until: str | None = Field(default=None, description="extend_request: ISO 8601")
     score: int | None = Field(default=None, ge=1, le=5, description="rate: 1-5")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="relocate: longitude")
+    lat: float | None = Field(default=None, ge=-90, le=90, description="relocate: latitude")
+    datum: str = Field(default="wgs84", description="relocate: wgs84, gcj02 or bd09")

@@ -7,19 +7,22 @@ event and updates the row in the caller's transaction. Services flush; callers c
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
+from civicgrid.auth.service import SEES_UNPLACED
 from civicgrid.cases import routing, workflow
 from civicgrid.cases.calendar import WorkCalendar
 from civicgrid.cases.exceptions import (
     ActionForbidden,
+    AlreadyRatedByCitizen,
     BadAction,
     CaseNotFound,
     IllegalTransition,
@@ -75,10 +78,16 @@ def actor_for(session: Session, user, action: str) -> Actor:
     return Actor(user.username, role, frozenset(scope) if scope is not None else None)
 
 
-def visible(case: Case, scope: frozenset[str] | set[str] | None) -> bool:
+def visible(case, scope: frozenset[str] | set[str] | None) -> bool:
+    """Whether a scope (auth.service.scope_codes) may see a case — or anything with the case's
+    unit_code, street_code and community_code (a live event, a draft). `scoped` is the same
+    rule as a query."""
     if scope is None:
         return True
-    return any(c in scope for c in (case.unit_code, case.street_code, case.community_code) if c)
+    places = (case.unit_code, case.street_code, case.community_code)
+    if any(c in scope for c in places if c):
+        return True
+    return SEES_UNPLACED in scope and case.unit_code is None and case.street_code is None
 
 
 def projection_of(case: Case) -> workflow.Projection:
@@ -227,9 +236,50 @@ def _prepare(
         score = p.get("score")
         if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
             raise BadAction("评分须为 1 到 5 的整数", "score must be a whole number from 1 to 5")
+        if citizen_rated(session, case):
+            # the citizen's own word is final; a phone follow-up is recorded only before it
+            raise AlreadyRatedByCitizen()
+    elif action == "relocate":
+        p = _place_payload(session, case, p)
     elif action == "urge":
         p["to"] = case.unit_code
     return p
+
+
+def citizen_rated(session: Session, case) -> bool:
+    """Whether the citizen has rated the case themselves (by the tracking secret)."""
+    if case.id is None or case.first_rate_at is None:
+        return False
+    found = select(CaseEvent.id).where(
+        CaseEvent.case_id == case.id, CaseEvent.action == "rate", CaseEvent.role == "citizen"
+    )
+    return session.scalar(found.limit(1)) is not None
+
+
+def _place_payload(session: Session, case, given: dict) -> dict:
+    """A relocate's payload: the new point in WGS-84, its grid, community and street, and the
+    point it replaces."""
+    lon, lat = given.get("lon"), given.get("lat")
+    numbers = all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        for v in (lon, lat)
+    )
+    if not numbers or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise BadAction(
+            "定位需要经度 lon (-180~180) 和纬度 lat (-90~90)",
+            "relocate needs lon (-180..180) and lat (-90..90)",
+        )
+    found = geo_service.locate(session, float(lon), float(lat), given.get("datum") or "wgs84")
+    return {
+        "lon": found["lon"],
+        "lat": found["lat"],
+        "datum": "wgs84",
+        **{level: found[level].code if found[level] else None for level in PLACE_LEVELS},
+        "was": {"lon": case.lon, "lat": case.lat},
+    }
+
+
+PLACE_LEVELS = ("grid", "community", "street")
 
 
 def _department_of(session: Session, case: Case) -> str:
@@ -360,13 +410,25 @@ def _step(
         case.queue_reason = None
     elif action == "return":
         case.queue_reason = "returned"
+    elif action == "relocate":
+        case.lon, case.lat = payload["lon"], payload["lat"]
+        case.grid_code = payload["grid"]
+        case.community_code = payload["community"]
+        case.street_code = payload["street"]
+        case.queue_reason = "outside_grid" if payload["street"] is None else None
     return event
 
 
 def _announce(session: Session, case: Case, action: str, **extra) -> None:
     """Tell the command centre's live views, once the transaction commits."""
     change = {"type": "case", "code": case.code, "action": action, "state": case.state}
-    broadcast.queue_change(session, {**change, "street": case.street_code, **extra})
+    # the places say who may receive it (command.api filters each stream by `visible`)
+    places = {
+        "street": case.street_code,
+        "community": case.community_code,
+        "unit": case.unit_code,
+    }
+    broadcast.queue_change(session, {**change, **places, **extra})
 
 
 def next_codes(session: Session, settings: Settings, moments: list[dt.datetime]) -> list[str]:
@@ -498,39 +560,14 @@ def plan_report(
             "payload": {"source": source, **(extra or {})},
         }
     ]
-    reason = None
+    if actor.role in workflow.STAFF and case.street_code and not visible(case, actor.scope):
+        raise ActionForbidden(
+            "该位置不在您的管辖范围内, 请联系指挥中心上报",
+            "the place is outside your unit; report it through the command centre",
+        )
     if found is None:
-        reason = "no_location"
-    elif found["street"] is None:
-        reason = "outside_grid"
-    auto = (
-        auto_dispatch
-        if auto_dispatch is not None
-        else (settings.auto_dispatch and source in AUTO_SOURCES)
-    )
-    if reason is None and not auto:
-        reason = "manual"
-    if reason is None and source == "citizen" and settings.citizen_reports_need_acceptance:
-        reason = "needs_acceptance"
-    route = None
-    if reason is None:
-        route = routing.route(
-            session,
-            category_code=cat.code,
-            default_department=cat.default_department,
-            street_code=case.street_code,
-            community_code=case.community_code,
-        )
-        reason = route.reason
-    if reason is None:
-        system = Actor.system()
-        events.append(_step(session, settings, case, "accept", actor=system, at=at))
-        dispatch = {"unit": route.unit_code, "rule": route.rule_id}
-        events.append(
-            _step(session, settings, case, "dispatch", actor=system, at=at, payload=dispatch)
-        )
-    else:
-        case.queue_reason = reason
+        case.queue_reason = "no_location"
+    events.extend(_route_new(session, settings, case, at, auto_dispatch=auto_dispatch))
 
     contact = None
     if contact_name or contact_phone or contact_email:
@@ -540,6 +577,92 @@ def plan_report(
             "email": contact_email.strip()[:120],
         }
     return ReportPlan(case, events, contact)
+
+
+def _route_new(
+    session: Session,
+    settings: Settings,
+    case,
+    at: dt.datetime,
+    *,
+    auto_dispatch: bool | None = None,
+) -> list[dict]:
+    """Route a case that has not been dispatched yet, as a report is routed when it arrives:
+    where its place is in a grid, its source is dispatched automatically (or `auto_dispatch`
+    says so) and a rule names a unit, the system accepts (if need be) and dispatches it at `at`;
+    otherwise the reason is left on the case for the dispatcher's queue. Returns the events'
+    rows (applied to the case, not written)."""
+    if case.queue_reason == "no_location":
+        return []
+    reason = "outside_grid" if case.street_code is None else None
+    auto = (
+        auto_dispatch
+        if auto_dispatch is not None
+        else (settings.auto_dispatch and case.source in AUTO_SOURCES)
+    )
+    if reason is None and not auto:
+        reason = "manual"
+    if reason is None and case.source == "citizen" and settings.citizen_reports_need_acceptance:
+        reason = "needs_acceptance"
+    route = None
+    if reason is None:
+        route = routing.route(
+            session,
+            category_code=case.category_code,
+            default_department=_department_of(session, case),
+            street_code=case.street_code,
+            community_code=case.community_code,
+        )
+        reason = route.reason
+    if reason is not None:
+        case.queue_reason = reason
+        return []
+    system = Actor.system()
+    events = []
+    if case.state == "reported":
+        events.append(_step(session, settings, case, "accept", actor=system, at=at))
+    dispatch = {"unit": route.unit_code, "rule": route.rule_id}
+    events.append(_step(session, settings, case, "dispatch", actor=system, at=at, payload=dispatch))
+    return events
+
+
+def relocate(
+    session: Session,
+    settings: Settings,
+    case: Case,
+    *,
+    actor: Actor,
+    lon: float,
+    lat: float,
+    datum: str = "wgs84",
+    note: str = "",
+    expected_version: int | None = None,
+) -> list[CaseEvent]:
+    """Place a case that has no place, or a wrong one (定位): the event records the new point
+    (WGS-84), its grid, community and street, and the point it replaces. Routing follows as for
+    a new report (`_route_new`): the system accepts and dispatches it where the rules allow,
+    otherwise the reason stays on the dispatcher's queue. Returns the events written."""
+    written = [
+        transition(
+            session,
+            settings,
+            case,
+            "relocate",
+            actor=actor,
+            note=note,
+            payload={"lon": lon, "lat": lat, "datum": datum},
+            expected_version=expected_version,
+        )
+    ]
+    at = written[0].at
+    for row in _route_new(session, settings, case, at):
+        event = CaseEvent(**row)
+        session.add(event)
+        written.append(event)
+    session.flush()
+    for event in written[1:]:
+        _announce(session, case, event.action)
+    return written
 
 
 @dataclass
@@ -627,18 +750,20 @@ class CaseFilter:
     reported_from: dt.datetime | None = None
     reported_to: dt.datetime | None = None
     bbox: tuple[float, float, float, float] | None = None
-    queue: str | None = None
+    queue: str | list[str] | None = None
     extension_pending: bool | None = None
 
 
 def scoped(query, scope):
-    """`query` limited to the cases the scope (unit codes, or None for all) may see."""
+    """`query` limited to the cases the scope (unit codes, or None for all) may see: `visible`
+    as a condition."""
     if scope is None:
         return query
-    codes = list(scope)
-    return query.where(
-        or_(Case.unit_code.in_(codes), Case.street_code.in_(codes), Case.community_code.in_(codes))
-    )
+    codes = [c for c in scope if c != SEES_UNPLACED]
+    seen = [Case.unit_code.in_(codes), Case.street_code.in_(codes), Case.community_code.in_(codes)]
+    if SEES_UNPLACED in scope:
+        seen.append(and_(Case.unit_code.is_(None), Case.street_code.is_(None)))
+    return query.where(or_(*seen))
 
 
 def list_cases(
@@ -690,7 +815,8 @@ def _filtered(query, scope, flt: CaseFilter, now: dt.datetime):
         x0, y0, x1, y1 = flt.bbox
         query = query.where(Case.lon.between(x0, x1), Case.lat.between(y0, y1))
     if flt.queue:
-        query = query.where(Case.queue_reason == flt.queue)
+        reasons = [flt.queue] if isinstance(flt.queue, str) else flt.queue
+        query = query.where(Case.queue_reason.in_(reasons))
     if flt.light:
         ticking = Case.state.in_(("dispatched", "in_progress", "registered"))
         if flt.light == "red":

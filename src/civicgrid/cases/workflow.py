@@ -44,6 +44,8 @@ TRANSITIONS: dict[tuple[str | None, str], str] = {
     ("resolved", "verify_pass"): "closed",
     ("suspended", "resume"): RESUME,
     ("closed", "rate"): SAME,
+    ("reported", "relocate"): SAME,
+    ("registered", "relocate"): SAME,
 }
 for _state in OPEN_STATES:
     TRANSITIONS[(_state, "suspend")] = "suspended"
@@ -53,6 +55,7 @@ for _state in STATES:
 
 ACTIONS = tuple(dict.fromkeys(a for _, a in TRANSITIONS))
 # Actions that appear in case histories (urge and comment are notes, not moves).
+# relocate keeps the state: it moves the case's place (service.relocate), routing may follow.
 HISTORY_ACTIONS = tuple(a for a in ACTIONS if a not in ("urge", "comment"))
 
 STAFF = ("admin", "leader", "dispatcher", "operator", "supervisor", "handler")
@@ -74,6 +77,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     "suspend": ("dispatcher",),
     "resume": ("dispatcher",),
     "rate": ("citizen", "operator"),
+    "relocate": ("operator", "dispatcher"),
     "urge": ("dispatcher", "leader"),
     "comment": STAFF,
 }
@@ -95,6 +99,7 @@ ACTION_NAMES_ZH = {
     "suspend": "挂账",
     "resume": "恢复",
     "rate": "回访评价",
+    "relocate": "定位",
     "urge": "督办",
     "comment": "备注",
 }

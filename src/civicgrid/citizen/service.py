@@ -223,7 +223,7 @@ def public_view(session: Session, case: Case, *, photo_url) -> dict:
         "deadline": iso_local(case.deadline),
         "closed_at": iso_local(case.closed_at),
         "score": case.score,
-        "can_rate": case.state == "closed" and case.score is None,
+        "can_rate": case.state == "closed" and not case_service.citizen_rated(session, case),
         "timeline": [
             {
                 "at": iso_local(e.at),
@@ -245,10 +245,12 @@ def public_view(session: Session, case: Case, *, photo_url) -> dict:
 def rate(
     session: Session, settings: Settings, case: Case, *, score: int, comment: str = ""
 ) -> CaseEvent:
-    """The citizen's rating of a closed case, once. 2 or less: back before the dispatcher."""
+    """The citizen's rating of a closed case, once (after an operator's phone follow-up too: it
+    is their own word, and the latest rating counts, kpis.md). 2 or less: back before the
+    dispatcher."""
     if case.state != "closed":
         raise IllegalTransition(case.state, "rate")
-    if case.score is not None:
+    if case_service.citizen_rated(session, case):
         raise AlreadyRated()
     return case_service.transition(
         session,

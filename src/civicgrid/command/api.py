@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from types import SimpleNamespace
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -79,13 +80,31 @@ def summary(session: DbSession, user: CurrentUser) -> dict:
     }
 
 
+def _seen_by(scope):
+    """Whether a live message is about a case the scope may see (the same rule as the lists)."""
+
+    def seen(message: dict) -> bool:
+        places = SimpleNamespace(
+            unit_code=message.get("unit"),
+            street_code=message.get("street"),
+            community_code=message.get("community"),
+        )
+        return case_service.visible(places, scope)
+
+    return seen
+
+
 @router.get("/stream")
-async def stream(request: Request, _user: CurrentUser) -> StreamingResponse:
-    """Server-sent events: `case` when a case changes, a comment line as a heartbeat."""
+async def stream(request: Request, user: CurrentUser, session: DbSession) -> StreamingResponse:
+    """Server-sent events: `case` when a case this user may see changes, a comment line as a
+    heartbeat."""
+    seen = _seen_by(auth_service.scope_codes(session, user))
 
     async def events():
         source = broadcaster().subscribe()
-        pending = None
+        # subscribed before the first line goes out: a client that has read it misses nothing
+        pending = asyncio.ensure_future(anext(source))
+        await asyncio.sleep(0)
         yield "retry: 3000\n\n"
         try:
             while not await request.is_disconnected():
@@ -97,6 +116,8 @@ async def stream(request: Request, _user: CurrentUser) -> StreamingResponse:
                     continue
                 message = pending.result()
                 pending = None
+                if not seen(message):
+                    continue
                 yield f"event: case\ndata: {json.dumps(message, ensure_ascii=False)}\n\n"
         finally:
             if pending is not None:

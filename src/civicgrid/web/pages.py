@@ -173,6 +173,12 @@ def logout() -> RedirectResponse:
 QUEUES = {
     # key: (label, filter, roles that see it)
     "to_accept": ("待立案", dict(state=["reported"]), ("operator", "dispatcher", "admin")),
+    # no place yet: placed on the map (relocate) or rejected by the district's command roles
+    "to_locate": (
+        "待定位",
+        dict(queue=["no_location", "outside_grid"], state=["reported", "registered"]),
+        ("operator", "dispatcher", "admin"),
+    ),
     "to_dispatch": ("待派遣", dict(state=["registered"]), ("dispatcher", "admin")),
     "returned": ("退回", dict(queue="returned", state=["registered"]), ("dispatcher",)),
     "extensions": ("延期申请", dict(extension_pending=True), ("dispatcher",)),
@@ -187,7 +193,11 @@ QUEUES = {
 
 def _filter(spec: dict, q: str) -> case_service.CaseFilter:
     return case_service.CaseFilter(
-        state=spec.get("state"), light=spec.get("light"), queue=spec.get("queue"), q=q or None
+        state=spec.get("state"),
+        light=spec.get("light"),
+        queue=spec.get("queue"),
+        extension_pending=spec.get("extension_pending"),
+        q=q or None,
     )
 
 
