@@ -12,6 +12,7 @@ from collections import defaultdict, deque
 
 from civicgrid.config import Settings
 from civicgrid.errors import TooManyRequests
+from civicgrid.kit.text import BadPhone, normalise_phone
 
 
 class MemoryLimiter:
@@ -70,8 +71,14 @@ def limiter(settings: Settings):
 
 
 def check_report(settings: Settings, *, address: str | None, phone: str | None) -> None:
-    """Refuse an anonymous report over the per-address or per-phone limit (429)."""
+    """Refuse an anonymous report over the per-address or per-phone limit (429). A phone counts
+    as the number it is (`139-1111-0000` is `13911110000`); one that is not a number is not
+    counted here, and refused by the report's own checks."""
     lim = limiter(settings)
+    try:
+        phone = normalise_phone(phone or "")
+    except BadPhone:
+        phone = None
     window = 3600.0
     if address and not lim.hit(f"addr:{address}", settings.reports_per_hour_per_address, window):
         raise TooManyRequests(

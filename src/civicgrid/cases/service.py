@@ -34,6 +34,7 @@ from civicgrid.command import broadcast
 from civicgrid.config import Settings
 from civicgrid.db import utcnow
 from civicgrid.geo import service as geo_service
+from civicgrid.kit.text import normalise_phone
 from civicgrid.org import service as org_service
 from civicgrid.timefmt import check_year
 
@@ -573,7 +574,7 @@ def plan_report(
     if contact_name or contact_phone or contact_email:
         contact = {
             "name": contact_name.strip()[:60],
-            "phone": contact_phone.strip()[:40],
+            "phone": normalise_phone(contact_phone, "contact_phone"),
             "email": contact_email.strip()[:120],
         }
     return ReportPlan(case, events, contact)

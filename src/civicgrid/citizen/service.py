@@ -25,6 +25,7 @@ from civicgrid.categories import service as cat_service
 from civicgrid.citizen.exceptions import AlreadyRated, TrackingNotFound
 from civicgrid.citizen.models import TrackingSecret
 from civicgrid.config import Settings
+from civicgrid.kit.text import BadPhone, normalise_phone
 from civicgrid.media import service as media_service
 from civicgrid.media.models import Photo
 from civicgrid.media.service import CheckedImage
@@ -96,8 +97,7 @@ def prepare(
         gps = next((c.gps for c in checked if c.gps), None)
         if gps is not None:
             lon, lat, datum = gps[0], gps[1], "wgs84"
-    if phone and not (phone.replace("+", "").replace("-", "").isdigit() and 5 <= len(phone) <= 20):
-        raise BadAction("手机号格式不对", "the phone number is not valid")
+    phone = normalise_phone(phone)
     plan = case_service.plan_report(
         session,
         settings,
@@ -308,8 +308,17 @@ def merge(
     session.flush()
 
 
+def _required_phone(raw: str) -> str:
+    phone = normalise_phone(raw)
+    if not phone:
+        raise BadPhone("phone", raw)
+    return phone
+
+
 def personal_data(session: Session, phone: str) -> list[dict]:
-    """Everything kept about the reporter with this phone: for a request to see one's data."""
+    """Everything kept about the reporter with this phone (as typed: it is normalised): for a
+    request to see one's data."""
+    phone = _required_phone(phone)
     from civicgrid.timefmt import iso_local
 
     rows = session.execute(
@@ -343,6 +352,7 @@ def personal_data(session: Session, phone: str) -> list[dict]:
 def erase(session: Session, phone: str) -> int:
     """Erase the reporter's name, phone and e-mail from every case they reported; the cases
     themselves stay. Returns how many cases were touched."""
+    phone = _required_phone(phone)
     contacts = session.scalars(select(CaseContact).where(CaseContact.phone == phone)).all()
     for contact in contacts:
         contact.name = contact.phone = contact.email = ""

@@ -9,6 +9,7 @@ text is a 400 that names the field, never a 500 and never a stored NUL.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from civicgrid.errors import BadRequest
 
@@ -60,3 +61,34 @@ def check_text(
 def xml_safe(text: str) -> str:
     """`text` without the characters XML 1.0 cannot carry (stored before they were refused)."""
     return _NOT_XML.sub("", text)
+
+
+_PHONE_NOISE = re.compile(r"[\s\-().\u3000]")
+_PHONE = re.compile(r"^\+?\d{5,20}$")
+_CHINA = re.compile(r"^(?:\+86|0086|86)(1\d{10})$")
+
+
+class BadPhone(BadRequest):
+    def __init__(self, field: str, raw: str):
+        super().__init__(
+            f"{field} {raw[:30]!r} 不是有效的电话号码 (5-20 位数字)",
+            f"{field} {raw[:30]!r} is not a phone number (5-20 digits)",
+            extra={"field": field},
+        )
+
+
+def normalise_phone(raw: str, field: str = "phone") -> str:
+    """A phone number as it is stored and compared: full-width digits made ASCII, spaces,
+    dashes, dots and brackets dropped, China's +86 / 0086 before a mobile number dropped
+    (`139-1111-0000`, `+86 139 1111 0000` and `１３９１１１１００００` are one number). The empty
+    text stays empty; anything else that is not 5-20 digits (with a leading +) is BadPhone."""
+    text = unicodedata.normalize("NFKC", raw)
+    phone = _PHONE_NOISE.sub("", text)
+    if not phone:
+        return ""
+    china = _CHINA.match(phone)
+    if china:
+        phone = china.group(1)
+    if not _PHONE.match(phone):
+        raise BadPhone(field, raw)
+    return phone

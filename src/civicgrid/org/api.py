@@ -14,10 +14,13 @@ router = APIRouter(prefix="/api/v1/org", tags=["org"])
 admin = [Depends(require_roles("admin"))]
 
 
+def _viewer(user: User) -> dict:
+    """Who is looking, as visible_phones and search_people want it."""
+    return {"viewer_unit_id": user.person.org_unit_id, "viewer_is_admin": user.has_role("admin")}
+
+
 def _person_read(person: Person, viewer: User) -> PersonRead:
-    phones = service.visible_phones(
-        person, viewer_unit_id=viewer.person.org_unit_id, viewer_is_admin=viewer.has_role("admin")
-    )
+    phones = service.visible_phones(person, **_viewer(viewer))
     return PersonRead(
         id=person.id,
         name=person.name,
@@ -66,7 +69,7 @@ def people(
 ) -> list[PersonRead]:
     """Search the directory by name, pinyin initials (`zqs` → 张秋生) or a phone's last digits."""
     scope = service.get_unit(session, unit) if unit else None
-    found = service.search_people(session, q=q, unit=scope, limit=limit)
+    found = service.search_people(session, q=q, unit=scope, limit=limit, **_viewer(user))
     return [_person_read(p, user) for p in found]
 
 
@@ -85,7 +88,7 @@ def create_person(body: PersonCreate, session: DbSession, user: CurrentUser) -> 
 
 def _export_rows(session, user: User, q: str, unit: str | None):
     scope = service.get_unit(session, unit) if unit else None
-    found = service.search_people(session, q=q, unit=scope, limit=100_000)
+    found = service.search_people(session, q=q, unit=scope, limit=100_000, **_viewer(user))
     return [(p, _person_read(p, user).phones) for p in found]
 
 

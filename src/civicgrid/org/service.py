@@ -11,10 +11,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from civicgrid import refcache
+from civicgrid.kit.text import normalise_phone
 from civicgrid.org.exceptions import BadUnit, UnitExists, UnitNotFound
 from civicgrid.org.models import UNIT_KINDS, OrgUnit, Person
-
-PHONE_RE = re.compile(r"^\+?\d{5,20}$")
 
 
 def get_unit(session: Session, code: str) -> OrgUnit:
@@ -143,16 +142,10 @@ def name_initials(name: str) -> str:
 
 
 def normalise_phones(phones: list[str] | str) -> str:
+    """Phone numbers as the directory keeps them: each normalised (kit.text.normalise_phone),
+    comma-separated."""
     items = phones.split(",") if isinstance(phones, str) else phones
-    clean = []
-    for raw in items:
-        digits = re.sub(r"[\s\-()]", "", raw)
-        if not digits:
-            continue
-        if not PHONE_RE.match(digits):
-            raise BadUnit(f"电话号码 {raw!r} 格式不对", f"phone number {raw!r} is not valid")
-        clean.append(digits)
-    return ",".join(clean)
+    return ",".join(p for p in (normalise_phone(raw, "phones") for raw in items) if p)
 
 
 def create_person(
@@ -182,16 +175,41 @@ def create_person(
 
 
 def search_people(
-    session: Session, *, q: str = "", unit: OrgUnit | None = None, limit: int = 50
+    session: Session,
+    *,
+    viewer_unit_id: int | None,
+    viewer_is_admin: bool,
+    q: str = "",
+    unit: OrgUnit | None = None,
+    limit: int = 50,
 ) -> list[Person]:
-    """People whose name contains q, whose pinyin initials start with q, or whose phone ends
-    with the digits of q; within `unit`'s subtree when given."""
-    query = select(Person).join(Person.org_unit).order_by(Person.name).limit(limit)
+    """People whose name contains q, whose pinyin initials start with q, or — when q is digits
+    (spaces and dashes allowed) — whose phone shows that run of digits to this viewer: anywhere
+    in a phone the viewer sees whole (`visible_phones`), only in the unmasked head or tail of a
+    masked one, so that a search cannot uncover masked digits. Within `unit`'s subtree when
+    given."""
+    query = select(Person).join(Person.org_unit).order_by(Person.name)
+    if unit is not None:
+        query = query.where(OrgUnit.path.startswith(unit.path))
     q = q.strip()
+    digits = re.sub(r"[\s\-()]", "", q)
+    if digits.isdigit():
+        candidates = session.scalars(query.where(Person.phones.contains(digits)))
+        shown = [
+            p
+            for p in candidates
+            if any(
+                digits in part
+                for phone in visible_phones(
+                    p, viewer_unit_id=viewer_unit_id, viewer_is_admin=viewer_is_admin
+                )
+                for part in phone.split("*")
+            )
+        ]
+        return shown[:limit]
+    query = query.limit(limit)
     if q:
-        if q.isdigit():
-            query = query.where(or_(Person.phones.like(f"%{q}"), Person.phones.like(f"%{q},%")))
-        elif re.fullmatch(r"[A-Za-z]+", q):
+        if re.fullmatch(r"[A-Za-z]+", q):
             low = q.lower()
             query = query.where(
                 or_(
@@ -202,8 +220,6 @@ def search_people(
             )
         else:
             query = query.where(Person.name.contains(q))
-    if unit is not None:
-        query = query.where(OrgUnit.path.startswith(unit.path))
     return list(session.scalars(query))
 
 
@@ -253,12 +269,15 @@ def xlsx(people: list[tuple[Person, list[str]]]) -> bytes:
     """The directory as an Excel workbook (姓名, 职务, 单位, 电话, 邮箱)."""
     from openpyxl import Workbook
 
+    from civicgrid.kit.sheets import xlsx_append
+
     wb = Workbook()
     ws = wb.active
     ws.title = "通讯录"
-    ws.append(["姓名", "职务", "单位", "单位编码", "电话", "邮箱"])
+    xlsx_append(ws, ["姓名", "职务", "单位", "单位编码", "电话", "邮箱"])
     for person, phones in people:
-        ws.append(
+        xlsx_append(
+            ws,
             [
                 person.name,
                 person.title,
@@ -266,7 +285,7 @@ def xlsx(people: list[tuple[Person, list[str]]]) -> bytes:
                 person.org_unit.code,
                 ", ".join(phones),
                 person.email or "",
-            ]
+            ],
         )
     buf = io.BytesIO()
     wb.save(buf)

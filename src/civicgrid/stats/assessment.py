@@ -75,22 +75,25 @@ def assessment_xlsx(report: dict, title: str) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
+    from civicgrid.kit.sheets import xlsx_append
+
     wb = Workbook()
     ws = wb.active
     ws.title = "月度考核"
-    ws.append([title])
+    xlsx_append(ws, [title])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(
+    xlsx_append(
+        ws,
         [
             f"统计期间: {report['start'][:10]} 至 {report['end'][:10]} (不含), "
             f"截止 {report['cutoff']}"
-        ]
+        ],
     )
-    ws.append(["排名"] + [zh for _, zh in COLUMNS])
+    xlsx_append(ws, ["排名"] + [zh for _, zh in COLUMNS])
     for row in report["rows"]:
-        ws.append([row["rank"]] + [row[key] for key, _ in COLUMNS])
+        xlsx_append(ws, [row["rank"]] + [row[key] for key, _ in COLUMNS])
     total = report["total"]
-    ws.append(["合计", "全区"] + [total[key] for key, _ in COLUMNS[1:]])
+    xlsx_append(ws, ["合计", "全区"] + [total[key] for key, _ in COLUMNS[1:]])
     for cells in ws.iter_rows(min_row=4):
         for cell in cells:
             if isinstance(cell.value, float) and cell.column_letter != "L":

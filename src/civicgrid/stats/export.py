@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+from civicgrid.kit.sheets import csv_cell, xlsx_append
 from civicgrid.stats.kpi import KEYS, NAMES_ZH
 
 COLUMNS = ("key", "name", *KEYS)
@@ -25,7 +26,9 @@ def to_csv(report: dict) -> str:
     writer.writerow(COLUMNS)
     writer.writerow(ZH)
     for row in _rows(report):
-        writer.writerow(["" if v is None else repr(v) if isinstance(v, float) else v for v in row])
+        writer.writerow(
+            ["" if v is None else repr(v) if isinstance(v, float) else csv_cell(v) for v in row]
+        )
     return buf.getvalue()
 
 
@@ -38,10 +41,10 @@ def to_xlsx(report: dict) -> bytes:
     ws.append(list(COLUMNS))
     ws.append(list(ZH))
     for row in _rows(report):
-        ws.append(row)
+        xlsx_append(ws, row)
     info = wb.create_sheet("period")
     for key in ("start", "end", "cutoff", "group_by"):
-        info.append([key, report[key]])
+        xlsx_append(info, [key, report[key]])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

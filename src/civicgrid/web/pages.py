@@ -307,15 +307,14 @@ def board_data(session: DbSession, user: OptionalUser) -> dict:
 
 @router.get("/directory", response_class=HTMLResponse)
 def directory(request: Request, session: DbSession, user: PageUser, q: str = "") -> HTMLResponse:
-    found = org_service.search_people(session, q=q, limit=200)
+    viewer = {"viewer_unit_id": user.person.org_unit_id, "viewer_is_admin": user.has_role("admin")}
+    found = org_service.search_people(session, q=q, limit=200, **viewer)
     people = [
         {
             "name": p.name,
             "title": p.title,
             "org_unit_name": p.org_unit.name,
-            "phones": org_service.visible_phones(
-                p, viewer_unit_id=user.person.org_unit_id, viewer_is_admin=user.has_role("admin")
-            ),
+            "phones": org_service.visible_phones(p, **viewer),
         }
         for p in found
     ]
