@@ -73,7 +73,7 @@ def create_unit(
         parent_id=parent.id if parent else None,
         path=(parent.path if parent else "/") + code + "/",
         dept_type=dept_type,
-        phone=phone,
+        phone=normalise_phone(phone or "") or None,
     )
     session.add(unit)
     session.flush()
@@ -145,7 +145,10 @@ def normalise_phones(phones: list[str] | str) -> str:
     """Phone numbers as the directory keeps them: each normalised (kit.text.normalise_phone),
     comma-separated."""
     items = phones.split(",") if isinstance(phones, str) else phones
-    return ",".join(p for p in (normalise_phone(raw, "phones") for raw in items) if p)
+    joined = ",".join(p for p in (normalise_phone(raw, "phones") for raw in items) if p)
+    if len(joined) > 200:
+        raise BadUnit("电话号码过多 (最多约 5 个)", "too many phone numbers (about 5 at most)")
+    return joined
 
 
 def create_person(
