@@ -27,7 +27,7 @@ from civicgrid.geo.index import index as geo_index
 from civicgrid.open311 import api as open311_api
 from civicgrid.org import api as org_api
 from civicgrid.stats import api as stats_api
-from civicgrid.web import pages
+from civicgrid.web import headers, pages
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ def create_app() -> FastAPI:
     install_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     observability.install(app)
+    headers.install(app)
     # Routes are matched in order (FastAPI tries each in turn, ~1.5 µs apiece): the busiest,
     # report intake, comes first.
     app.include_router(open311_api.router, responses=ERROR_RESPONSES)
