@@ -34,6 +34,7 @@ ATTACKS = (
     "</script><script>window.__xss=1</script>",
 )
 ALL = " ".join(ATTACKS)  # for the long texts: descriptions, addresses, notes
+HOLIDAY = f"{ATTACKS[0]} {ATTACKS[3]}"  # a holiday's note: at most 100 characters
 CATEGORY = "06010"  # 暴露垃圾, renamed for the test and put back after it
 TEAM = "239901900"
 DEPARTMENT = "239901901"
@@ -122,7 +123,7 @@ def hostile_world(session: Session) -> Hostile:
             org_unit_code=STREET_A,
             phones=[f"1380000{n:04d}"],
         )
-    case_admin.set_day(session, day=dt.date(2099, 1, 5), is_workday=False, note=ALL)
+    case_admin.set_day(session, day=dt.date(2099, 1, 5), is_workday=False, note=HOLIDAY)
 
     # Cases in every queue, with attacks in the texts and in the notes of their events.
     def report(point=POINT_A, at=None, category=CATEGORY) -> citizen_service.Submitted:
