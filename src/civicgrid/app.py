@@ -30,7 +30,7 @@ from civicgrid.kit.guard import InputGuard, OpsGate
 from civicgrid.open311 import api as open311_api
 from civicgrid.org import api as org_api
 from civicgrid.stats import api as stats_api
-from civicgrid.web import pages
+from civicgrid.web import headers, pages
 
 log = logging.getLogger(__name__)
 # What only operators may read in production (kit.guard.OpsGate).
@@ -112,6 +112,7 @@ def create_app() -> FastAPI:
             token=settings.ops_token,
         )
     observability.install(app)
+    headers.install(app)  # on every answer, refusals of the middleware inside included
     if settings.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     # Routes are matched in order (FastAPI tries each in turn, ~1.5 µs apiece): the busiest,

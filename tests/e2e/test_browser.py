@@ -3,38 +3,23 @@ reports with a photo and a place, a handler takes and finishes it with a photo, 
 verifies, the citizen rates. Screenshots of the main pages are taken on the way (see SHOTS)."""
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import live_server
+from tests.e2e.conftest import DESK, PHONE
 from tests.factories import PASSWORD, world
 from tests.images import jpeg
 
-if shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists():
-    pytest.fail("Debian's chromium is needed for the browser tests (.ci/run installs it)")
-
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # The screenshots are taken on every run; they replace the README's pictures in docs/screenshots
 # only when asked (CIVICGRID_SCREENSHOTS_DIR=docs/screenshots), so that a test run leaves the
 # checkout as it was.
 SHOTS = Path(
     os.environ.get("CIVICGRID_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="civicgrid-shots-")
 )
-PHONE = {"width": 360, "height": 780}
-DESK = {"width": 1280, "height": 860}
 
 
 @pytest.fixture()
@@ -45,14 +30,6 @@ def site(committed, tmp_path, monkeypatch):
         session.commit()
     with live_server() as base:
         yield base
-
-
-@pytest.fixture()
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        yield b
-        b.close()
 
 
 def sign_in_with_keyboard(page, base: str, username: str) -> None:

@@ -2,12 +2,10 @@
   var map = cgMap("map"), layer = L.layerGroup().addTo(map), timer = null;
   var colours = {green: "#1e8e3e", yellow: "#f2a900", red: "#d93025"};
   function rows(id, items, cells) {
-    var tbody = document.querySelector("#" + id + " tbody"); tbody.innerHTML = "";
-    items.forEach(function (item) {
-      var tr = document.createElement("tr");
-      cells(item).forEach(function (v) { var td = document.createElement("td"); td.textContent = v == null ? "—" : v; tr.appendChild(td); });
-      tbody.appendChild(tr);
-    });
+    var tbody = document.querySelector("#" + id + " tbody");
+    tbody.replaceChildren.apply(tbody, items.map(function (item) {
+      return cgRow(cells(item).map(function (v) { return v == null ? "—" : v; }));
+    }));
   }
   function load() {
     fetch("/api/v1/command/summary").then(function (r) { return r.json(); }).then(function (d) {

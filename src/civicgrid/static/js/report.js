@@ -3,15 +3,12 @@
   var search = document.getElementById("cat-search"), choices = document.getElementById("cat-choices");
   var chosen = document.getElementById("category"), message = document.getElementById("message");
   function show(list) {
-    choices.innerHTML = "";
-    list.slice(0, 12).forEach(function (c) {
-      var b = document.createElement("button");
-      b.type = "button"; b.textContent = c.name; b.dataset.code = c.code;
-      b.setAttribute("role", "option");
+    choices.replaceChildren.apply(choices, list.slice(0, 12).map(function (c) {
+      var b = cgEl("button", {type: "button", role: "option", "data-code": c.code}, [c.name]);
       if (chosen.value === c.code) { b.className = "on"; }
       b.onclick = function () { chosen.value = c.code; search.value = c.name; show(list); };
-      choices.appendChild(b);
-    });
+      return b;
+    }));
   }
   function filter() {
     var q = search.value.trim().toLowerCase();
@@ -28,7 +25,7 @@
   function place(lat, lon) {
     document.getElementById("lat").value = lat; document.getElementById("lon").value = lon;
     if (marker) { marker.setLatLng([lat, lon]); } else { marker = L.marker([lat, lon]).addTo(map); }
-    fetch("/api/v1/geo/locate?lon=" + lon + "&lat=" + lat).then(function (r) { return r.json(); })
+    fetch("/api/v1/geo/locate?" + new URLSearchParams({lon: lon, lat: lat})).then(function (r) { return r.json(); })
       .then(function (d) {
         document.getElementById("where").textContent = d.inside
           ? [d.street && d.street.name, d.community && d.community.name, d.grid && d.grid.name].filter(Boolean).join(" · ")
@@ -63,8 +60,8 @@
         form.hidden = true;
         document.getElementById("done").hidden = false;
         document.getElementById("done-code").textContent = res.body.code;
-        var link = document.getElementById("done-link");
-        link.href = res.body.track_url; link.textContent = location.origin + res.body.track_url;
+        var link = document.getElementById("done-link"), url = cgLocal(res.body.track_url);
+        if (url) { link.href = url; link.textContent = location.origin + url; }
       })
       .catch(function () { button.disabled = false; message.className = "error"; message.textContent = W.failed; });
   });

@@ -17,26 +17,27 @@
   }
   function get(path) { return fetch(path).then(function (r) { return r.json(); }); }
   function load() {
-    var b = bounds(), g = document.getElementById("group").value, q = "start=" + b.start + "&end=" + b.end;
-    document.getElementById("dl-csv").href = "/api/v1/stats/kpis?" + q + "&group_by=" + g + "&format=csv";
-    document.getElementById("dl-xlsx").href = "/api/v1/stats/kpis?" + q + "&group_by=" + g + "&format=xlsx";
-    document.getElementById("dl-assess").href = "/stats/assessment/" + b.month;
-    get("/api/v1/stats/kpis?" + q + "&group_by=" + g).then(function (d) {
+    var b = bounds(), g = document.getElementById("group").value;
+    function query(more) { return new URLSearchParams(Object.assign({start: b.start, end: b.end}, more)).toString(); }
+    var q = query({});
+    document.getElementById("dl-csv").href = "/api/v1/stats/kpis?" + query({group_by: g, format: "csv"});
+    document.getElementById("dl-xlsx").href = "/api/v1/stats/kpis?" + query({group_by: g, format: "xlsx"});
+    document.getElementById("dl-assess").href = "/stats/assessment/" + encodeURIComponent(b.month);
+    get("/api/v1/stats/kpis?" + query({group_by: g})).then(function (d) {
       var thead = document.querySelector("#kpis thead"), tbody = document.querySelector("#kpis tbody");
-      thead.innerHTML = "<tr>" + cols.map(function (c) { return "<th>" + c[1] + "</th>"; }).join("") + "</tr>";
-      tbody.innerHTML = "";
-      d.rows.concat([Object.assign({name: "合计"}, d.total)]).forEach(function (r) {
-        var tr = document.createElement("tr");
-        cols.forEach(function (c) { var td = document.createElement("td"); td.textContent = fmt(c[0], r[c[0]]); tr.appendChild(td); });
-        tbody.appendChild(tr);
-      });
+      thead.replaceChildren(cgRow(cols.map(function (c) { return c[1]; }), "th"));
+      tbody.replaceChildren.apply(tbody, d.rows.concat([Object.assign({name: "合计"}, d.total)]).map(function (r) {
+        return cgRow(cols.map(function (c) { return fmt(c[0], r[c[0]]); }));
+      }));
       document.getElementById("cutoff").textContent = "截止 cut-off: " + d.cutoff;
       var ranked = d.rows.filter(function (r) { return r.composite != null; }).sort(function (a, b) { return b.composite - a.composite; });
       charts.composite.setOption({grid: {left: 110}, xAxis: {type: "value", max: 100}, yAxis: {type: "category", inverse: true,
         data: ranked.map(function (r) { return r.name; })}, series: [{type: "bar", data: ranked.map(function (r) { return +r.composite.toFixed(2); })}]}, true);
     });
     get("/api/v1/stats/trend?" + q + "&by=day").then(function (d) {
-      charts.trend.setOption({tooltip: {trigger: "axis"}, legend: {data: ["上报", "立案", "结案"]},
+      // The tooltip is drawn on the canvas (richText): ECharts' HTML tooltip carries inline
+      // styles, which the page's policy refuses.
+      charts.trend.setOption({tooltip: {trigger: "axis", renderMode: "richText"}, legend: {data: ["上报", "立案", "结案"]},
         xAxis: {type: "category", data: d.series.map(function (s) { return s.bucket.slice(5); })}, yAxis: {type: "value"},
         series: [["上报", "reported"], ["立案", "registered"], ["结案", "closed"]].map(function (p) {
           return {name: p[0], type: "line", data: d.series.map(function (s) { return s[p[1]]; })}; })}, true);

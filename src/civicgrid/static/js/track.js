@@ -11,17 +11,13 @@
         document.getElementById("summary").textContent = [c.category.name, c.state_zh,
           c.unit ? W.unit + ": " + c.unit : "", c.deadline ? W.deadline + ": " + c.deadline.slice(0, 16).replace("T", " ") : "",
           c.score ? W.rate + ": " + c.score : ""].filter(Boolean).join(" · ");
-        var photos = document.getElementById("photos"); photos.innerHTML = "";
-        c.photos.forEach(function (p) {
-          var img = document.createElement("img"); img.src = p.thumb_url;
-          img.alt = p.stage === "done" ? W.after : W.before; photos.appendChild(img);
-        });
-        var ul = document.getElementById("timeline"); ul.innerHTML = "";
-        c.timeline.forEach(function (e) {
-          var li = document.createElement("li");
-          li.textContent = e.at.slice(0, 16).replace("T", " ") + "  " + e.action_zh + (e.note ? " — " + e.note : "");
-          ul.appendChild(li);
-        });
+        var photos = document.getElementById("photos");
+        photos.replaceChildren.apply(photos, c.photos.filter(function (p) { return cgLocal(p.thumb_url); })
+          .map(function (p) { return cgEl("img", {src: p.thumb_url, alt: p.stage === "done" ? W.after : W.before}); }));
+        var ul = document.getElementById("timeline");
+        ul.replaceChildren.apply(ul, c.timeline.map(function (e) {
+          return cgEl("li", {}, [e.at.slice(0, 16).replace("T", " ") + "  " + e.action_zh + (e.note ? " — " + e.note : "")]);
+        }));
         document.getElementById("rate").hidden = !c.can_rate;
       });
   }

@@ -1,0 +1,179 @@
+"""A district whose every text a page shows is an attack: names of places, units, people and
+their titles, a category, the reporter, addresses, descriptions, the notes of events, a holiday
+note. Made through the services, as the small world of tests/factories.py. Case codes stay
+the system's own (import will only take letters, digits and '-')."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from civicgrid.cases import admin as case_admin
+from civicgrid.cases import routing
+from civicgrid.cases import service as case_service
+from civicgrid.categories import service as cat_service
+from civicgrid.citizen import service as citizen_service
+from civicgrid.config import Settings
+from civicgrid.db import utcnow
+from civicgrid.geo import service as geo_service
+from civicgrid.org import service as org_service
+from civicgrid.web import pages
+from tests.conftest import DATA
+from tests.factories import COMMUNITY_A, POINT_A, POINT_B, SMALL_DISTRICT, STREET_A, user
+
+# Each would run script if a page turned it into HTML (or, the third, into a link).
+ATTACKS = (
+    "<img src=x onerror=window.__xss=1>",
+    '"><svg onload=window.__xss=1>',
+    "javascript:window.__xss=1",
+    "</script><script>window.__xss=1</script>",
+)
+ALL = " ".join(ATTACKS)  # for the long texts: descriptions, addresses, notes
+HOLIDAY = f"{ATTACKS[0]} {ATTACKS[3]}"  # a holiday's note: at most 100 characters
+CATEGORY = "06010"  # 暴露垃圾, renamed for the test and put back after it
+TEAM = "239901900"
+DEPARTMENT = "239901901"
+
+
+def attack(n: int) -> str:
+    return ATTACKS[n % len(ATTACKS)]
+
+
+@dataclass
+class Hostile:
+    """What the pages should show, as text."""
+
+    tracked: str = ""  # a closed, rated case a citizen follows
+    secret: str = ""
+    codes: list[str] = field(default_factory=list)
+    people: dict[str, str] = field(default_factory=dict)  # username: name, one per role
+
+
+def rename_category(session: Session, name: str | None) -> None:
+    """Give the category a hostile name (None: the packaged catalogue's own). The categories
+    outlive a test and the report page keeps its list for the process: both are reset."""
+    if name is None:
+        cat_service.import_categories(session, cat_service.packaged_csv("categories.csv"))
+    else:
+        text = cat_service.packaged_csv("categories.csv")
+        rows = [
+            r for r in csv.DictReader(io.StringIO(text.lstrip("\ufeff"))) if r["code"] == CATEGORY
+        ]
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=cat_service.CATEGORY_COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "name": name, "keywords": name, "major_name": attack(1)})
+        cat_service.import_categories(session, out.getvalue())
+    pages._CATEGORIES.clear()
+
+
+def hostile_world(session: Session) -> Hostile:
+    settings = Settings()
+    out = Hostile()
+    rename_category(session, f"{attack(3)}暴露垃圾")
+
+    # Places and units: the geography of tests/factories.py with an attack in every name.
+    org_service.ensure_unit(session, code="2399", name=attack(0), kind="city", parent_code=None)
+    org_service.ensure_unit(
+        session, code=SMALL_DISTRICT, name=attack(1), kind="district", parent_code="2399"
+    )
+    data = json.loads((DATA / "geo-small.geojson").read_text(encoding="utf-8"))
+    for n, feature in enumerate(data["features"]):
+        feature["properties"]["name"] = f"{attack(n)} {feature['properties']['name']}"
+    geo_service.import_geojson(session, data)
+    session.flush()
+    geo_service.refresh_index(session)
+    org_service.ensure_unit(
+        session,
+        code=DEPARTMENT,
+        name=attack(2),
+        kind="department",
+        parent_code=SMALL_DISTRICT,
+        dept_type="环卫部门",
+    )
+    org_service.ensure_unit(
+        session, code=TEAM, name=attack(3), kind="team", parent_code=SMALL_DISTRICT
+    )
+    routing.add_rule(session, match="*", target="street")
+    routing.add_rule(session, match="03", target="department")
+
+    # People: every account's name and some titles are attacks.
+    roles = [
+        ("disp", "dispatcher", TEAM),
+        ("oper", "operator", TEAM),
+        ("lead", "leader", SMALL_DISTRICT),
+        ("boss", "admin", TEAM),
+        ("ha", "handler", STREET_A),
+        ("sup", "supervisor", COMMUNITY_A),
+    ]
+    for n, (username, role, unit) in enumerate(roles):
+        user(session, username, [role], unit, phones=[f"1390000{n:04d}"], name=attack(n))
+        out.people[username] = attack(n)
+    for n in range(4):
+        org_service.create_person(
+            session,
+            name=f"张{attack(n)}",
+            title=attack(n + 1),
+            org_unit_code=STREET_A,
+            phones=[f"1380000{n:04d}"],
+        )
+    case_admin.set_day(session, day=dt.date(2099, 1, 5), is_workday=False, note=HOLIDAY)
+
+    # Cases in every queue, with attacks in the texts and in the notes of their events.
+    def report(point=POINT_A, at=None, category=CATEGORY) -> citizen_service.Submitted:
+        done = citizen_service.submit(
+            session,
+            settings,
+            category=category,
+            lon=point[0] if point else None,
+            lat=point[1] if point else None,
+            address=ALL,
+            description=ALL,
+            name=attack(0),
+            phone="13900009999",
+            at=at,
+        )
+        out.codes.append(done.case.code)
+        return done
+
+    handler = case_service.Actor("ha", "handler", frozenset({STREET_A}))
+    dispatcher = case_service.Actor("disp", "dispatcher")
+    supervisor = case_service.Actor("sup", "supervisor")
+
+    def act(case, action, actor, **payload):
+        case_service.transition(
+            session, settings, case, action, actor=actor, note=ALL, payload=payload
+        )
+
+    tracked = report()  # closed, rated badly: the complaint queue, the citizen's page
+    for action, actor in (
+        ("comment", dispatcher),
+        ("urge", dispatcher),
+        ("take", handler),
+        ("report_done", handler),
+        ("verify_fail", supervisor),
+        ("report_done", handler),
+        ("verify_pass", supervisor),
+    ):
+        act(tracked.case, action, actor)
+    citizen_service.rate(session, settings, tracked.case, score=1, comment=ALL)
+    out.tracked, out.secret = tracked.case.code, tracked.secret
+
+    act(report().case, "return", handler)  # the returned queue
+    extended = report().case  # an extension asked for
+    act(extended, "take", handler)
+    act(extended, "extend_request", handler, until=extended.deadline + dt.timedelta(days=3))
+    resolved = report().case  # waiting for the supervisor
+    act(resolved, "take", handler)
+    act(resolved, "report_done", handler)
+    report(at=utcnow() - dt.timedelta(days=20))  # red light
+    report(point=None)  # no location: waits to be accepted
+    report(point=POINT_B, category="03005")  # the department's
+    session.flush()
+    return out
