@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     duplicate_radius_m: float = 50.0
     duplicate_days: int = 7
     public_base_url: str | None = None
+    # What anonymous Open311 reads show (README: "Open311: what the public sees"): cases of
+    # these sources only (comma-separated); hotline, staff and supervisor cases are internal.
+    open311_public_sources: str = "citizen,open311"
+    # Report photos of those cases: all (as FixMyStreet), after_review (only photos a
+    # dispatcher has marked public), none.
+    public_photos: Literal["all", "after_review", "none"] = "all"
     # A tile URL template for the maps ({z}/{x}/{y}); none: outlines on a plain background.
     tile_url: str | None = None
 
@@ -65,6 +71,22 @@ class Settings(BaseSettings):
         if self.media_store == "s3" and not self.s3_bucket:
             raise ValueError("CIVICGRID_S3_BUCKET must be set when CIVICGRID_MEDIA_STORE is s3")
         return self
+
+    @model_validator(mode="after")
+    def _check_public_access(self) -> Settings:
+        from civicgrid.cases.workflow import SOURCES
+
+        unknown = self.public_sources() - set(SOURCES)
+        if unknown:
+            raise ValueError(
+                f"CIVICGRID_OPEN311_PUBLIC_SOURCES: {', '.join(sorted(unknown))} is not a source "
+                f"(sources: {', '.join(SOURCES)})"
+            )
+        return self
+
+    def public_sources(self) -> frozenset[str]:
+        """The case sources anonymous Open311 reads show."""
+        return frozenset(s.strip() for s in self.open311_public_sources.split(",") if s.strip())
 
 
 @lru_cache
