@@ -11,6 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from civicgrid import __version__, migrate, observability
 from civicgrid.auth import api as auth_api
@@ -19,6 +20,7 @@ from civicgrid.cases import api as cases_api
 from civicgrid.categories import api as categories_api
 from civicgrid.citizen import api as citizen_api
 from civicgrid.command import api as command_api
+from civicgrid.config import Settings
 from civicgrid.db import session_scope
 from civicgrid.deps import DbSession, current_user
 from civicgrid.errors import ERROR_RESPONSES, install_handlers
@@ -110,4 +112,10 @@ def create_app() -> FastAPI:
             {"status": "ready" if ok else "not ready", **checks}, status_code=200 if ok else 503
         )
 
+    # Added last, so it runs first: a request for a host this server is not gets 400 before
+    # anything reads it. Settings read afresh (not get_settings' cache, which stays for the
+    # requests): in production without a host list this refuses to make the app at all.
+    hosts = Settings().trusted_hosts()
+    if hosts != ["*"]:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     return app
