@@ -16,6 +16,7 @@ BENCHMARKS = {
     "import_cases": ("bench.import_cases", {"n": 50_000}),
     "kpis_month": ("bench.kpis_month", {"n": 10_000_000}),
     "intake": ("bench.intake", {}),
+    "open311_list": ("bench.open311_list", {"cases": 6000}),
 }
 
 
@@ -42,6 +43,11 @@ def machine() -> str:
         ).stdout.strip()
         or "?"
     )
+    # A figure measured on uncommitted changes belongs to no commit: say so.
+    changes = subprocess.run(
+        ["git", "status", "--porcelain"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    commit += " (dirty: uncommitted changes)" if changes else " (clean)"
     return (
         f"{platform.node()} · {cpu} · {os.cpu_count()} cores · {mem} · "
         f"Python {platform.python_version()} · SQLite {sqlite3.sqlite_version} · "

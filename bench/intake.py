@@ -290,6 +290,7 @@ def run_ours(tmp: Path, db: str, points, photo: Path) -> dict:
         **os.environ,
         "CIVICGRID_MODE": "production",
         "CIVICGRID_SECRET_KEY": secrets.token_hex(32),
+        "CIVICGRID_ALLOWED_HOSTS": "127.0.0.1",
         "CIVICGRID_MEDIA_DIR": str(tmp / f"media-{db}"),
         "CIVICGRID_REPORTS_PER_HOUR_PER_PHONE": "100000000",
     }

@@ -67,6 +67,7 @@ def server_db(tmp_path):
         "CIVICGRID_DATABASE_URL": url,
         "CIVICGRID_MODE": "production",
         "CIVICGRID_SECRET_KEY": secrets.token_hex(32),
+        "CIVICGRID_ALLOWED_HOSTS": "127.0.0.1",
         "CIVICGRID_MEDIA_DIR": str(tmp_path / "media"),
         "CIVICGRID_REPORTS_PER_HOUR_PER_ADDRESS": "1000000",
         "CIVICGRID_REPORTS_PER_HOUR_PER_PHONE": "1000000",

@@ -11,6 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from civicgrid import __version__, migrate, observability
@@ -149,4 +150,9 @@ def create_app() -> FastAPI:
             {"status": "ready" if ok else "not ready", **checks}, status_code=200 if ok else 503
         )
 
+    # Added last, so it runs first: a request for a host this server is not gets 400 before
+    # anything reads it. In production without a host list this refuses to make the app.
+    hosts = settings.trusted_hosts()
+    if hosts != ["*"]:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     return app

@@ -102,6 +102,12 @@ def serve(
     """Serve the web application and the API."""
     import uvicorn
 
+    from civicgrid.config import get_settings
+
+    try:  # refused here, once, rather than by each worker the server would keep restarting
+        get_settings().trusted_hosts()
+    except ValueError as exc:
+        fail(str(exc))
     _sweep_before_serving()
 
     uvicorn.run(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,7 +66,19 @@ class Settings(BaseSettings):
     reports_per_hour_per_phone: int = 10
     duplicate_radius_m: float = 50.0
     duplicate_days: int = 7
+    # The address the public reaches this server at (https://civic.example.org): the Open311
+    # discovery and media URLs are built on it, never on the request's Host header.
     public_base_url: str | None = None
+    # Host names this server answers to (the Host header), comma-separated; "*.example.org"
+    # for its subdomains, "*" for any. Unset: any in development and test; in production the
+    # host of public_base_url, and with neither set the server refuses to start.
+    allowed_hosts: str | None = None
+    # What anonymous Open311 reads show (README: "Open311: what the public sees"): cases of
+    # these sources only (comma-separated); hotline, staff and supervisor cases are internal.
+    open311_public_sources: str = "citizen,open311"
+    # Report photos of those cases: all (as FixMyStreet), after_review (only photos a
+    # dispatcher has marked public), none.
+    public_photos: Literal["all", "after_review", "none"] = "all"
     # A tile URL template for the maps ({z}/{x}/{y}); none: outlines on a plain background.
     tile_url: str | None = None
 
@@ -88,6 +102,59 @@ class Settings(BaseSettings):
         if self.media_store == "s3" and not self.s3_bucket:
             raise ValueError("CIVICGRID_S3_BUCKET must be set when CIVICGRID_MEDIA_STORE is s3")
         return self
+
+    @model_validator(mode="after")
+    def _check_public_access(self) -> Settings:
+        from civicgrid.cases.workflow import SOURCES
+
+        unknown = self.public_sources() - set(SOURCES)
+        if unknown:
+            raise ValueError(
+                f"CIVICGRID_OPEN311_PUBLIC_SOURCES: {', '.join(sorted(unknown))} is not a source "
+                f"(sources: {', '.join(SOURCES)})"
+            )
+        if self.public_base_url is not None:
+            parts = urlsplit(self.public_base_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    "CIVICGRID_PUBLIC_BASE_URL must be an http(s) URL such as "
+                    f"https://civic.example.org, not {self.public_base_url!r}"
+                )
+        for host in self._listed_hosts():
+            if not _HOST_PATTERN.fullmatch(host):
+                raise ValueError(
+                    f"CIVICGRID_ALLOWED_HOSTS: {host!r} is not a host name "
+                    "(civic.example.org, *.example.org or *; no scheme, port or path)"
+                )
+        return self
+
+    def public_sources(self) -> frozenset[str]:
+        """The case sources anonymous Open311 reads show."""
+        return frozenset(s.strip() for s in self.open311_public_sources.split(",") if s.strip())
+
+    def _listed_hosts(self) -> list[str]:
+        return [h.strip().lower() for h in (self.allowed_hosts or "").split(",") if h.strip()]
+
+    def trusted_hosts(self) -> list[str]:
+        """The Host header values the server answers to (["*"]: any). ValueError in production
+        when neither allowed_hosts nor public_base_url says which: a server answering to any
+        Host is one that builds links and cookies for whoever asks."""
+        listed = self._listed_hosts()
+        if listed:
+            return listed
+        if self.mode != "production":
+            return ["*"]
+        if self.public_base_url:
+            return [urlsplit(self.public_base_url).hostname]
+        raise ValueError(
+            "生产模式须设置 CIVICGRID_ALLOWED_HOSTS (本服务的主机名, 逗号分隔) 或 "
+            "CIVICGRID_PUBLIC_BASE_URL / production mode needs CIVICGRID_ALLOWED_HOSTS (this "
+            "server's host names, comma-separated) or CIVICGRID_PUBLIC_BASE_URL"
+        )
+
+
+# A host name, a "*." pattern for its subdomains, or "*" (Starlette's TrustedHostMiddleware).
+_HOST_PATTERN = re.compile(r"\*|(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
 
 
 @lru_cache

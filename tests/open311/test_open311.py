@@ -2,7 +2,7 @@ import datetime as dt
 
 import xmltodict
 
-from civicgrid.cases import history
+from civicgrid.cases import history, workflow
 from tests.conftest import DATA
 from tests.factories import POINT_A, POINT_B
 from tests.images import big_png, jpeg, png_header_only
@@ -161,7 +161,9 @@ def test_photo_attacks_are_refused_and_leave_nothing(client, api_key, tmp_path, 
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
 
 
-def test_get_requests_filters_and_pages(client, session, api_key):
+def test_get_requests_filters_and_pages(client, session, api_key, env):
+    # every source public here: this test is about the filters (the policy has its own tests)
+    env(open311_public_sources=",".join(workflow.SOURCES))
     history.import_lines(
         session, (DATA / "cases-small.jsonl").read_text(encoding="utf-8").splitlines()
     )

@@ -18,7 +18,7 @@ from civicgrid.kit.guard import BodyLimit
 from civicgrid.media import service as media_service
 from civicgrid.media.models import Photo
 from civicgrid.media.service import MAX_PHOTOS
-from civicgrid.timefmt import parse_time
+from civicgrid.timefmt import iso_local, parse_time
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -235,6 +235,38 @@ def photo(
     return Response(
         data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
     )
+
+
+class PhotoPublicIn(BaseModel):
+    public: bool = Field(default=True, description="false withdraws the photo from the public")
+
+
+@router.post(
+    "/{code}/photos/{photo_id}/public",
+    dependencies=[Depends(require_roles("dispatcher", "admin"))],
+)
+def photo_public(
+    case: CurrentCase,
+    photo_id: RowId,
+    session: DbSession,
+    user: CurrentUser,
+    body: PhotoPublicIn | None = None,
+) -> dict:
+    """Mark a photo as reviewed for the public (审核公开), or withdraw it with
+    `{"public": false}`: with public_photos=after_review, Open311 shows only such photos."""
+    found = media_service.mark_public(
+        session,
+        case_id=case.id,
+        photo_id=photo_id,
+        by=user.username,
+        public=body.public if body else True,
+    )
+    return {
+        "photo_id": found.id,
+        "public": found.public,
+        "public_at": iso_local(found.public_at),
+        "public_by": found.public_by,
+    }
 
 
 def _act(

@@ -11,10 +11,10 @@ import hashlib
 import hmac
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from civicgrid.cases import service as case_service
@@ -271,17 +271,30 @@ def public_photo(session: Session, case: Case, photo_id: int) -> Photo:
 
 
 def latest_public_note(session: Session, case: Case) -> str | None:
-    note = session.scalar(
-        select(CaseEvent.note)
+    return latest_public_notes(session, [case.id]).get(case.id)
+
+
+def latest_public_notes(session: Session, case_ids: Collection[int]) -> dict[int, str]:
+    """The latest non-empty public note (of PUBLIC_NOTE_ACTIONS) of each of the cases that
+    has one, by case id: one query for all of them."""
+    if not case_ids:
+        return {}
+    latest = (
+        select(CaseEvent.case_id, func.max(CaseEvent.seq).label("seq"))
         .where(
-            CaseEvent.case_id == case.id,
+            CaseEvent.case_id.in_(case_ids),
             CaseEvent.action.in_(PUBLIC_NOTE_ACTIONS),
             CaseEvent.note != "",
         )
-        .order_by(CaseEvent.seq.desc())
-        .limit(1)
+        .group_by(CaseEvent.case_id)
+        .subquery()
     )
-    return note or None
+    rows = session.execute(
+        select(CaseEvent.case_id, CaseEvent.note).join(
+            latest, (CaseEvent.case_id == latest.c.case_id) & (CaseEvent.seq == latest.c.seq)
+        )
+    )
+    return {case_id: note for case_id, note in rows}
 
 
 def merge(

@@ -15,7 +15,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from civicgrid.config import Settings
-from civicgrid.media.exceptions import BadPhoto
+from civicgrid.db import utcnow
+from civicgrid.media.exceptions import BadPhoto, PhotoNotFound
 from civicgrid.media.models import Photo
 from civicgrid.media.storage import Storage, for_settings
 
@@ -218,3 +219,19 @@ def attach(
 
 def photos_of(session: Session, case_id: int) -> list[Photo]:
     return list(session.scalars(select(Photo).where(Photo.case_id == case_id).order_by(Photo.id)))
+
+
+def mark_public(
+    session: Session, *, case_id: int, photo_id: int, by: str, public: bool = True
+) -> Photo:
+    """Mark a photo of a case as reviewed for the public (or withdraw it), recording who and
+    when: with public_photos=after_review only such photos are shown to anonymous readers.
+    PhotoNotFound unless the photo belongs to the case. Marking it as it already is changes
+    nothing (the first reviewer and time are kept)."""
+    photo = session.get(Photo, photo_id)
+    if photo is None or photo.case_id != case_id:
+        raise PhotoNotFound(photo_id)
+    if photo.public != public:
+        photo.public, photo.public_at, photo.public_by = public, utcnow(), by
+        session.flush()
+    return photo

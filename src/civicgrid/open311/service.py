@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
+from typing import Literal
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from civicgrid import refcache
@@ -14,6 +16,7 @@ from civicgrid.cases import workflow
 from civicgrid.cases.models import Case
 from civicgrid.categories.models import Category
 from civicgrid.citizen import service as citizen_service
+from civicgrid.config import Settings
 from civicgrid.db import utcnow
 from civicgrid.media.models import Photo
 from civicgrid.open311.models import ApiKey
@@ -163,53 +166,59 @@ def check_attributes(code: str, given: dict[str, list[str]]) -> list[str]:
 
 def service_notice(case: Case) -> str | None:
     """What the reporter is told of the state of the request (待立案, 已派遣 …)."""
-    notice = {"reported": "待立案", "registered": "已立案, 待派遣"}.get(case.state)
-    return notice or workflow.STATE_NAMES_ZH.get(case.state)
+    return _notice(case.state)
 
 
-def request_view(session: Session, case: Case, base_url: str) -> dict:
-    """A case as a GeoReport v2 request: no reporter's name, phone or e-mail, ever."""
-    unit = (
-        session.scalar(select(OrgUnit.name).where(OrgUnit.code == case.unit_code))
-        if case.unit_code
-        else None
-    )
-    cat = session.scalar(
-        select(Category.name)
-        .where(Category.code == case.category_code)
-        .order_by(Category.kind.desc())
-        .limit(1)
-    )
-    photo = session.scalar(
-        select(Photo.id)
-        .where(Photo.case_id == case.id, Photo.stage == "report")
-        .order_by(Photo.id)
-        .limit(1)
-    )
-    return {
-        "service_request_id": case.code,
-        "status": "closed" if case.state in CLOSED_STATES else "open",
-        "status_notes": citizen_service.latest_public_note(session, case),
-        "service_name": cat,
-        "service_code": case.category_code,
-        "description": case.description or None,
-        "agency_responsible": unit,
-        "service_notice": service_notice(case),
-        "requested_datetime": iso_local(case.reported_at),
-        "updated_datetime": iso_local(case.last_event_at or case.reported_at),
-        "expected_datetime": iso_local(case.deadline),
-        "address": case.address or None,
-        "address_id": None,
-        "zipcode": None,
-        "lat": case.lat,
-        "long": case.lon,
-        "media_url": f"{base_url}/open311/v2/media/{case.code}/{photo}.jpg" if photo else None,
-    }
+def _notice(state: str) -> str | None:
+    notice = {"reported": "待立案", "registered": "已立案, 待派遣"}.get(state)
+    return notice or workflow.STATE_NAMES_ZH.get(state)
+
+
+@dataclass(frozen=True)
+class PublicPolicy:
+    """What anonymous Open311 reads show (README: "Open311: what the public sees"): the cases
+    of `sources` only, and of their report photos all, those a dispatcher marked public
+    (after_review), or none. No reporter's name, phone or e-mail, ever."""
+
+    sources: frozenset[str]
+    photos: Literal["all", "after_review", "none"]
+
+    @classmethod
+    def of(cls, settings: Settings) -> PublicPolicy:
+        return cls(settings.public_sources(), settings.public_photos)
+
+    def shows_case(self) -> ColumnElement[bool]:
+        return Case.source.in_(sorted(self.sources))
+
+    def shows_photo(self) -> ColumnElement[bool] | None:
+        """The report photos shown (None: none are)."""
+        if self.photos == "none":
+            return None
+        report = Photo.stage == "report"
+        return report & Photo.public.is_(True) if self.photos == "after_review" else report
+
+
+# What a request shows of a case: the columns, never the whole row (a page is 1,000 of them).
+_REQUEST = select(
+    Case.id,
+    Case.code,
+    Case.state,
+    Case.category_code,
+    Case.description,
+    Case.unit_code,
+    Case.reported_at,
+    Case.last_event_at,
+    Case.deadline,
+    Case.address,
+    Case.lat,
+    Case.lon,
+)
 
 
 def find_requests(
     session: Session,
     *,
+    policy: PublicPolicy,
     ids: list[str] | None = None,
     service_codes: list[str] | None = None,
     start: dt.datetime | None = None,
@@ -218,9 +227,10 @@ def find_requests(
     updated_after: dt.datetime | None = None,
     page: int = 1,
     page_size: int = 100,
-) -> list[Case]:
-    """Requests by the GeoReport filters; ids override all the others."""
-    query = select(Case)
+) -> list[Row]:
+    """The public requests (cases the policy shows) by the GeoReport filters, newest first;
+    ids override all the other filters, never the policy. One query."""
+    query = _REQUEST.where(policy.shows_case())
     if ids:
         query = query.where(Case.code.in_(ids))
     else:
@@ -237,4 +247,104 @@ def find_requests(
         if updated_after:
             query = query.where(Case.last_event_at > updated_after)
     query = query.order_by(Case.reported_at.desc(), Case.id.desc())
-    return list(session.scalars(query.offset((page - 1) * page_size).limit(page_size)))
+    return list(session.execute(query.offset((page - 1) * page_size).limit(page_size)))
+
+
+def public_request(session: Session, *, policy: PublicPolicy, code: str) -> Row | None:
+    """The request of this code if the policy shows it; None as well when there is no such
+    case (a caller answers both alike, so that codes of internal cases do not leak)."""
+    return session.execute(_REQUEST.where(Case.code == code, policy.shows_case())).first()
+
+
+def public_photo(
+    session: Session, *, policy: PublicPolicy, code: str, photo_id: int
+) -> Photo | None:
+    """A report photo of a public request, if the policy shows it."""
+    shown = policy.shows_photo()
+    if shown is None:
+        return None
+    return session.scalar(
+        select(Photo)
+        .join(Case, Case.id == Photo.case_id)
+        .where(Case.code == code, Photo.id == photo_id, policy.shows_case(), shown)
+    )
+
+
+def request_views(
+    session: Session, rows: list[Row], *, policy: PublicPolicy, base_url: str
+) -> list[dict]:
+    """Requests as GeoReport v2 documents, from rows of `find_requests`/`public_request`.
+    Set-based: one query each for the agencies' names, the services' names, the first shown
+    report photo and the latest public note of all the rows, whatever their number."""
+    if not rows:
+        return []
+    ids = [r[0] for r in rows]
+    unit_codes = {r.unit_code for r in rows if r.unit_code}
+    units = dict(
+        _pairs(session, select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(unit_codes)))
+    )
+    # where a code is a component and an event, the event's name (as `services` does): the
+    # events come last and win
+    names = dict(
+        _pairs(
+            session,
+            select(Category.code, Category.name)
+            .where(Category.code.in_({r.category_code for r in rows}))
+            .order_by(Category.kind),
+        )
+    )
+    shown = policy.shows_photo()
+    photos = {}
+    if shown is not None:
+        photos = dict(
+            _pairs(
+                session,
+                select(Photo.case_id, func.min(Photo.id))
+                .where(Photo.case_id.in_(ids), shown)
+                .group_by(Photo.case_id),
+            )
+        )
+    notes = citizen_service.latest_public_notes(session, ids)
+    # rows unpacked by position (in _REQUEST's order): a Row's attributes cost a microsecond
+    # each, a tenth of a page's time
+    return [
+        {
+            "service_request_id": code,
+            "status": "closed" if state in CLOSED_STATES else "open",
+            "status_notes": notes.get(case_id),
+            "service_name": names.get(category_code),
+            "service_code": category_code,
+            "description": description or None,
+            "agency_responsible": units.get(unit_code),
+            "service_notice": _notice(state),
+            "requested_datetime": iso_local(reported_at),
+            "updated_datetime": iso_local(last_event_at or reported_at),
+            "expected_datetime": iso_local(deadline),
+            "address": address or None,
+            "address_id": None,
+            "zipcode": None,
+            "lat": lat,
+            "long": lon,
+            "media_url": f"{base_url}/open311/v2/media/{code}/{photos[case_id]}.jpg"
+            if case_id in photos
+            else None,
+        }
+        for (
+            case_id,
+            code,
+            state,
+            category_code,
+            description,
+            unit_code,
+            reported_at,
+            last_event_at,
+            deadline,
+            address,
+            lat,
+            lon,
+        ) in rows
+    ]
+
+
+def _pairs(session: Session, query) -> list[tuple]:
+    return [(a, b) for a, b in session.execute(query)]

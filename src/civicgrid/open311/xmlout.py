@@ -1,8 +1,15 @@
-"""GeoReport v2 XML: the same documents as the JSON, in the element names of the spec."""
+"""GeoReport v2 XML: the same documents as the JSON, in the element names of the spec.
+
+Every text written goes through kit.text.xml_safe: a character XML 1.0 cannot carry (stored
+before input refused it, or in an imported history) is left out rather than making the whole
+document unreadable.
+"""
 
 from __future__ import annotations
 
 from xml.sax.saxutils import escape
+
+from civicgrid.kit.text import xml_safe
 
 
 def _value(v) -> str:
@@ -10,7 +17,7 @@ def _value(v) -> str:
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
-    return escape(str(v))
+    return escape(xml_safe(str(v)))
 
 
 def _element(name: str, value) -> str:
