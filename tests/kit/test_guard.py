@@ -247,6 +247,7 @@ class TestOperatorsPages:
         monkeypatch.setenv("CIVICGRID_MODE", "production")
         monkeypatch.setenv("CIVICGRID_SECRET_KEY", "k" * 48)
         monkeypatch.setenv("CIVICGRID_OPS_TOKEN", "ops-token-of-this-test")
+        monkeypatch.setenv("CIVICGRID_ALLOWED_HOSTS", "testserver")
         from civicgrid.app import create_app
 
         return create_app()

@@ -205,7 +205,9 @@ def test_at_most_1000_items_in_a_list(client, api_key, name):
 def test_a_control_character_in_a_query_or_path_is_400(client, api_key, fmt):
     refused(get(client, fmt, service_request_id="XF\x00-1"), "service_request_id", "U+0000")
     refused(get(client, fmt, service_code="06010,\x0b"), "service_code", "U+000B")
-    refused(client.get(f"{V2}/requests/XF%00.{fmt}"), "service_request_id", "U+0000")
-    refused(client.get(f"{V2}/tokens/XF%0B.{fmt}"), "token", "U+000B")
+    refused(
+        client.get(f"{V2}/requests/XF%00.{fmt}"), "path", "U+0000"
+    )  # kit.guard, before any route
+    refused(client.get(f"{V2}/tokens/XF%0B.{fmt}"), "path", "U+000B")
     r = client.get(f"{V2}/media/XF%00/1.jpg")
     assert r.status_code == 400 and r.json()[0]["code"] == 400
