@@ -173,3 +173,29 @@ def test_the_sign_in_page_shares_the_lockout_with_the_api(app, people):
     )
     assert page.status_code == 303 and "civicgrid_session=" in page.headers["set-cookie"]
     assert b.get("/api/v1/auth/me").json()["username"] == "h1"
+
+
+def test_parallel_guesses_from_one_address_stop_at_the_limit(committed):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from civicgrid.auth.exceptions import AccountLocked
+    from civicgrid.db import session_scope
+
+    # Given an account and twelve guesses from one address arriving at once
+    with session_scope() as s:
+        small_geography(s)
+        user(s, "h1", ["handler"], "239901001")
+    settings = Settings(mode="test")
+
+    def guess(_):
+        try:
+            with session_scope() as s:
+                service.begin_sign_in(s, username="h1", address="10.0.0.9", settings=settings)
+            return "checked"
+        except AccountLocked:
+            return "locked"
+
+    with ThreadPoolExecutor(12) as pool:
+        outcomes = list(pool.map(guess, range(12)))
+    # Then exactly login_max_failures of them get their password checked
+    assert outcomes.count("checked") == 5 and outcomes.count("locked") == 7

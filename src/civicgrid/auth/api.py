@@ -73,7 +73,7 @@ async def check_password(
     )
     if pending.delay:
         await asyncio.sleep(pending.delay)
-    if not await run_in_threadpool(service.check_password, pending, password):
+    if not await run_in_threadpool(service.password_matches, pending, password):
         raise BadCredentials()
     return pending
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from civicgrid.auth import passwords
@@ -189,9 +189,15 @@ def begin_sign_in(
     too; the answer says how long to wait first (the account's failures from all addresses:
     sign_in_delay) and which hash to check the password against: a dummy one for an unknown
     or disabled account, so that every attempt costs the same."""
+    address = address[:64]
+    if session.get_bind().dialect.name == "postgresql":
+        # Attempts from one address, one at a time (SQLite's write lock does it there): a
+        # burst of parallel guesses must not all pass the count before any is recorded.
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": "sign-in " + address}
+        )
     now = utcnow()
     since = now - dt.timedelta(minutes=settings.login_lock_minutes)
-    address = address[:64]
     pair = _failures(
         session,
         LoginAttempt.username == username,
@@ -224,7 +230,7 @@ def begin_sign_in(
     )
 
 
-def check_password(pending: PendingSignIn, password: str) -> bool:
+def password_matches(pending: PendingSignIn, password: str) -> bool:
     """The slow part of a sign-in (one argon2 verification), needing no database."""
     ok = passwords.verify(pending.password_hash, password)
     return ok and pending.user_id is not None
