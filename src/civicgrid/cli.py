@@ -70,13 +70,50 @@ def run(fn):
         fail(exc.detail)
 
 
+def _settings():
+    """The settings, or a clear message and exit 2 when they are refused (a short key)."""
+    from pydantic import ValidationError
+
+    from civicgrid.config import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for problem in exc.errors():
+            err.print(f"[red]{problem['msg'].removeprefix('Value error, ')}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _secret_key(*, create: bool = True):
+    """The secret key as config.secret_key resolves it, or a clear message and exit 2."""
+    from civicgrid.config import SecretKeyError, secret_key
+
+    try:
+        return secret_key(_settings(), create=create)
+    except SecretKeyError as exc:
+        fail(str(exc), 2)
+
+
+def _describe_key(found) -> str:
+    """Where the key comes from, in words (never the key)."""
+    if found.source == "environment":
+        return "环境变量 / environment (CIVICGRID_SECRET_KEY)"
+    if found.source == "generated":
+        return f"新生成 / generated into {found.path} (mode 0600)"
+    if found.source == "file":
+        return f"文件 / file {found.path}"
+    return f"尚未生成 / none yet: init or serve will generate {found.path}"
+
+
 @app.command()
 def init() -> None:
-    """Create or migrate the database, and load the category catalogue and time limits if empty."""
+    """Create or migrate the database, load the category catalogue and time limits if empty,
+    and generate the secret key file when CIVICGRID_SECRET_KEY is not set."""
     from civicgrid import migrate
     from civicgrid.categories import service as cat_service
     from civicgrid.db import get_engine
 
+    console.print(f"secret key: {_describe_key(_secret_key())}")
     engine = get_engine()
     migrate.upgrade(engine)
 
@@ -99,7 +136,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
     reload: Annotated[bool, typer.Option(help="reload on code change (development)")] = False,
 ) -> None:
-    """Serve the web application and the API."""
+    """Serve the web application and the API; says which secret key source it uses."""
     import uvicorn
 
     from civicgrid.config import get_settings
@@ -108,6 +145,8 @@ def serve(
         get_settings().trusted_hosts()
     except ValueError as exc:
         fail(str(exc))
+    # Resolved (and generated if need be) before the workers start, so that they share it.
+    err.print(f"secret key: {_describe_key(_secret_key())}")
     _sweep_before_serving()
 
     uvicorn.run(
@@ -122,6 +161,78 @@ def serve(
         # it only from CIVICGRID_TRUSTED_PROXIES (app.py)
         proxy_headers=False,
     )
+
+
+@app.command()
+def doctor() -> None:
+    """Check the installation: the secret key's source, the database reachable and migrated
+    to the newest schema. Exits 1 when a check fails (warnings do not)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from civicgrid import migrate
+    from civicgrid.config import SecretKeyError, secret_key
+    from civicgrid.db import get_engine, session_scope
+
+    failed = False
+
+    def report(level: str, message: str) -> None:
+        nonlocal failed
+        failed = failed or level == "fail"
+        colour = {"ok": "green", "warn": "yellow", "fail": "red"}[level]
+        console.print(f"[{colour}]{level:4}[/{colour}] {message}")
+
+    settings = _settings()
+    try:
+        found = secret_key(settings, create=False)
+    except SecretKeyError as exc:
+        report("fail", f"secret key: {exc}")
+    else:
+        report("ok", f"secret key: {_describe_key(found)}")
+        if settings.mode == "production" and found.source != "environment":
+            report(
+                "warn",
+                "生产模式使用自动生成的密钥: 多台服务器时请在每台设置相同的 CIVICGRID_SECRET_KEY / "
+                "production runs on a generated key: with several servers, set the same "
+                "CIVICGRID_SECRET_KEY on all of them",
+            )
+        path = found.path
+        if path is not None and path.exists() and path.stat().st_mode & 0o077:
+            report(
+                "warn",
+                f"{path} 可被其他用户读取, 请执行 chmod 600 / {path} is readable by others: "
+                "chmod 600 it",
+            )
+
+    url = settings.database_url
+    sqlite_path = url.split("///", 1)[-1] if url.startswith("sqlite") else None
+    if sqlite_path and sqlite_path != ":memory:" and not Path(sqlite_path).exists():
+        report(
+            "fail",
+            f"数据库文件不存在, 请运行 civicgrid init / no database file {sqlite_path}: "
+            "run civicgrid init",
+        )
+        raise typer.Exit(1)
+    shown = get_engine().url.render_as_string(hide_password=True)
+    try:
+        with session_scope(read_only=True) as session:
+            session.execute(text("SELECT 1"))
+            current = migrate.current_revision(session.connection())
+    except SQLAlchemyError as exc:
+        report("fail", f"数据库无法连接 / database unreachable: {shown}: {exc.__class__.__name__}")
+        raise typer.Exit(1) from None
+    report("ok", f"database reachable: {shown}")
+    head = migrate.head_revision()
+    if current == head:
+        report("ok", f"migrations at head ({head})")
+    else:
+        report(
+            "fail",
+            f"数据库版本 {current or '(空)'} 不是最新 {head}, 请运行 civicgrid init / "
+            f"the database is at {current or '(empty)'}, not {head}: run civicgrid init",
+        )
+    if failed:
+        raise typer.Exit(1)
 
 
 def _sweep_before_serving() -> None:

@@ -1,17 +1,23 @@
-"""Settings, read from environment variables prefixed ``CIVICGRID_``."""
+"""Settings, read from environment variables prefixed ``CIVICGRID_``, and the secret key."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+import secrets
+import time
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-secret-change-me"
+# A secret key signs session cookies: shorter than this, it could be guessed offline.
+SECRET_KEY_MIN_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -21,13 +27,26 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/civicgrid.db"
     # PostgreSQL only: put every table in this schema (tests use a fresh one per run).
     database_schema: str | None = None
-    secret_key: str = DEV_SECRET
+    # Signs the session cookies. Unset: a random key generated once into <var_dir>/secret_key
+    # (see secret_key()). Several servers behind one address must all be given the same key.
+    secret_key: str | None = None
+    # Files the server makes for itself (the generated secret key).
+    var_dir: str = "var"
     timezone: str = "Asia/Shanghai"
+    # A browser session (a user_sessions row) ends this long after sign-in, or at sign-out.
     session_max_age_seconds: int = 12 * 3600
     # Bearer tokens (the handler app, integrations) expire this many days after they are made.
     token_max_age_days: int = 90
+    # This many failed sign-ins from one address to one account within login_lock_minutes lock
+    # that address out of that account (and only that) for login_lock_minutes.
     login_max_failures: int = 5
     login_lock_minutes: int = 15
+    # An address that fails this often within login_lock_minutes, whatever the accounts
+    # (password spraying), is refused for every account.
+    login_max_failures_per_address: int = 20
+    # Failures on one account from all addresses together slow its sign-ins down instead:
+    # 0.25 s after the first, doubling with each further one, at most this many seconds.
+    login_delay_max_seconds: float = 5.0
     # Working time, local clock: morning and afternoon periods of a working day.
     work_periods: str = "08:30-12:00,13:00-17:30"
     auto_dispatch: bool = True
@@ -83,12 +102,21 @@ class Settings(BaseSettings):
     tile_url: str | None = None
 
     @model_validator(mode="after")
-    def _refuse_default_secret(self) -> Settings:
-        if self.mode == "production" and self.secret_key == DEV_SECRET:
-            raise ValueError(
-                "CIVICGRID_SECRET_KEY must be set outside development mode "
-                "(生产模式必须设置 CIVICGRID_SECRET_KEY)"
-            )
+    def _refuse_weak_secret(self) -> Settings:
+        # The tests sign with a short fixed key; every other mode gets a real one or none.
+        if self.mode != "test" and self.secret_key is not None:
+            size = len(self.secret_key.encode())
+            if size < SECRET_KEY_MIN_BYTES:
+                raise ValueError(
+                    f"CIVICGRID_SECRET_KEY 太短 ({size} 字节), "
+                    f"至少需要 {SECRET_KEY_MIN_BYTES} 字节; "
+                    "可用 python -c 'import secrets; print(secrets.token_urlsafe(48))' 生成, "
+                    "或不设置它以使用自动生成的 var/secret_key / "
+                    f"CIVICGRID_SECRET_KEY is too short ({size} bytes): it needs at least "
+                    f"{SECRET_KEY_MIN_BYTES}; make one with python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))', or unset it to use the generated "
+                    "var/secret_key"
+                )
         for name in ("trusted_proxies", "ops_allowed_addresses"):
             for item in getattr(self, name).split(","):
                 try:
@@ -160,3 +188,91 @@ _HOST_PATTERN = re.compile(r"\*|(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+# --- the secret key ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SecretKey:
+    """The key that signs session cookies and where it came from: "environment"
+    (CIVICGRID_SECRET_KEY), "file" (an existing <var_dir>/secret_key) or "generated" (written
+    into <var_dir>/secret_key by this call), or "none" (no key yet and create=False)."""
+
+    key: str | None
+    source: Literal["environment", "file", "generated", "none"]
+    path: Path | None
+
+
+class SecretKeyError(RuntimeError):
+    """The key file exists but cannot serve as a key."""
+
+
+# Keys read from or written to a file, by path: read once per process.
+_from_file: dict[Path, str] = {}
+# How long a process that lost the race to create the key file waits for the winner's key.
+KEY_FILE_WAIT_SECONDS = 5.0
+
+
+def secret_key_path(settings: Settings) -> Path:
+    return Path(settings.var_dir) / "secret_key"
+
+
+def secret_key(settings: Settings, *, create: bool = True) -> SecretKey:
+    """The secret key: CIVICGRID_SECRET_KEY when set; else the key in <var_dir>/secret_key;
+    else (when `create`) a new random key of 64 characters written there with mode 0600.
+    Processes starting together end with one key: the file is created exclusively (O_EXCL)
+    and the losers read the winner's. Raises SecretKeyError for an unreadable or too short
+    file."""
+    if settings.secret_key is not None:
+        return SecretKey(settings.secret_key, "environment", None)
+    # Asked for on every request: no file system call once the key is known.
+    path = secret_key_path(settings).absolute()
+    if path in _from_file:
+        return SecretKey(_from_file[path], "file", path)
+    if path.exists():
+        key, source = _read_key_file(path), "file"
+    elif create:
+        key, made = _create_key_file(path)
+        source = "generated" if made else "file"
+    else:
+        return SecretKey(None, "none", path)
+    _from_file[path] = key
+    return SecretKey(key, source, path)
+
+
+def _read_key_file(path: Path) -> str:
+    # A racing creator writes its key right after creating the file: wait for it briefly.
+    deadline = time.monotonic() + KEY_FILE_WAIT_SECONDS
+    while True:
+        try:
+            key = path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SecretKeyError(
+                f"无法读取密钥文件 {path}: {exc} / cannot read the secret key file {path}: {exc}"
+            ) from exc
+        if len(key.encode()) >= SECRET_KEY_MIN_BYTES:
+            return key
+        if time.monotonic() > deadline:
+            raise SecretKeyError(
+                f"密钥文件 {path} 太短 (至少 {SECRET_KEY_MIN_BYTES} 字节); 删除它以重新生成 / "
+                f"the secret key file {path} is too short (at least {SECRET_KEY_MIN_BYTES} "
+                "bytes); delete it to have a new one generated"
+            )
+        time.sleep(0.02)
+
+
+def _create_key_file(path: Path) -> tuple[str, bool]:
+    """(key, True) when this call created the file, (the existing key, False) when another
+    process created it first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)  # 48 random bytes, 64 characters
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_key_file(path), False
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    return key, True

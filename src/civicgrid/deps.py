@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
@@ -33,14 +34,38 @@ DbSession = Annotated[Session, Depends(get_db, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
+@dataclass(frozen=True)
+class Credential:
+    """What signed a request in: a session ("session", the user_sessions row id) or a bearer
+    token ("token", the api_tokens row id). Kept as request.state.credential."""
+
+    kind: Literal["session", "token"]
+    id: int
+
+
 def optional_user(request: Request, session: DbSession, settings: AppSettings) -> User | None:
+    """The signed-in user, or None; one query (the session or token row with its user). A
+    bearer header wins over a cookie; a bad one of either is as good as none."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return auth_service.user_from_token(session, header[7:].strip())
+        token = auth_service.token_from_bearer(session, header[7:].strip())
+        if token is None:
+            return None
+        request.state.credential = Credential("token", token.id)
+        return token.user
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        return auth_service.user_from_cookie(session, cookie, settings)
+        row = auth_service.session_from_cookie(session, cookie, settings)
+        if row is None:
+            return None
+        request.state.credential = Credential("session", row.id)
+        return row.user
     return None
+
+
+def credential_of(request: Request) -> Credential | None:
+    """How the request was signed in (after optional_user ran), or None."""
+    return getattr(request.state, "credential", None)
 
 
 def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:

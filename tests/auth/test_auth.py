@@ -1,7 +1,5 @@
 import pytest
-from pydantic import ValidationError
 
-from civicgrid.config import DEV_SECRET, Settings
 from tests.factories import PASSWORD, login, small_geography, user
 
 
@@ -31,21 +29,6 @@ def test_wrong_password_is_401_with_a_clear_message(client, people):
     }
 
 
-def test_five_failures_lock_the_account_for_15_minutes(client, people):
-    for _ in range(5):
-        r = client.post("/api/v1/auth/login", json={"username": "h1", "password": "bad-pass"})
-        assert r.status_code == 401
-    r = client.post("/api/v1/auth/login", json={"username": "h1", "password": PASSWORD})
-    assert r.status_code == 429 and "15" in r.json()["detail"]
-
-
-def test_five_failures_lock_the_client_address_for_other_accounts_too(client, people):
-    for name in ["a1", "a2", "a3", "a4", "a5"]:
-        client.post("/api/v1/auth/login", json={"username": name, "password": "bad-pass"})
-    r = client.post("/api/v1/auth/login", json={"username": "boss", "password": PASSWORD})
-    assert r.status_code == 429
-
-
 def test_a_success_resets_the_count(client, people):
     for _ in range(4):
         client.post("/api/v1/auth/login", json={"username": "h1", "password": "bad-pass"})
@@ -60,6 +43,11 @@ def test_wrong_role_is_403_with_a_json_body(client, people):
     r = client.get("/api/v1/users")
     assert r.status_code == 403
     assert r.json()["error"] == "forbidden" and "admin" in r.json()["detail"]
+
+
+def test_anonymous_gets_401_on_me_and_on_users(client, people):
+    assert client.get("/api/v1/auth/me").status_code == 401
+    assert client.get("/api/v1/users").status_code == 401
 
 
 def test_bearer_tokens_work_and_can_be_revoked(client, people):
@@ -97,10 +85,3 @@ def test_admin_manages_users_and_disabling_ends_sessions(client, people):
     assert other.get("/api/v1/auth/me").status_code == 401
     r = other.post("/api/v1/auth/login", json={"username": "new1", "password": "long-enough-1"})
     assert r.status_code == 401
-
-
-def test_settings_refuse_the_default_secret_in_production():
-    with pytest.raises(ValidationError, match="CIVICGRID_SECRET_KEY"):
-        Settings(mode="production", secret_key=DEV_SECRET)
-    assert Settings(mode="production", secret_key="s3cret-value").mode == "production"
-    assert Settings(mode="development").secret_key

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from civicgrid.geo import datum
 from tests.conftest import DATA
 from tests.factories import login, small_geography, user
@@ -74,9 +76,12 @@ def test_bad_input_gets_a_clear_4xx(client, session):
     assert r.status_code == 422 and r.json()["error"] == "invalid"
 
 
-def test_responsible_people_are_named_with_phones_masked_for_the_public(client, session):
+@pytest.fixture()
+def grid_worker(session):
+    """A supervisor responsible for grid 239901001001001 (street A)."""
     small_geography(session)
     user(session, "grid1", ["supervisor"], "239901001001", phones=["13912345678"], name="张秋生")
+    user(session, "hb", ["handler"], "239901002")
     data = json.loads((DATA / "geo-small.geojson").read_text(encoding="utf-8"))
     for f in data["features"]:
         if f["properties"]["code"] == "239901001001001":
@@ -85,14 +90,40 @@ def test_responsible_people_are_named_with_phones_masked_for_the_public(client, 
 
     geo_service.import_geojson(session, data)
     geo_service.refresh_index(session)
+
+
+def test_anonymous_callers_get_the_place_but_no_staff_data(client, grid_worker):
+    # When an anonymous caller locates a point of a grid that has a responsible person
     params = {"lon": 126.6988839, "lat": 45.7029325}
+    r = client.get("/api/v1/geo/locate", params=params)
+    # Then the answer names the grid, and neither the person's username, name nor phone
+    assert r.status_code == 200 and r.json()["grid"]["code"] == "239901001001001"
+    assert "responsible" not in r.json()
+    for secret in ("grid1", "张秋生", "5678"):
+        assert secret not in r.text
+    # And neither do the public area listings
+    for url in ("/api/v1/geo/areas", "/api/v1/geo/areas.geojson"):
+        r = client.get(url, params={"level": "grid"})
+        assert r.status_code == 200 and "grid1" not in r.text, url
+
+
+def test_staff_get_the_responsible_people_with_phones_as_the_directory_shows_them(
+    client, grid_worker
+):
+    params = {"lon": 126.6988839, "lat": 45.7029325}
+    # A handler of another street: the name, the phone masked
+    login(client, "hb")
     body = client.get("/api/v1/geo/locate", params=params).json()
     assert body["responsible"] == [
         {"username": "grid1", "name": "张秋生", "title": "", "phones": ["139****5678"]}
     ]
+    # The person's own unit: the whole phone
     login(client, "grid1")
     body = client.get("/api/v1/geo/locate", params=params).json()
     assert body["responsible"][0]["phones"] == ["13912345678"]
+    # And the area listings name them for staff
+    areas = client.get("/api/v1/geo/areas", params={"level": "grid"}).json()
+    assert ["grid1"] in [a["responsible"] for a in areas]
 
 
 def test_each_level_exports_as_geojson_that_imports_again(client, session):

@@ -1,51 +1,121 @@
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from civicgrid.auth import service
+from civicgrid.auth import passwords, service
+from civicgrid.auth.exceptions import (
+    BadCredentials,
+    NotSignedIn,
+    TokenCannotMintTokens,
+    WrongCurrentPassword,
+)
 from civicgrid.auth.models import User
-from civicgrid.auth.schemas import LoginIn, TokenCreate, TokenRead, UserCreate, UserRead, UserUpdate
-from civicgrid.db import session_factory
+from civicgrid.auth.schemas import (
+    LoginIn,
+    PasswordChange,
+    TokenCreate,
+    TokenCreated,
+    TokenRead,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+from civicgrid.config import Settings
+from civicgrid.db import session_scope
 from civicgrid.deps import (
     SESSION_COOKIE,
     AppSettings,
     CurrentUser,
     DbSession,
+    OptionalUser,
     RowId,
     client_address,
+    credential_of,
+    optional_user,
     require_roles,
 )
+from civicgrid.timefmt import iso_local
 
 public_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
-
-def sign_in(request: Request, username: str, password: str, settings) -> User:
-    """Check a password in a transaction of its own, so that a failed attempt is recorded
-    (and counts towards the lockout) although the request fails."""
-    session = session_factory()()
-    try:
-        try:
-            user = service.authenticate(
-                session,
-                username=username,
-                password=password,
-                address=client_address(request),
-                settings=settings,
-            )
-        finally:
-            session.commit()
-        session.expunge(user)
-        return user
-    finally:
-        session.close()
+T = TypeVar("T")
 
 
-def set_session_cookie(response: Response, user: User, settings) -> Response:
+async def _in_transaction(fn: Callable[[Session], T], *, read_only: bool = False) -> T:
+    """fn(session) in a short transaction of its own, in a worker thread: a sign-in never
+    holds a transaction (nor SQLite's write lock) while it waits or hashes."""
+
+    def work() -> T:
+        with session_scope(read_only=read_only) as session:
+            return fn(session)
+
+    return await run_in_threadpool(work)
+
+
+async def check_password(
+    request: Request, username: str, password: str, settings: Settings
+) -> service.PendingSignIn:
+    """The one password check of both sign-in pages and of a password change: lockout per
+    (address, account) and per address, the account's slow-down awaited without holding a
+    worker thread, and one argon2 verification in a thread whether or not the account
+    exists. BadCredentials when the password is wrong; the failure stays recorded."""
+    address = client_address(request)
+    pending = await _in_transaction(
+        lambda s: service.begin_sign_in(s, username=username, address=address, settings=settings)
+    )
+    if pending.delay:
+        await asyncio.sleep(pending.delay)
+    if not await run_in_threadpool(service.password_matches, pending, password):
+        raise BadCredentials()
+    return pending
+
+
+def _new_session(session: Session, user: User, request: Request, settings: Settings) -> str:
+    return service.start_session(
+        session,
+        user,
+        settings=settings,
+        address=client_address(request),
+        user_agent=request.headers.get("user-agent", ""),
+    )
+
+
+async def sign_in(
+    request: Request, username: str, password: str, settings: Settings
+) -> tuple[User, str]:
+    """Check the password and open a session: the user and the session cookie's value."""
+    pending = await check_password(request, username, password, settings)
+
+    def finish(session: Session) -> tuple[User, str]:
+        user = service.finish_sign_in(session, pending, password=password)
+        return user, _new_session(session, user, request, settings)
+
+    return await _in_transaction(finish)
+
+
+def sign_out(session: Session, request: Request, user: User | None) -> None:
+    """End what signed the request in: its session, or the bearer token it carried."""
+    credential = credential_of(request)
+    if credential is None or user is None:
+        return
+    if credential.kind == "session":
+        service.end_session(session, credential.id)
+    else:
+        service.revoke_token(session, token_id=credential.id, by=user)
+
+
+def set_session_cookie(response: Response, cookie: str, settings: Settings) -> Response:
     response.set_cookie(
         SESSION_COOKIE,
-        service.session_cookie(user, settings),
+        cookie,
         max_age=settings.session_max_age_seconds,
         httponly=True,
         samesite="lax",
@@ -56,17 +126,56 @@ def set_session_cookie(response: Response, user: User, settings) -> Response:
 
 
 @public_router.post("/login", response_model=UserRead)
-def login(body: LoginIn, request: Request, settings: AppSettings) -> Response:
-    """Sign in; sets the HttpOnly session cookie. Failed attempts count towards the lockout."""
-    user = sign_in(request, body.username, body.password, settings)
-    return set_session_cookie(JSONResponse(UserRead.of(user).model_dump()), user, settings)
+async def login(body: LoginIn, request: Request, settings: AppSettings) -> Response:
+    """Sign in; sets the HttpOnly session cookie. Failed attempts count towards the lockout
+    of this address for this account; the account's failures from everywhere slow it down."""
+    user, cookie = await sign_in(request, body.username, body.password, settings)
+    return set_session_cookie(JSONResponse(UserRead.of(user).model_dump()), cookie, settings)
 
 
 @public_router.post("/logout", status_code=204)
-def logout() -> Response:
+def logout(request: Request, session: DbSession, user: OptionalUser) -> Response:
+    """Sign out: the session ends on the server (the old cookie stops working at once); a
+    request signed by a bearer token revokes that token."""
+    sign_out(session, request, user)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+# Authenticated inside rather than by the private router: its dependency would hold the
+# request's write transaction while the password is checked (slowly, on purpose).
+@public_router.post("/password", status_code=204)
+async def change_password(
+    body: PasswordChange, request: Request, settings: AppSettings
+) -> Response:
+    """Change one's own password, giving the current one (a wrong one counts towards the
+    sign-in lockout). Every session and token of the user ends; a caller signed in by a
+    session gets a new session cookie."""
+
+    def who(session: Session) -> str:
+        user = optional_user(request, session, settings)
+        if user is None:
+            raise NotSignedIn()
+        return user.username
+
+    username = await _in_transaction(who, read_only=True)
+    passwords.check_policy(body.new_password, username=username)
+    try:
+        pending = await check_password(request, username, body.current_password, settings)
+    except BadCredentials as exc:
+        raise WrongCurrentPassword() from exc
+    new_hash = await run_in_threadpool(passwords.hash_password, body.new_password)
+    by_session = credential_of(request).kind == "session"
+
+    def change(session: Session) -> str | None:
+        user = service.finish_sign_in(session, pending, password=body.current_password)
+        service.set_password(session, user, body.new_password, password_hash=new_hash)
+        return _new_session(session, user, request, settings) if by_session else None
+
+    cookie = await _in_transaction(change)
+    response = Response(status_code=204)
+    return set_session_cookie(response, cookie, settings) if cookie else response
 
 
 @router.get("/auth/me", response_model=UserRead)
@@ -74,16 +183,31 @@ def me(user: CurrentUser) -> UserRead:
     return UserRead.of(user)
 
 
-@router.post("/auth/tokens", response_model=TokenRead, status_code=201)
-def create_token(body: TokenCreate, user: CurrentUser, session: DbSession) -> TokenRead:
-    """A bearer token for an API client; its text is shown only in this answer."""
+@router.get("/auth/tokens", response_model=list[TokenRead])
+def my_tokens(user: CurrentUser, session: DbSession) -> list[TokenRead]:
+    """One's own bearer tokens, revoked and expired ones too (never their text)."""
+    return [TokenRead.of(t) for t in service.list_tokens(session, user)]
+
+
+@router.post("/auth/tokens", response_model=TokenCreated, status_code=201)
+def create_token(
+    body: TokenCreate, request: Request, user: CurrentUser, session: DbSession
+) -> TokenCreated:
+    """A bearer token for an API client, valid for token_max_age_days; its text is shown only
+    in this answer. Only a signed-in session may make one: a token cannot make tokens."""
+    credential = credential_of(request)
+    if credential is None or credential.kind != "session":
+        raise TokenCannotMintTokens()
     token, plain = service.issue_token(session, user, body.name)
-    return TokenRead(id=token.id, name=token.name, token=plain)
+    return TokenCreated(
+        id=token.id, name=token.name, token=plain, expires_at=iso_local(token.expires_at)
+    )
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)
 def revoke_token(token_id: RowId, user: CurrentUser, session: DbSession) -> Response:
-    service.revoke_token(session, user, token_id)
+    """Revoke one's own token (an admin: anyone's); it is refused from now on."""
+    service.revoke_token(session, token_id=token_id, by=user)
     return Response(status_code=204)
 
 
@@ -112,10 +236,20 @@ def create_user(body: UserCreate, session: DbSession) -> UserRead:
 
 @router.patch("/users/{username}", response_model=UserRead, dependencies=admin)
 def update_user(username: str, body: UserUpdate, session: DbSession) -> UserRead:
+    """A new password or disabling ends every session and revokes every token of the user."""
     user = service.require_user(session, username)
     changes = body.model_dump(exclude_unset=True)
-    if changes.get("password"):
+    if changes.get("password") is not None:
         service.set_password(session, user, changes["password"])
     if changes.get("disabled") is not None:
         service.set_disabled(session, user, changes["disabled"])
     return UserRead.of(user)
+
+
+@router.get("/users/{username}/tokens", response_model=list[TokenRead], dependencies=admin)
+def user_tokens(username: str, session: DbSession) -> list[TokenRead]:
+    """A user's bearer tokens, for admins (revoke one with DELETE /api/v1/auth/tokens/{id})."""
+    return [
+        TokenRead.of(t)
+        for t in service.list_tokens(session, service.require_user(session, username))
+    ]

@@ -51,3 +51,27 @@ class UserExists(Conflict):
 
 class BadUser(BadRequest):
     pass
+
+
+class WeakPassword(BadRequest):
+    """A new password that breaks the password rule (auth/passwords.py)."""
+
+
+class WrongCurrentPassword(Forbidden):
+    def __init__(self):
+        super().__init__(
+            "当前密码不正确, 密码未修改", "the current password is wrong; the password is unchanged"
+        )
+
+
+class TokenNotFound(NotFound):
+    def __init__(self, token_id: int):
+        super().__init__(f"找不到令牌 {token_id}", f"token {token_id} not found")
+
+
+class TokenCannotMintTokens(Forbidden):
+    def __init__(self):
+        super().__init__(
+            "令牌不能用来创建令牌: 请用账户登录 (会话) 后再创建",
+            "a bearer token cannot create tokens: sign in with your password (a session) first",
+        )

@@ -22,7 +22,8 @@ class User(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
     roles: Mapped[list] = mapped_column(default=list)
     disabled: Mapped[bool] = mapped_column(default=False)
-    # Bumped on password change or disable: old session cookies stop working.
+    # Bumped on password change or disable. What ends sessions and tokens is their own rows
+    # (UserSession.ended_at, ApiToken.revoked_at); this only counts the changes.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -2,6 +2,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from civicgrid.timefmt import iso_local
+
+# The rule itself is checked by the service (auth/passwords.py), with a message to act on.
+PASSWORD_RULE = (
+    "至少 10 个字符, 不能是用户名或常见密码 / at least 10 characters, "
+    "neither the username nor a common password"
+)
+
 
 class LoginIn(BaseModel):
     username: str = Field(min_length=1, max_length=60)
@@ -30,7 +38,7 @@ class UserRead(BaseModel):
 
 class UserCreate(BaseModel):
     username: str = Field(min_length=2, max_length=60)
-    password: str = Field(min_length=8, max_length=200)
+    password: str = Field(max_length=200, description=PASSWORD_RULE)
     name: str = Field(min_length=1, max_length=60)
     org_unit: str
     roles: list[str] = Field(min_length=1)
@@ -39,15 +47,50 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
-    password: str | None = Field(default=None, min_length=8, max_length=200)
+    """A new password or disabling ends every session and revokes every token of the user."""
+
+    password: str | None = Field(default=None, max_length=200, description=PASSWORD_RULE)
     disabled: bool | None = None
+
+
+class PasswordChange(BaseModel):
+    """One's own new password; every session and token of one's own ends, and the caller
+    signed in by a session gets a new one."""
+
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(max_length=200, description=PASSWORD_RULE)
 
 
 class TokenCreate(BaseModel):
     name: str = Field(default="", max_length=100)
 
 
-class TokenRead(BaseModel):
+class TokenCreated(BaseModel):
+    """A new bearer token: its text is in this answer only."""
+
     id: int
     name: str
-    token: str | None = None
+    token: str
+    expires_at: str
+
+
+class TokenRead(BaseModel):
+    """A token as its owner and admins see it (never its text)."""
+
+    id: int
+    name: str
+    username: str
+    created_at: str
+    expires_at: str
+    revoked_at: str | None
+
+    @classmethod
+    def of(cls, token) -> TokenRead:
+        return cls(
+            id=token.id,
+            name=token.name,
+            username=token.user.username,
+            created_at=iso_local(token.created_at),
+            expires_at=iso_local(token.expires_at),
+            revoked_at=iso_local(token.revoked_at),
+        )

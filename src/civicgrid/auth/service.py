@@ -1,43 +1,42 @@
-"""Accounts, passwords, sign-in with lockout, session cookies and bearer tokens."""
+"""Accounts, passwords, sign-in with lockout, server-side sessions and bearer tokens."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import re
 import secrets
+from dataclasses import dataclass
+from functools import lru_cache
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from civicgrid.auth import passwords
 from civicgrid.auth.exceptions import (
     AccountLocked,
     BadCredentials,
     BadUser,
+    TokenNotFound,
     UserExists,
     UserNotFound,
 )
-from civicgrid.auth.models import ROLES, ApiToken, LoginAttempt, User
-from civicgrid.config import Settings
+from civicgrid.auth.models import ROLES, ApiToken, LoginAttempt, User, UserSession
+from civicgrid.config import Settings, get_settings, secret_key
 from civicgrid.db import utcnow
 from civicgrid.org import service as org_service
 from civicgrid.org.models import OrgUnit
 
-_hasher = PasswordHasher()
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,60}$")
 COMMAND_ROLES = ("admin", "leader", "dispatcher", "operator")
+# The largest row id a cookie may name (PostgreSQL's INTEGER).
+_MAX_ID = 2**31 - 1
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def check_password_rules(password: str) -> None:
-    if len(password) < 8:
-        raise BadUser("密码至少 8 位", "the password needs at least 8 characters")
+    return passwords.hash_password(password)
 
 
 def check_roles(roles: list[str]) -> list[str]:
@@ -62,8 +61,9 @@ def create_user(
     phones: list[str] | str = (),
     password_hash: str | None = None,
 ) -> User:
-    """A new account with its directory entry. The username is unique; roles are known ones.
-    `password_hash` (an argon2 hash of `password`) saves hashing the same password again."""
+    """A new account with its directory entry. The username is unique; roles are known ones;
+    the password meets the password rule (passwords.check_policy). `password_hash` (an argon2
+    hash of `password`) saves hashing the same password again."""
     if not USERNAME_RE.match(username):
         raise BadUser(
             "用户名只能包含字母、数字、下划线、点和横线 (2-60 位)",
@@ -71,7 +71,7 @@ def create_user(
         )
     if get_user(session, username) is not None:
         raise UserExists(username)
-    check_password_rules(password)
+    passwords.check_policy(password, username=username)
     roles = check_roles(roles)
     person = org_service.create_person(
         session, name=name, org_unit_code=org_unit_code, title=title, phones=phones
@@ -95,17 +95,42 @@ def require_user(session: Session, username: str) -> User:
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    """Change the password; every existing session cookie of this user stops working."""
-    check_password_rules(password)
-    user.password_hash = hash_password(password)
+def set_password(
+    session: Session, user: User, password: str, *, password_hash: str | None = None
+) -> None:
+    """A new password that meets the password rule; every session of the user ends and every
+    token of theirs is revoked. `password_hash` (of `password`) may be made beforehand, off
+    the transaction, since hashing is slow."""
+    passwords.check_policy(password, username=user.username)
+    user.password_hash = password_hash or hash_password(password)
     user.session_version += 1
-    session.flush()
+    end_credentials(session, user)
 
 
 def set_disabled(session: Session, user: User, disabled: bool) -> None:
+    """Disable (every session ends, every token is revoked) or enable an account."""
     user.disabled = disabled
     user.session_version += 1
+    if disabled:
+        end_credentials(session, user)
+    session.flush()
+
+
+def end_credentials(session: Session, user: User) -> None:
+    """End every open session and revoke every live token of the user, at once."""
+    now = utcnow()
+    session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
     session.flush()
 
 
@@ -113,109 +138,238 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
-def _failures_since(session: Session, column, value: str, since: dt.datetime) -> int:
-    last_ok = session.scalar(
-        select(func.max(LoginAttempt.at)).where(column == value, LoginAttempt.ok.is_(True))
-    )
-    start = max(since, last_ok) if last_ok else since
+# --- sign-in ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    """A recorded sign-in attempt whose password is still to be checked."""
+
+    attempt_id: int
+    user_id: int | None
+    password_hash: str
+    delay: float
+
+
+def _failures(session: Session, *where, since: dt.datetime, reset_by_success: bool) -> int:
+    """Failed attempts matching `where` after `since` (and after the last success among them,
+    when `reset_by_success`)."""
+    start = since
+    if reset_by_success:
+        last_ok = session.scalar(
+            select(func.max(LoginAttempt.at)).where(*where, LoginAttempt.ok.is_(True))
+        )
+        if last_ok is not None and last_ok > start:
+            start = last_ok
     return (
         session.scalar(
-            select(func.count()).where(
-                column == value, LoginAttempt.ok.is_(False), LoginAttempt.at > start
-            )
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(*where, LoginAttempt.ok.is_(False), LoginAttempt.at > start)
         )
         or 0
     )
 
 
-def authenticate(
-    session: Session, *, username: str, password: str, address: str, settings: Settings
-) -> User:
-    """The user, if the password is right and neither the account nor the address is locked.
+def sign_in_delay(failures: int, settings: Settings) -> float:
+    """Seconds to wait before checking a password for an account that failed `failures` times
+    lately (from any address): 0, then 0.25 s doubling, at most login_delay_max_seconds."""
+    if failures <= 0:
+        return 0.0
+    return min(settings.login_delay_max_seconds, 0.25 * 2 ** min(failures - 1, 16))
 
-    Every attempt is recorded; after `login_max_failures` failures in `login_lock_minutes`
-    the account and the client address are refused for that long. The attempt row is written
-    even when the sign-in fails, so the caller must commit on failure too.
-    """
+
+def begin_sign_in(
+    session: Session, *, username: str, address: str, settings: Settings
+) -> PendingSignIn:
+    """Start a sign-in. Refused (AccountLocked) when this address failed for this account
+    login_max_failures times, or for any accounts login_max_failures_per_address times,
+    within login_lock_minutes; a lock never reaches an address that has not failed. Otherwise
+    the attempt is recorded, as failed until finish_sign_in, so that attempts in flight count
+    too; the answer says how long to wait first (the account's failures from all addresses:
+    sign_in_delay) and which hash to check the password against: a dummy one for an unknown
+    or disabled account, so that every attempt costs the same."""
+    address = address[:64]
+    if session.get_bind().dialect.name == "postgresql":
+        # Attempts from one address, one at a time (SQLite's write lock does it there): a
+        # burst of parallel guesses must not all pass the count before any is recorded.
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": "sign-in " + address}
+        )
     now = utcnow()
     since = now - dt.timedelta(minutes=settings.login_lock_minutes)
-    limit = settings.login_max_failures
+    pair = _failures(
+        session,
+        LoginAttempt.username == username,
+        LoginAttempt.address == address,
+        since=since,
+        reset_by_success=True,
+    )
+    # A success does not clear an address: one good account must not cover a spray.
+    from_address = _failures(
+        session, LoginAttempt.address == address, since=since, reset_by_success=False
+    )
     if (
-        _failures_since(session, LoginAttempt.username, username, since) >= limit
-        or _failures_since(session, LoginAttempt.address, address, since) >= limit
+        pair >= settings.login_max_failures
+        or from_address >= settings.login_max_failures_per_address
     ):
         raise AccountLocked(settings.login_lock_minutes)
+    account = _failures(
+        session, LoginAttempt.username == username, since=since, reset_by_success=True
+    )
     user = get_user(session, username)
-    ok = False
-    if user is not None and not user.disabled:
-        try:
-            ok = _hasher.verify(user.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            ok = False
-    session.add(LoginAttempt(username=username, address=address, ok=ok, at=now))
+    attempt = LoginAttempt(username=username, address=address, ok=False, at=now)
+    session.add(attempt)
     session.flush()
-    if not ok:
+    known = user is not None and not user.disabled
+    return PendingSignIn(
+        attempt_id=attempt.id,
+        user_id=user.id if known else None,
+        password_hash=user.password_hash if known else passwords.dummy_hash(),
+        delay=sign_in_delay(account, settings),
+    )
+
+
+def password_matches(pending: PendingSignIn, password: str) -> bool:
+    """The slow part of a sign-in (one argon2 verification), needing no database."""
+    ok = passwords.verify(pending.password_hash, password)
+    return ok and pending.user_id is not None
+
+
+def finish_sign_in(session: Session, pending: PendingSignIn, *, password: str) -> User:
+    """The user of an attempt whose password matched: the attempt is marked a success (it
+    clears this account's failures); BadCredentials if the account was disabled or its
+    password changed meanwhile."""
+    user = session.get(User, pending.user_id) if pending.user_id is not None else None
+    if user is None or user.disabled or user.password_hash != pending.password_hash:
         raise BadCredentials()
-    assert user is not None
-    if _hasher.check_needs_rehash(user.password_hash):
+    attempt = session.get(LoginAttempt, pending.attempt_id)
+    if attempt is not None:
+        attempt.ok = True
+    if passwords.needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    session.flush()
     return user
 
 
-# --- session cookie ---------------------------------------------------------------------------
+# --- sessions -----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _serializer_for(key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(key, salt="civicgrid-session")
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt="civicgrid-session")
+    return _serializer_for(secret_key(settings).key)
 
 
-def session_cookie(user: User, settings: Settings) -> str:
-    return _serializer(settings).dumps({"u": user.id, "v": user.session_version})
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def user_from_cookie(session: Session, value: str, settings: Settings) -> User | None:
+def start_session(
+    session: Session, user: User, *, settings: Settings, address: str = "", user_agent: str = ""
+) -> str:
+    """A new server-side session of the user; returns the cookie value that names it (signed
+    with the secret key: the row id and a random secret, of which only a hash is kept). It
+    ends session_max_age_seconds from now, at sign-out, or when end_credentials runs."""
+    secret = secrets.token_urlsafe(32)
+    row = UserSession(
+        user_id=user.id,
+        secret_hash=_digest(secret),
+        expires_at=utcnow() + dt.timedelta(seconds=settings.session_max_age_seconds),
+        address=address[:64],
+        user_agent=user_agent[:200],
+    )
+    session.add(row)
+    session.flush()
+    return _serializer(settings).dumps({"s": row.id, "k": secret})
+
+
+def session_from_cookie(session: Session, value: str, settings: Settings) -> UserSession | None:
+    """The open session a cookie names, with its user loaded (one query), or None when the
+    cookie is forged, altered, expired, ended, or its user is disabled."""
     try:
         data = _serializer(settings).loads(value, max_age=settings.session_max_age_seconds)
     except BadSignature:
         return None
-    user = session.get(User, data.get("u"))
-    if user is None or user.disabled or user.session_version != data.get("v"):
+    if not isinstance(data, dict):
         return None
-    return user
+    sid, secret = data.get("s"), data.get("k")
+    if not isinstance(sid, int) or not 1 <= sid <= _MAX_ID or not isinstance(secret, str):
+        return None
+    row = session.scalar(select(UserSession).where(UserSession.id == sid))
+    if (
+        row is None
+        or row.ended_at is not None
+        or row.expires_at <= utcnow()
+        or not hmac.compare_digest(row.secret_hash, _digest(secret))
+        or row.user.disabled
+    ):
+        return None
+    return row
 
 
-# --- bearer tokens ----------------------------------------------------------------------------
+def end_session(session: Session, session_id: int) -> None:
+    """End one session now (sign-out): its cookie stops working at once."""
+    session.execute(
+        update(UserSession)
+        .where(UserSession.id == session_id, UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+# --- bearer tokens ------------------------------------------------------------------------------
 
 
 def issue_token(session: Session, user: User, name: str = "") -> tuple[ApiToken, str]:
-    """A new bearer token; the plain text is returned once and only its hash is kept."""
+    """A new bearer token of the user, valid for token_max_age_days; the plain text is
+    returned once and only its hash is kept."""
     plain = "cg_" + secrets.token_urlsafe(32)
-    from civicgrid.config import get_settings
-
     expires = utcnow() + dt.timedelta(days=get_settings().token_max_age_days)
-    token = ApiToken(user_id=user.id, name=name, token_hash=_token_hash(plain), expires_at=expires)
+    token = ApiToken(user_id=user.id, name=name, token_hash=_digest(plain), expires_at=expires)
     session.add(token)
     session.flush()
     return token, plain
 
 
-def user_from_token(session: Session, plain: str) -> User | None:
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(plain)))
-    if token is None or token.revoked_at is not None or token.user.disabled:
+def token_from_bearer(session: Session, plain: str) -> ApiToken | None:
+    """The live token with this text, its user loaded (one query); None when unknown,
+    revoked, expired, or its user is disabled."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(plain)))
+    if (
+        token is None
+        or token.revoked_at is not None
+        or token.expires_at <= utcnow()
+        or token.user.disabled
+    ):
         return None
-    return token.user
+    return token
 
 
-def revoke_token(session: Session, user: User, token_id: int) -> None:
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    """Every token of the user, newest first, revoked and expired ones included."""
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_token(session: Session, *, token_id: int, by: User) -> ApiToken:
+    """Revoke a token of `by`, or any token when `by` is an admin; TokenNotFound otherwise
+    (another's token is not found, so ids tell nothing). Revoking twice changes nothing."""
     token = session.get(ApiToken, token_id)
-    if token is None or token.user_id != user.id:
-        raise BadUser("找不到该令牌", "no such token")
-    token.revoked_at = utcnow()
-    session.flush()
+    if token is None or (token.user_id != by.id and not by.has_role("admin")):
+        raise TokenNotFound(token_id)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+    return token
 
 
 # --- scope ------------------------------------------------------------------------------------

@@ -28,17 +28,7 @@ def _hit(hit):
     return {"code": hit.code, "name": hit.name} if hit else None
 
 
-@public_router.get("/locate")
-def locate(
-    session: DbSession,
-    viewer: OptionalUser,
-    lon: Annotated[float, Query(ge=-180, le=180)],
-    lat: Annotated[float, Query(ge=-90, le=90)],
-    datum: str = "wgs84",
-) -> dict:
-    """The grid, community and street holding a point, and the people responsible for it."""
-    found = service.locate(session, lon, lat, datum)
-    inside = found["grid"] is not None or found["street"] is not None
+def _responsible_people(session, found: dict, viewer) -> list[dict]:
     people = []
     for username in service.responsible_usernames(found):
         user = auth_service.get_user(session, username)
@@ -46,8 +36,8 @@ def locate(
             continue
         phones = org_service.visible_phones(
             user.person,
-            viewer_unit_id=viewer.person.org_unit_id if viewer else None,
-            viewer_is_admin=bool(viewer and viewer.has_role("admin")),
+            viewer_unit_id=viewer.person.org_unit_id,
+            viewer_is_admin=viewer.has_role("admin"),
         )
         people.append(
             {
@@ -57,6 +47,22 @@ def locate(
                 "phones": phones,
             }
         )
+    return people
+
+
+@public_router.get("/locate")
+def locate(
+    session: DbSession,
+    viewer: OptionalUser,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    datum: str = "wgs84",
+) -> dict:
+    """The grid, community and street holding a point. Signed-in staff also get the people
+    responsible for it (username, name, title, phones as the directory shows them to the
+    viewer); anonymous callers get the place only: no staff data."""
+    found = service.locate(session, lon, lat, datum)
+    inside = found["grid"] is not None or found["street"] is not None
     answer = {
         "inside": inside,
         "wgs84": {"lon": found["lon"], "lat": found["lat"]},
@@ -64,8 +70,9 @@ def locate(
         "street": _hit(found["street"]),
         "community": _hit(found["community"]),
         "grid": _hit(found["grid"]),
-        "responsible": people,
     }
+    if viewer is not None:
+        answer["responsible"] = _responsible_people(session, found, viewer)
     if not inside:
         answer["message"] = (
             "该点不在辖区任何网格内 / the point is outside every grid of the district"
@@ -78,32 +85,42 @@ def locate(
 @public_router.get("/areas.geojson")
 def areas_geojson(
     session: DbSession,
+    viewer: OptionalUser,
     level: str | None = None,
     parent: str | None = None,
     datum: str = "wgs84",
     simplify: Annotated[float, Query(ge=0, le=0.01, description="tolerance, degrees")] = 0,
 ) -> JSONResponse:
     """Areas of one level (or all) as GeoJSON, in WGS-84 unless another datum is asked for;
-    `simplify` thins the outlines for maps (a simplified file is not for re-import)."""
+    `simplify` thins the outlines for maps (a simplified file is not for re-import). The
+    responsible usernames are for signed-in staff only."""
     data = service.export_geojson(
         session, level=level, parent=parent, datum=datum, simplify=simplify
     )
+    if viewer is None:
+        for feature in data["features"]:
+            feature["properties"].pop("responsible", None)
     return JSONResponse(data, media_type="application/geo+json")
 
 
 @public_router.get("/areas")
-def areas(session: DbSession, level: str | None = None, parent: str | None = None) -> list[dict]:
-    return [
-        {
+def areas(
+    session: DbSession, viewer: OptionalUser, level: str | None = None, parent: str | None = None
+) -> list[dict]:
+    """Areas of one level (or all); the responsible usernames for signed-in staff only."""
+    out = []
+    for a in service.areas(session, level=level, parent=parent):
+        item = {
             "code": a.code,
             "level": a.level,
             "name": a.name,
             "parent": a.parent_code,
             "area_m2": round(a.area_m2, 1),
-            "responsible": a.responsible,
         }
-        for a in service.areas(session, level=level, parent=parent)
-    ]
+        if viewer is not None:
+            item["responsible"] = a.responsible
+        out.append(item)
+    return out
 
 
 @router.post("/import", dependencies=[Depends(require_roles("admin"))])

@@ -143,28 +143,33 @@ def login_page(request: Request, next: str = "/console") -> HTMLResponse:
 
 
 @router.post("/console/login")
-def login_submit(
+async def login_submit(
     request: Request,
     settings: AppSettings,
     username: Annotated[str, Form(max_length=60)],
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form()] = "/console",
 ) -> Response:
+    """The sign-in form: the same check, lockout and session as POST /api/v1/auth/login."""
     from civicgrid.auth.api import set_session_cookie, sign_in
 
     try:
-        user = sign_in(request, username, password, settings)
+        _, cookie = await sign_in(request, username, password, settings)
     except AppError as exc:
         message = exc.zh if lang_of(request) == "zh" else exc.en
         response = render(request, "login.html", None, next=next, error=message)
         response.status_code = exc.status_code
         return response
     target = next if next.startswith("/") and not next.startswith("//") else "/console"
-    return set_session_cookie(RedirectResponse(target, status_code=303), user, settings)
+    return set_session_cookie(RedirectResponse(target, status_code=303), cookie, settings)
 
 
 @router.post("/console/logout")
-def logout() -> RedirectResponse:
+def logout(request: Request, session: DbSession, user: OptionalUser) -> RedirectResponse:
+    """Sign out: the session ends on the server, so the old cookie stops working at once."""
+    from civicgrid.auth.api import sign_out
+
+    sign_out(session, request, user)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
