@@ -101,3 +101,6 @@ def world(session: Session) -> None:
 # A point in grid 239901001001001 (street A) and one in grid 239901002001004 (street B), WGS-84.
 POINT_A = (126.6988839, 45.7029325)
 POINT_B = (126.7288234, 45.7028946)
+
+# What a browser on the site's own pages sends with unsafe requests (kit.guard checks it).
+SITE = {"Origin": "http://testserver"}

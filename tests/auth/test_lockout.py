@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from civicgrid.auth import service
 from civicgrid.auth.models import LoginAttempt
 from civicgrid.config import Settings, get_settings
-from tests.factories import PASSWORD, small_geography, user
+from tests.factories import PASSWORD, SITE, small_geography, user
 
 
 @pytest.fixture()
@@ -31,7 +31,7 @@ def fast_verify(monkeypatch):
 
 
 def from_address(app, address: str) -> TestClient:
-    return TestClient(app, client=(address, 50000))
+    return TestClient(app, client=(address, 50000), headers=SITE)
 
 
 def attempt(client: TestClient, username: str, password: str):

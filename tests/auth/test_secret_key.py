@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from civicgrid import config
 from civicgrid.config import SECRET_KEY_MIN_BYTES, Settings, get_settings, secret_key
-from tests.factories import login, small_geography, user
+from tests.factories import SITE, login, small_geography, user
 
 
 @pytest.fixture()
@@ -44,13 +44,13 @@ def test_a_cookie_forged_with_any_fixed_string_is_refused(session, monkeypatch, 
     from civicgrid.app import create_app
 
     app = create_app()
-    c = TestClient(app)
+    c = TestClient(app, headers=SITE)
     login(c, "boss")
     assert c.get("/api/v1/users").status_code == 200
     # When cookies are signed with fixed strings, in the old and the new payloads
     for fixed in FIXED_STRINGS:
         for payload in ({"u": admin.id, "v": 1}, {"s": 1, "k": "x"}, {"u": admin.id}):
-            forged = TestClient(app)
+            forged = TestClient(app, headers=SITE)
             forged.cookies.set("civicgrid_session", forge(fixed, payload))
             # Then none is let in
             assert forged.get("/api/v1/users").status_code == 401, (fixed, payload)

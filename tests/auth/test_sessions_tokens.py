@@ -13,7 +13,7 @@ from civicgrid.auth.models import ApiToken, UserSession
 from civicgrid.cli import app as cli
 from civicgrid.config import get_settings, secret_key
 from civicgrid.db import utcnow
-from tests.factories import PASSWORD, login, small_geography, user
+from tests.factories import PASSWORD, SITE, login, small_geography, user
 
 NEW_PASSWORD = "violet-kettle-42"
 
@@ -27,7 +27,7 @@ def people(session):
 
 
 def signed_in(app, username: str) -> TestClient:
-    c = TestClient(app)
+    c = TestClient(app, headers=SITE)
     login(c, username)
     return c
 
@@ -37,7 +37,7 @@ def cookie_of(c: TestClient) -> str:
 
 
 def with_cookie(app, value: str) -> TestClient:
-    c = TestClient(app)
+    c = TestClient(app, headers=SITE)
     c.cookies.set("civicgrid_session", value)
     return c
 
@@ -139,7 +139,9 @@ def test_a_cookie_costs_one_query(app, people, engine):
         assert c.get("/api/v1/auth/me").status_code == 200
         by_cookie = len(statements)
         headers = bearer(token)
-        assert TestClient(app).get("/api/v1/auth/me", headers=headers).status_code == 200
+        assert (
+            TestClient(app, headers=SITE).get("/api/v1/auth/me", headers=headers).status_code == 200
+        )
     finally:
         event.remove(engine, "before_cursor_execute", count)
     # Then each costs one SELECT (the session or token row joined with its user)
@@ -158,10 +160,13 @@ def test_an_admin_password_change_ends_every_session_and_token_of_the_user(app, 
     # Then both sessions and the token are refused
     assert first.get("/api/v1/auth/me").status_code == 401
     assert second.get("/api/v1/auth/me").status_code == 401
-    assert TestClient(app).get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
+    assert (
+        TestClient(app, headers=SITE).get("/api/v1/auth/me", headers=bearer(token)).status_code
+        == 401
+    )
     # And the admin's own session and h2's go on; h1 signs in with the new password
     assert admin.get("/api/v1/auth/me").status_code == 200
-    login(TestClient(app), "h1", NEW_PASSWORD)
+    login(TestClient(app, headers=SITE), "h1", NEW_PASSWORD)
 
 
 def test_disabling_ends_every_session_and_token_and_enabling_does_not_revive_them(app, people):
@@ -171,8 +176,11 @@ def test_disabling_ends_every_session_and_token_and_enabling_does_not_revive_the
     assert admin.patch("/api/v1/users/h1", json={"disabled": True}).status_code == 200
     assert admin.patch("/api/v1/users/h1", json={"disabled": False}).status_code == 200
     assert c.get("/api/v1/auth/me").status_code == 401
-    assert TestClient(app).get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
-    login(TestClient(app), "h1")
+    assert (
+        TestClient(app, headers=SITE).get("/api/v1/auth/me", headers=bearer(token)).status_code
+        == 401
+    )
+    login(TestClient(app, headers=SITE), "h1")
 
 
 def test_the_cli_passwd_and_disable_end_sessions_and_tokens(app, people, session):
@@ -181,7 +189,10 @@ def test_the_cli_passwd_and_disable_end_sessions_and_tokens(app, people, session
     result = CliRunner().invoke(cli, ["user", "passwd", "h1", "--password", NEW_PASSWORD])
     assert result.exit_code == 0, result.output
     assert c.get("/api/v1/auth/me").status_code == 401
-    assert TestClient(app).get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
+    assert (
+        TestClient(app, headers=SITE).get("/api/v1/auth/me", headers=bearer(token)).status_code
+        == 401
+    )
     # And the same for a disable
     c2 = signed_in(app, "h2")
     assert CliRunner().invoke(cli, ["user", "disable", "h2"]).exit_code == 0
@@ -205,13 +216,16 @@ class TestOwnPasswordChange:
         # Then it is changed; the other device, the token and the old cookie are refused
         assert r.status_code == 204, r.text
         assert other.get("/api/v1/auth/me").status_code == 401
-        assert TestClient(app).get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
+        assert (
+            TestClient(app, headers=SITE).get("/api/v1/auth/me", headers=bearer(token)).status_code
+            == 401
+        )
         assert with_cookie(app, old_cookie).get("/api/v1/auth/me").status_code == 401
         # And the caller goes on with the new session cookie it was given
         assert cookie_of(me) != old_cookie
         assert me.get("/api/v1/auth/me").json()["username"] == "h1"
         # And only the new password signs in
-        fresh = TestClient(app)
+        fresh = TestClient(app, headers=SITE)
         r = fresh.post("/api/v1/auth/login", json={"username": "h1", "password": PASSWORD})
         assert r.status_code == 401
         login(fresh, "h1", NEW_PASSWORD)
@@ -221,7 +235,7 @@ class TestOwnPasswordChange:
         r = self.change(me, "not-my-password", NEW_PASSWORD)
         assert r.status_code == 403 and "current password" in r.json()["detail"]
         assert other.get("/api/v1/auth/me").status_code == 200
-        login(TestClient(app), "h1")
+        login(TestClient(app, headers=SITE), "h1")
 
     def test_a_weak_new_password_is_400_with_the_rule(self, app, people):
         me = signed_in(app, "h1")
@@ -233,9 +247,14 @@ class TestOwnPasswordChange:
 
     def test_by_token_it_works_and_revokes_that_token_too(self, app, people):
         token = new_token(signed_in(app, "h1"))
-        r = self.change(TestClient(app), PASSWORD, NEW_PASSWORD, headers=bearer(token))
+        r = self.change(
+            TestClient(app, headers=SITE), PASSWORD, NEW_PASSWORD, headers=bearer(token)
+        )
         assert r.status_code == 204 and "set-cookie" not in r.headers
-        assert TestClient(app).get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
+        assert (
+            TestClient(app, headers=SITE).get("/api/v1/auth/me", headers=bearer(token)).status_code
+            == 401
+        )
 
 
 def test_tokens_expire_after_token_max_age_days(app, people, session, monkeypatch):
@@ -247,12 +266,18 @@ def test_tokens_expire_after_token_max_age_days(app, people, session, monkeypatc
     row = session.get(ApiToken, token["id"])
     assert abs((row.expires_at - utcnow()) - dt.timedelta(days=7)) < dt.timedelta(minutes=1)
     assert dt.datetime.fromisoformat(token["expires_at"]) == row.expires_at
-    assert TestClient(app).get("/api/v1/auth/me", headers=bearer(token)).status_code == 200
+    assert (
+        TestClient(app, headers=SITE).get("/api/v1/auth/me", headers=bearer(token)).status_code
+        == 200
+    )
     # When its time is up
     row.expires_at = utcnow() - dt.timedelta(seconds=1)
     session.commit()
     # Then it is refused
-    assert TestClient(app).get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
+    assert (
+        TestClient(app, headers=SITE).get("/api/v1/auth/me", headers=bearer(token)).status_code
+        == 401
+    )
 
 
 def test_owners_list_their_tokens_without_the_secret(app, people):
@@ -279,26 +304,34 @@ def test_admins_list_and_revoke_anyones_tokens_others_cannot(app, people):
     h2 = signed_in(app, "h2")
     assert h2.get("/api/v1/users/h1/tokens").status_code == 403
     assert h2.delete(f"/api/v1/auth/tokens/{token['id']}").status_code == 404
-    assert TestClient(app).get("/api/v1/auth/me", headers=bearer(token)).status_code == 200
+    assert (
+        TestClient(app, headers=SITE).get("/api/v1/auth/me", headers=bearer(token)).status_code
+        == 200
+    )
     # An admin lists them and revokes one
     admin = signed_in(app, "boss")
     listed = admin.get("/api/v1/users/h1/tokens").json()
     assert [t["id"] for t in listed] == [token["id"]] and token["token"] not in str(listed)
     assert admin.get("/api/v1/users/nobody/tokens").status_code == 404
     assert admin.delete(f"/api/v1/auth/tokens/{token['id']}").status_code == 204
-    assert TestClient(app).get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
+    assert (
+        TestClient(app, headers=SITE).get("/api/v1/auth/me", headers=bearer(token)).status_code
+        == 401
+    )
     assert admin.delete("/api/v1/auth/tokens/999999").status_code == 404
 
 
 def test_a_token_cannot_create_tokens(app, people):
     token = new_token(signed_in(app, "h1"))
-    r = TestClient(app).post("/api/v1/auth/tokens", json={"name": "more"}, headers=bearer(token))
+    r = TestClient(app, headers=SITE).post(
+        "/api/v1/auth/tokens", json={"name": "more"}, headers=bearer(token)
+    )
     assert r.status_code == 403
     assert "token" in r.json()["detail"] and "令牌" in r.json()["detail"]
 
 
 def test_signing_out_with_a_token_revokes_it(app, people):
     token = new_token(signed_in(app, "h1"))
-    client = TestClient(app)
+    client = TestClient(app, headers=SITE)
     assert client.post("/api/v1/auth/logout", headers=bearer(token)).status_code == 204
     assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
