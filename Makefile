@@ -15,8 +15,8 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
-	  echo "civicgrid needs Python >= 3.11; $(PYTHON) is: $$($(PYTHON) --version 2>&1)." \
-	    "Run make PYTHON=python3.11 (or newer)."; exit 1; }
+	  echo "civicgrid needs Python >= 3.11, and $(PYTHON) is $$($(PYTHON) --version 2>&1 | head -1)." \
+	    "Run make PYTHON=python3.11 (or a newer one)."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
