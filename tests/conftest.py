@@ -4,7 +4,11 @@ names one), migrated once with Alembic; every test runs in a transaction rolled 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -138,21 +142,24 @@ def client(app) -> Iterator[TestClient]:
         yield c
 
 
+def free_port() -> int:
+    """A local TCP port nothing listens on now (the kernel's choice): no test assumes one."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @contextmanager
 def live_server():
     """The real app served by uvicorn on a free local port, in a thread (for clients that
     speak HTTP themselves: browsers, independent API clients)."""
-    import socket
     import threading
-    import time
 
     import uvicorn
 
     from civicgrid.app import create_app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -167,3 +174,80 @@ def live_server():
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+REDIS_MISSING = (
+    "redis-server not found: the Redis tests start Debian's redis-server themselves. "
+    "`make test` installs it when run as root; otherwise: sudo apt-get install -y redis-server"
+)
+
+
+def redis_server_binary() -> str:
+    """Debian's redis-server (on PATH, or in /usr/bin for a PATH without it); a failure that
+    says how to install it, never a skip, when it is missing."""
+    binary = shutil.which("redis-server") or shutil.which("redis-server", path="/usr/bin:/usr/sbin")
+    if binary is None:
+        pytest.fail(REDIS_MISSING, pytrace=False)
+    return binary
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The URL of a Redis server of the suite's own: Debian's redis-server on a free local port,
+    keeping nothing on disk (in a temporary directory), stopped when the session ends. Requested
+    only by the tests of the Redis transports, so that a run without them starts none."""
+    binary = redis_server_binary()
+    workdir = Path(tempfile.mkdtemp(prefix="civicgrid-redis-"))
+    try:
+        proc, url = _start_redis(binary, workdir)
+        try:
+            yield url
+        finally:
+            _stop(proc)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _start_redis(binary: str, workdir: Path) -> tuple[subprocess.Popen, str]:
+    import redis
+
+    log = workdir / "redis.log"
+    # Another process may take the chosen port before Redis binds it: then Redis exits, and
+    # another port is tried.
+    for _ in range(3):
+        port = free_port()
+        options = {
+            "port": port,
+            "bind": "127.0.0.1",
+            "save": "",  # no snapshots and no append-only file: nothing kept on disk
+            "appendonly": "no",
+            "daemonize": "no",
+            "dir": workdir,
+            "logfile": log,
+        }
+        args = [binary, *(a for k, v in options.items() for a in (f"--{k}", str(v)))]
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+        deadline = time.monotonic() + 15
+        try:
+            while proc.poll() is None and time.monotonic() < deadline:
+                try:
+                    client.ping()
+                    return proc, f"redis://127.0.0.1:{port}/0"
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+        finally:
+            client.close()
+        _stop(proc)
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+    pytest.fail(f"redis-server ({binary}) did not answer on a local port:\n{tail}", pytrace=False)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

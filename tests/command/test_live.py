@@ -1,20 +1,21 @@
 """Live events: published after commit (not on rollback), through the process or Redis, and
-streamed to screens as server-sent events."""
+streamed to screens as server-sent events. Redis is the suite's own (the `redis_url` fixture
+starts one on a free port): no test here talks to a Redis it did not start."""
 
 import asyncio
 import json
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import text
 
 from civicgrid.command import broadcast
+from tests import conftest
 from tests.conftest import live_server
 from tests.factories import PASSWORD, POINT_A, world
-
-REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 async def first(source, timeout: float = 5.0):
@@ -35,20 +36,40 @@ def test_in_process_delivers_from_another_thread():
     asyncio.run(scenario())
 
 
-def test_redis_pubsub_reaches_another_process_subscriber():
+def test_the_suites_redis_is_its_own_and_keeps_nothing(redis_url):
     import redis
 
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.ConnectionError:
-        pytest.fail("the Redis server of this machine (127.0.0.1:6379) is not running")
-    sender, receiver = broadcast.RedisPubSub(REDIS_URL), broadcast.RedisPubSub(REDIS_URL)
+    # Given the Redis the suite started
+    client = redis.Redis.from_url(redis_url)
+    # When asked for its settings
+    config = client.config_get("*")
+    client.close()
+    # Then it is not the machine's (6379), listens on loopback only, and writes nothing to disk
+    assert int(config["port"]) not in (0, 6379)
+    assert config["bind"] == "127.0.0.1"
+    assert config["save"] == "" and config["appendonly"] == "no"
+    assert Path(config["dir"]).name.startswith("civicgrid-redis-")
+
+
+def test_a_missing_redis_server_fails_with_how_to_install_it(monkeypatch):
+    # Given a machine without redis-server
+    monkeypatch.setattr(conftest.shutil, "which", lambda *args, **kwargs: None)
+    # When the suite's Redis is asked for, Then the test fails (not skips), saying what to do
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y redis-server"):
+        conftest.redis_server_binary()
+
+
+def test_redis_pubsub_reaches_another_process_subscriber(redis_url):
+    # Given two separate Redis clients, as two server processes would hold
+    sender, receiver = broadcast.RedisPubSub(redis_url), broadcast.RedisPubSub(redis_url)
 
     async def scenario():
         source = receiver.subscribe()
         task = asyncio.ensure_future(first(source))
         await asyncio.sleep(0.3)  # let the subscription land
+        # When one publishes
         sender.publish({"code": "XF2", "state": "dispatched"})
+        # Then the other's subscriber receives it
         assert await task == {"code": "XF2", "state": "dispatched"}
         await source.aclose()
 
@@ -73,10 +94,12 @@ def test_changes_are_queued_until_commit_and_dropped_on_rollback(session):
         hub.publish = original
 
 
-@pytest.mark.parametrize("redis_url", [None, REDIS_URL], ids=["in-process", "redis"])
-def test_the_stream_tells_a_screen_when_a_case_comes_in(committed, monkeypatch, redis_url):
-    if redis_url:
-        monkeypatch.setenv("CIVICGRID_REDIS_URL", redis_url)
+@pytest.mark.parametrize("through_redis", [False, True], ids=["in-process", "redis"])
+def test_the_stream_tells_a_screen_when_a_case_comes_in(
+    committed, monkeypatch, request, through_redis
+):
+    if through_redis:  # only this case starts the suite's Redis
+        monkeypatch.setenv("CIVICGRID_REDIS_URL", request.getfixturevalue("redis_url"))
     with committed() as session:
         world(session)
         session.commit()
