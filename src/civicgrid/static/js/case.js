@@ -6,14 +6,22 @@
   if (!isNaN(lat)) { L.circleMarker([lat, lon], {radius: 8, color: "#d93025"}).addTo(map); map.setView([lat, lon], 16); }
   if (!form) { return; }
   var action = null, fields = document.getElementById("fields");
-  var needs = {dispatch: ["unit"], extend_request: ["until"], rate: ["score"],
+  var needs = {dispatch: ["unit"], extend_request: ["until"], rate: ["score"], relocate: ["place"],
                report_done: ["photos"], verify_pass: ["photos"], verify_fail: ["photos"]};
+  // 定位: a tap on the map chooses the case's new place (WGS-84, as the outlines are drawn)
+  var chosen = null, pin = null;
+  map.on("click", function (e) {
+    if (action !== "relocate") { return; }
+    chosen = {lon: Math.round(e.latlng.lng * 1e7) / 1e7, lat: Math.round(e.latlng.lat * 1e7) / 1e7};
+    if (pin) { pin.setLatLng(e.latlng); } else { pin = L.marker(e.latlng).addTo(map); }
+    document.getElementById("place").textContent = chosen.lon.toFixed(6) + ", " + chosen.lat.toFixed(6);
+  });
   Array.prototype.forEach.call(form.querySelectorAll("[data-action]"), function (b) {
     b.onclick = function () {
       action = b.dataset.action;
       Array.prototype.forEach.call(form.querySelectorAll("[data-action]"), function (x) { x.className = x === b ? "on" : ""; });
       fields.hidden = false;
-      ["unit", "until", "score", "photos"].forEach(function (f) {
+      ["unit", "until", "score", "photos", "place"].forEach(function (f) {
         document.getElementById("f-" + f).hidden = (needs[action] || []).indexOf(f) < 0;
       });
       document.getElementById("note").focus();
@@ -34,6 +42,7 @@
       var until = document.getElementById("until").value;
       if (action === "extend_request" && until) { body.until = until + ":00+08:00"; }
       var score = parseInt(document.getElementById("score").value, 10); if (action === "rate") { body.score = score; }
+      if (action === "relocate" && chosen) { body.lon = chosen.lon; body.lat = chosen.lat; }
       req = {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
     }
     fetch(url, req).then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); })

@@ -3,6 +3,7 @@
 window.cgMap = function (id, opts) {
   opts = opts || {};
   var map = L.map(id, {zoomControl: true, zoomSnap: 0.25, attributionControl: !!CG.tiles});
+  document.getElementById(id).cgMap = map;  // for the browser tests: where a place is on screen
   map.setView([45.72, 126.70], 11);
   if (CG.tiles) {
     L.tileLayer(CG.tiles, {maxZoom: 19, attribution: "map tiles"}).addTo(map);
