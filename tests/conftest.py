@@ -25,6 +25,8 @@ from civicgrid.config import Settings, get_settings
 from civicgrid.geo.index import index as geo_index
 
 DATA = Path(__file__).parent / "data"
+# long enough for every mode (a test may switch to development or production)
+TEST_SECRET = "test-secret-of-the-test-suite-0123456789"
 _tmp = tempfile.mkdtemp(prefix="civicgrid-test-")
 DB_URL = os.environ.get("CIVICGRID_TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.db"
 IS_PG = DB_URL.startswith("postgresql")
@@ -32,7 +34,7 @@ SCHEMA = f"t_{uuid.uuid4().hex[:10]}" if IS_PG else None
 
 os.environ["CIVICGRID_DATABASE_URL"] = DB_URL
 os.environ["CIVICGRID_MODE"] = "test"
-os.environ["CIVICGRID_SECRET_KEY"] = "test-secret"
+os.environ["CIVICGRID_SECRET_KEY"] = TEST_SECRET
 os.environ["CIVICGRID_MEDIA_DIR"] = f"{_tmp}/media"
 if SCHEMA:
     os.environ["CIVICGRID_DATABASE_SCHEMA"] = SCHEMA
@@ -41,7 +43,7 @@ get_settings.cache_clear()
 
 def _settings() -> Settings:
     return Settings(
-        database_url=DB_URL, database_schema=SCHEMA, mode="test", secret_key="test-secret"
+        database_url=DB_URL, database_schema=SCHEMA, mode="test", secret_key=TEST_SECRET
     )
 
 

@@ -139,14 +139,12 @@ def serve(
     """Serve the web application and the API; says which secret key source it uses."""
     import uvicorn
 
-    from civicgrid.config import get_settings
-
-    try:  # refused here, once, rather than by each worker the server would keep restarting
-        get_settings().trusted_hosts()
-    except ValueError as exc:
-        fail(str(exc))
     # Resolved (and generated if need be) before the workers start, so that they share it.
     err.print(f"secret key: {_describe_key(_secret_key())}")
+    try:  # refused here, once, rather than by each worker the server would keep restarting
+        _settings().trusted_hosts()
+    except ValueError as exc:
+        fail(str(exc))
     _sweep_before_serving()
 
     uvicorn.run(

@@ -11,7 +11,8 @@ def new_case(client, point=POINT_A, **extra):
         "category": "06010",
         "lon": point[0],
         "lat": point[1],
-        "source": "citizen",
+        # a dispatcher's entry, routed at once as a citizen's report would be
+        "auto_dispatch": True,
         "description": "暴露垃圾",
         **extra,
     }
@@ -31,7 +32,7 @@ def test_the_whole_flow_with_photos(client, session, tmp_path, monkeypatch):
 
     get_settings.cache_clear()
     world(session)
-    login(client, "sup")
+    login(client, "disp")
     case = new_case(client)
     code = case["code"]
     assert case["state"] == "dispatched" and case["unit"] == "239901001"
@@ -94,7 +95,7 @@ def test_a_bad_photo_refuses_the_action_and_leaves_no_file(client, session, tmp_
 
     get_settings.cache_clear()
     world(session)
-    login(client, "sup")
+    login(client, "disp")
     code = new_case(client)["code"]
     login(client, "ha")
     client.post(f"/api/v1/cases/{code}/take", json={})
@@ -109,7 +110,7 @@ def test_a_bad_photo_refuses_the_action_and_leaves_no_file(client, session, tmp_
 
 def test_other_streets_do_not_see_the_case(client, session):
     world(session)
-    login(client, "sup")
+    login(client, "disp")
     code = new_case(client)["code"]
     login(client, "hb")
     assert client.get(f"/api/v1/cases/{code}").status_code == 404
@@ -123,8 +124,9 @@ def test_other_streets_do_not_see_the_case(client, session):
 
 def test_wrong_role_is_403_and_illegal_move_is_409(client, session):
     world(session)
-    login(client, "sup")
+    login(client, "disp")
     code = new_case(client)["code"]
+    login(client, "sup")
     r = client.post(f"/api/v1/cases/{code}/dispatch", json={})
     assert r.status_code == 403
     login(client, "disp")
@@ -138,7 +140,7 @@ def test_wrong_role_is_403_and_illegal_move_is_409(client, session):
 def test_manual_accept_and_dispatch_and_return(client, session):
     world(session)
     login(client, "oper")
-    case = new_case(client, source="hotline")
+    case = new_case(client, source="hotline", auto_dispatch=None)
     code = case["code"]
     assert case["state"] == "reported" and case["queue_reason"] == "manual"
     assert client.post(f"/api/v1/cases/{code}/accept", json={}).json()["state"] == "registered"
@@ -157,7 +159,7 @@ def test_manual_accept_and_dispatch_and_return(client, session):
 
 def test_filters_and_pagination(client, session):
     world(session)
-    login(client, "sup")
+    login(client, "disp")
     codes = [new_case(client)["code"] for _ in range(3)]
     login(client, "disp")
     codes.append(new_case(client, point=POINT_B, description="井盖丢失")["code"])

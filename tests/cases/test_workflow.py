@@ -28,6 +28,7 @@ def test_every_action_of_the_history_format_is_in_the_table():
         "suspend",
         "resume",
         "rate",
+        "relocate",
     }
     assert set(workflow.ROLES) == set(workflow.ACTIONS)
 
