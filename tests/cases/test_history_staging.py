@@ -120,7 +120,7 @@ def test_a_crashed_imports_staging_tables_are_dropped_by_the_next_import(geograp
     # Given the staging tables a killed import left, with rows in them
     history._create_stage()
     with db.session_scope() as s:
-        s.execute(history.STAGE_CASES.insert().values(line=1, code="GHOST-1"))
+        s.execute(history.STAGE_CASES.insert().values(pos=0, line=1, code="GHOST-1"))
     assert staging_tables() == {"import_stage_cases", "import_stage_events"}
     # When the next import runs, Then it imports its own file only and leaves no staging table
     report = history.import_lines(LINES)
