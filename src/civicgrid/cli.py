@@ -418,8 +418,8 @@ def import_cases(
     ] = False,
     replace: Annotated[bool, typer.Option(help="replace cases whose code exists")] = False,
 ) -> None:
-    """Import case histories (JSON Lines); the whole file is checked first, and nothing is
-    imported unless all of it can be (see cases/history.py: read, stage, swap)."""
+    """Import case histories (JSON Lines): the whole file is checked first, then imported at
+    once or not at all (with --skip-invalid: its valid lines). See cases/history.py."""
     from rich.progress import Progress
 
     from civicgrid.cases import history

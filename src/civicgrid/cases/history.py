@@ -478,8 +478,9 @@ def _one_import_at_a_time() -> Iterator[None]:
 
 
 def _drop_stage() -> None:
-    with session_scope() as session:
-        for table in reversed(_stage.sorted_tables):
+    # one transaction per table: freeing a large table's pages is a write-lock hold of its own
+    for table in reversed(_stage.sorted_tables):
+        with session_scope() as session:
             table.drop(session.connection(), checkfirst=True)
 
 
