@@ -126,8 +126,10 @@ class HoldClock:
             clock._since[threading.get_ident()] = time.perf_counter()
 
         def timed_release(lock):
-            held = time.perf_counter() - clock._since.pop(threading.get_ident())
-            clock.holds.setdefault(threading.current_thread().name, []).append(held)
+            since = clock._since.pop(threading.get_ident(), None)
+            if since is not None:  # else taken before the clock started
+                held = time.perf_counter() - since
+                clock.holds.setdefault(threading.current_thread().name, []).append(held)
             release(lock)
 
         self._saved = acquire, release
