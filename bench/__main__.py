@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
-    "import_cases": ("bench.import_cases", {"n": 50_000}),
+    "import_cases": ("bench.import_cases", {"n": 90_000}),
     "kpis_month": ("bench.kpis_month", {"n": 10_000_000}),
     "intake": ("bench.intake", {}),
     "open311_list": ("bench.open311_list", {"cases": 6000}),
@@ -43,11 +43,14 @@ def machine() -> str:
         ).stdout.strip()
         or "?"
     )
-    # A figure measured on uncommitted changes belongs to no commit: say so.
-    changes = subprocess.run(
-        ["git", "status", "--porcelain"], capture_output=True, text=True, cwd=ROOT
+    # whether the figures are the commit's own: uncommitted changes to tracked files
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     ).stdout.strip()
-    commit += " (dirty: uncommitted changes)" if changes else " (clean)"
+    commit += " (dirty tree)" if changed else " (clean tree)"
     return (
         f"{platform.node()} · {cpu} · {os.cpu_count()} cores · {mem} · "
         f"Python {platform.python_version()} · SQLite {sqlite3.sqlite_version} · "

@@ -1,8 +1,17 @@
-"""Import speed of `civicgrid import-cases` on SQLite, beside its floor.
+"""`civicgrid import-cases` on SQLite: its speed beside its floor, and what it does to the
+reports that arrive meanwhile.
 
 The floor is the database alone: the very rows the import writes (cases and events, already
 built as tuples) inserted with sqlite3's executemany into the same migrated schema. The import
-cannot beat it; the ratio says how much the parsing, checking and projecting cost on top.
+cannot beat it; the ratio says how much the parsing, checking, projecting, staging and swapping
+cost on top.
+
+The concurrency run imports the same file once more into a fresh database while a thread
+reports a case through `cases.service.report` (its own transaction, as a web request would)
+every 100 ms. It records every hold of the write lock (how long each transaction of the
+import kept it: the staging chunks, the swap, the staging tables' creation and removal) and each
+report's latency, and counts the reports refused as busy (WriterBusy: a 503 over HTTP). A
+second pass does the same with `--replace` of the whole file over the cases the first imported.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +33,7 @@ from bench.cases_gen import lines  # noqa: E402
 
 UNITS = ["239901001", "239901002"]
 BOX = (126.695, 45.70, 126.735, 45.72)
+REPORT_EVERY_S = 0.1
 
 
 def fresh_db(path: str) -> None:
@@ -48,9 +59,8 @@ def run_import(data: list[str]) -> tuple[float, list[tuple], list[tuple]]:
     from civicgrid.cases.models import Case
 
     t0 = time.perf_counter()
-    with db.session_scope() as s:
-        report = history.import_lines(s, data)
-        assert report.imported == len(data)
+    report = history.import_lines(data)
+    assert report.imported == len(data)
     elapsed = time.perf_counter() - t0
     with db.get_engine().connect() as conn:
         cases = [tuple(r) for r in conn.execute(Case.__table__.select())]
@@ -96,7 +106,116 @@ def floor(path: str, cases: list[tuple], events: list[tuple]) -> float:
     return elapsed
 
 
-def main(n: int = 50_000, repeats: int = 3) -> dict:
+class HoldClock:
+    """Times every hold of the SQLite write lock, by thread: wraps db._WriterLock for the run
+    (a benchmark's instrument, not the product's)."""
+
+    def __init__(self):
+        from civicgrid import db
+
+        self.lock_class = db._WriterLock
+        self.holds: dict[str, list[float]] = {}
+        self._since: dict[int, float] = {}
+
+    def __enter__(self):
+        acquire, release = self.lock_class.acquire, self.lock_class.release
+        clock = self
+
+        def timed_acquire(lock):
+            acquire(lock)
+            clock._since[threading.get_ident()] = time.perf_counter()
+
+        def timed_release(lock):
+            since = clock._since.pop(threading.get_ident(), None)
+            if since is not None:  # else taken before the clock started
+                held = time.perf_counter() - since
+                clock.holds.setdefault(threading.current_thread().name, []).append(held)
+            release(lock)
+
+        self._saved = acquire, release
+        self.lock_class.acquire, self.lock_class.release = timed_acquire, timed_release
+        return self
+
+    def __exit__(self, *exc):
+        self.lock_class.acquire, self.lock_class.release = self._saved
+
+
+def report_meanwhile(stop: threading.Event, latencies: list[float], busy: list[float]) -> None:
+    """A case reported every 100 ms, each in its own transaction (as a request's)."""
+    from civicgrid import db
+    from civicgrid.cases import service
+    from civicgrid.config import get_settings
+
+    settings = get_settings()
+    i = 0
+    while not stop.is_set():
+        started = time.perf_counter()
+        try:
+            with db.session_scope() as s:
+                service.report(
+                    s,
+                    settings,
+                    source="supervisor",
+                    category="06010",
+                    actor=service.Actor("bench", "supervisor"),
+                    lon=BOX[0] + (BOX[2] - BOX[0]) * (i % 97) / 97,
+                    lat=BOX[1] + (BOX[3] - BOX[1]) * (i % 89) / 89,
+                    description="导入期间的上报",
+                )
+            latencies.append(time.perf_counter() - started)
+        except db.WriterBusy:
+            busy.append(time.perf_counter() - started)
+        i += 1
+        stop.wait(max(0.0, REPORT_EVERY_S - (time.perf_counter() - started)))
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def concurrent_pass(data: list[str], *, replace: bool) -> dict:
+    """One import of `data` with the reporting thread running; holds and latencies."""
+    from civicgrid.cases import history
+    from civicgrid.config import get_settings
+
+    latencies: list[float] = []
+    busy: list[float] = []
+    stop = threading.Event()
+    reporter = threading.Thread(
+        target=report_meanwhile, args=(stop, latencies, busy), name="reporter"
+    )
+    with HoldClock() as clock:
+        reporter.start()
+        time.sleep(1.0)  # a few reports before the import starts
+        t0 = time.perf_counter()
+        report = history.import_lines(data, replace=replace)
+        elapsed = time.perf_counter() - t0
+        time.sleep(0.5)
+        stop.set()
+        reporter.join()
+    assert report.imported == len(data) and report.replaced == (len(data) if replace else 0)
+    holds = sorted(clock.holds.get("MainThread", []), reverse=True)
+    return {
+        "import_s": round(elapsed, 3),
+        "import_transactions": len(holds),
+        "longest_hold_ms": _ms(holds[0]),
+        "second_longest_hold_ms": _ms(holds[1]),
+        "holds_total_s": round(sum(holds), 3),
+        "reports": len(latencies) + len(busy),
+        "reports_busy_503": len(busy),
+        "report_p50_ms": _ms(statistics.median(latencies)),
+        "report_p99_ms": _ms(_percentile(latencies, 0.99)),
+        "report_max_ms": _ms(max(latencies)),
+        "write_wait_seconds": get_settings().write_wait_seconds,
+    }
+
+
+def main(n: int = 90_000, repeats: int = 3) -> dict:
     data = list(lines(n, UNITS, BOX))
     n_events = sum(len(json.loads(x)["events"]) for x in data[:2000]) / 2000
     imports, floors = [], []
@@ -107,6 +226,12 @@ def main(n: int = 50_000, repeats: int = 3) -> dict:
             imports.append(elapsed)
             fresh_db(f"{tmp}/b.db")
             floors.append(floor(f"{tmp}/b.db", cases, events))
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh_db(f"{tmp}/c.db")
+        concurrent = {
+            "new": concurrent_pass(data, replace=False),
+            "replace": concurrent_pass(data, replace=True),
+        }
     imp, flo = statistics.median(imports), statistics.median(floors)
     return {
         "name": "import-cases (SQLite)",
@@ -119,8 +244,9 @@ def main(n: int = 50_000, repeats: int = 3) -> dict:
         "ratio_import_to_floor": round(imp / flo, 2),
         "repeats": repeats,
         "target_cases_per_s": 20_000,
+        "with_a_report_every_100ms": concurrent,
     }
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(int(sys.argv[1]) if len(sys.argv) > 1 else 50_000), indent=1))
+    print(json.dumps(main(int(sys.argv[1]) if len(sys.argv) > 1 else 90_000), indent=1))

@@ -55,9 +55,8 @@ def build_templates(path: str) -> None:
 
     fresh_db(path)
     data = list(lines(TEMPLATES, UNITS, BOX, seed=11, start=START, span_days=30))
-    with db.session_scope() as s:
-        report = history.import_lines(s, data)
-        assert report.imported == TEMPLATES, report
+    report = history.import_lines(data)
+    assert report.imported == TEMPLATES, report
     db.set_engine(None)
 
 

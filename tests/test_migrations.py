@@ -12,9 +12,7 @@ from tests.factories import small_geography
 
 def test_statistics_facts_are_filled_in_from_the_events(session):
     small_geography(session)
-    history.import_lines(
-        session, (DATA / "cases-small.jsonl").read_text(encoding="utf-8").splitlines()
-    )
+    history.import_lines((DATA / "cases-small.jsonl").read_text(encoding="utf-8").splitlines())
     session.flush()
     events = session.scalar(select(func.count()).select_from(CaseEvent))
     want = {

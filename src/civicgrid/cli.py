@@ -6,7 +6,7 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -51,23 +51,34 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def run(fn):
-    """Run fn(session) in one transaction; an AppError becomes a clear message and exit 1."""
-    from civicgrid.db import session_scope
+# A person at the command line can wait longer for the write lock than a web request
+# (write_wait_seconds): an import's swap, a burst of reports.
+CLI_WRITE_WAIT_SECONDS = 120.0
+
+
+def run(fn, *, read_only: bool = False):
+    """Run fn(session) in one transaction (a read-only one takes no write lock on SQLite); an
+    AppError becomes a clear message and exit 1."""
+    from civicgrid.db import session_scope, write_wait
 
     try:
-        with session_scope() as session:
+        with write_wait(CLI_WRITE_WAIT_SECONDS), session_scope(read_only=read_only) as session:
             return fn(session)
     except AppError as exc:
-        problems = exc.extra.get("problems")
-        if problems:
-            for p in problems:
-                err.print(
-                    f"  {p}"
-                    if isinstance(p, str)
-                    else f"  #{p.get('index')} {p.get('code') or ''}: {p.get('reason')}"
-                )
-        fail(exc.detail)
+        fail_with(exc)
+
+
+def fail_with(exc: AppError) -> NoReturn:
+    """Print a refusal (with its list of problems, if any) and exit 1."""
+    problems = exc.extra.get("problems")
+    if problems:
+        for p in problems:
+            err.print(
+                f"  {p}"
+                if isinstance(p, str)
+                else f"  #{p.get('index')} {p.get('code') or ''}: {p.get('reason')}"
+            )
+    fail(exc.detail)
 
 
 def _settings():
@@ -527,25 +538,28 @@ def import_cases(
     ] = False,
     replace: Annotated[bool, typer.Option(help="replace cases whose code exists")] = False,
 ) -> None:
-    """Import case histories (JSON Lines); the whole file is checked first."""
+    """Import case histories (JSON Lines): the whole file is checked first, then imported at
+    once or not at all (with --skip-invalid: its valid lines). See cases/history.py."""
     from rich.progress import Progress
 
     from civicgrid.cases import history
+    from civicgrid.db import write_wait
 
-    def work(session):
-        with file.open(encoding="utf-8-sig") as f:
-            parsed, problems = history.validate(session, f, replace=replace)
-        if problems and not skip_invalid:
-            raise history.HistoryInvalid(problems)
-        with Progress(console=err, transient=True) as bar:
-            task = bar.add_task("importing", total=len(parsed))
-            report = history.write(
-                session, parsed, replace=replace, progress=lambda n: bar.advance(task, n)
+    try:
+        with (
+            write_wait(CLI_WRITE_WAIT_SECONDS),
+            file.open(encoding="utf-8-sig") as f,
+            Progress(console=err, transient=True) as bar,
+        ):
+            task = bar.add_task("importing", total=None)
+            report = history.import_lines(
+                f,
+                skip_invalid=skip_invalid,
+                replace=replace,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
-        report.skipped = problems
-        return report
-
-    report = run(work)
+    except AppError as exc:
+        fail_with(exc)
     for problem in report.skipped:
         err.print(f"  skipped {problem}")
     console.print(
@@ -576,7 +590,7 @@ def export_cases(
                 out.close()
         return n
 
-    n = run(work)
+    n = run(work, read_only=True)  # reads only: writers go on meanwhile
     err.print(f"exported {n} cases")
 
 
@@ -585,7 +599,7 @@ def verify_cases() -> None:
     """Recompute every case from its events and list the cases whose row has drifted."""
     from civicgrid.cases import history
 
-    drifted = run(lambda s: list(history.verify(s)))
+    drifted = run(lambda s: list(history.verify(s)), read_only=True)
     for code, diff in drifted:
         console.print(
             f"{code}: " + "; ".join(f"{k} row={a!r} events={b!r}" for k, (a, b) in diff.items())

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A secret key signs session cookies: shorter than this, it could be guessed offline.
@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     citizen_reports_need_acceptance: bool = False
     light_yellow_fraction: float = 0.8
     redis_url: str | None = None
+    # How long a web request waits for the database's write lock (SQLite: the one writer at a
+    # time; PostgreSQL: any row or table lock, as lock_timeout) before it is answered 503 with
+    # Retry-After. The command line waits longer (cli.CLI_WRITE_WAIT_SECONDS).
+    write_wait_seconds: float = Field(default=10.0, gt=0, le=600)
     case_code_prefix: str = "XF"
     media_dir: str = "var/media"
     # Where photos are kept: "local" (media_dir) or "s3" (any S3-compatible store)

@@ -15,6 +15,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
@@ -24,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from civicgrid.config import Settings, get_settings
+from civicgrid.errors import ServiceBusy
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,33 @@ def utcnow() -> dt.datetime:
 # An execution option: a transaction begun on a connection with it only reads
 # (session_scope(read_only=True)); on SQLite it takes no write lock.
 READ_ONLY = "civicgrid_read_only"
-WRITER_WAIT_SECONDS = 30.0
+
+# How long a writer begun in this context waits for the write lock, when not the engine's
+# setting (write_wait_seconds): the command line waits longer than a web request.
+_write_wait: ContextVar[float | None] = ContextVar("civicgrid_write_wait", default=None)
+
+
+@contextmanager
+def write_wait(seconds: float) -> Iterator[None]:
+    """Transactions begun in this block (this thread or task) wait at most `seconds` for the
+    write lock (SQLite) or any lock (PostgreSQL's lock_timeout), then raise WriterBusy."""
+    token = _write_wait.set(max(seconds, 0.0))
+    try:
+        yield
+    finally:
+        _write_wait.reset(token)
+
+
+class WriterBusy(ServiceBusy):
+    """No write could start in time: another writer (an import's swap, a burst of reports) held
+    the lock. A 503 with Retry-After, not a 500: the request was fine and may simply be sent
+    again."""
+
+    def __init__(self, waited: float):
+        super().__init__(
+            f"系统繁忙: {waited:g} 秒内未能开始写入, 请稍后重试",
+            f"the database is busy: no write could start within {waited:g} s; try again shortly",
+        )
 
 
 class _WriterLock:
@@ -92,31 +120,31 @@ class _WriterLock:
     (up to 100 ms each), which under steady contention turns a 5 ms transaction into seconds of
     latency (bench/intake.py: p99 of 2 s at two connections). Writers of this process queue on a
     threading lock and are woken at once; writers of other processes (server workers, the CLI)
-    queue on an flock of a file beside the database, polled every half millisecond."""
+    queue on an flock of a file beside the database, polled every half millisecond. A writer
+    waits at most `wait` seconds in all (write_wait overrides it), then gets WriterBusy."""
 
-    def __init__(self, db_path: str):
+    def __init__(self, db_path: str, wait: float):
         self.path = f"{db_path}-writer.lock"
+        self.wait = wait
         self.thread_lock = threading.Lock()
         self.fd: int | None = None
 
-    @staticmethod
-    def _timeout() -> OperationalError:
-        return OperationalError("BEGIN IMMEDIATE", None, Exception("writer lock timeout"))
-
     def acquire(self) -> None:
-        if not self.thread_lock.acquire(timeout=WRITER_WAIT_SECONDS):
-            raise self._timeout()
+        wait = _write_wait.get()
+        wait = self.wait if wait is None else wait
+        deadline = time.monotonic() + wait
+        if not self.thread_lock.acquire(timeout=wait):
+            raise WriterBusy(wait)
         try:
             if self.fd is None:
                 self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            deadline = time.monotonic() + WRITER_WAIT_SECONDS
             while True:
                 try:
                     fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     return
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise self._timeout() from None
+                        raise WriterBusy(wait) from None
                     time.sleep(0.0005)
         except BaseException:
             self.thread_lock.release()
@@ -126,6 +154,16 @@ class _WriterLock:
         if self.fd is not None:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
         self.thread_lock.release()
+
+
+def _lock_timed_out(exc: BaseException) -> bool:
+    """A driver error that means "the lock stayed taken": PostgreSQL's lock_timeout (55P03), or
+    SQLite's busy timeout (a writer outside this lock protocol, e.g. the sqlite3 shell)."""
+    if getattr(exc, "sqlstate", None) == "55P03":
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and (
+        getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+    )
 
 
 class _Checkpointer:
@@ -176,7 +214,10 @@ class _Checkpointer:
             if frames - copied < self.NEAR:
                 break
         if frames >= self.RESET_FRAMES:
-            self.lock.acquire()
+            try:
+                self.lock.acquire()
+            except WriterBusy:
+                return  # a long writer (an import's swap): the next round finishes the job
             try:
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             finally:
@@ -233,7 +274,7 @@ def make_engine(settings: Settings) -> Engine:
         on_disk = bool(path) and path != ":memory:"
         if on_disk:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        lock = _WriterLock(path) if on_disk else None
+        lock = _WriterLock(path, settings.write_wait_seconds) if on_disk else None
         checkpointer = _Checkpointer(path, lock) if on_disk else None
         engine = create_engine(
             url,
@@ -280,18 +321,37 @@ def make_engine(settings: Settings) -> Engine:
 
         if checkpointer is not None:
             weakref.finalize(engine, checkpointer.stop.set)
+        _raise_busy_on_lock_timeout(engine, settings.write_wait_seconds)
         return engine
-    connect_args = {}
+    # Every lock wait is bounded (lock_timeout), as SQLite's writer lock is: a request that
+    # cannot get a row or table lock in time is answered 503, not left hanging.
+    options = [f"-c lock_timeout={max(round(settings.write_wait_seconds * 1000), 1)}"]
     if settings.database_schema:
-        connect_args["options"] = f"-csearch_path={settings.database_schema}"
-    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        options.append(f"-c search_path={settings.database_schema}")
+    engine = create_engine(url, connect_args={"options": " ".join(options)}, pool_pre_ping=True)
 
     @event.listens_for(engine, "begin")
     def _pg_begin(conn):
         if _reads_only(conn):
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        wait = _write_wait.get()
+        # The setting is the connection's own lock_timeout; a statement more per transaction
+        # only when the wait differs from it by more than a tenth of a second.
+        if wait is not None and abs(wait - settings.write_wait_seconds) > 0.1:
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(round(wait * 1000), 1)}")
 
+    _raise_busy_on_lock_timeout(engine, settings.write_wait_seconds)
     return engine
+
+
+def _raise_busy_on_lock_timeout(engine: Engine, wait: float) -> None:
+    """A lock timeout from the driver becomes WriterBusy (a 503), whatever statement hit it."""
+
+    @event.listens_for(engine, "handle_error")
+    def _busy(context):
+        if _lock_timed_out(context.original_exception):
+            waited = _write_wait.get()
+            raise WriterBusy(wait if waited is None else waited) from context.original_exception
 
 
 class _State:

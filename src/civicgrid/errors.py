@@ -65,6 +65,18 @@ class TooManyRequests(AppError):
     error = "too_many_requests"
 
 
+class ServiceBusy(AppError):
+    """Not the client's fault and not a bug: the server cannot take the request just now (the
+    database's write lock stayed taken). The answer says when to try again (Retry-After)."""
+
+    status_code = 503
+    error = "busy"
+    retry_after_seconds = 5
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "retry_after": self.retry_after_seconds}
+
+
 class ErrorBody(BaseModel):
     """Every refusal: a short code and a message in Chinese and English."""
 
@@ -84,6 +96,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "Conflict with the current state / 状态冲突"),
         (422, "Invalid request / 请求无效"),
         (429, "Too many / 过于频繁"),
+        (503, "Busy, try again after Retry-After seconds / 繁忙, 请稍后重试"),
     )
 }
 
@@ -115,11 +128,19 @@ def refusal(exc: AppError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     return exc.status_code, headers, body
 
 
+def headers_of(exc: AppError) -> dict[str, str] | None:
+    """The headers a refusal carries besides its body (every format answers them alike)."""
+    if exc.status_code == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, ServiceBusy):
+        return {"Retry-After": str(exc.retry_after_seconds)}
+    return None
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers_of(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,7 +11,10 @@ nobody waits for company; under heavy load the batches grow by themselves.
 `write_many(session, items)` returns one result per item, in order; a result that is an
 exception is that item's refusal (it must have been decided before anything of the item was
 written). If `write_many` raises, or the commit fails, the batch is rolled back and each item
-is written again on its own, so that one bad item costs the others nothing but time.
+is written again on its own, so that one bad item costs the others nothing but time — unless
+the write lock could not be had (WriterBusy): then every item of the batch gets that answer at
+once. The lock wait is what is left of the oldest item's write_wait_seconds after its time in
+the queue, so that no caller waits longer than a request may.
 """
 
 from __future__ import annotations
@@ -19,13 +22,15 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
-from civicgrid.db import session_scope
+from civicgrid.config import get_settings
+from civicgrid.db import WriterBusy, session_scope, write_wait
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +43,7 @@ class GroupWriter(Generic[T, R]):
     def __init__(self, name: str, write_many: Callable[[Session, list[T]], list[R | Exception]]):
         self.name = name
         self.write_many = write_many
-        self._queue: queue.SimpleQueue[tuple[T, Future]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[T, Future, float]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
@@ -49,7 +54,7 @@ class GroupWriter(Generic[T, R]):
     def submit(self, item: T) -> Future:
         """`write` without waiting: the future holds the result (asyncio.wrap_future awaits it)."""
         future: Future = Future()
-        self._queue.put((item, future))
+        self._queue.put((item, future, time.monotonic()))
         self._ensure_thread()
         return future
 
@@ -70,19 +75,26 @@ class GroupWriter(Generic[T, R]):
                 except queue.Empty:
                     break
             try:
-                self._write(batch)
+                with write_wait(get_settings().write_wait_seconds - self._queued(batch)):
+                    self._write(batch)
             except BaseException as exc:  # noqa: BLE001 - no caller may be left waiting
-                for _item, future in batch:
+                for _item, future, _t in batch:
                     if not future.done():
                         future.set_exception(exc)
 
-    def _write(self, batch: list[tuple[T, Future]]) -> None:
+    @staticmethod
+    def _queued(batch: list[tuple[T, Future, float]]) -> float:
+        """How long the oldest item has waited in the queue (it came first)."""
+        return time.monotonic() - batch[0][2]
+
+    def _write(self, batch: list[tuple[T, Future, float]]) -> None:
         try:
             with session_scope() as session:
-                results = self.write_many(session, [item for item, _f in batch])
+                results = self.write_many(session, [item for item, _f, _t in batch])
         except Exception as exc:  # noqa: BLE001 - each item again, alone
-            if len(batch) == 1:
-                batch[0][1].set_exception(exc)
+            if len(batch) == 1 or isinstance(exc, WriterBusy):
+                for _item, future, _t in batch:
+                    future.set_exception(exc)
                 return
             log.warning(
                 "%s: a batch of %d failed (%s); writing each alone", self.name, len(batch), exc
@@ -90,7 +102,7 @@ class GroupWriter(Generic[T, R]):
             for one in batch:
                 self._write([one])
             return
-        for (_item, future), result in zip(batch, results, strict=True):
+        for (_item, future, _t), result in zip(batch, results, strict=True):
             if isinstance(result, Exception):
                 future.set_exception(result)
             else:

@@ -164,9 +164,7 @@ def test_photo_attacks_are_refused_and_leave_nothing(client, api_key, tmp_path, 
 def test_get_requests_filters_and_pages(client, session, api_key, env):
     # every source public here: this test is about the filters (the policy has its own tests)
     env(open311_public_sources=",".join(workflow.SOURCES))
-    history.import_lines(
-        session, (DATA / "cases-small.jsonl").read_text(encoding="utf-8").splitlines()
-    )
+    history.import_lines((DATA / "cases-small.jsonl").read_text(encoding="utf-8").splitlines())
     get = lambda **p: client.get(f"{V2}/requests.json", params=p)  # noqa: E731
     body = get(
         start_date="2026-03-01T00:00:00+08:00", end_date="2026-04-01T00:00:00+08:00", page_size=100

@@ -9,7 +9,5 @@ from tests.factories import small_geography
 def imported(session):
     """The example geography and its fifteen corner-case histories."""
     small_geography(session)
-    history.import_lines(
-        session, (DATA / "cases-small.jsonl").read_text(encoding="utf-8").splitlines()
-    )
+    history.import_lines((DATA / "cases-small.jsonl").read_text(encoding="utf-8").splitlines())
     return session

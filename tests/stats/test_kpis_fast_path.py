@@ -65,7 +65,7 @@ def random_history(rng: random.Random, n: int) -> str:
 def random_cases(session):
     small_geography(session)
     rng = random.Random(20261125)
-    report = history.import_lines(session, [random_history(rng, n) for n in range(600)])
+    report = history.import_lines([random_history(rng, n) for n in range(600)])
     assert report.imported == 600
     return session
 

@@ -1,29 +1,64 @@
 """Case histories in and out as JSON Lines (reference/case-history-format.md).
 
-Import validates the whole file before writing anything: every problem is reported as
-`line N: reason`. The rows are written with bulk inserts; each case row is the projection of its
-events by the same fold the live workflow uses.
+An import is all or nothing for the file, and holds the write lock only in short steps:
+
+1. read: the whole file is parsed and checked in a read-only transaction (on SQLite it takes no
+   write lock); every problem is reported as `line N: reason`.
+2. prepare: each case row is the projection of its events by the same fold the live workflow
+   uses, its point placed in the grids; in memory, outside any transaction.
+3. stage: the rows are written into two staging tables in chunks of BATCH cases, each chunk a
+   transaction of its own (a short write-lock hold on SQLite).
+4. swap: one transaction moves them into cases and case_events with set-based statements
+   (UPDATE ... FROM, INSERT ... SELECT). It is the one longer hold: as long as the database
+   takes to write the rows and their indexes, with no parsing or Python in it.
+
+Nothing of the file is visible before the swap commits; a failure before it drops the staging
+tables, and a crash leaves at most those two tables, which the next import drops first.
+
+Replacing (--replace) updates the existing case row in place: its id stays, so do its photos,
+the reporter's contact and the tracking secret. Its events are rewritten in place by seq, the
+surplus deleted, the missing inserted; a photo stays on the event of its seq when the new
+history has the same action there, and is otherwise kept on the case with no event (never
+deleted: photos.event_id cascades from case_events). Rewriting rather than deleting the events
+also spares the database a search of photos for every deleted event (photos.event_id has no
+index).
+
+The staging tables are ordinary tables (import_stage_cases, import_stage_events), not TEMP
+ones. SQLite itself would let a TEMP table be written beside another connection's writer (a
+deferred transaction that writes only the temp schema takes no lock on the main file), but here
+every transaction that may write begins with BEGIN IMMEDIATE under the process's writer lock,
+and a read-only one refuses TEMP writes too (PRAGMA query_only covers the temp schema), so TEMP
+tables would need a third kind of transaction in db.py; and a TEMP table lives on one
+connection, which would tie the whole import to one connection outside `session_scope`. The
+fixed names need one import at a time per database: an flock beside the SQLite file, a
+PostgreSQL advisory lock per schema (`_one_import_at_a_time`). PostgreSQL has no global write
+lock; the same statements run there, the swap locking only the rows it writes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import math
-from collections.abc import Iterable, Iterator
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import orjson
-from sqlalchemy import delete, select
+from sqlalchemy import Column, Integer, MetaData, Table, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from civicgrid.cases import workflow
 from civicgrid.cases.models import Case, CaseEvent
 from civicgrid.categories.models import Category
-from civicgrid.db import UTCDateTime, utcnow
-from civicgrid.errors import BadRequest, Invalid
+from civicgrid.db import UTCDateTime, get_engine, session_scope, utcnow
+from civicgrid.errors import BadRequest, Conflict, Invalid
 from civicgrid.geo import datum as datum_mod
 from civicgrid.geo.index import index as geo_index
+from civicgrid.kit.text import check_text
 from civicgrid.org.models import OrgUnit
 from civicgrid.timefmt import iso_local
 
@@ -43,7 +78,10 @@ EVENT_FIELDS = ("at", "action", "unit", "deadline", "until", "score", "note")
 EVENT_FIELD_SET = frozenset(EVENT_FIELDS)
 TIME_FIELDS = ("deadline", "until")
 NEEDS = {"dispatch": "deadline", "extend_approve": "deadline", "extend_request": "until"}
-BATCH = 5000
+BATCH = 1000
+# case-history-format.md: a code is at most 40 letters, digits and hyphens (it ends up in URLs,
+# pages and file names; nothing else is safe in all of them).
+CODE_PATTERN = re.compile(r"[A-Za-z0-9-]{1,40}")
 
 
 class HistoryInvalid(Invalid):
@@ -87,22 +125,22 @@ def _time(value, n: int, field: str) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-def _text(value, what: str, limit: int) -> str:
+def _text(value, what: str, limit: int, *, multiline: bool = True) -> str:
+    """Text of the line: the platform's one rule (kit.text), refused as BadText naming `what`."""
     if value is None:
         return ""
     if not isinstance(value, str):
         raise _Bad(f"{what} must be text")
-    if len(value) > limit:
-        raise _Bad(f"{what} is longer than {limit} characters")
-    return value
+    return check_text(value, what, max_length=limit, multiline=multiline)
 
 
 def _parse(obj, categories: dict[str, str], units: set[str]) -> tuple[dict, list[dict]]:
     if not isinstance(obj, dict):
         raise _Bad("a line must be a JSON object")
     code = obj.get("code")
-    if not isinstance(code, str) or not code.strip() or len(code) > 40:
-        raise _Bad("code must be a non-empty string of at most 40 characters")
+    if not isinstance(code, str) or not CODE_PATTERN.fullmatch(code):
+        shown = repr(code)[:60] if isinstance(code, str) else type(code).__name__
+        raise _Bad(f"code {shown} is not 1 to 40 letters, digits or hyphens")
     source = obj.get("source")
     if source not in workflow.SOURCES:
         raise _Bad(f"source {source!r} is not one of {', '.join(workflow.SOURCES)}")
@@ -171,11 +209,7 @@ def _parse(obj, categories: dict[str, str], units: set[str]) -> tuple[dict, list
             raise _Bad(f"event {n}: {action} needs {NEEDS[action]}")
         if action == "dispatch" and "unit" not in payload:
             raise _Bad(f"event {n}: unknown unit None")
-        note = ev.get("note")
-        if note is None:
-            note = ""
-        elif not isinstance(note, str) or len(note) > 4000:
-            raise _Bad(f"event {n}: note must be text of at most 4000 characters")
+        note = _text(ev.get("note"), f"event {n} note", 4000)
         workflow.apply(p, action, at, payload)
         events.append(
             {
@@ -199,7 +233,7 @@ def _parse(obj, categories: dict[str, str], units: set[str]) -> tuple[dict, list
         "urgency": urgency,
         "lon": lon,
         "lat": lat,
-        "address": _text(obj.get("address"), "address", 200),
+        "address": _text(obj.get("address"), "address", 200, multiline=False),
         "description": _text(obj.get("description"), "description", 4000),
         **p.as_dict(),
     }
@@ -240,12 +274,19 @@ def validate(
         parsed.append(Parsed(n, row, events))
     if not replace:
         codes = list(seen)
+        existing: set[str] = set()
         for i in range(0, len(codes), 900):
-            for code in session.scalars(select(Case.code).where(Case.code.in_(codes[i : i + 900]))):
-                problems.append(f"line {seen[code]}: code {code} exists already (use --replace)")
-                parsed = [p for p in parsed if p.row["code"] != code]
-    problems.sort(key=lambda t: int(t.split(":")[0].split()[1]))
+            existing.update(
+                session.scalars(select(Case.code).where(Case.code.in_(codes[i : i + 900])))
+            )
+        problems.extend(_exists(seen[code], code) for code in existing)
+        parsed = [p for p in parsed if p.row["code"] not in existing]
+    problems.sort(key=_line_number)
     return parsed, problems
+
+
+def _exists(line: int, code: str) -> str:
+    return f"line {line}: code {code} exists already (use --replace)"
 
 
 def _place(rows: list[dict]) -> None:
@@ -260,8 +301,9 @@ def _place(rows: list[dict]) -> None:
             r.update(grid_code=None, community_code=None, street_code=None)
 
 
-CASE_COLUMNS = (
-    "id",
+# The case columns an import stages: all but the id (the database's, or the replaced case's),
+# the version and the row's own times (set by the swap).
+STAGED_COLUMNS = (
     "code",
     "source",
     "category_kind",
@@ -279,12 +321,8 @@ CASE_COLUMNS = (
     "calendar_missing",
     "queue_reason",
     "duplicate_of",
-    "version",
-    "created_at",
-    "updated_at",
 )
 EVENT_COLUMNS = (
-    "case_id",
     "seq",
     "at",
     "action",
@@ -303,33 +341,35 @@ _TIME_COLUMNS = {
     if isinstance(column.type, UTCDateTime)
 }
 
+# The staging tables, in the database's own schema, typed as the tables they feed. `pos`, the
+# case's place in the order of report times, keys both: new cases get their ids in that order
+# (oldest first, as export lists them), which makes the swap's inserts into the time indexes
+# (ix_cases_kpi leads with registered_at) appends rather than scattered writes: a third faster.
+# `line` is the case's line in the file; `case_id` and `old_last_seq` are the replaced case's,
+# filled in by the swap.
+_stage = MetaData()
+STAGE_CASES = Table(
+    "import_stage_cases",
+    _stage,
+    Column("pos", Integer, primary_key=True, autoincrement=False),
+    Column("line", Integer),
+    Column("case_id", Integer, index=True),
+    Column("old_last_seq", Integer),
+    *(Column(name, Case.__table__.c[name].type) for name in STAGED_COLUMNS),
+)
+STAGE_EVENTS = Table(
+    "import_stage_events",
+    _stage,
+    Column("pos", Integer, primary_key=True, autoincrement=False),
+    *(
+        Column(name, CaseEvent.__table__.c[name].type, primary_key=name == "seq")
+        for name in EVENT_COLUMNS
+    ),
+)
 
-def _bulk(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """executemany straight to the driver: SQLAlchemy's per-value type processing costs more
-    than the database itself here. Values must already be in the driver's types."""
-    conn = session.connection()
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    conn.exec_driver_sql(sql, rows)
 
-
-def _new_ids(session: Session, n: int) -> list[int]:
-    """n fresh case ids: from the sequence on PostgreSQL; on SQLite the import holds the write
-    lock (BEGIN IMMEDIATE), so the next ids after the largest are free."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        return list(
-            conn.exec_driver_sql(
-                "SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, %s)",
-                (n,),
-            ).scalars()
-        )
-    top = conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM cases").scalar()
-    return list(range(top + 1, top + 1 + n))
-
-
-def _time_converter(session: Session):
-    if session.connection().dialect.name == "sqlite":
+def _time_converter(dialect: str):
+    if dialect == "sqlite":
         # The exact text SQLAlchemy's SQLite DATETIME writes, so that comparisons still hold.
         def convert(value):
             if value is None:
@@ -345,80 +385,247 @@ def _time_converter(session: Session):
     return convert
 
 
-def write(
-    session: Session, parsed: list[Parsed], *, replace: bool = False, progress=None
-) -> ImportReport:
-    """Insert validated cases and their events (replacing existing codes when asked)."""
-    geo_index.ensure_fresh(session)
-    session.flush()
-    report = ImportReport()
-    when = _time_converter(session)
+def _staged_rows(
+    chunk: list[Parsed], first_pos: int, dialect: str
+) -> tuple[list[tuple], list[tuple]]:
+    """The staging rows of validated cases, in the driver's types: places found in the grids,
+    times as the dialect stores them. Only memory: runs outside any lock."""
+    when = _time_converter(dialect)
     dumps = orjson.dumps
-    for i in range(0, len(parsed), BATCH):
-        chunk = parsed[i : i + BATCH]
-        rows = [p.row for p in chunk]
-        if replace:
-            codes = [r["code"] for r in rows]
-            for j in range(0, len(codes), 900):
-                result = session.execute(delete(Case).where(Case.code.in_(codes[j : j + 900])))
-                report.replaced += result.rowcount or 0
-        _place(rows)
-        now = utcnow()
-        ids = _new_ids(session, len(rows))
-        case_rows, event_rows = [], []
-        for case_id, p, r in zip(ids, chunk, rows, strict=True):
-            r.update(
-                id=case_id,
-                version=1,
-                limit_unit=None,
-                calendar_missing=False,
-                queue_reason=None,
-                duplicate_of=None,
-                created_at=now,
-                updated_at=now,
+    rows = [p.row for p in chunk]
+    _place(rows)
+    case_rows, event_rows = [], []
+    for pos, (p, r) in enumerate(zip(chunk, rows, strict=True), start=first_pos):
+        r.update(limit_unit=None, calendar_missing=False, queue_reason=None, duplicate_of=None)
+        case_rows.append(
+            (
+                pos,
+                p.line,
+                None,
+                None,
+                *(when(r[c]) if c in _TIME_COLUMNS else r[c] for c in STAGED_COLUMNS),
             )
-            case_rows.append(
-                tuple(when(r[c]) if c in _TIME_COLUMNS else r[c] for c in CASE_COLUMNS)
-            )
-            for e in p.events:
-                event_rows.append(
-                    (
-                        case_id,
-                        e["seq"],
-                        when(e["at"]),
-                        e["action"],
-                        e["from_state"],
-                        e["to_state"],
-                        None,
-                        "import",
-                        e["note"],
-                        dumps(e["payload"]).decode() if e["payload"] else "{}",
-                    )
+        )
+        for e in p.events:
+            event_rows.append(
+                (
+                    pos,
+                    e["seq"],
+                    when(e["at"]),
+                    e["action"],
+                    e["from_state"],
+                    e["to_state"],
+                    None,
+                    "import",
+                    e["note"],
+                    dumps(e["payload"]).decode() if e["payload"] else "{}",
                 )
-        _bulk(session, "cases", CASE_COLUMNS, case_rows)
-        _bulk(session, "case_events", EVENT_COLUMNS, event_rows)
-        report.imported += len(chunk)
-        if progress is not None:
-            progress(len(chunk))
+            )
+    return case_rows, event_rows
+
+
+def _bulk(session: Session, table: Table, rows: list[tuple]) -> None:
+    """executemany straight to the driver: SQLAlchemy's per-value type processing costs more
+    than the database itself here. Values must already be in the driver's types, in the
+    table's column order."""
+    conn = session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    names = [c.name for c in table.columns]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
+    conn.exec_driver_sql(sql, rows)
+
+
+class ImportRunning(Conflict):
+    def __init__(self):
+        super().__init__(
+            "另一个案件导入 (import-cases) 正在进行, 请等它结束后再导入",
+            "another import-cases is running on this database; import when it has finished",
+        )
+
+
+@contextmanager
+def _one_import_at_a_time() -> Iterator[None]:
+    """Hold the database's import lock, or raise ImportRunning: an flock beside a SQLite file, a
+    session advisory lock per schema on PostgreSQL (released if the process dies). Whoever
+    holds it knows that a staging table it finds was left by a crashed import."""
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            key = "SELECT hashtext('civicgrid import-cases ' || current_schema())"
+            key = conn.exec_driver_sql(key).scalar()
+            if not conn.exec_driver_sql("SELECT pg_try_advisory_lock(%s)", (key,)).scalar():
+                raise ImportRunning()
+            conn.commit()  # the lock is the session's: it outlives this transaction
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
+                conn.commit()
+        return
+    path = engine.url.database
+    if not path or path == ":memory:":  # one connection, one process: nobody to exclude
+        yield
+        return
+    fd = os.open(f"{path}-import.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ImportRunning() from None
+        yield
+    finally:
+        os.close(fd)  # releases the flock
+
+
+def _drop_stage() -> None:
+    # one transaction per table: freeing a large table's pages is a write-lock hold of its own
+    for table in reversed(_stage.sorted_tables):
+        with session_scope() as session:
+            table.drop(session.connection(), checkfirst=True)
+
+
+def _create_stage() -> None:
+    with session_scope() as session:
+        _stage.create_all(session.connection())
+
+
+def _columns(names, prefix: str = "") -> str:
+    return ", ".join(f"{prefix}{n}" for n in names)
+
+
+_SETS = ", ".join(f"{n} = s.{n}" for n in STAGED_COLUMNS)
+_EVENT_SETS = ", ".join(f"{n} = n.{n}" for n in EVENT_COLUMNS if n != "seq")
+# The swap, statement by statement (see the module's docstring). "s" is a staged case, "n" one
+# of its staged events, "e" an event of the case it replaces.
+_SWAP_FIND = text(
+    "UPDATE import_stage_cases SET case_id = cases.id, old_last_seq = cases.last_seq "
+    "FROM cases WHERE cases.code = import_stage_cases.code"
+)
+_SWAP_CLASHES = text(
+    "SELECT line, code FROM import_stage_cases WHERE case_id IS NOT NULL ORDER BY line"
+)
+_SWAP_UNSTAGE = (
+    text(
+        "DELETE FROM import_stage_events WHERE pos IN "
+        "(SELECT pos FROM import_stage_cases WHERE case_id IS NOT NULL)"
+    ),
+    text("DELETE FROM import_stage_cases WHERE case_id IS NOT NULL"),
+)
+# A photo keeps its event when the new history has the same action at the same seq (the event
+# row is rewritten in place below); otherwise it stays with the case, on no event. Each
+# statement starts from the replaced cases (by the index on case_id), so that replacing a few
+# cases costs a few lookups, whatever the size of photos and of the file.
+_SWAP_UNPIN_PHOTOS = text(
+    "UPDATE photos SET event_id = NULL "
+    "WHERE case_id IN (SELECT case_id FROM import_stage_cases WHERE case_id IS NOT NULL) "
+    "AND event_id IS NOT NULL AND NOT EXISTS ("
+    " SELECT 1 FROM case_events e"
+    " JOIN import_stage_cases s ON s.case_id = e.case_id"
+    " JOIN import_stage_events n ON n.pos = s.pos AND n.seq = e.seq AND n.action = e.action"
+    " WHERE e.id = photos.event_id)"
+)
+_SWAP_REWRITE_EVENTS = text(
+    f"UPDATE case_events SET {_EVENT_SETS} "
+    # CROSS JOIN: SQLite then takes the tables in this order (its planner has no statistics
+    # of the staging tables and would read every staged event)
+    "FROM import_stage_cases s CROSS JOIN import_stage_events n "
+    "WHERE s.case_id IS NOT NULL AND n.pos = s.pos "
+    "AND case_events.case_id = s.case_id AND case_events.seq = n.seq"
+)
+_SWAP_UPDATE_CASES = text(
+    f"UPDATE cases SET {_SETS}, version = cases.version + 1, updated_at = :now "
+    "FROM import_stage_cases s WHERE s.case_id IS NOT NULL AND cases.id = s.case_id"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+_SWAP_DROP_SURPLUS_EVENTS = text(
+    "DELETE FROM case_events "
+    "WHERE case_id IN (SELECT case_id FROM import_stage_cases WHERE case_id IS NOT NULL) "
+    "AND seq > (SELECT last_seq FROM cases WHERE cases.id = case_events.case_id)"
+)
+_SWAP_INSERT_CASES = text(
+    f"INSERT INTO cases ({_columns(STAGED_COLUMNS)}, version, created_at, updated_at) "
+    f"SELECT {_columns(STAGED_COLUMNS, 's.')}, 1, :now, :now FROM import_stage_cases s "
+    "WHERE s.case_id IS NULL ORDER BY s.pos"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+_SWAP_INSERT_EVENTS = text(
+    f"INSERT INTO case_events (case_id, {_columns(EVENT_COLUMNS)}) "
+    f"SELECT c.id, {_columns(EVENT_COLUMNS, 'n.')} FROM import_stage_events n "
+    "JOIN import_stage_cases s ON s.pos = n.pos JOIN cases c ON c.code = s.code "
+    "WHERE s.old_last_seq IS NULL OR n.seq > s.old_last_seq ORDER BY n.pos, n.seq"
+)
+
+
+def _swap(session: Session, *, replace: bool, skip_invalid: bool) -> ImportReport:
+    """Move the staged cases into cases and case_events, in the caller's one transaction."""
+    report = ImportReport()
+    conn = session.connection()
+    conn.execute(_SWAP_FIND)
+    found = conn.execute(_SWAP_CLASHES).all()
+    if found and not replace:
+        # made since the file was read (a live report, another import): as in `validate`
+        clashes = [_exists(line, code) for line, code in found]
+        if not skip_invalid:
+            raise HistoryInvalid(clashes)
+        for statement in _SWAP_UNSTAGE:
+            conn.execute(statement)
+        report.skipped = clashes
+    elif found:
+        conn.execute(_SWAP_UNPIN_PHOTOS)
+        conn.execute(_SWAP_REWRITE_EVENTS)
+        conn.execute(_SWAP_UPDATE_CASES, {"now": utcnow()})
+        conn.execute(_SWAP_DROP_SURPLUS_EVENTS)
+        report.replaced = len(found)
+    conn.execute(_SWAP_INSERT_CASES, {"now": utcnow()})
+    conn.execute(_SWAP_INSERT_EVENTS)
+    report.imported = conn.execute(select(func.count()).select_from(STAGE_CASES)).scalar_one()
     return report
 
 
 def import_lines(
-    session: Session,
     lines: Iterable[str],
     *,
     skip_invalid: bool = False,
     replace: bool = False,
-    progress=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Validate the whole file, then import it; on any problem nothing is imported unless
-    skip_invalid, when the valid lines are imported and the rest listed."""
-    parsed, problems = validate(session, lines, replace=replace)
+    """Import a file of case histories, all or nothing, in transactions of its own.
+
+    The whole file is validated first; on any problem nothing is imported unless
+    `skip_invalid`, when the valid lines are imported and the rest listed. With `replace`, a
+    code that exists is updated in place (same id: its photos, contact and tracking secret
+    stay); without, it is a problem of its line. Nothing of the file is visible before the
+    swap commits, and the staging tables are gone when this returns or raises. `progress`
+    is called with (cases staged, cases to stage) after each chunk.
+    """
+    with session_scope(read_only=True) as session:
+        parsed, problems = validate(session, lines, replace=replace)
+        geo_index.ensure_fresh(session)
+        dialect = session.get_bind().dialect.name
     if problems and not skip_invalid:
         raise HistoryInvalid(problems)
-    report = write(session, parsed, replace=replace, progress=progress)
-    report.skipped = problems
+    if not parsed:
+        return ImportReport(skipped=problems)
+    parsed.sort(key=lambda p: (p.row["reported_at"], p.line))  # see STAGE_CASES
+    with _one_import_at_a_time():
+        _drop_stage()  # a crashed import's, if any: none can be running
+        try:
+            _create_stage()
+            for i in range(0, len(parsed), BATCH):
+                case_rows, event_rows = _staged_rows(parsed[i : i + BATCH], i, dialect)
+                with session_scope() as session:
+                    _bulk(session, STAGE_CASES, case_rows)
+                    _bulk(session, STAGE_EVENTS, event_rows)
+                if progress is not None:
+                    progress(min(i + BATCH, len(parsed)), len(parsed))
+            with session_scope() as session:
+                report = _swap(session, replace=replace, skip_invalid=skip_invalid)
+        finally:
+            _drop_stage()
+    report.skipped = sorted(problems + report.skipped, key=_line_number)
     return report
+
+
+def _line_number(problem: str) -> int:
+    return int(problem.split(":")[0].split()[1])
 
 
 def _event_out(e: CaseEvent) -> dict:

@@ -21,7 +21,7 @@ from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
 from civicgrid.db import session_scope
 from civicgrid.deps import RowId
-from civicgrid.errors import AppError
+from civicgrid.errors import AppError, headers_of
 from civicgrid.groupwrite import GroupWriter
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.text import BadText, check_text
@@ -126,8 +126,11 @@ def _run(fmt: str, work: Callable[[], Response]) -> Response:
 def _refusal(fmt: str, exc: Open311Error | AppError) -> Response:
     if isinstance(exc, Open311Error):
         return _error(fmt, exc.status, exc.description)
-    status = exc.status_code if exc.status_code in (400, 403, 404) else 400
-    return _error(fmt, status, exc.detail)
+    status = exc.status_code if exc.status_code in (400, 403, 404, 503) else 400
+    response = _error(fmt, status, exc.detail)
+    if status == 503:
+        response.headers.update(headers_of(exc) or {})  # Retry-After
+    return response
 
 
 def _base_url(request: Request) -> str:
