@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 from civicgrid.timefmt import iso_local
@@ -40,10 +42,10 @@ class UserCreate(BaseModel):
     username: str = Field(min_length=2, max_length=60)
     password: str = Field(max_length=200, description=PASSWORD_RULE)
     name: str = Field(min_length=1, max_length=60)
-    org_unit: str
-    roles: list[str] = Field(min_length=1)
-    title: str = ""
-    phones: list[str] = []
+    org_unit: str = Field(max_length=32)
+    roles: list[Annotated[str, Field(max_length=20)]] = Field(min_length=1, max_length=6)
+    title: str = Field(default="", max_length=60)
+    phones: list[Annotated[str, Field(max_length=40)]] = Field(default=[], max_length=5)
 
 
 class UserUpdate(BaseModel):
