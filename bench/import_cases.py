@@ -38,10 +38,11 @@ REPORT_EVERY_S = 0.1
 
 def fresh_db(path: str) -> None:
     os.environ["CIVICGRID_DATABASE_URL"] = f"sqlite:///{path}"
-    from civicgrid import db, migrate
+    from civicgrid import migrate
     from civicgrid.categories import service as cat
     from civicgrid.config import get_settings
     from civicgrid.geo import service as geo
+    from civicgrid.kit import db
     from civicgrid.org import service as org
 
     get_settings.cache_clear()
@@ -54,9 +55,9 @@ def fresh_db(path: str) -> None:
 
 
 def run_import(data: list[str]) -> tuple[float, list[tuple], list[tuple]]:
-    from civicgrid import db
     from civicgrid.cases import history
     from civicgrid.cases.models import Case
+    from civicgrid.kit import db
 
     t0 = time.perf_counter()
     report = history.import_lines(data)
@@ -111,7 +112,7 @@ class HoldClock:
     (a benchmark's instrument, not the product's)."""
 
     def __init__(self):
-        from civicgrid import db
+        from civicgrid.kit import db
 
         self.lock_class = db._WriterLock
         self.holds: dict[str, list[float]] = {}
@@ -142,9 +143,9 @@ class HoldClock:
 
 def report_meanwhile(stop: threading.Event, latencies: list[float], busy: list[float]) -> None:
     """A case reported every 100 ms, each in its own transaction (as a request's)."""
-    from civicgrid import db
     from civicgrid.cases import service
     from civicgrid.config import get_settings
+    from civicgrid.kit import db
 
     settings = get_settings()
     i = 0

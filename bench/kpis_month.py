@@ -50,8 +50,8 @@ SIMPLE_COUNTS = (
 
 
 def build_templates(path: str) -> None:
-    from civicgrid import db
     from civicgrid.cases import history
+    from civicgrid.kit import db
 
     fresh_db(path)
     data = list(lines(TEMPLATES, UNITS, BOX, seed=11, start=START, span_days=30))
@@ -148,7 +148,7 @@ def grow(path: str, n: int) -> dict:
 
 
 def ours(repeats: int) -> tuple[dict, dict]:
-    from civicgrid import db
+    from civicgrid.kit import db
     from civicgrid.stats import kpi
     from civicgrid.stats import service as stats
 
@@ -168,8 +168,8 @@ def folded_count() -> int:
     """How many of the month's cases the fast path leaves to the fold."""
     from sqlalchemy import func, or_, select
 
-    from civicgrid import db
     from civicgrid.cases.models import Case
+    from civicgrid.kit import db
 
     start, end = MONTH
     with db.session_scope() as s:
@@ -287,8 +287,8 @@ def main(n: int = 10_000_000, repeats: int = 3) -> dict:
             }
             conn.close()
         os.environ["CIVICGRID_DATABASE_URL"] = f"sqlite:///{path}"
-        from civicgrid import db
         from civicgrid.config import get_settings
+        from civicgrid.kit import db
 
         get_settings.cache_clear()
         db.set_engine(None)

@@ -184,9 +184,9 @@ def main(cases: int = 6000, repeats: int = 20) -> dict:
         from fastapi.testclient import TestClient
         from sqlalchemy import event
 
-        from civicgrid import db
         from civicgrid.app import create_app
         from civicgrid.config import get_settings
+        from civicgrid.kit import db
 
         get_settings.cache_clear()
         db.set_engine(None)

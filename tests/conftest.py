@@ -19,10 +19,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from civicgrid import db, migrate
+from civicgrid import migrate
 from civicgrid.categories import service as cat_service
 from civicgrid.config import Settings, get_settings
 from civicgrid.geo.index import index as geo_index
+from civicgrid.kit import db
 
 DATA = Path(__file__).parent / "data"
 # long enough for every mode (a test may switch to development or production)
@@ -117,8 +118,8 @@ def _fresh_settings():
     """Tests may change CIVICGRID_* variables: no settings (and no rate-limit window, which
     counts every report from the test client's address, and no cached reference data, which a
     rolled-back test may have read) outlive a test."""
-    from civicgrid import refcache
-    from civicgrid.ratelimit import _memory
+    from civicgrid.kit import refcache
+    from civicgrid.kit.ratelimit import _memory
 
     get_settings.cache_clear()
     _memory.reset()

@@ -107,8 +107,9 @@ def test_limits_import_and_list(session, tmp_path):
 @pytest.fixture()
 def fresh_install(tmp_path, monkeypatch):
     """An empty SQLite database file path and var_dir, no CIVICGRID_SECRET_KEY, development."""
-    from civicgrid import config, db
+    from civicgrid import config
     from civicgrid.config import get_settings
+    from civicgrid.kit import db
 
     monkeypatch.delenv("CIVICGRID_SECRET_KEY", raising=False)
     monkeypatch.delenv("CIVICGRID_DATABASE_SCHEMA", raising=False)

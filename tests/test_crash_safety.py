@@ -26,11 +26,12 @@ from PIL import Image
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import sessionmaker
 
-from civicgrid import db, migrate
+from civicgrid import migrate
 from civicgrid.cases import history
 from civicgrid.cases.models import Case, CaseEvent
 from civicgrid.categories import service as cat_service
 from civicgrid.config import Settings
+from civicgrid.kit import db
 from civicgrid.media.models import Photo
 from civicgrid.open311.service import add_key
 from tests.conftest import DB_URL, IS_PG

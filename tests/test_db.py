@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 
-from civicgrid import db
 from civicgrid.cases.models import CaseCounter
 from civicgrid.config import Settings
+from civicgrid.kit import db
 
 
 def test_a_read_only_transaction_refuses_writes_and_the_next_one_writes(committed):

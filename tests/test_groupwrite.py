@@ -1,4 +1,4 @@
-"""Group commit (civicgrid.groupwrite) and the batched report write it serves: many callers,
+"""Group commit (civicgrid.kit.groupwrite) and the batched report write it serves: many callers,
 one transaction per batch, each caller answered with its own result only once it is committed;
 one caller's refusal or failure costs the others nothing."""
 
@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 from civicgrid.cases import history, service
 from civicgrid.cases.models import Case, CaseCounter, CaseEvent
 from civicgrid.config import Settings
-from civicgrid.groupwrite import GroupWriter
+from civicgrid.kit.groupwrite import GroupWriter
 from tests.factories import POINT_A, POINT_B, world
 
 CST = dt.timezone(dt.timedelta(hours=8))

@@ -37,7 +37,7 @@ def test_the_migrations_make_the_schema_the_models_declare(session):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from civicgrid import db
+    from civicgrid.kit import db
 
     context = MigrationContext.configure(session.connection())
     assert compare_metadata(context, db.Base.metadata) == []

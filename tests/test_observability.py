@@ -29,7 +29,7 @@ def test_metrics_in_prometheus_format(client, session):
 
 
 def test_every_request_has_an_id_and_a_json_log_line(client, caplog):
-    from civicgrid.observability import JsonFormatter
+    from civicgrid.kit.observability import JsonFormatter
 
     with caplog.at_level(logging.INFO, logger="civicgrid.request"):
         logging.getLogger("civicgrid.request").addHandler(caplog.handler)

@@ -14,24 +14,28 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from civicgrid import __version__, migrate, observability
+from civicgrid import __version__, migrate
 from civicgrid.auth import api as auth_api
+from civicgrid.auth.deps import SESSION_COOKIE, current_user
 from civicgrid.cases import admin_api as cases_admin_api
 from civicgrid.cases import api as cases_api
+from civicgrid.cases import metrics as case_metrics
 from civicgrid.categories import api as categories_api
 from civicgrid.citizen import api as citizen_api
 from civicgrid.command import api as command_api
 from civicgrid.config import Settings, get_settings
-from civicgrid.db import session_scope
-from civicgrid.deps import SESSION_COOKIE, DbSession, current_user
-from civicgrid.errors import ERROR_RESPONSES, AppError, install_handlers, refusal
 from civicgrid.geo import api as geo_api
 from civicgrid.geo.index import index as geo_index
+from civicgrid.kit import headers, observability
+from civicgrid.kit.db import session_scope
+from civicgrid.kit.errors import ERROR_RESPONSES, AppError, install_handlers, refusal
 from civicgrid.kit.guard import InputGuard, OpsGate
+from civicgrid.kit.http import DbSession
 from civicgrid.open311 import api as open311_api
+from civicgrid.open311 import service as open311_service
 from civicgrid.org import api as org_api
 from civicgrid.stats import api as stats_api
-from civicgrid.web import headers, pages
+from civicgrid.web import pages
 
 log = logging.getLogger(__name__)
 # What only operators may read in production (kit.guard.OpsGate).
@@ -89,6 +93,7 @@ def create_app() -> FastAPI:
     # Read, not cached: what is decided here is fixed for the app's life, and a test that sets
     # CIVICGRID_* after making the app must still see its change everywhere else.
     settings = Settings()
+    open311_service.PublicPolicy.of(settings)  # a public source the workflow does not know
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     # Middleware runs outermost-last-added: the proxy's client address first, then the request
     # log, the operators' gate, and the input guard just before the routes.
@@ -113,6 +118,7 @@ def create_app() -> FastAPI:
             token=settings.ops_token,
         )
     observability.install(app)
+    case_metrics.install()
     headers.install(app)  # on every answer, refusals of the middleware inside included
     if settings.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

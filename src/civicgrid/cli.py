@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from civicgrid.errors import AppError
+from civicgrid.kit.errors import AppError
 
 app = typer.Typer(
     help="civicgrid 城市管理监督平台 — command line.",
@@ -59,7 +59,7 @@ CLI_WRITE_WAIT_SECONDS = 120.0
 def run(fn, *, read_only: bool = False):
     """Run fn(session) in one transaction (a read-only one takes no write lock on SQLite); an
     AppError becomes a clear message and exit 1."""
-    from civicgrid.db import session_scope, write_wait
+    from civicgrid.kit.db import session_scope, write_wait
 
     try:
         with write_wait(CLI_WRITE_WAIT_SECONDS), session_scope(read_only=read_only) as session:
@@ -122,7 +122,7 @@ def init() -> None:
     and generate the secret key file when CIVICGRID_SECRET_KEY is not set."""
     from civicgrid import migrate
     from civicgrid.categories import service as cat_service
-    from civicgrid.db import get_engine
+    from civicgrid.kit.db import get_engine
 
     console.print(f"secret key: {_describe_key(_secret_key())}")
     engine = get_engine()
@@ -181,7 +181,7 @@ def doctor() -> None:
 
     from civicgrid import migrate
     from civicgrid.config import SecretKeyError, secret_key
-    from civicgrid.db import get_engine, session_scope
+    from civicgrid.kit.db import get_engine, session_scope
 
     failed = False
 
@@ -249,7 +249,7 @@ def _sweep_before_serving() -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from civicgrid.config import get_settings
-    from civicgrid.db import session_scope
+    from civicgrid.kit.db import session_scope
     from civicgrid.media import service as media_service
 
     settings = get_settings()
@@ -513,7 +513,7 @@ def deadline(
     """Print the deadline, ISO 8601 with its offset, by the working calendar."""
     from civicgrid.cases.calendar import WorkCalendar
     from civicgrid.config import get_settings
-    from civicgrid.timefmt import iso_local, parse_time
+    from civicgrid.kit.timefmt import iso_local, parse_time
 
     try:
         begin = parse_time(start, "--start")
@@ -543,7 +543,7 @@ def import_cases(
     from rich.progress import Progress
 
     from civicgrid.cases import history
-    from civicgrid.db import write_wait
+    from civicgrid.kit.db import write_wait
 
     try:
         with (

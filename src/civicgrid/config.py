@@ -137,14 +137,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_public_access(self) -> Settings:
-        from civicgrid.cases.workflow import SOURCES
-
-        unknown = self.public_sources() - set(SOURCES)
-        if unknown:
-            raise ValueError(
-                f"CIVICGRID_OPEN311_PUBLIC_SOURCES: {', '.join(sorted(unknown))} is not a source "
-                f"(sources: {', '.join(SOURCES)})"
-            )
+        # (the public sources are checked against the workflow's by open311.service.PublicPolicy:
+        # settings know no domain)
         if self.public_base_url is not None:
             parts = urlsplit(self.public_base_url)
             if parts.scheme not in ("http", "https") or not parts.hostname:

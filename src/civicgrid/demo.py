@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicgrid.auth import service as auth_service
-from civicgrid.db import session_scope
 from civicgrid.geo import datum, demo_geometry
 from civicgrid.geo import service as geo_service
 from civicgrid.geo.models import Area
+from civicgrid.kit.db import session_scope
 from civicgrid.org import service as org_service
 
 CITY = ("2301", "哈尔滨市")

@@ -4,8 +4,8 @@ from civicgrid.auth import models as auth_models  # noqa: F401
 from civicgrid.cases import models as cases_models  # noqa: F401
 from civicgrid.categories import models as categories_models  # noqa: F401
 from civicgrid.citizen import models as citizen_models  # noqa: F401
-from civicgrid.db import Base
 from civicgrid.geo import models as geo_models  # noqa: F401
+from civicgrid.kit.db import Base
 from civicgrid.media import models as media_models  # noqa: F401
 from civicgrid.open311 import models as open311_models  # noqa: F401
 from civicgrid.org import models as org_models  # noqa: F401

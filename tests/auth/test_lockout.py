@@ -179,7 +179,7 @@ def test_parallel_guesses_from_one_address_stop_at_the_limit(committed):
     from concurrent.futures import ThreadPoolExecutor
 
     from civicgrid.auth.exceptions import AccountLocked
-    from civicgrid.db import session_scope
+    from civicgrid.kit.db import session_scope
 
     # Given an account and twelve guesses from one address arriving at once
     with session_scope() as s:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from civicgrid.auth.models import ApiToken, UserSession
 from civicgrid.cli import app as cli
 from civicgrid.config import get_settings, secret_key
-from civicgrid.db import utcnow
+from civicgrid.kit.db import utcnow
 from tests.factories import PASSWORD, SITE, login, small_geography, user
 
 NEW_PASSWORD = "violet-kettle-42"

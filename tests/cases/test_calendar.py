@@ -114,7 +114,7 @@ def test_working_between_counts_only_working_time(cal):
 
 
 def test_bad_periods_and_units_are_refused(cal):
-    from civicgrid.errors import BadRequest
+    from civicgrid.kit.errors import BadRequest
 
     with pytest.raises(BadRequest):
         parse_periods("12:00-08:00")

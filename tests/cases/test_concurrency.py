@@ -7,7 +7,7 @@ import pytest
 
 from civicgrid.cases import service
 from civicgrid.config import Settings
-from civicgrid.errors import Conflict
+from civicgrid.kit.errors import Conflict
 from tests.conftest import IS_PG
 from tests.factories import POINT_A, STREET_A, world
 

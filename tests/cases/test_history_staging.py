@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, insert, inspect, select, text
 
-from civicgrid import db
 from civicgrid.cases import history
 from civicgrid.cases import service as case_service
 from civicgrid.cases.models import Case, CaseCounter, CaseEvent
 from civicgrid.config import Settings
+from civicgrid.kit import db
 from tests.conftest import DATA
 from tests.factories import POINT_A, small_geography
 

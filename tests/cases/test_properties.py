@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from civicgrid.cases import history, service, workflow
 from civicgrid.config import Settings
-from civicgrid.errors import AppError
+from civicgrid.kit.errors import AppError
 from tests.factories import POINT_A, STREET_A, world
 
 SETTINGS = Settings()

@@ -13,11 +13,11 @@ import xmltodict
 from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 
-from civicgrid import db
 from civicgrid.cases.models import Case, CaseCounter
 from civicgrid.config import Settings, get_settings
-from civicgrid.errors import ServiceBusy
 from civicgrid.geo.index import index as geo_index
+from civicgrid.kit import db
+from civicgrid.kit.errors import ServiceBusy
 from civicgrid.open311 import service as o311
 from tests.conftest import DB_URL, IS_PG, SCHEMA
 from tests.factories import POINT_A, world

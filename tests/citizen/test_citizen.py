@@ -7,7 +7,7 @@ from civicgrid.cases import service as case_service
 from civicgrid.cases.models import Case, CaseContact
 from civicgrid.cli import app as cli
 from civicgrid.config import Settings
-from civicgrid.ratelimit import _memory
+from civicgrid.kit.ratelimit import _memory
 from tests.factories import POINT_A, login, world
 from tests.images import jpeg
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from civicgrid.command import broadcast
+from civicgrid.kit import events
 from tests import conftest
 from tests.conftest import live_server
 from tests.factories import PASSWORD, POINT_A, world
@@ -23,7 +23,7 @@ async def first(source, timeout: float = 5.0):
 
 
 def test_in_process_delivers_from_another_thread():
-    hub = broadcast.InProcess()
+    hub = events.InProcess()
 
     async def scenario():
         source = hub.subscribe()
@@ -61,7 +61,7 @@ def test_a_missing_redis_server_fails_with_how_to_install_it(monkeypatch):
 
 def test_redis_pubsub_reaches_another_process_subscriber(redis_url):
     # Given two separate Redis clients, as two server processes would hold
-    sender, receiver = broadcast.RedisPubSub(redis_url), broadcast.RedisPubSub(redis_url)
+    sender, receiver = events.RedisPubSub(redis_url), events.RedisPubSub(redis_url)
 
     async def scenario():
         source = receiver.subscribe()
@@ -78,16 +78,16 @@ def test_redis_pubsub_reaches_another_process_subscriber(redis_url):
 
 def test_changes_are_queued_until_commit_and_dropped_on_rollback(session):
     sent = []
-    hub = broadcast.broadcaster()
+    hub = events.broadcaster()
     original = hub.publish
     hub.publish = sent.append
     try:
         session.execute(text("SELECT 1"))  # as in a service: inside a transaction
-        broadcast.queue_change(session, {"code": "A"})
+        events.queue_change(session, {"code": "A"})
         session.rollback()
         assert sent == []
         session.execute(text("SELECT 1"))
-        broadcast.queue_change(session, {"code": "B"})
+        events.queue_change(session, {"code": "B"})
         session.commit()
         assert sent == [{"code": "B"}]
     finally:

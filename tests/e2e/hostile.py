@@ -19,8 +19,8 @@ from civicgrid.cases import service as case_service
 from civicgrid.categories import service as cat_service
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import Settings
-from civicgrid.db import utcnow
 from civicgrid.geo import service as geo_service
+from civicgrid.kit.db import utcnow
 from civicgrid.org import service as org_service
 from civicgrid.web import pages
 from tests.conftest import DATA

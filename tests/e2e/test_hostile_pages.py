@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from civicgrid.config import get_settings
-from civicgrid.db import utcnow
-from civicgrid.timefmt import local_zone
+from civicgrid.kit.db import utcnow
+from civicgrid.kit.timefmt import local_zone
 from tests.conftest import live_server
 from tests.e2e.conftest import DESK, PHONE
 from tests.e2e.hostile import ALL, HOLIDAY, attack, hostile_world, rename_category

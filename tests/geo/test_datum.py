@@ -3,8 +3,8 @@ import random
 
 import pytest
 
-from civicgrid.errors import BadRequest
 from civicgrid.geo import datum
+from civicgrid.kit.errors import BadRequest
 
 
 def metres(a, b) -> float:

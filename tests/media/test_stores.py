@@ -11,10 +11,10 @@ from PIL import Image
 from sqlalchemy import select
 
 from civicgrid.config import get_settings
+from civicgrid.kit.ratelimit import _memory
+from civicgrid.kit.storage import LocalStorage
 from civicgrid.media import service as media_service
 from civicgrid.media.models import Photo
-from civicgrid.media.storage import LocalStorage
-from civicgrid.ratelimit import _memory
 from tests.factories import POINT_A, world
 from tests.images import jpeg
 

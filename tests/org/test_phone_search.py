@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from civicgrid.cli import app as cli
+from civicgrid.kit.ratelimit import _memory
 from civicgrid.kit.text import BadPhone, normalise_phone
 from civicgrid.org import service as org_service
-from civicgrid.ratelimit import _memory
 from tests.factories import POINT_A, STREET_A, STREET_B, login, world
 
 SECRET = "13911112222"  # whole to street B and admins, 139****2222 to others

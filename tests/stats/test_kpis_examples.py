@@ -67,7 +67,7 @@ def test_a_cutoff_before_the_end_counts_only_earlier_events(imported):
 
 
 def test_bad_periods_are_refused(imported):
-    from civicgrid.errors import BadRequest
+    from civicgrid.kit.errors import BadRequest
 
     with pytest.raises(BadRequest):
         stats_service.kpis(imported, start=END, end=START)

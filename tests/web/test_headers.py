@@ -1,4 +1,4 @@
-"""The security headers (civicgrid.web.headers) on pages, API answers and static files."""
+"""The security headers (civicgrid.kit.headers) on pages, API answers and static files."""
 
 import re
 from html.parser import HTMLParser
@@ -7,7 +7,7 @@ import pytest
 
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import Settings
-from civicgrid.web.headers import content_security_policy, tile_source
+from civicgrid.kit.headers import content_security_policy, tile_source
 from tests.factories import POINT_A, login, world
 from tests.images import jpeg
 

@@ -10,6 +10,14 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from civicgrid.auth import passwords, service
+from civicgrid.auth.deps import (
+    SESSION_COOKIE,
+    CurrentUser,
+    OptionalUser,
+    credential_of,
+    optional_user,
+    require_roles,
+)
 from civicgrid.auth.exceptions import (
     BadCredentials,
     NotSignedIn,
@@ -28,20 +36,9 @@ from civicgrid.auth.schemas import (
     UserUpdate,
 )
 from civicgrid.config import Settings
-from civicgrid.db import session_scope
-from civicgrid.deps import (
-    SESSION_COOKIE,
-    AppSettings,
-    CurrentUser,
-    DbSession,
-    OptionalUser,
-    RowId,
-    client_address,
-    credential_of,
-    optional_user,
-    require_roles,
-)
-from civicgrid.timefmt import iso_local
+from civicgrid.kit.db import session_scope
+from civicgrid.kit.http import AppSettings, DbSession, RowId, client_address
+from civicgrid.kit.timefmt import iso_local
 
 public_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 router = APIRouter(prefix="/api/v1", tags=["auth"])

@@ -1,4 +1,4 @@
-from civicgrid.errors import (
+from civicgrid.kit.errors import (
     BadRequest,
     Conflict,
     Forbidden,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from civicgrid.timefmt import iso_local
+from civicgrid.kit.timefmt import iso_local
 
 # The rule itself is checked by the service (auth/passwords.py), with a message to act on.
 PASSWORD_RULE = (

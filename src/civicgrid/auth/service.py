@@ -25,7 +25,7 @@ from civicgrid.auth.exceptions import (
 )
 from civicgrid.auth.models import ROLES, ApiToken, LoginAttempt, User, UserSession
 from civicgrid.config import Settings, get_settings, secret_key
-from civicgrid.db import utcnow
+from civicgrid.kit.db import utcnow
 from civicgrid.org import service as org_service
 from civicgrid.org.models import OrgUnit
 

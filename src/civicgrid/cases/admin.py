@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicgrid.cases.models import CalendarDay, CalendarYear
-from civicgrid.timefmt import check_year
+from civicgrid.kit.timefmt import check_year
 
 
 def set_day(session: Session, *, day: dt.date, is_workday: bool, note: str = "") -> CalendarDay:

@@ -5,9 +5,10 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
+from civicgrid.auth.deps import require_roles
 from civicgrid.cases import admin, routing
-from civicgrid.deps import DbSession, RowId, require_roles
-from civicgrid.timefmt import YEAR_MAX, YEAR_MIN
+from civicgrid.kit.http import DbSession, RowId
+from civicgrid.kit.timefmt import YEAR_MAX, YEAR_MIN
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Depends(require_roles("admin"))])
 

@@ -8,17 +8,18 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from civicgrid.auth import service as auth_service
+from civicgrid.auth.deps import CurrentUser, require_roles
 from civicgrid.cases import service, views, workflow
 from civicgrid.cases.exceptions import ActionForbidden, BadAction, CaseNotFound
 from civicgrid.cases.models import Case
 from civicgrid.cases.schemas import ActionIn, CaseCreate
 from civicgrid.config import get_settings
-from civicgrid.deps import MAX_ID, AppSettings, CurrentUser, DbSession, RowId, require_roles
 from civicgrid.kit.guard import BodyLimit
+from civicgrid.kit.http import MAX_ID, AppSettings, DbSession, RowId
+from civicgrid.kit.timefmt import iso_local, parse_time
 from civicgrid.media import service as media_service
 from civicgrid.media.models import Photo
 from civicgrid.media.service import MAX_PHOTOS
-from civicgrid.timefmt import iso_local, parse_time
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 

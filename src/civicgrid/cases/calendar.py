@@ -16,10 +16,10 @@ import chinese_calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicgrid import refcache
 from civicgrid.cases.models import CalendarDay, CalendarYear
 from civicgrid.config import Settings
-from civicgrid.errors import BadRequest
+from civicgrid.kit import refcache
+from civicgrid.kit.errors import BadRequest
 
 UNITS = ("working_hours", "natural_hours", "working_days")
 HOURS_PER_WORKING_DAY = 8

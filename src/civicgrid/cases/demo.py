@@ -13,8 +13,8 @@ from civicgrid.cases import routing, service
 from civicgrid.cases.exceptions import BadAction
 from civicgrid.cases.models import Case
 from civicgrid.config import get_settings
-from civicgrid.db import utcnow
 from civicgrid.geo.index import index as geo_index
+from civicgrid.kit.db import utcnow
 
 # Categories weighted roughly like a northern city's caseload (events, by 5-digit code).
 CATEGORIES = [

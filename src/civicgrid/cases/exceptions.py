@@ -1,5 +1,5 @@
 from civicgrid.cases.workflow import STATE_NAMES_ZH, allowed_actions
-from civicgrid.errors import BadRequest, Conflict, Forbidden, NotFound
+from civicgrid.kit.errors import BadRequest, Conflict, Forbidden, NotFound
 
 
 class CaseNotFound(NotFound):

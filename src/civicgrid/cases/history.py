@@ -54,13 +54,13 @@ from sqlalchemy.orm import Session
 from civicgrid.cases import workflow
 from civicgrid.cases.models import Case, CaseEvent
 from civicgrid.categories.models import Category
-from civicgrid.db import UTCDateTime, get_engine, session_scope, utcnow
-from civicgrid.errors import BadRequest, Conflict, Invalid
 from civicgrid.geo import datum as datum_mod
 from civicgrid.geo.index import index as geo_index
+from civicgrid.kit.db import UTCDateTime, get_engine, session_scope, utcnow
+from civicgrid.kit.errors import BadRequest, Conflict, Invalid
 from civicgrid.kit.text import check_text
+from civicgrid.kit.timefmt import iso_local
 from civicgrid.org.models import OrgUnit
-from civicgrid.timefmt import iso_local
 
 TOP_FIELDS = (
     "code",

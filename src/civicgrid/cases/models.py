@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from civicgrid.db import Base, UTCDateTime, utcnow
+from civicgrid.kit.db import Base, UTCDateTime, utcnow
 
 KPI_INDEX_COLUMNS = (
     "registered_at",

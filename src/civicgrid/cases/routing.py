@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicgrid import refcache
 from civicgrid.cases.exceptions import BadAction
 from civicgrid.cases.models import DispatchRule
+from civicgrid.kit import refcache
 from civicgrid.org import service as org_service
 
 TARGETS = ("street", "community", "unit", "department")

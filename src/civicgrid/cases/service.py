@@ -30,13 +30,13 @@ from civicgrid.cases.exceptions import (
 )
 from civicgrid.cases.models import Case, CaseContact, CaseCounter, CaseEvent
 from civicgrid.categories import service as cat_service
-from civicgrid.command import broadcast
 from civicgrid.config import Settings
-from civicgrid.db import utcnow
 from civicgrid.geo import service as geo_service
+from civicgrid.kit import events
+from civicgrid.kit.db import utcnow
 from civicgrid.kit.text import normalise_phone
+from civicgrid.kit.timefmt import check_year
 from civicgrid.org import service as org_service
-from civicgrid.timefmt import check_year
 
 AUTO_SOURCES = ("citizen", "open311")
 NOTE_REQUIRED = ("reject", "return", "verify_fail", "extend_refuse", "suspend", "urge", "comment")
@@ -429,7 +429,7 @@ def _announce(session: Session, case: Case, action: str, **extra) -> None:
         "community": case.community_code,
         "unit": case.unit_code,
     }
-    broadcast.queue_change(session, {**change, **places, **extra})
+    events.queue_change(session, {**change, **places, **extra})
 
 
 def next_codes(session: Session, settings: Settings, moments: list[dt.datetime]) -> list[str]:

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from civicgrid.cases import workflow
 from civicgrid.cases.models import Case, CaseContact, CaseEvent
 from civicgrid.cases.routing import QUEUE_REASONS
-from civicgrid.db import utcnow
+from civicgrid.kit.db import utcnow
+from civicgrid.kit.timefmt import iso_local
 from civicgrid.org import service as org_service
-from civicgrid.timefmt import iso_local
 
 CONTACT_ROLES = ("admin", "dispatcher", "operator")
 

@@ -4,11 +4,12 @@ import re
 
 from fastapi import APIRouter, Depends, UploadFile
 
+from civicgrid.auth.deps import require_roles
 from civicgrid.categories import service
 from civicgrid.categories.schemas import CategoryRead, LimitRead, LimitSet
-from civicgrid.deps import DbSession, require_roles
-from civicgrid.errors import BadRequest
+from civicgrid.kit.errors import BadRequest
 from civicgrid.kit.guard import BodyLimit
+from civicgrid.kit.http import DbSession
 
 public_router = APIRouter(prefix="/api/v1", tags=["categories"])
 router = APIRouter(prefix="/api/v1", tags=["categories"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from civicgrid.db import Base
+from civicgrid.kit.db import Base
 
 
 class Category(Base):

@@ -11,9 +11,9 @@ from importlib import resources
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicgrid import refcache
 from civicgrid.categories.exceptions import CategoryNotFound, CsvInvalid
 from civicgrid.categories.models import Category, TimeLimit
+from civicgrid.kit import refcache
 
 KINDS = ("component", "event")
 LIMIT_UNITS = ("working_hours", "natural_hours", "working_days")

@@ -8,15 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from civicgrid import ratelimit
 from civicgrid.cases import workflow
 from civicgrid.categories import service as cat_service
 from civicgrid.citizen import service
 from civicgrid.config import get_settings
-from civicgrid.deps import AppSettings, DbSession, RowId, client_address
+from civicgrid.kit import ratelimit
 from civicgrid.kit.guard import BodyLimit
+from civicgrid.kit.http import AppSettings, DbSession, RowId, client_address
+from civicgrid.kit.timefmt import iso_local
 from civicgrid.media import service as media_service
-from civicgrid.timefmt import iso_local
 
 public_router = APIRouter(prefix="/api/v1/citizen", tags=["citizen"])
 BODY_LIMITS = [

@@ -1,4 +1,4 @@
-from civicgrid.errors import Conflict, NotFound
+from civicgrid.kit.errors import Conflict, NotFound
 
 
 class TrackingNotFound(NotFound):

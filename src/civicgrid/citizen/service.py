@@ -204,8 +204,8 @@ def followed(session: Session, case: Case) -> Case:
 def public_view(session: Session, case: Case, *, photo_url) -> dict:
     """What a citizen sees: state, unit, deadline, the timeline with public notes, photos.
     No names or phones of anyone."""
+    from civicgrid.kit.timefmt import iso_local
     from civicgrid.org import service as org_service
-    from civicgrid.timefmt import iso_local
 
     cat = cat_service.resolve_category(session, case.category_code, case.category_kind)
     unit = org_service.find_unit(session, case.unit_code) if case.unit_code else None
@@ -332,7 +332,7 @@ def personal_data(session: Session, phone: str) -> list[dict]:
     """Everything kept about the reporter with this phone (as typed: it is normalised): for a
     request to see one's data."""
     phone = _required_phone(phone)
-    from civicgrid.timefmt import iso_local
+    from civicgrid.kit.timefmt import iso_local
 
     rows = session.execute(
         select(

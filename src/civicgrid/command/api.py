@@ -13,14 +13,15 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
 from civicgrid.auth import service as auth_service
+from civicgrid.auth.deps import CurrentUser
 from civicgrid.cases import service as case_service
 from civicgrid.cases import views, workflow
 from civicgrid.cases.models import Case
-from civicgrid.command.broadcast import broadcaster
-from civicgrid.db import utcnow
-from civicgrid.deps import CurrentUser, DbSession
+from civicgrid.kit.db import utcnow
+from civicgrid.kit.events import broadcaster
+from civicgrid.kit.http import DbSession
+from civicgrid.kit.timefmt import local_zone
 from civicgrid.stats import assessment
-from civicgrid.timefmt import local_zone
 
 router = APIRouter(prefix="/api/v1/command", tags=["command"])
 HEARTBEAT_SECONDS = 15.0

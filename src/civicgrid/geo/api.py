@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Query, UploadFile
 from fastapi.responses import JSONResponse
 
 from civicgrid.auth import service as auth_service
+from civicgrid.auth.deps import OptionalUser, require_roles
 from civicgrid.config import get_settings
-from civicgrid.deps import DbSession, OptionalUser, require_roles
 from civicgrid.geo import service
 from civicgrid.geo.exceptions import GeoImportInvalid
 from civicgrid.kit.guard import BodyLimit
+from civicgrid.kit.http import DbSession
 from civicgrid.org import service as org_service
 
 public_router = APIRouter(prefix="/api/v1/geo", tags=["geo"])

@@ -10,7 +10,7 @@ import eviltransform as et
 import numpy as np
 import shapely
 
-from civicgrid.errors import BadRequest
+from civicgrid.kit.errors import BadRequest
 
 DATUMS = ("wgs84", "gcj02", "bd09")
 _EPS = 1e-10

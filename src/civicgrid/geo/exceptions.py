@@ -1,4 +1,4 @@
-from civicgrid.errors import Invalid, NotFound
+from civicgrid.kit.errors import Invalid, NotFound
 
 
 class GeoImportInvalid(Invalid):

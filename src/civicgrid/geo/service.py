@@ -11,11 +11,11 @@ from shapely.validation import explain_validity
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from civicgrid.errors import BadRequest
 from civicgrid.geo import datum as datum_mod
 from civicgrid.geo.exceptions import AreaNotFound, GeoImportInvalid
 from civicgrid.geo.index import Hit, index
 from civicgrid.geo.models import LEVELS, Area
+from civicgrid.kit.errors import BadRequest
 from civicgrid.org import service as org_service
 
 PARENT_LEVEL = {"street": "district", "community": "street", "grid": "community"}

@@ -33,7 +33,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 import orjson
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from civicgrid.errors import AppError, Forbidden
+from civicgrid.kit.errors import AppError, Forbidden
 from civicgrid.kit.text import BadText, bad_char
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from civicgrid.errors import BadRequest
+from civicgrid.kit.errors import BadRequest
 
 # C0 controls but \t \n \r, DEL and the C1 controls, lone surrogates, the replacement character
 # (what undecodable bytes become), and the non-characters U+FFFE/U+FFFF.

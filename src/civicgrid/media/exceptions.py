@@ -1,4 +1,4 @@
-from civicgrid.errors import BadRequest, NotFound
+from civicgrid.kit.errors import BadRequest, NotFound
 
 
 class BadPhoto(BadRequest):

@@ -15,10 +15,10 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from civicgrid.config import Settings
-from civicgrid.db import utcnow
+from civicgrid.kit.db import utcnow
+from civicgrid.kit.storage import Storage, for_settings
 from civicgrid.media.exceptions import BadPhoto, PhotoNotFound
 from civicgrid.media.models import Photo
-from civicgrid.media.storage import Storage, for_settings
 
 FORMATS = {"JPEG", "PNG", "WEBP"}
 THUMB_SIZE = (320, 320)

@@ -1,6 +1,6 @@
 from alembic import context
 
-from civicgrid.db import get_engine
+from civicgrid.kit.db import get_engine
 from civicgrid.models import metadata
 
 

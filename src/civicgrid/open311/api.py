@@ -15,20 +15,20 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from civicgrid import ratelimit
 from civicgrid.categories import service as cat_service
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
-from civicgrid.db import session_scope
-from civicgrid.deps import RowId
-from civicgrid.errors import AppError, headers_of
-from civicgrid.groupwrite import GroupWriter
+from civicgrid.kit import ratelimit
+from civicgrid.kit.db import session_scope
+from civicgrid.kit.errors import AppError, headers_of
+from civicgrid.kit.groupwrite import GroupWriter
 from civicgrid.kit.guard import BodyLimit
+from civicgrid.kit.http import RowId
 from civicgrid.kit.text import BadText, check_text
+from civicgrid.kit.timefmt import parse_time
 from civicgrid.media import service as media_service
 from civicgrid.open311 import service
 from civicgrid.open311.xmlout import document
-from civicgrid.timefmt import parse_time
 
 _BOTH = {"application/json": {}, "text/xml": {}}
 router = APIRouter(

@@ -11,17 +11,17 @@ from typing import Literal
 from sqlalchemy import ColumnElement, Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from civicgrid import refcache
 from civicgrid.cases import workflow
 from civicgrid.cases.models import Case
 from civicgrid.categories.models import Category
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import Settings
-from civicgrid.db import utcnow
+from civicgrid.kit import refcache
+from civicgrid.kit.db import utcnow
+from civicgrid.kit.timefmt import iso_local
 from civicgrid.media.models import Photo
 from civicgrid.open311.models import ApiKey
 from civicgrid.org.models import OrgUnit
-from civicgrid.timefmt import iso_local
 
 # Service attributes (metadata) for the categories that need more than words.
 ATTRIBUTES: dict[str, list[dict]] = {
@@ -185,7 +185,16 @@ class PublicPolicy:
 
     @classmethod
     def of(cls, settings: Settings) -> PublicPolicy:
-        return cls(settings.public_sources(), settings.public_photos)
+        """The policy of the settings; ValueError naming the setting for a source the workflow
+        does not know (the app refuses to start with it)."""
+        sources = settings.public_sources()
+        unknown = sources - set(workflow.SOURCES)
+        if unknown:
+            raise ValueError(
+                f"CIVICGRID_OPEN311_PUBLIC_SOURCES: {', '.join(sorted(unknown))} is not a source "
+                f"(sources: {', '.join(workflow.SOURCES)})"
+            )
+        return cls(sources, settings.public_photos)
 
     def shows_case(self) -> ColumnElement[bool]:
         return Case.source.in_(sorted(self.sources))

@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from civicgrid.auth.deps import CurrentUser, require_roles
 from civicgrid.auth.models import User
-from civicgrid.deps import CurrentUser, DbSession, require_roles
+from civicgrid.kit.http import DbSession
 from civicgrid.org import service
 from civicgrid.org.models import Person
 from civicgrid.org.schemas import PersonCreate, PersonRead, UnitCreate, UnitRead

@@ -1,4 +1,4 @@
-from civicgrid.errors import BadRequest, Conflict, NotFound
+from civicgrid.kit.errors import BadRequest, Conflict, NotFound
 
 
 class UnitNotFound(NotFound):

@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from civicgrid.db import Base, UTCDateTime, utcnow
+from civicgrid.kit.db import Base, UTCDateTime, utcnow
 
 UNIT_KINDS = ("city", "district", "street", "community", "department", "team")
 

@@ -10,7 +10,7 @@ from pypinyin import Style, pinyin
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from civicgrid import refcache
+from civicgrid.kit import refcache
 from civicgrid.kit.text import normalise_phone
 from civicgrid.org.exceptions import BadUnit, UnitExists, UnitNotFound
 from civicgrid.org.models import UNIT_KINDS, OrgUnit, Person

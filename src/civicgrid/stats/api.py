@@ -5,11 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from civicgrid.deps import DbSession
-from civicgrid.errors import BadRequest
+from civicgrid.kit.errors import BadRequest
+from civicgrid.kit.http import DbSession
+from civicgrid.kit.timefmt import parse_time
 from civicgrid.stats import export
 from civicgrid.stats import service as stats_service
-from civicgrid.timefmt import parse_time
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
 

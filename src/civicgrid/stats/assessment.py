@@ -54,8 +54,8 @@ def ranking(
 
 
 def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
-    from civicgrid.errors import BadRequest
-    from civicgrid.timefmt import check_year, local_zone
+    from civicgrid.kit.errors import BadRequest
+    from civicgrid.kit.timefmt import check_year, local_zone
 
     try:
         first = dt.datetime.strptime(month, "%Y-%m").replace(tzinfo=local_zone())

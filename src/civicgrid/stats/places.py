@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from civicgrid.cases.models import Case
 from civicgrid.categories.models import Category
-from civicgrid.errors import BadRequest
 from civicgrid.geo.models import Area
-from civicgrid.timefmt import local_zone
+from civicgrid.kit.errors import BadRequest
+from civicgrid.kit.timefmt import local_zone
 
 BUCKETS = ("day", "week", "month")
 # Upper bounds of the distribution bins, in minutes (the last bin is open).

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from civicgrid.cases.models import Case, CaseEvent
 from civicgrid.categories.models import Category
-from civicgrid.db import utcnow
-from civicgrid.errors import BadRequest
 from civicgrid.geo.models import Area
+from civicgrid.kit.db import utcnow
+from civicgrid.kit.errors import BadRequest
+from civicgrid.kit.timefmt import iso_local
 from civicgrid.org.models import OrgUnit
 from civicgrid.stats import kpi
-from civicgrid.timefmt import iso_local
 
 SOURCE_NAMES = {
     "citizen": "市民",

@@ -13,15 +13,16 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
 from civicgrid.auth import service as auth_service
+from civicgrid.auth.deps import SESSION_COOKIE, OptionalUser
 from civicgrid.auth.models import User
 from civicgrid.cases import service as case_service
 from civicgrid.cases import views, workflow
 from civicgrid.cases.api import allowed_for
 from civicgrid.cases.models import Case
 from civicgrid.categories.models import Category
-from civicgrid.db import utcnow
-from civicgrid.deps import SESSION_COOKIE, AppSettings, DbSession, OptionalUser
-from civicgrid.errors import ERROR_RESPONSES, AppError
+from civicgrid.kit.db import utcnow
+from civicgrid.kit.errors import ERROR_RESPONSES, AppError
+from civicgrid.kit.http import AppSettings, DbSession
 from civicgrid.media import service as media_service
 from civicgrid.org import service as org_service
 from civicgrid.web.i18n import WORDS, lang_of, translator
@@ -331,7 +332,7 @@ def directory(request: Request, session: DbSession, user: PageUser, q: str = "")
 @router.get("/stats", response_class=HTMLResponse)
 def stats_page(request: Request, user: PageUser, month: str | None = None) -> HTMLResponse:
     """KPI tables and charts for a month, with downloads."""
-    from civicgrid.timefmt import local_zone
+    from civicgrid.kit.timefmt import local_zone
 
     month = month or utcnow().astimezone(local_zone()).strftime("%Y-%m")
     groups = [

@@ -8,7 +8,7 @@ Create Date: 2026-11-25 12:36:39.814905
 import sqlalchemy as sa
 from alembic import op
 
-import civicgrid.db
+import civicgrid.kit.db
 
 revision = "0001"
 down_revision = None
@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("wkb", sa.LargeBinary(), nullable=False),
         sa.Column("responsible", sa.JSON(), nullable=False),
         sa.Column("area_m2", sa.Double(), nullable=False),
-        sa.Column("updated_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_areas")),
         sa.UniqueConstraint("code", name=op.f("uq_areas_code")),
     )
@@ -74,25 +74,25 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("state_before_suspend", sa.String(length=16), nullable=True),
         sa.Column("unit_code", sa.String(length=32), nullable=True),
-        sa.Column("deadline", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("warn_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("deadline_start", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("suspended_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("reported_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("registered_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("dispatched_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("closed_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("deadline", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("warn_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("deadline_start", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("suspended_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reported_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("registered_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("dispatched_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("score", sa.Integer(), nullable=True),
         sa.Column("extension_pending", sa.Boolean(), nullable=False),
         sa.Column("last_seq", sa.Integer(), nullable=False),
-        sa.Column("last_event_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_event_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("limit_unit", sa.String(length=16), nullable=True),
         sa.Column("calendar_missing", sa.Boolean(), nullable=False),
         sa.Column("queue_reason", sa.String(length=40), nullable=True),
         sa.Column("duplicate_of", sa.String(length=40), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cases")),
         sa.UniqueConstraint("code", name=op.f("uq_cases_code")),
     )
@@ -146,7 +146,7 @@ def upgrade() -> None:
         sa.Column("username", sa.String(length=60), nullable=False),
         sa.Column("address", sa.String(length=64), nullable=False),
         sa.Column("ok", sa.Boolean(), nullable=False),
-        sa.Column("at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempts")),
     )
     with op.batch_alter_table("login_attempts", schema=None) as batch_op:
@@ -164,7 +164,7 @@ def upgrade() -> None:
         sa.Column("path", sa.String(length=400), nullable=False),
         sa.Column("dept_type", sa.String(length=40), nullable=True),
         sa.Column("phone", sa.String(length=40), nullable=True),
-        sa.Column("created_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["parent_id"], ["org_units.id"], name=op.f("fk_org_units_parent_id_org_units")
         ),
@@ -208,7 +208,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("action", sa.String(length=20), nullable=False),
         sa.Column("from_state", sa.String(length=16), nullable=True),
         sa.Column("to_state", sa.String(length=16), nullable=False),
@@ -231,7 +231,7 @@ def upgrade() -> None:
         sa.Column("phones", sa.String(length=200), nullable=False),
         sa.Column("email", sa.String(length=120), nullable=True),
         sa.Column("org_unit_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["org_unit_id"], ["org_units.id"], name=op.f("fk_people_org_unit_id_org_units")
         ),
@@ -254,7 +254,7 @@ def upgrade() -> None:
         sa.Column("height", sa.Integer(), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
-        sa.Column("created_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.id"], name=op.f("fk_photos_case_id_cases"), ondelete="CASCADE"
         ),
@@ -279,7 +279,7 @@ def upgrade() -> None:
         sa.Column("roles", sa.JSON(), nullable=False),
         sa.Column("disabled", sa.Boolean(), nullable=False),
         sa.Column("session_version", sa.Integer(), nullable=False),
-        sa.Column("created_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"], ["people.id"], name=op.f("fk_users_person_id_people")
         ),
@@ -293,8 +293,8 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users")
         ),

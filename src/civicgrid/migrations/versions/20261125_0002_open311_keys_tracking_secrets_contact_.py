@@ -8,7 +8,7 @@ Create Date: 2026-11-25 12:45:19.913895
 import sqlalchemy as sa
 from alembic import op
 
-import civicgrid.db
+import civicgrid.kit.db
 
 revision = "0002"
 down_revision = "0001"
@@ -23,8 +23,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("key_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
     )

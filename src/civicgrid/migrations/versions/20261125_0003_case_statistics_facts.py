@@ -14,7 +14,7 @@ import datetime as dt
 import sqlalchemy as sa
 from alembic import op
 
-import civicgrid.db
+import civicgrid.kit.db
 
 revision = "0003"
 down_revision = "0002"
@@ -70,7 +70,7 @@ def upgrade() -> None:
     # Plain ALTER TABLE on both databases: a batch copy on SQLite would drop the old table,
     # and with foreign keys on, that deletes every event through the cascade.
     for name in TIMES:
-        op.add_column("cases", sa.Column(name, civicgrid.db.UTCDateTime(timezone=True)))
+        op.add_column("cases", sa.Column(name, civicgrid.kit.db.UTCDateTime(timezone=True)))
     op.add_column("cases", sa.Column("dispatch_wait_us", sa.BigInteger()))
     _backfill(op.get_bind())
     op.create_index("ix_cases_kpi", "cases", list(KPI_INDEX_COLUMNS))
@@ -79,7 +79,7 @@ def upgrade() -> None:
 
 
 def _backfill(bind) -> None:
-    when = civicgrid.db.UTCDateTime(timezone=True)
+    when = civicgrid.kit.db.UTCDateTime(timezone=True)
     cases = sa.table("cases", sa.column("id", sa.Integer), *(sa.column(n, when) for n in TIMES))
     cases.append_column(sa.column("dispatch_wait_us", sa.BigInteger))
     events = sa.table(

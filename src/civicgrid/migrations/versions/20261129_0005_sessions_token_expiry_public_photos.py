@@ -10,7 +10,7 @@ import datetime as dt
 import sqlalchemy as sa
 from alembic import op
 
-import civicgrid.db
+import civicgrid.kit.db
 
 revision = "0005"
 down_revision = "0004"
@@ -27,9 +27,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", civicgrid.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ended_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("address", sa.String(length=64), nullable=False),
         sa.Column("user_agent", sa.String(length=200), nullable=False),
         sa.ForeignKeyConstraint(
@@ -42,21 +42,21 @@ def upgrade() -> None:
 
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("expires_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("expires_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True)
         )
-    tokens = sa.table("api_tokens", sa.column("expires_at", civicgrid.db.UTCDateTime()))
+    tokens = sa.table("api_tokens", sa.column("expires_at", civicgrid.kit.db.UTCDateTime()))
     op.execute(
         tokens.update().values(
             expires_at=sa.bindparam(
                 "until",
-                civicgrid.db.utcnow() + dt.timedelta(days=LEGACY_TOKEN_DAYS),
-                type_=civicgrid.db.UTCDateTime(),
+                civicgrid.kit.db.utcnow() + dt.timedelta(days=LEGACY_TOKEN_DAYS),
+                type_=civicgrid.kit.db.UTCDateTime(),
             )
         )
     )
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.alter_column(
-            "expires_at", existing_type=civicgrid.db.UTCDateTime(timezone=True), nullable=False
+            "expires_at", existing_type=civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False
         )
 
     with op.batch_alter_table("photos", schema=None) as batch_op:
@@ -64,7 +64,7 @@ def upgrade() -> None:
             sa.Column("public", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch_op.add_column(
-            sa.Column("public_at", civicgrid.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("public_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("public_by", sa.String(length=60), nullable=True))
 

@@ -1,37 +1,20 @@
-"""Dependencies that routes share: the session, the settings, the signed-in user, roles."""
+"""Who signed a request in: the session cookie or the bearer token, the user, their roles.
+Routes of every domain use these dependencies (auth is attached where routers are included)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import Depends, Path, Request
-from sqlalchemy.orm import Session
+from fastapi import Depends, Request
 
 from civicgrid.auth import service as auth_service
 from civicgrid.auth.exceptions import NotSignedIn, RoleRequired
 from civicgrid.auth.models import User
-from civicgrid.config import Settings, get_settings
-from civicgrid.db import session_scope
+from civicgrid.kit.http import AppSettings, DbSession
 
 SESSION_COOKIE = "civicgrid_session"
-
-
-def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent. A GET only reads:
-    on SQLite it runs beside the writers instead of queuing for the write lock."""
-    with session_scope(read_only=request.method in ("GET", "HEAD")) as session:
-        yield session
-
-
-# A row id in a path or query: at most PostgreSQL's INTEGER, so no number overflows the database.
-MAX_ID = 2**31 - 1
-RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
-
-
-DbSession = Annotated[Session, Depends(get_db, scope="function")]
-AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
 @dataclass(frozen=True)
@@ -87,7 +70,3 @@ def require_roles(*roles: str) -> Callable[[User], User]:
         return user
 
     return _check
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"

@@ -1,4 +1,5 @@
-"""Live events for the command centre: what changed, pushed to every open screen.
+"""The event bus: what changed, told to listeners of this process and pushed to every open
+screen (the command centre's stream).
 
 In process by default; with CIVICGRID_REDIS_URL through Redis pub/sub, so that several server
 processes share one stream. Events are published after the transaction commits, never before.
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -95,6 +97,18 @@ def broadcaster():
     return _redis[url]
 
 
+_listeners: list[Callable[[dict], None]] = []
+log = logging.getLogger(__name__)
+
+
+def on_committed(listener: Callable[[dict], None]) -> Callable[[dict], None]:
+    """Call `listener` with every change once its transaction has committed (in this process,
+    before it is broadcast); registering the same function twice registers it once."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+    return listener
+
+
 def queue_change(session: Session, message: dict) -> None:
     """Remember a change; it is broadcast when (and only if) the transaction commits."""
     session.info.setdefault("broadcast", []).append(message)
@@ -105,19 +119,18 @@ def _after_commit(session: Session) -> None:
     messages = session.info.pop("broadcast", None)
     if not messages:
         return
-    from civicgrid.observability import INTAKE
-
     for message in messages:
-        if message.get("action") == "report":
-            INTAKE.labels(message.get("source", "unknown")).inc()
+        for listener in _listeners:
+            try:
+                listener(message)
+            except Exception:  # noqa: BLE001 - a listener must never fail a committed write
+                log.exception("listener %s failed on %s", listener, message)
     target = broadcaster()
     for message in messages:
         try:
             target.publish(message)
         except Exception:  # noqa: BLE001 - a live screen must never fail a committed write
-            import logging
-
-            logging.getLogger(__name__).warning("could not broadcast %s", message)
+            log.warning("could not broadcast %s", message)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -30,7 +30,7 @@ from typing import Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from civicgrid.config import get_settings
-from civicgrid.db import WriterBusy, session_scope, write_wait
+from civicgrid.kit.db import WriterBusy, session_scope, write_wait
 
 log = logging.getLogger(__name__)
 

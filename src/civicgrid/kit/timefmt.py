@@ -7,7 +7,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from civicgrid.config import get_settings
-from civicgrid.errors import BadRequest
+from civicgrid.kit.errors import BadRequest
 
 # Every date or time a person or a client gives must fall in these years (inclusive): the
 # database and the working calendar have no business with year 1 or 9999.

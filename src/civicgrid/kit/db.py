@@ -25,7 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from civicgrid.config import Settings, get_settings
-from civicgrid.errors import ServiceBusy
+from civicgrid.kit.errors import ServiceBusy
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Metrics in Prometheus format at /metrics, and one JSON log line per request with its id."""
+"""Metrics in Prometheus format at /metrics, and one JSON log line per request with its id.
+Domains add their own series to REGISTRY (cases.metrics)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,7 @@ import time
 import uuid
 
 from fastapi import FastAPI, Response
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
-from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import func, select
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 
 REGISTRY = CollectorRegistry()
 LATENCY = Histogram(
@@ -26,31 +19,7 @@ LATENCY = Histogram(
     registry=REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-INTAKE = Counter(
-    "civicgrid_reports_total", "Reports taken in, by source", ["source"], registry=REGISTRY
-)
 log = logging.getLogger("civicgrid.request")
-
-
-class CasesByState:
-    """Cases by state, read from the database at each scrape."""
-
-    def collect(self):
-        from civicgrid.cases.models import Case
-        from civicgrid.db import session_factory
-
-        family = GaugeMetricFamily("civicgrid_cases", "Cases by state", labels=["state"])
-        try:
-            with session_factory()() as session:
-                rows = session.execute(select(Case.state, func.count()).group_by(Case.state))
-                for state, n in rows:
-                    family.add_metric([state], n)
-        except Exception:  # noqa: BLE001 - a scrape must not fail when the database is away
-            log.warning("cases by state not collected")
-        yield family
-
-
-REGISTRY.register(CasesByState())
 
 
 class JsonFormatter(logging.Formatter):

@@ -11,7 +11,7 @@ import time
 from collections import defaultdict, deque
 
 from civicgrid.config import Settings
-from civicgrid.errors import TooManyRequests
+from civicgrid.kit.errors import TooManyRequests
 from civicgrid.kit.text import BadPhone, normalise_phone
 
 
