@@ -117,6 +117,8 @@ class CaseEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(60))
     role: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(Text, default="")
+    # the note is shown to the citizen and in Open311 (case-history-format.md: `public`)
+    public: Mapped[bool] = mapped_column(default=False)
     payload: Mapped[dict] = mapped_column(default=dict)
 
     case: Mapped[Case] = relationship(back_populates="events", lazy="raise")

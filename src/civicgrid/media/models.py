@@ -15,7 +15,10 @@ class Photo(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id", ondelete="CASCADE"))
+    # indexed: deleting an event (import --replace) finds its photos without a scan
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_events.id", ondelete="CASCADE"), index=True
+    )
     # report (before), done (after the fix), verify (the supervisor's check)
     stage: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(200), unique=True)
