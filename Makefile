@@ -62,14 +62,18 @@ test-packages:
 	  apt-get update -qq && apt-get install -y -qq $$missing; \
 	fi
 
+# lint-imports checks the import contract (.importlinter: layers inside a domain, the domains'
+# order, each domain's tables and routes its own); docs/architecture.md draws it.
 test: $(TEST_STAMP) test-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(TEST_STAMP)
 	$(BIN)/ruff format .

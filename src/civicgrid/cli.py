@@ -471,9 +471,9 @@ def stats(
     ] = None,
 ) -> None:
     """KPIs for a period (reference/kpis.md): the same numbers as the API and the pages."""
+    from civicgrid.kit.timefmt import parse_time
     from civicgrid.stats import export
     from civicgrid.stats import service as stats_service
-    from civicgrid.stats.api import parse_bound
 
     if format not in ("json", "csv", "xlsx"):
         fail("--format 应为 json、csv 或 xlsx / must be json, csv or xlsx", 2)
@@ -481,7 +481,7 @@ def stats(
         fail("xlsx 需要 --output 文件 / xlsx needs --output", 2)
     report = run(
         lambda s: stats_service.kpis(
-            s, start=parse_bound(start, "start"), end=parse_bound(end, "end"), group_by=group_by
+            s, start=parse_time(start, "start"), end=parse_time(end, "end"), group_by=group_by
         )
     )
     if format == "json":

@@ -13,13 +13,12 @@ from importlib import resources
 
 from rich.console import Console
 from shapely.geometry import box, shape
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicgrid.auth import service as auth_service
 from civicgrid.geo import datum, demo_geometry
+from civicgrid.geo import queries as geo_queries
 from civicgrid.geo import service as geo_service
-from civicgrid.geo.models import Area
 from civicgrid.kit.db import session_scope
 from civicgrid.org import service as org_service
 
@@ -212,7 +211,7 @@ def _ensure_users(session: Session, console: Console) -> None:
 def load(console: Console, *, cases: int = 0) -> None:
     """Load the demo; parts already there are left as they are."""
     with session_scope() as session:
-        have_geo = session.scalar(select(Area.id).where(Area.code == DISTRICT[0])) is not None
+        have_geo = geo_queries.area_exists(session, DISTRICT[0])
         _ensure_org(session)
         if not have_geo:
             console.print("drawing illustrative streets, communities and grids of 香坊区 …")

@@ -26,8 +26,8 @@ from civicgrid.auth.exceptions import (
 from civicgrid.auth.models import ROLES, ApiToken, LoginAttempt, User, UserSession
 from civicgrid.config import Settings, get_settings, secret_key
 from civicgrid.kit.db import utcnow
+from civicgrid.org import queries as org_queries
 from civicgrid.org import service as org_service
-from civicgrid.org.models import OrgUnit
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,60}$")
 COMMAND_ROLES = ("admin", "leader", "dispatcher", "operator")
@@ -375,14 +375,14 @@ def revoke_token(session: Session, *, token_id: int, by: User) -> ApiToken:
 # --- scope ------------------------------------------------------------------------------------
 
 
-def scope_unit(session: Session, user: User) -> OrgUnit | None:
+def scope_unit(session: Session, user: User) -> org_queries.OrgUnit | None:
     """The unit whose subtree the user sees: the district (or city) for command-centre roles,
     the user's own unit for everyone else. None means everything (a city-level admin)."""
     unit = user.org_unit
     if not user.has_role(*COMMAND_ROLES):
         return unit
     codes = [c for c in unit.path.strip("/").split("/") if c]
-    ancestors = {u.code: u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_(codes)))}
+    ancestors = org_queries.units_by_code(session, codes)
     for code in reversed(codes):
         anc = ancestors.get(code)
         if anc is not None and anc.kind == "district":

@@ -17,8 +17,8 @@ from civicgrid.config import get_settings
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import MAX_ID, AppSettings, DbSession, RowId
 from civicgrid.kit.timefmt import iso_local, parse_time
+from civicgrid.media import queries as media_queries
 from civicgrid.media import service as media_service
-from civicgrid.media.models import Photo
 from civicgrid.media.service import MAX_PHOTOS
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -229,8 +229,8 @@ def photo(
     settings: AppSettings,
     thumb: bool = False,
 ) -> Response:
-    found = session.get(Photo, photo_id)
-    if found is None or found.case_id != case.id:
+    found = media_queries.case_photo(session, case_id=case.id, photo_id=photo_id)
+    if found is None:
         raise CaseNotFound(f"{case.code}/photos/{photo_id}")
     data = media_service.storage(settings).get(found.thumb_key if thumb else found.key)
     return Response(

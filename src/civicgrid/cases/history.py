@@ -53,14 +53,14 @@ from sqlalchemy.orm import Session
 
 from civicgrid.cases import workflow
 from civicgrid.cases.models import Case, CaseEvent
-from civicgrid.categories.models import Category
+from civicgrid.categories import queries as categories_queries
 from civicgrid.geo import datum as datum_mod
 from civicgrid.geo.index import index as geo_index
 from civicgrid.kit.db import UTCDateTime, get_engine, session_scope, utcnow
 from civicgrid.kit.errors import BadRequest, Conflict, Invalid
 from civicgrid.kit.text import check_text
 from civicgrid.kit.timefmt import iso_local
-from civicgrid.org.models import OrgUnit
+from civicgrid.org import queries as org_queries
 
 TOP_FIELDS = (
     "code",
@@ -244,11 +244,8 @@ def validate(
     session: Session, lines: Iterable[str], *, replace: bool = False
 ) -> tuple[list[Parsed], list[str]]:
     """Parse and check every line; returns the valid cases and the `line N: reason` problems."""
-    categories: dict[str, str] = {}
-    for code, kind in session.execute(select(Category.code, Category.kind)):
-        if categories.get(code) != "event":  # an ambiguous code is the event (see categories)
-            categories[code] = kind
-    units = set(session.scalars(select(OrgUnit.code)))
+    categories = categories_queries.kinds_by_code(session)
+    units = org_queries.all_codes(session)
     parsed: list[Parsed] = []
     problems: list[str] = []
     seen: dict[str, int] = {}

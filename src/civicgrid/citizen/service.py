@@ -26,8 +26,8 @@ from civicgrid.citizen.exceptions import AlreadyRated, TrackingNotFound
 from civicgrid.citizen.models import TrackingSecret
 from civicgrid.config import Settings
 from civicgrid.kit.text import BadPhone, normalise_phone
+from civicgrid.media import queries as media_queries
 from civicgrid.media import service as media_service
-from civicgrid.media.models import Photo
 from civicgrid.media.service import CheckedImage
 
 # Notes of these actions are shown to the public (status_notes, the tracking page).
@@ -263,9 +263,9 @@ def rate(
     )
 
 
-def public_photo(session: Session, case: Case, photo_id: int) -> Photo:
-    photo = session.get(Photo, photo_id)
-    if photo is None or photo.case_id != case.id or photo.stage not in ("report", "done"):
+def public_photo(session: Session, case: Case, photo_id: int) -> media_queries.Photo:
+    photo = media_queries.case_photo(session, case_id=case.id, photo_id=photo_id)
+    if photo is None or photo.stage not in ("report", "done"):
         raise TrackingNotFound()
     return photo
 

@@ -8,20 +8,20 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Row, bindparam, func, select
+from sqlalchemy import ColumnElement, Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from civicgrid.cases import workflow
 from civicgrid.cases.models import Case
-from civicgrid.categories.models import Category
+from civicgrid.categories import queries as categories_queries
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import Settings
 from civicgrid.kit import refcache
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.timefmt import iso_local
-from civicgrid.media.models import Photo
+from civicgrid.media import queries as media_queries
 from civicgrid.open311.models import ApiKey
-from civicgrid.org.models import OrgUnit
+from civicgrid.org import queries as org_queries
 
 # Service attributes (metadata) for the categories that need more than words.
 ATTRIBUTES: dict[str, list[dict]] = {
@@ -122,14 +122,10 @@ _LIVE_KEYS = _ALL_LIVE_KEYS.where(_KEYS.c.key_hash.in_(bindparam("hashes", expan
 def services(session: Session) -> list[dict]:
     """One service per 5-digit code. Where the catalogue has the code as a component and as an
     event, the event stands for both (a report is about a problem)."""
-    by_code: dict[str, Category] = {}
-    for cat in session.scalars(select(Category).order_by(Category.code, Category.kind)):
-        if cat.code not in by_code or cat.kind == "event":
-            by_code[cat.code] = cat
-    return [service_of(cat) for cat in by_code.values()]
+    return [service_of(cat) for cat in categories_queries.one_per_code(session)]
 
 
-def service_of(cat: Category) -> dict:
+def service_of(cat: categories_queries.Category) -> dict:
     return {
         "service_code": cat.code,
         "service_name": cat.name,
@@ -199,12 +195,10 @@ class PublicPolicy:
     def shows_case(self) -> ColumnElement[bool]:
         return Case.source.in_(sorted(self.sources))
 
-    def shows_photo(self) -> ColumnElement[bool] | None:
-        """The report photos shown (None: none are)."""
-        if self.photos == "none":
-            return None
-        report = Photo.stage == "report"
-        return report & Photo.public.is_(True) if self.photos == "after_review" else report
+    @property
+    def public_photos_only(self) -> bool:
+        """Whether only the report photos a dispatcher marked public are shown."""
+        return self.photos == "after_review"
 
 
 # What a request shows of a case: the columns, never the whole row (a page is 1,000 of them).
@@ -267,15 +261,15 @@ def public_request(session: Session, *, policy: PublicPolicy, code: str) -> Row 
 
 def public_photo(
     session: Session, *, policy: PublicPolicy, code: str, photo_id: int
-) -> Photo | None:
+) -> media_queries.Photo | None:
     """A report photo of a public request, if the policy shows it."""
-    shown = policy.shows_photo()
-    if shown is None:
+    if policy.photos == "none":
         return None
-    return session.scalar(
-        select(Photo)
-        .join(Case, Case.id == Photo.case_id)
-        .where(Case.code == code, Photo.id == photo_id, policy.shows_case(), shown)
+    case_id = session.scalar(select(Case.id).where(Case.code == code, policy.shows_case()))
+    if case_id is None:
+        return None
+    return media_queries.report_photo(
+        session, case_id=case_id, photo_id=photo_id, public_only=policy.public_photos_only
     )
 
 
@@ -289,29 +283,13 @@ def request_views(
         return []
     ids = [r[0] for r in rows]
     unit_codes = {r.unit_code for r in rows if r.unit_code}
-    units = dict(
-        _pairs(session, select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(unit_codes)))
-    )
-    # where a code is a component and an event, the event's name (as `services` does): the
-    # events come last and win
-    names = dict(
-        _pairs(
-            session,
-            select(Category.code, Category.name)
-            .where(Category.code.in_({r.category_code for r in rows}))
-            .order_by(Category.kind),
-        )
-    )
-    shown = policy.shows_photo()
+    units = org_queries.names_by_code(session, unit_codes)
+    # where a code is a component and an event, the event's name (as `services` does)
+    names = categories_queries.names_by_code(session, {r.category_code for r in rows})
     photos = {}
-    if shown is not None:
-        photos = dict(
-            _pairs(
-                session,
-                select(Photo.case_id, func.min(Photo.id))
-                .where(Photo.case_id.in_(ids), shown)
-                .group_by(Photo.case_id),
-            )
+    if policy.photos != "none":
+        photos = media_queries.first_report_photos(
+            session, ids, public_only=policy.public_photos_only
         )
     notes = citizen_service.latest_public_notes(session, ids)
     # rows unpacked by position (in _REQUEST's order): a Row's attributes cost a microsecond

@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from civicgrid.auth.deps import CurrentUser, require_roles
-from civicgrid.auth.models import User
 from civicgrid.kit.http import DbSession
 from civicgrid.org import service
 from civicgrid.org.models import Person
@@ -15,12 +14,12 @@ router = APIRouter(prefix="/api/v1/org", tags=["org"])
 admin = [Depends(require_roles("admin"))]
 
 
-def _viewer(user: User) -> dict:
+def _viewer(user: CurrentUser) -> dict:
     """Who is looking, as visible_phones and search_people want it."""
     return {"viewer_unit_id": user.person.org_unit_id, "viewer_is_admin": user.has_role("admin")}
 
 
-def _person_read(person: Person, viewer: User) -> PersonRead:
+def _person_read(person: Person, viewer: CurrentUser) -> PersonRead:
     phones = service.visible_phones(person, **_viewer(viewer))
     return PersonRead(
         id=person.id,
@@ -87,7 +86,7 @@ def create_person(body: PersonCreate, session: DbSession, user: CurrentUser) -> 
     return _person_read(person, user)
 
 
-def _export_rows(session, user: User, q: str, unit: str | None):
+def _export_rows(session, user: CurrentUser, q: str, unit: str | None):
     scope = service.get_unit(session, unit) if unit else None
     found = service.search_people(session, q=q, unit=scope, limit=100_000, **_viewer(user))
     return [(p, _person_read(p, user).phones) for p in found]

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicgrid.cases.models import Case
-from civicgrid.categories.models import Category
-from civicgrid.geo.models import Area
+from civicgrid.categories import queries as categories_queries
+from civicgrid.geo import queries as geo_queries
 from civicgrid.kit.errors import BadRequest
 from civicgrid.kit.timefmt import local_zone
 
@@ -83,12 +83,7 @@ def top_categories(
 ) -> list[dict]:
     rows = _cases(session, start, end)
     counts = Counter(r.category_code for r in rows)
-    names = {}
-    for code, kind, name in session.execute(
-        select(Category.code, Category.kind, Category.name).where(Category.code.in_(list(counts)))
-    ):
-        if code not in names or kind == "event":
-            names[code] = name
+    names = categories_queries.names_by_code(session, counts)
     return [
         {"code": code, "name": names.get(code, code), "count": n}
         for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
@@ -113,9 +108,7 @@ def hotspots(
     rows = _cases(session, start, end)
     if by == "grid":
         counts = Counter(r.grid_code for r in rows if r.grid_code)
-        names = dict(
-            session.execute(select(Area.code, Area.name).where(Area.code.in_(list(counts)))).all()
-        )
+        names = geo_queries.names_by_code(session, counts)
         return [{"key": k, "name": names.get(k, k), "count": n} for k, n in _ranked(counts, limit)]
     if by == "h3":
         if not 7 <= resolution <= 11:

@@ -10,12 +10,12 @@ from sqlalchemy import Integer, and_, case, cast, func, not_, null, or_, select
 from sqlalchemy.orm import Session
 
 from civicgrid.cases.models import Case, CaseEvent
-from civicgrid.categories.models import Category
-from civicgrid.geo.models import Area
+from civicgrid.categories import queries as categories_queries
+from civicgrid.geo import queries as geo_queries
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.errors import BadRequest
 from civicgrid.kit.timefmt import iso_local
-from civicgrid.org.models import OrgUnit
+from civicgrid.org import queries as org_queries
 from civicgrid.stats import kpi
 
 SOURCE_NAMES = {
@@ -49,24 +49,12 @@ def _group_key(group_by: str, case_row, facts: kpi.Facts) -> str | None:
 def _names(session: Session, group_by: str, keys: set[str]) -> dict[str, str]:
     if not keys:
         return {}
-    keys_list = list(keys)
     if group_by in ("street", "community", "grid"):
-        query = select(Area.code, Area.name).where(Area.code.in_(keys_list))
-        return dict(session.execute(query).all())
+        return geo_queries.names_by_code(session, keys)
     if group_by == "unit":
-        query = select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(keys_list))
-        return dict(session.execute(query).all())
+        return org_queries.names_by_code(session, keys)
     if group_by in ("category", "major"):
-        column = Category.code if group_by == "category" else Category.major_code
-        name = Category.name if group_by == "category" else Category.major_name
-        out: dict[str, str] = {}
-        # An ambiguous code is named by its event (see categories.service.resolve_category).
-        for code, kind, label in session.execute(
-            select(column, Category.kind, name).where(column.in_(keys_list)).order_by(Category.kind)
-        ):
-            if code not in out or kind == "event":
-                out[code] = label
-        return out
+        return categories_queries.names_by_code(session, keys, major=group_by == "major")
     if group_by == "source":
         return {k: SOURCE_NAMES.get(k, k) for k in keys}
     return {}

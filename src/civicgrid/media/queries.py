@@ -1,0 +1,48 @@
+"""What other domains read of the photos, as named queries. Another domain reads the photos
+only through these functions or `service` (the import contract, `.importlinter`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from civicgrid.media.models import Photo
+
+
+def case_photo(session: Session, *, case_id: int, photo_id: int) -> Photo | None:
+    """The photo of this id if it belongs to this case; None otherwise (a caller answers both
+    alike, so that another case's photos are not reachable by id)."""
+    photo = session.get(Photo, photo_id)
+    if photo is None or photo.case_id != case_id:
+        return None
+    return photo
+
+
+def report_photo(
+    session: Session, *, case_id: int, photo_id: int, public_only: bool
+) -> Photo | None:
+    """The report (before) photo of this id of this case; with `public_only`, only if a
+    dispatcher marked it public. None otherwise."""
+    query = select(Photo).where(
+        Photo.id == photo_id, Photo.case_id == case_id, Photo.stage == "report"
+    )
+    if public_only:
+        query = query.where(Photo.public.is_(True))
+    return session.scalar(query)
+
+
+def first_report_photos(
+    session: Session, case_ids: Sequence[int], *, public_only: bool
+) -> dict[int, int]:
+    """The id of the first report photo of each of these cases that has one (with
+    `public_only`, of those a dispatcher marked public): one query for all of them."""
+    query = select(Photo.case_id, func.min(Photo.id)).where(
+        Photo.case_id.in_(case_ids), Photo.stage == "report"
+    )
+    if public_only:
+        query = query.where(Photo.public.is_(True))
+    return {
+        case_id: photo_id for case_id, photo_id in session.execute(query.group_by(Photo.case_id))
+    }
