@@ -192,9 +192,11 @@ def begin_sign_in(
     address = address[:64]
     if session.get_bind().dialect.name == "postgresql":
         # Attempts from one address, one at a time (SQLite's write lock does it there): a
-        # burst of parallel guesses must not all pass the count before any is recorded.
+        # burst of parallel guesses must not all pass the count before any is recorded. The
+        # key names the schema: installations sharing a database do not wait for each other.
         session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": "sign-in " + address}
+            text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :key))"),
+            {"key": " sign-in " + address},
         )
     now = utcnow()
     since = now - dt.timedelta(minutes=settings.login_lock_minutes)
