@@ -12,10 +12,19 @@ from civicgrid.auth.deps import CurrentUser, require_roles
 from civicgrid.cases import service, views, workflow
 from civicgrid.cases.exceptions import ActionForbidden, BadAction, CaseNotFound
 from civicgrid.cases.models import Case
-from civicgrid.cases.schemas import ActionIn, CaseCreate
+from civicgrid.cases.schemas import (
+    ActionIn,
+    CaseActed,
+    CaseCreate,
+    CaseDetail,
+    CasePage,
+    CaseSummary,
+    LightLists,
+    PhotoPublicRead,
+)
 from civicgrid.config import get_settings
 from civicgrid.kit.guard import BodyLimit
-from civicgrid.kit.http import MAX_ID, AppSettings, DbSession, RowId
+from civicgrid.kit.http import MAX_ID, AppSettings, DbSession, RowId, binary_answer
 from civicgrid.kit.timefmt import iso_local, parse_time
 from civicgrid.media import service as media_service
 from civicgrid.media.models import Photo
@@ -54,7 +63,7 @@ def _when(text: str | None, name: str) -> dt.datetime | None:
     return parse_time(text, name) if text else None
 
 
-@router.get("")
+@router.get("", response_model=CasePage)
 def list_cases(
     session: DbSession,
     user: CurrentUser,
@@ -114,7 +123,7 @@ def list_cases(
     }
 
 
-@router.post("", status_code=201)
+@router.post("", response_model=CaseSummary, status_code=201)
 def report_case(
     body: CaseCreate, session: DbSession, user: CurrentUser, settings: AppSettings
 ) -> dict:
@@ -153,7 +162,11 @@ def report_case(
     return views.case_summary(case)
 
 
-@router.get("/lights", dependencies=[Depends(require_roles("dispatcher", "leader", "admin"))])
+@router.get(
+    "/lights",
+    response_model=LightLists,
+    dependencies=[Depends(require_roles("dispatcher", "leader", "admin"))],
+)
 def lights(
     session: DbSession, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> dict:
@@ -168,7 +181,7 @@ def lights(
     return out
 
 
-@router.get("/{code}")
+@router.get("/{code}", response_model=CaseDetail)
 def case_detail(case: CurrentCase, session: DbSession, user: CurrentUser) -> dict:
     """A case with its whole timeline and photos; the reporter's contact masked by role."""
     events = service.events_of(session, case)
@@ -197,7 +210,7 @@ class MergeIn(BaseModel):
     into: str = Field(description="the code of the original case")
 
 
-@router.post("/{code}/merge")
+@router.post("/{code}/merge", response_model=CaseSummary)
 def merge(
     case: CurrentCase, body: MergeIn, session: DbSession, user: CurrentUser, settings: AppSettings
 ) -> dict:
@@ -211,7 +224,7 @@ def merge(
     return views.case_summary(case)
 
 
-@router.get("/{code}/duplicates")
+@router.get("/{code}/duplicates", response_model=list[CaseSummary])
 def duplicates(case: CurrentCase, session: DbSession, settings: AppSettings) -> list[dict]:
     """Open cases of the same category nearby (the settings' radius and days)."""
     from civicgrid.citizen import service as citizen_service
@@ -221,7 +234,11 @@ def duplicates(case: CurrentCase, session: DbSession, settings: AppSettings) -> 
     ]
 
 
-@router.get("/{code}/photos/{photo_id}")
+@router.get(
+    "/{code}/photos/{photo_id}",
+    response_class=Response,
+    responses=binary_answer("image/jpeg", description="the photo"),
+)
 def photo(
     case: CurrentCase,
     photo_id: RowId,
@@ -244,6 +261,7 @@ class PhotoPublicIn(BaseModel):
 
 @router.post(
     "/{code}/photos/{photo_id}/public",
+    response_model=PhotoPublicRead,
     dependencies=[Depends(require_roles("dispatcher", "admin"))],
 )
 def photo_public(
@@ -375,5 +393,6 @@ for _action in workflow.ACTIONS:
         _factory(_action),
         methods=["POST"],
         name=f"case_{_action}",
+        response_model=CaseActed,
         summary=f"{workflow.ACTION_NAMES_ZH[_action]} {_action}",
     )

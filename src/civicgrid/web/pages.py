@@ -19,6 +19,7 @@ from civicgrid.cases import service as case_service
 from civicgrid.cases import views, workflow
 from civicgrid.cases.api import allowed_for
 from civicgrid.cases.models import Case
+from civicgrid.cases.schemas import Board
 from civicgrid.categories.models import Category
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.errors import ERROR_RESPONSES, AppError
@@ -275,7 +276,7 @@ def board(request: Request, user: PageUser, settings: AppSettings) -> HTMLRespon
     return render(request, "board.html", user, tiles=settings.tile_url)
 
 
-@board_router.get("/board")
+@board_router.get("/board", response_model=Board)
 def board_data(session: DbSession, user: OptionalUser) -> dict:
     """Open cases with their light, and counts per street, for the dispatcher's board."""
     if user is None:
