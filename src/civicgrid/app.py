@@ -46,6 +46,8 @@ PUBLIC_ROUTERS = [
     geo_api.public_router,
     categories_api.public_router,
     citizen_api.public_router,
+    # signed-in staff only; it says so itself (401), as it did beside the pages
+    cases_api.board_router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,

@@ -6,14 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from civicgrid.auth import service as auth_service
-from civicgrid.auth.deps import CurrentUser, require_roles
+from civicgrid.auth.deps import CurrentUser, OptionalUser, require_roles
+from civicgrid.auth.exceptions import NotSignedIn
 from civicgrid.cases import service, views, workflow
 from civicgrid.cases.exceptions import ActionForbidden, BadAction, CaseNotFound
 from civicgrid.cases.models import Case
 from civicgrid.cases.schemas import (
     ActionIn,
+    Board,
     CaseActed,
     CaseCreate,
     CaseDetail,
@@ -23,6 +26,8 @@ from civicgrid.cases.schemas import (
     PhotoPublicRead,
 )
 from civicgrid.config import get_settings
+from civicgrid.geo import service as geo_service
+from civicgrid.kit.db import utcnow
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import MAX_ID, AppSettings, DbSession, RowId, binary_answer
 from civicgrid.kit.timefmt import iso_local, parse_time
@@ -396,3 +401,36 @@ for _action in workflow.ACTIONS:
         response_model=CaseActed,
         summary=f"{workflow.ACTION_NAMES_ZH[_action]} {_action}",
     )
+
+
+board_router = APIRouter(prefix="/api/v1", tags=["board"])
+
+
+@board_router.get("/board", response_model=Board)
+def board_data(session: DbSession, user: OptionalUser) -> dict:
+    """Open cases with their light, and counts per street, for the dispatcher's board."""
+    if user is None:
+        raise NotSignedIn()
+    scope = auth_service.scope_codes(session, user)
+    now = utcnow()
+    query = service.scoped(
+        select(Case).where(
+            Case.state.in_(("registered", "dispatched", "in_progress", "resolved", "reported"))
+        ),
+        scope,
+    )
+    cases = session.scalars(query.order_by(Case.id.desc()).limit(5000)).all()
+    streets: dict[str, dict] = {}
+    out = []
+    for c in cases:
+        light = workflow.light(c, now)
+        out.append({"code": c.code, "lon": c.lon, "lat": c.lat, "light": light, "state": c.state})
+        s = streets.setdefault(
+            c.street_code or "—", {"green": 0, "yellow": 0, "red": 0, "total": 0}
+        )
+        s["total"] += 1
+        if light:
+            s[light] += 1
+    names = geo_service.area_names(session, list(streets))
+    rows = [{"code": k, "name": names.get(k, k), **v} for k, v in sorted(streets.items())]
+    return {"cases": out, "streets": rows}
