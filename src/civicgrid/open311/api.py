@@ -20,7 +20,7 @@ from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
 from civicgrid.kit import ratelimit
 from civicgrid.kit.db import session_scope
-from civicgrid.kit.errors import AppError, headers_of
+from civicgrid.kit.errors import AppError, ErrorBody, headers_of
 from civicgrid.kit.groupwrite import GroupWriter
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import RowId, binary_answer
@@ -473,7 +473,14 @@ def get_token(token: str, fmt: str) -> Response:
 @router.get(
     "/open311/v2/media/{code}/{photo_id}.jpg",
     response_class=Response,
-    responses=binary_answer("image/jpeg", description="the photo"),
+    responses={
+        **binary_answer("image/jpeg", description="the photo"),
+        # a photo_id that is not a row id is refused before the route, in the API's shape
+        400: {
+            "description": "GeoReport error list, or the API's refusal of a bad photo_id",
+            "model": list[schemas.Error] | ErrorBody,
+        },
+    },
 )
 def media(code: str, photo_id: RowId) -> Response:
     """A report photo of a public request, as the policy shows photos (404 otherwise)."""
