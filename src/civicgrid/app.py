@@ -16,13 +16,17 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from civicgrid import __version__, migrate
 from civicgrid.auth import api as auth_api
+from civicgrid.auth import pages as auth_pages
 from civicgrid.auth.deps import SESSION_COOKIE, current_user
 from civicgrid.cases import admin_api as cases_admin_api
 from civicgrid.cases import api as cases_api
 from civicgrid.cases import metrics as case_metrics
+from civicgrid.cases import pages as case_pages
 from civicgrid.categories import api as categories_api
 from civicgrid.citizen import api as citizen_api
+from civicgrid.citizen import pages as citizen_pages
 from civicgrid.command import api as command_api
+from civicgrid.command import pages as command_pages
 from civicgrid.config import Settings, get_settings
 from civicgrid.geo import api as geo_api
 from civicgrid.geo.index import index as geo_index
@@ -34,8 +38,10 @@ from civicgrid.kit.http import DbSession
 from civicgrid.open311 import api as open311_api
 from civicgrid.open311 import service as open311_service
 from civicgrid.org import api as org_api
+from civicgrid.org import pages as org_pages
 from civicgrid.stats import api as stats_api
-from civicgrid.web import pages
+from civicgrid.stats import pages as stats_pages
+from civicgrid.web import pages as web_pages
 
 log = logging.getLogger(__name__)
 # What only operators may read in production (kit.guard.OpsGate).
@@ -46,6 +52,17 @@ PUBLIC_ROUTERS = [
     geo_api.public_router,
     categories_api.public_router,
     citizen_api.public_router,
+    # signed-in staff only; it says so itself (401), as it did beside the pages
+    cases_api.board_router,
+]
+# Each domain's HTML pages (a page asks for its user itself: PageUser redirects to sign-in).
+PAGE_ROUTERS = [
+    citizen_pages.router,
+    auth_pages.router,
+    case_pages.router,
+    org_pages.router,
+    stats_pages.router,
+    command_pages.router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,
@@ -125,7 +142,9 @@ def create_app() -> FastAPI:
     # Routes are matched in order (FastAPI tries each in turn, ~1.5 µs apiece): the busiest,
     # report intake, comes first.
     app.include_router(open311_api.router, responses=ERROR_RESPONSES)
-    pages.install(app)
+    web_pages.install(app)
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
     for router in PUBLIC_ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)
     # Private unless a router says otherwise: signed-in users only.

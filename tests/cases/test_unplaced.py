@@ -10,9 +10,9 @@ from sqlalchemy import select
 from civicgrid.cases import routing, workflow
 from civicgrid.cases import service as case_service
 from civicgrid.cases.models import Case, CaseEvent
+from civicgrid.cases.pages import QUEUES
 from civicgrid.cases.routing import QUEUE_REASONS
 from civicgrid.config import Settings, get_settings
-from civicgrid.web.pages import QUEUES
 from tests.factories import (
     COMMUNITY_A,
     POINT_A,

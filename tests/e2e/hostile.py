@@ -20,9 +20,9 @@ from civicgrid.categories import service as cat_service
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import Settings
 from civicgrid.geo import service as geo_service
+from civicgrid.kit import refcache
 from civicgrid.kit.db import utcnow
 from civicgrid.org import service as org_service
-from civicgrid.web import pages
 from tests.conftest import DATA
 from tests.factories import COMMUNITY_A, POINT_A, POINT_B, SMALL_DISTRICT, STREET_A, user
 
@@ -70,7 +70,7 @@ def rename_category(session: Session, name: str | None) -> None:
         for row in rows:
             writer.writerow({**row, "name": name, "keywords": name, "major_name": attack(1)})
         cat_service.import_categories(session, out.getvalue())
-    pages._CATEGORIES.clear()
+    refcache.clear()  # the report page's catalogue is reference data
 
 
 def hostile_world(session: Session) -> Hostile:

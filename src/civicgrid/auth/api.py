@@ -1,9 +1,5 @@
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import TypeVar
-
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
@@ -24,7 +20,6 @@ from civicgrid.auth.exceptions import (
     TokenCannotMintTokens,
     WrongCurrentPassword,
 )
-from civicgrid.auth.models import User
 from civicgrid.auth.schemas import (
     LoginIn,
     PasswordChange,
@@ -35,91 +30,19 @@ from civicgrid.auth.schemas import (
     UserRead,
     UserUpdate,
 )
-from civicgrid.config import Settings
-from civicgrid.kit.db import session_scope
-from civicgrid.kit.http import AppSettings, DbSession, RowId, client_address
+from civicgrid.auth.signin import (
+    check_password,
+    in_transaction,
+    new_session,
+    set_session_cookie,
+    sign_in,
+    sign_out,
+)
+from civicgrid.kit.http import AppSettings, DbSession, RowId
 from civicgrid.kit.timefmt import iso_local
 
 public_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 router = APIRouter(prefix="/api/v1", tags=["auth"])
-
-T = TypeVar("T")
-
-
-async def _in_transaction(fn: Callable[[Session], T], *, read_only: bool = False) -> T:
-    """fn(session) in a short transaction of its own, in a worker thread: a sign-in never
-    holds a transaction (nor SQLite's write lock) while it waits or hashes."""
-
-    def work() -> T:
-        with session_scope(read_only=read_only) as session:
-            return fn(session)
-
-    return await run_in_threadpool(work)
-
-
-async def check_password(
-    request: Request, username: str, password: str, settings: Settings
-) -> service.PendingSignIn:
-    """The one password check of both sign-in pages and of a password change: lockout per
-    (address, account) and per address, the account's slow-down awaited without holding a
-    worker thread, and one argon2 verification in a thread whether or not the account
-    exists. BadCredentials when the password is wrong; the failure stays recorded."""
-    address = client_address(request)
-    pending = await _in_transaction(
-        lambda s: service.begin_sign_in(s, username=username, address=address, settings=settings)
-    )
-    if pending.delay:
-        await asyncio.sleep(pending.delay)
-    if not await run_in_threadpool(service.password_matches, pending, password):
-        raise BadCredentials()
-    return pending
-
-
-def _new_session(session: Session, user: User, request: Request, settings: Settings) -> str:
-    return service.start_session(
-        session,
-        user,
-        settings=settings,
-        address=client_address(request),
-        user_agent=request.headers.get("user-agent", ""),
-    )
-
-
-async def sign_in(
-    request: Request, username: str, password: str, settings: Settings
-) -> tuple[User, str]:
-    """Check the password and open a session: the user and the session cookie's value."""
-    pending = await check_password(request, username, password, settings)
-
-    def finish(session: Session) -> tuple[User, str]:
-        user = service.finish_sign_in(session, pending, password=password)
-        return user, _new_session(session, user, request, settings)
-
-    return await _in_transaction(finish)
-
-
-def sign_out(session: Session, request: Request, user: User | None) -> None:
-    """End what signed the request in: its session, or the bearer token it carried."""
-    credential = credential_of(request)
-    if credential is None or user is None:
-        return
-    if credential.kind == "session":
-        service.end_session(session, credential.id)
-    else:
-        service.revoke_token(session, token_id=credential.id, by=user)
-
-
-def set_session_cookie(response: Response, cookie: str, settings: Settings) -> Response:
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        max_age=settings.session_max_age_seconds,
-        httponly=True,
-        samesite="lax",
-        secure=settings.mode == "production",
-        path="/",
-    )
-    return response
 
 
 @public_router.post("/login", response_model=UserRead)
@@ -156,7 +79,7 @@ async def change_password(
             raise NotSignedIn()
         return user.username
 
-    username = await _in_transaction(who, read_only=True)
+    username = await in_transaction(who, read_only=True)
     passwords.check_policy(body.new_password, username=username)
     try:
         pending = await check_password(request, username, body.current_password, settings)
@@ -168,9 +91,9 @@ async def change_password(
     def change(session: Session) -> str | None:
         user = service.finish_sign_in(session, pending, password=body.current_password)
         service.set_password(session, user, body.new_password, password_hash=new_hash)
-        return _new_session(session, user, request, settings) if by_session else None
+        return new_session(session, user, request, settings) if by_session else None
 
-    cookie = await _in_transaction(change)
+    cookie = await in_transaction(change)
     response = Response(status_code=204)
     return set_session_cookie(response, cookie, settings) if cookie else response
 

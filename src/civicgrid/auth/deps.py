@@ -70,3 +70,22 @@ def require_roles(*roles: str) -> Callable[[User], User]:
         return user
 
     return _check
+
+
+class LoginRedirect(Exception):
+    """A page asked for by nobody signed in: answered with the sign-in page (web.pages)."""
+
+    def __init__(self, next_url: str):
+        self.next_url = next_url
+
+
+def page_user(request: Request, user: OptionalUser) -> User:
+    """The signed-in user of a page, or a redirect to the sign-in page."""
+    if user is None:
+        raise LoginRedirect(
+            request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        )
+    return user
+
+
+PageUser = Annotated[User, Depends(page_user)]

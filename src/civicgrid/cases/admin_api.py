@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from civicgrid.auth.deps import require_roles
 from civicgrid.cases import admin, routing
+from civicgrid.cases.schemas import CalendarRead, DayRead, RuleRead, YearRead
 from civicgrid.kit.http import DbSession, RowId
 from civicgrid.kit.timefmt import YEAR_MAX, YEAR_MIN
 
@@ -43,12 +44,12 @@ def _rule(r) -> dict:
     }
 
 
-@router.get("/dispatch-rules")
+@router.get("/dispatch-rules", response_model=list[RuleRead])
 def rules(session: DbSession) -> list[dict]:
     return [_rule(r) for r in routing.list_rules(session)]
 
 
-@router.post("/dispatch-rules", status_code=201)
+@router.post("/dispatch-rules", response_model=RuleRead, status_code=201)
 def add_rule(body: RuleIn, session: DbSession) -> dict:
     return _rule(routing.add_rule(session, **body.model_dump()))
 
@@ -59,12 +60,12 @@ def delete_rule(rule_id: RowId, session: DbSession) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/calendar")
+@router.get("/calendar", response_model=CalendarRead)
 def calendar(session: DbSession) -> dict:
     return admin.calendar_entries(session)
 
 
-@router.put("/calendar/days")
+@router.put("/calendar/days", response_model=DayRead)
 def set_day(body: DayIn, session: DbSession) -> dict:
     row = admin.set_day(session, day=body.day, is_workday=body.is_workday, note=body.note)
     return {"day": row.day.isoformat(), "is_workday": row.is_workday, "note": row.note}
@@ -76,7 +77,7 @@ def clear_day(day: dt.date, session: DbSession) -> Response:
     return Response(status_code=204)
 
 
-@router.put("/calendar/years")
+@router.put("/calendar/years", response_model=YearRead)
 def enter_year(body: YearIn, session: DbSession) -> dict:
     row = admin.enter_year(session, year=body.year, note=body.note)
     return {"year": row.year, "note": row.note}

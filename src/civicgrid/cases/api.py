@@ -6,16 +6,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from civicgrid.auth import service as auth_service
-from civicgrid.auth.deps import CurrentUser, require_roles
+from civicgrid.auth.deps import CurrentUser, OptionalUser, require_roles
+from civicgrid.auth.exceptions import NotSignedIn
 from civicgrid.cases import service, views, workflow
 from civicgrid.cases.exceptions import ActionForbidden, BadAction, CaseNotFound
 from civicgrid.cases.models import Case
-from civicgrid.cases.schemas import ActionIn, CaseCreate
+from civicgrid.cases.schemas import (
+    ActionIn,
+    Board,
+    CaseActed,
+    CaseCreate,
+    CaseDetail,
+    CasePage,
+    CaseSummary,
+    LightLists,
+    PhotoPublicRead,
+)
 from civicgrid.config import get_settings
+from civicgrid.geo import service as geo_service
+from civicgrid.kit.db import utcnow
 from civicgrid.kit.guard import BodyLimit
-from civicgrid.kit.http import MAX_ID, AppSettings, DbSession, RowId
+from civicgrid.kit.http import MAX_ID, AppSettings, DbSession, RowId, binary_answer
 from civicgrid.kit.timefmt import iso_local, parse_time
 from civicgrid.media import queries as media_queries
 from civicgrid.media import service as media_service
@@ -54,7 +68,7 @@ def _when(text: str | None, name: str) -> dt.datetime | None:
     return parse_time(text, name) if text else None
 
 
-@router.get("")
+@router.get("", response_model=CasePage)
 def list_cases(
     session: DbSession,
     user: CurrentUser,
@@ -114,7 +128,7 @@ def list_cases(
     }
 
 
-@router.post("", status_code=201)
+@router.post("", response_model=CaseSummary, status_code=201)
 def report_case(
     body: CaseCreate, session: DbSession, user: CurrentUser, settings: AppSettings
 ) -> dict:
@@ -153,7 +167,11 @@ def report_case(
     return views.case_summary(case)
 
 
-@router.get("/lights", dependencies=[Depends(require_roles("dispatcher", "leader", "admin"))])
+@router.get(
+    "/lights",
+    response_model=LightLists,
+    dependencies=[Depends(require_roles("dispatcher", "leader", "admin"))],
+)
 def lights(
     session: DbSession, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> dict:
@@ -168,36 +186,22 @@ def lights(
     return out
 
 
-@router.get("/{code}")
+@router.get("/{code}", response_model=CaseDetail)
 def case_detail(case: CurrentCase, session: DbSession, user: CurrentUser) -> dict:
     """A case with its whole timeline and photos; the reporter's contact masked by role."""
     events = service.events_of(session, case)
     detail = views.case_detail(
         session, case, events, user.roles, media_service.photos_of(session, case.id)
     )
-    detail["allowed_actions"] = allowed_for(session, case, user)
+    detail["allowed_actions"] = service.allowed_for(session, case, user)
     return detail
-
-
-def allowed_for(session, case: Case, user) -> list[str]:
-    """The actions this user may take on this case now."""
-    out = []
-    for action in workflow.allowed_actions(case.state):
-        if not any(r in workflow.ROLES[action] for r in user.roles):
-            continue
-        try:
-            service.check_actor(case, action, service.actor_for(session, user, action))
-        except Exception:  # noqa: BLE001 - not allowed for this user
-            continue
-        out.append(action)
-    return out
 
 
 class MergeIn(BaseModel):
     into: str = Field(description="the code of the original case")
 
 
-@router.post("/{code}/merge")
+@router.post("/{code}/merge", response_model=CaseSummary)
 def merge(
     case: CurrentCase, body: MergeIn, session: DbSession, user: CurrentUser, settings: AppSettings
 ) -> dict:
@@ -211,7 +215,7 @@ def merge(
     return views.case_summary(case)
 
 
-@router.get("/{code}/duplicates")
+@router.get("/{code}/duplicates", response_model=list[CaseSummary])
 def duplicates(case: CurrentCase, session: DbSession, settings: AppSettings) -> list[dict]:
     """Open cases of the same category nearby (the settings' radius and days)."""
     from civicgrid.citizen import service as citizen_service
@@ -221,7 +225,11 @@ def duplicates(case: CurrentCase, session: DbSession, settings: AppSettings) -> 
     ]
 
 
-@router.get("/{code}/photos/{photo_id}")
+@router.get(
+    "/{code}/photos/{photo_id}",
+    response_class=Response,
+    responses=binary_answer("image/jpeg", description="the photo"),
+)
 def photo(
     case: CurrentCase,
     photo_id: RowId,
@@ -244,6 +252,7 @@ class PhotoPublicIn(BaseModel):
 
 @router.post(
     "/{code}/photos/{photo_id}/public",
+    response_model=PhotoPublicRead,
     dependencies=[Depends(require_roles("dispatcher", "admin"))],
 )
 def photo_public(
@@ -375,5 +384,39 @@ for _action in workflow.ACTIONS:
         _factory(_action),
         methods=["POST"],
         name=f"case_{_action}",
+        response_model=CaseActed,
         summary=f"{workflow.ACTION_NAMES_ZH[_action]} {_action}",
     )
+
+
+board_router = APIRouter(prefix="/api/v1", tags=["board"])
+
+
+@board_router.get("/board", response_model=Board)
+def board_data(session: DbSession, user: OptionalUser) -> dict:
+    """Open cases with their light, and counts per street, for the dispatcher's board."""
+    if user is None:
+        raise NotSignedIn()
+    scope = auth_service.scope_codes(session, user)
+    now = utcnow()
+    query = service.scoped(
+        select(Case).where(
+            Case.state.in_(("registered", "dispatched", "in_progress", "resolved", "reported"))
+        ),
+        scope,
+    )
+    cases = session.scalars(query.order_by(Case.id.desc()).limit(5000)).all()
+    streets: dict[str, dict] = {}
+    out = []
+    for c in cases:
+        light = workflow.light(c, now)
+        out.append({"code": c.code, "lon": c.lon, "lat": c.lat, "light": light, "state": c.state})
+        s = streets.setdefault(
+            c.street_code or "—", {"green": 0, "yellow": 0, "red": 0, "total": 0}
+        )
+        s["total"] += 1
+        if light:
+            s[light] += 1
+    names = geo_service.area_names(session, list(streets))
+    rows = [{"code": k, "name": names.get(k, k), **v} for k, v in sorted(streets.items())]
+    return {"cases": out, "streets": rows}

@@ -311,6 +311,20 @@ def check_actor(case: Case, action: str, actor: Actor) -> None:
         raise ActionForbidden("案件不在您的管辖范围内", "the case is outside your unit")
 
 
+def allowed_for(session, case: Case, user) -> list[str]:
+    """The actions this user may take on this case now."""
+    out = []
+    for action in workflow.allowed_actions(case.state):
+        if not any(r in workflow.ROLES[action] for r in user.roles):
+            continue
+        try:
+            check_actor(case, action, actor_for(session, user, action))
+        except Exception:  # noqa: BLE001 - not allowed for this user
+            continue
+        out.append(action)
+    return out
+
+
 def _json_payload(payload: dict) -> dict:
     out = {}
     for key, value in payload.items():

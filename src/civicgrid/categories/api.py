@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, UploadFile
 
 from civicgrid.auth.deps import require_roles
 from civicgrid.categories import service
-from civicgrid.categories.schemas import CategoryRead, LimitRead, LimitSet
+from civicgrid.categories.schemas import CategoryRead, LimitRead, LimitSet, LimitsImported
 from civicgrid.kit.errors import BadRequest
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import DbSession
@@ -51,7 +51,7 @@ def set_limit(body: LimitSet, session: DbSession):
     )
 
 
-@router.post("/time-limits/import", dependencies=admin)
+@router.post("/time-limits/import", response_model=LimitsImported, dependencies=admin)
 def import_limits(session: DbSession, file: UploadFile) -> dict:
     """Import a CSV with the columns of time-limits.csv; all rows or none."""
     try:

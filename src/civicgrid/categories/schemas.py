@@ -32,3 +32,7 @@ class LimitSet(BaseModel):
     limit: float = Field(gt=0, le=10_000)
     unit: str = "working_hours"
     note: str = Field(default="", max_length=200)
+
+
+class LimitsImported(BaseModel):
+    imported: int = Field(description="rows imported")

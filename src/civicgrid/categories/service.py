@@ -244,3 +244,33 @@ def suggest(session: Session, text: str, limit: int = 5) -> list[Category]:
             scored[cat.code] = (score, cat)
     ranked = sorted(scored.values(), key=lambda sc: (-sc[0], sc[1].code))
     return [cat for _, cat in ranked[:limit]]
+
+
+def citizen_catalogue(session: Session) -> tuple[dict, ...]:
+    """The catalogue as the report page offers it: one entry per code (the event where a code is
+    both), with its keywords and the pinyin initials of its name. Reference data: cached for a
+    few seconds like the rest (see refcache), so an administrator's change shows without a
+    restart."""
+    from civicgrid.org import service as org_service
+
+    def load() -> tuple[dict, ...]:
+        by_code: dict[str, Category] = {}
+        for cat in session.scalars(select(Category).order_by(Category.code, Category.kind)):
+            if cat.code not in by_code or cat.kind == "event":
+                by_code[cat.code] = cat
+        return tuple(
+            {
+                "code": c.code,
+                "name": c.name,
+                "keywords": c.keywords,
+                "initials": org_service.name_initials(c.name),
+            }
+            for c in by_code.values()
+        )
+
+    return refcache.get("citizen_catalogue", load, session)
+
+
+def category_names(session: Session) -> dict[str, str]:
+    """The name of each 5-digit code, as the report page shows it."""
+    return {c["code"]: c["name"] for c in citizen_catalogue(session)}

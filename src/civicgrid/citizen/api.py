@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 from civicgrid.cases import workflow
 from civicgrid.categories import service as cat_service
 from civicgrid.citizen import service
+from civicgrid.citizen.schemas import Rated, Submitted, Suggestion, TrackedCase
 from civicgrid.config import get_settings
 from civicgrid.kit import ratelimit
 from civicgrid.kit.guard import BodyLimit
-from civicgrid.kit.http import AppSettings, DbSession, RowId, client_address
+from civicgrid.kit.http import AppSettings, DbSession, RowId, binary_answer, client_address
 from civicgrid.kit.timefmt import iso_local
 from civicgrid.media import service as media_service
 
@@ -36,7 +37,7 @@ def _photo_url(case, secret: str):
     return url
 
 
-@public_router.get("/suggest")
+@public_router.get("/suggest", response_model=list[Suggestion])
 def suggest(session: DbSession, text: Annotated[str, Query(max_length=4000)]) -> list[dict]:
     """Categories that a free-text description probably means, best first."""
     return [
@@ -45,7 +46,7 @@ def suggest(session: DbSession, text: Annotated[str, Query(max_length=4000)]) ->
     ]
 
 
-@public_router.post("/reports", status_code=201)
+@public_router.post("/reports", response_model=Submitted, status_code=201)
 def submit(
     request: Request,
     session: DbSession,
@@ -91,7 +92,7 @@ def submit(
     }
 
 
-@public_router.get("/cases/{code}")
+@public_router.get("/cases/{code}", response_model=TrackedCase, response_model_exclude_unset=True)
 def track(code: str, session: DbSession, s: Annotated[str, Query(max_length=100)]) -> dict:
     """The case as its reporter sees it (a merged duplicate shows its original as well)."""
     case = service.find_tracked(session, code, s)
@@ -110,7 +111,7 @@ class RateIn(BaseModel):
     comment: str = Field(default="", max_length=1000)
 
 
-@public_router.post("/cases/{code}/rate")
+@public_router.post("/cases/{code}/rate", response_model=Rated)
 def rate(code: str, body: RateIn, session: DbSession, settings: AppSettings) -> dict:
     """Rate a closed case once, 1-5 with a comment; 2 or less goes back to the dispatcher."""
     case = service.find_tracked(session, code, body.s)
@@ -118,7 +119,11 @@ def rate(code: str, body: RateIn, session: DbSession, settings: AppSettings) -> 
     return {"code": case.code, "score": case.score}
 
 
-@public_router.get("/cases/{code}/photos/{photo_id}")
+@public_router.get(
+    "/cases/{code}/photos/{photo_id}",
+    response_class=Response,
+    responses=binary_answer("image/jpeg", description="the photo"),
+)
 def photo(
     code: str,
     photo_id: RowId,

@@ -371,3 +371,14 @@ def erase(session: Session, phone: str) -> int:
         contact.name = contact.phone = contact.email = ""
     session.flush()
     return len(contacts)
+
+
+def reported_by_category(session: Session, *, since: dt.datetime) -> dict[str, int]:
+    """How many cases of each category were reported since `since`."""
+    return dict(
+        session.execute(
+            select(Case.category_code, func.count())
+            .where(Case.reported_at >= since)
+            .group_by(Case.category_code)
+        ).all()
+    )

@@ -17,9 +17,10 @@ from civicgrid.auth.deps import CurrentUser
 from civicgrid.cases import service as case_service
 from civicgrid.cases import views, workflow
 from civicgrid.cases.models import Case
+from civicgrid.command.schemas import Summary
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.events import broadcaster
-from civicgrid.kit.http import DbSession
+from civicgrid.kit.http import DbSession, binary_answer
 from civicgrid.kit.timefmt import local_zone
 from civicgrid.stats import assessment
 
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/api/v1/command", tags=["command"])
 HEARTBEAT_SECONDS = 15.0
 
 
-@router.get("/summary")
+@router.get("/summary", response_model=Summary)
 def summary(session: DbSession, user: CurrentUser) -> dict:
     """Today's counters (local day), the open cases by light, the latest reports, and this
     month's street ranking."""
@@ -95,7 +96,11 @@ def _seen_by(scope):
     return seen
 
 
-@router.get("/stream")
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses=binary_answer("text/event-stream", description="server-sent events"),
+)
 async def stream(request: Request, user: CurrentUser, session: DbSession) -> StreamingResponse:
     """Server-sent events: `case` when a case this user may see changes, a comment line as a
     heartbeat."""

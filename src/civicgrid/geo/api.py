@@ -12,6 +12,7 @@ from civicgrid.auth.deps import OptionalUser, require_roles
 from civicgrid.config import get_settings
 from civicgrid.geo import service
 from civicgrid.geo.exceptions import GeoImportInvalid
+from civicgrid.geo.schemas import AreaRead, FeatureCollection, ImportResult, Located
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import DbSession
 from civicgrid.org import service as org_service
@@ -23,6 +24,10 @@ BODY_LIMITS = [
     )
 ]
 router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
+
+
+class GeoJSONResponse(JSONResponse):
+    media_type = "application/geo+json"
 
 
 def _hit(hit):
@@ -51,7 +56,7 @@ def _responsible_people(session, found: dict, viewer) -> list[dict]:
     return people
 
 
-@public_router.get("/locate")
+@public_router.get("/locate", response_model=Located, response_model_exclude_unset=True)
 def locate(
     session: DbSession,
     viewer: OptionalUser,
@@ -83,7 +88,9 @@ def locate(
     return answer
 
 
-@public_router.get("/areas.geojson")
+@public_router.get(
+    "/areas.geojson", response_model=FeatureCollection, response_class=GeoJSONResponse
+)
 def areas_geojson(
     session: DbSession,
     viewer: OptionalUser,
@@ -101,10 +108,11 @@ def areas_geojson(
     if viewer is None:
         for feature in data["features"]:
             feature["properties"].pop("responsible", None)
-    return JSONResponse(data, media_type="application/geo+json")
+    # returned as it is (35,000 features are not checked one by one against the model)
+    return GeoJSONResponse(data)
 
 
-@public_router.get("/areas")
+@public_router.get("/areas", response_model=list[AreaRead], response_model_exclude_unset=True)
 def areas(
     session: DbSession, viewer: OptionalUser, level: str | None = None, parent: str | None = None
 ) -> list[dict]:
@@ -124,7 +132,7 @@ def areas(
     return out
 
 
-@router.post("/import", dependencies=[Depends(require_roles("admin"))])
+@router.post("/import", response_model=ImportResult, dependencies=[Depends(require_roles("admin"))])
 def import_file(session: DbSession, file: UploadFile) -> dict:
     """Import a GeoJSON file of areas; all or nothing (the problems are listed)."""
     raw = file.file.read()

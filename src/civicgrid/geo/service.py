@@ -333,3 +333,8 @@ def export_geojson(
             props["responsible"] = area.responsible
         features.append({"type": "Feature", "geometry": geometry, "properties": props})
     return {"type": "FeatureCollection", "features": features}
+
+
+def area_names(session: Session, codes: list[str]) -> dict[str, str]:
+    """The name of each area among `codes` (codes not found are left out)."""
+    return dict(session.execute(select(Area.code, Area.name).where(Area.code.in_(codes))).all())

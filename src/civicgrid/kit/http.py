@@ -33,3 +33,9 @@ def client_address(request: Request) -> str:
     """The client's address: the connecting one, or the one a trusted proxy forwarded
     (CIVICGRID_TRUSTED_PROXIES, applied by the app's proxy middleware)."""
     return request.client.host if request.client else "unknown"
+
+
+def binary_answer(*media_types: str, description: str = "A file") -> dict[int | str, dict]:
+    """`responses=` for a route whose answer is not JSON (a photo, a spreadsheet, a stream): the
+    OpenAPI document then names what it sends instead of claiming a JSON body."""
+    return {200: {"description": description, "content": {m: {} for m in media_types}}}

@@ -20,30 +20,33 @@ from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
 from civicgrid.kit import ratelimit
 from civicgrid.kit.db import session_scope
-from civicgrid.kit.errors import AppError, headers_of
+from civicgrid.kit.errors import AppError, ErrorBody, headers_of
 from civicgrid.kit.groupwrite import GroupWriter
 from civicgrid.kit.guard import BodyLimit
-from civicgrid.kit.http import RowId
+from civicgrid.kit.http import RowId, binary_answer
 from civicgrid.kit.text import BadText, check_text
 from civicgrid.kit.timefmt import parse_time
 from civicgrid.media import service as media_service
-from civicgrid.open311 import service
+from civicgrid.open311 import schemas, service
 from civicgrid.open311.xmlout import document
 
+# The JSON answer's model is each route's response_model; XML carries the same fields.
 _BOTH = {"application/json": {}, "text/xml": {}}
+
+
+def _errors(description: str) -> dict:
+    return {"description": description, "model": list[schemas.Error], "content": _BOTH}
+
+
 router = APIRouter(
     tags=["open311"],
     responses={
-        200: {"description": "JSON or XML, as the path's format says", "content": _BOTH},
-        201: {"description": "The request was created (POST)", "content": _BOTH},
-        400: {"description": "GeoReport error list: bad input", "content": _BOTH},
-        403: {"description": "GeoReport error list: no valid api_key", "content": _BOTH},
-        404: {
-            "description": "GeoReport error list: not found, or an unknown format",
-            "content": _BOTH,
-        },
+        400: _errors("GeoReport error list: bad input"),
+        403: _errors("GeoReport error list: no valid api_key"),
+        404: _errors("GeoReport error list: not found, or an unknown format"),
     },
 )
+ANSWER = {200: {"description": "JSON or XML, as the path's format says", "content": _BOTH}}
 FORMATS = ("json", "xml")
 MAX_SPAN = dt.timedelta(days=90)
 ATTR_RE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
@@ -170,7 +173,7 @@ def _path_text(value: str, name: str) -> str:
     return check_text(value, name, max_length=100, multiline=False)
 
 
-@router.get("/open311/discovery.{fmt}")
+@router.get("/open311/discovery.{fmt}", response_model=schemas.Discovery, responses=ANSWER)
 def discovery(fmt: str, request: Request) -> Response:
     base = _base_url(request)
 
@@ -194,7 +197,7 @@ def discovery(fmt: str, request: Request) -> Response:
     return _run(fmt, work)
 
 
-@router.get("/open311/v2/services.{fmt}")
+@router.get("/open311/v2/services.{fmt}", response_model=list[schemas.Service], responses=ANSWER)
 def services(fmt: str) -> Response:
     def work():
         with session_scope(read_only=True) as session:
@@ -203,7 +206,11 @@ def services(fmt: str) -> Response:
     return _run(fmt, work)
 
 
-@router.get("/open311/v2/services/{code}.{fmt}")
+@router.get(
+    "/open311/v2/services/{code}.{fmt}",
+    response_model=schemas.ServiceDefinition,
+    responses=ANSWER,
+)
 def service_definition(code: str, fmt: str) -> Response:
     def work():
         with session_scope(read_only=True) as session:
@@ -231,7 +238,12 @@ def _one_or_none(form, name: str) -> str | None:
     return value or None
 
 
-@router.post("/open311/v2/requests.{fmt}")
+@router.post(
+    "/open311/v2/requests.{fmt}",
+    response_model=list[schemas.RequestCreated],
+    status_code=201,
+    responses={201: {"description": "The request was created", "content": _BOTH}},
+)
 async def post_request(fmt: str, request: Request) -> Response:
     """Create a service request; the answer carries its service_request_id at once."""
     if fmt not in FORMATS:
@@ -374,7 +386,9 @@ def _prepare(
     return prepared, extra.get("account_id")
 
 
-@router.get("/open311/v2/requests.{fmt}")
+@router.get(
+    "/open311/v2/requests.{fmt}", response_model=list[schemas.ServiceRequest], responses=ANSWER
+)
 def get_requests(fmt: str, request: Request) -> Response:
     """The public requests (README: "Open311: what the public sees"), newest first."""
     q = request.query_params
@@ -417,7 +431,11 @@ def get_requests(fmt: str, request: Request) -> Response:
     return _run(fmt, work)
 
 
-@router.get("/open311/v2/requests/{request_id}.{fmt}")
+@router.get(
+    "/open311/v2/requests/{request_id}.{fmt}",
+    response_model=list[schemas.ServiceRequest],
+    responses=ANSWER,
+)
 def get_request(request_id: str, fmt: str, request: Request) -> Response:
     base = _base_url(request)
 
@@ -434,7 +452,11 @@ def get_request(request_id: str, fmt: str, request: Request) -> Response:
     return _run(fmt, work)
 
 
-@router.get("/open311/v2/tokens/{token}.{fmt}")
+@router.get(
+    "/open311/v2/tokens/{token}.{fmt}",
+    response_model=list[schemas.RequestToken],
+    responses=ANSWER,
+)
 def get_token(token: str, fmt: str) -> Response:
     def work():
         code = _path_text(token, "token")
@@ -448,7 +470,18 @@ def get_token(token: str, fmt: str) -> Response:
     return _run(fmt, work)
 
 
-@router.get("/open311/v2/media/{code}/{photo_id}.jpg")
+@router.get(
+    "/open311/v2/media/{code}/{photo_id}.jpg",
+    response_class=Response,
+    responses={
+        **binary_answer("image/jpeg", description="the photo"),
+        # a photo_id that is not a row id is refused before the route, in the API's shape
+        400: {
+            "description": "GeoReport error list, or the API's refusal of a bad photo_id",
+            "model": list[schemas.Error] | ErrorBody,
+        },
+    },
+)
 def media(code: str, photo_id: RowId) -> Response:
     """A report photo of a public request, as the policy shows photos (404 otherwise)."""
     try:

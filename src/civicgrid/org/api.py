@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from civicgrid.auth.deps import CurrentUser, require_roles
-from civicgrid.kit.http import DbSession
+from civicgrid.kit.http import DbSession, binary_answer
 from civicgrid.org import service
 from civicgrid.org.models import Person
-from civicgrid.org.schemas import PersonCreate, PersonRead, UnitCreate, UnitRead
+from civicgrid.org.schemas import PersonCreate, PersonRead, UnitCreate, UnitNode, UnitRead
 
 router = APIRouter(prefix="/api/v1/org", tags=["org"])
 admin = [Depends(require_roles("admin"))]
@@ -33,7 +33,7 @@ def _person_read(person: Person, viewer: CurrentUser) -> PersonRead:
     )
 
 
-@router.get("/tree")
+@router.get("/tree", response_model=list[UnitNode])
 def tree(session: DbSession, under: str | None = None) -> list[dict]:
     """The organisation tree (city → district → street → community; departments, teams)."""
     unit = service.get_unit(session, under) if under else None
@@ -92,7 +92,11 @@ def _export_rows(session, user: CurrentUser, q: str, unit: str | None):
     return [(p, _person_read(p, user).phones) for p in found]
 
 
-@router.get("/people.vcf")
+@router.get(
+    "/people.vcf",
+    response_class=Response,
+    responses=binary_answer("text/vcard", description="vCard 3.0"),
+)
 def people_vcard(
     session: DbSession, user: CurrentUser, q: Search = "", unit: str | None = None
 ) -> Response:
@@ -105,7 +109,14 @@ def people_vcard(
     )
 
 
-@router.get("/people.xlsx")
+@router.get(
+    "/people.xlsx",
+    response_class=Response,
+    responses=binary_answer(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        description="the directory as a workbook",
+    ),
+)
 def people_xlsx(
     session: DbSession, user: CurrentUser, q: Search = "", unit: str | None = None
 ) -> Response:

@@ -42,3 +42,13 @@ class PersonRead(BaseModel):
     email: str | None
     org_unit: str
     org_unit_name: str
+
+
+class UnitNode(BaseModel):
+    """A unit of the organisation tree, with the units under it."""
+
+    code: str
+    name: str
+    kind: str
+    dept_type: str | None
+    children: list[UnitNode]

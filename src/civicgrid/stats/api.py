@@ -6,12 +6,21 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from civicgrid.kit.errors import BadRequest
-from civicgrid.kit.http import DbSession
+from civicgrid.kit.http import DbSession, binary_answer
 from civicgrid.kit.timefmt import parse_time
 from civicgrid.stats import export
 from civicgrid.stats import service as stats_service
+from civicgrid.stats.schemas import (
+    Distributions,
+    Hotspot,
+    KpiReport,
+    Ranking,
+    TopCategory,
+    Trend,
+)
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def parse_bound(text: str, name: str) -> dt.datetime:
@@ -19,7 +28,16 @@ def parse_bound(text: str, name: str) -> dt.datetime:
     return parse_time(text, name)
 
 
-@router.get("/kpis")
+@router.get(
+    "/kpis",
+    response_model=KpiReport,
+    responses={
+        200: {
+            "description": "JSON, or with `format` a CSV or Excel file of the same rows",
+            "content": {"text/csv": {}, XLSX: {}},
+        }
+    },
+)
 def kpis(
     session: DbSession,
     start: Annotated[str, Query(description="ISO 8601 (or a date: local midnight)")],
@@ -41,7 +59,7 @@ def kpis(
     if format == "xlsx":
         return Response(
             export.to_xlsx(report),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
     return report
@@ -54,7 +72,7 @@ def _period(start: str, end: str) -> tuple[dt.datetime, dt.datetime]:
     return a, b
 
 
-@router.get("/trend")
+@router.get("/trend", response_model=Trend)
 def trend(session: DbSession, start: str, end: str, by: str = "day") -> dict:
     """Cases reported, registered and closed per day, week or month."""
     from civicgrid.stats import places
@@ -63,7 +81,7 @@ def trend(session: DbSession, start: str, end: str, by: str = "day") -> dict:
     return places.trend(session, start=a, end=b, by=by)
 
 
-@router.get("/top-categories")
+@router.get("/top-categories", response_model=list[TopCategory])
 def top_categories(
     session: DbSession, start: str, end: str, limit: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> list[dict]:
@@ -73,7 +91,7 @@ def top_categories(
     return places.top_categories(session, start=a, end=b, limit=limit)
 
 
-@router.get("/hotspots")
+@router.get("/hotspots", response_model=list[Hotspot], response_model_exclude_unset=True)
 def hotspots(
     session: DbSession,
     start: str,
@@ -89,7 +107,7 @@ def hotspots(
     return places.hotspots(session, start=a, end=b, by=by, resolution=resolution, limit=limit)
 
 
-@router.get("/distributions")
+@router.get("/distributions", response_model=Distributions)
 def distributions(session: DbSession, start: str, end: str) -> dict:
     """Dispatch and handling times: bins, median and 90th percentile."""
     from civicgrid.stats import places
@@ -98,7 +116,7 @@ def distributions(session: DbSession, start: str, end: str) -> dict:
     return places.distributions(session, start=a, end=b)
 
 
-@router.get("/ranking")
+@router.get("/ranking", response_model=Ranking)
 def ranking(session: DbSession, start: str, end: str, group_by: str = "street") -> dict:
     """Streets (or units) ranked by the composite, with grades A-E."""
     from civicgrid.stats import assessment
@@ -109,7 +127,11 @@ def ranking(session: DbSession, start: str, end: str, group_by: str = "street") 
     return assessment.ranking(session, start=a, end=b, group_by=group_by)
 
 
-@router.get("/assessment/{month}.xlsx")
+@router.get(
+    "/assessment/{month}.xlsx",
+    response_class=Response,
+    responses=binary_answer(XLSX, description="the workbook"),
+)
 def assessment_xlsx(session: DbSession, month: str, group_by: str = "street") -> Response:
     """The monthly assessment (月度考核) as a workbook."""
     from civicgrid.stats import assessment
@@ -121,6 +143,6 @@ def assessment_xlsx(session: DbSession, month: str, group_by: str = "street") ->
     title = f"{month} 数字城管{'街道' if group_by == 'street' else '部门'}考核"
     return Response(
         assessment.assessment_xlsx(report, title),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="assessment-{month}.xlsx"'},
     )

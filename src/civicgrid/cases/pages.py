@@ -1,0 +1,142 @@
+"""The staff's case pages: the console and its queues, a case, the dispatch board, and the
+administrators' page (time limits, dispatch rules, the calendar, people and units)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from civicgrid.auth import service as auth_service
+from civicgrid.auth.deps import PageUser
+from civicgrid.cases import service as case_service
+from civicgrid.cases import views, workflow
+from civicgrid.categories import service as cat_service
+from civicgrid.kit.http import AppSettings, DbSession
+from civicgrid.media import service as media_service
+from civicgrid.org import service as org_service
+from civicgrid.web.layout import render
+
+router = APIRouter(include_in_schema=False)
+
+QUEUES = {
+    # key: (label, filter, roles that see it)
+    "to_accept": ("待立案", dict(state=["reported"]), ("operator", "dispatcher", "admin")),
+    # no place yet: placed on the map (relocate) or rejected by the district's command roles
+    "to_locate": (
+        "待定位",
+        dict(queue=["no_location", "outside_grid"], state=["reported", "registered"]),
+        ("operator", "dispatcher", "admin"),
+    ),
+    "to_dispatch": ("待派遣", dict(state=["registered"]), ("dispatcher", "admin")),
+    "returned": ("退回", dict(queue="returned", state=["registered"]), ("dispatcher",)),
+    "extensions": ("延期申请", dict(extension_pending=True), ("dispatcher",)),
+    "yellow": ("黄灯", dict(light="yellow"), ("dispatcher", "leader", "admin")),
+    "red": ("红灯", dict(light="red"), ("dispatcher", "leader", "admin")),
+    "complaints": ("回访不满意", dict(queue="complaint"), ("dispatcher", "operator")),
+    "unit": ("本单位案件", dict(state=["dispatched", "in_progress"]), ("handler",)),
+    "verify": ("待核查", dict(state=["resolved"]), ("supervisor", "dispatcher")),
+    "all": ("全部", dict(), ("admin", "leader", "dispatcher", "operator", "supervisor", "handler")),
+}
+
+
+def _filter(spec: dict, q: str) -> case_service.CaseFilter:
+    return case_service.CaseFilter(
+        state=spec.get("state"),
+        light=spec.get("light"),
+        queue=spec.get("queue"),
+        extension_pending=spec.get("extension_pending"),
+        q=q or None,
+    )
+
+
+@router.get("/console", response_class=HTMLResponse)
+def console(
+    request: Request, session: DbSession, user: PageUser, queue: str | None = None, q: str = ""
+) -> HTMLResponse:
+    """Each role's queues; a table of cases; search."""
+    mine = [k for k, (_, _, roles) in QUEUES.items() if any(r in roles for r in user.roles)]
+    queue = queue if queue in mine else mine[0]
+    scope = auth_service.scope_codes(session, user)
+    counts = [
+        (
+            key,
+            QUEUES[key][0],
+            case_service.count_cases(session, scope=scope, flt=_filter(QUEUES[key][1], "")),
+        )
+        for key in mine
+    ]
+    label, spec, _ = QUEUES[queue]
+    cases = case_service.list_cases(session, scope=scope, flt=_filter(spec, q), limit=200)
+    names = cat_service.category_names(session)
+    rows = [
+        {**views.case_summary(c), "category_name": names.get(c.category_code, c.category_code)}
+        for c in cases
+    ]
+    dispatchable = queue == "to_dispatch" and user.has_role("dispatcher")
+    return render(
+        request,
+        "console.html",
+        user,
+        queues=counts,
+        queue=queue,
+        cases=rows,
+        q=q,
+        dispatchable=dispatchable,
+    )
+
+
+@router.get("/console/cases/{code}", response_class=HTMLResponse)
+def case_page(
+    code: str, request: Request, session: DbSession, user: PageUser, settings: AppSettings
+) -> HTMLResponse:
+    case = case_service.get_visible_case(session, code, auth_service.scope_codes(session, user))
+    events = case_service.events_of(session, case)
+    detail = views.case_detail(
+        session, case, events, user.roles, media_service.photos_of(session, case.id)
+    )
+    unit = org_service.find_unit(session, case.unit_code) if case.unit_code else None
+    detail.update(
+        category_name=cat_service.category_names(session).get(case.category_code),
+        unit_name=unit.name if unit else None,
+    )
+    actions = [
+        (a, f"{workflow.ACTION_NAMES_ZH[a]} {a}")
+        for a in case_service.allowed_for(session, case, user)
+    ]
+    units = [u for u in org_service.units(session) if u.kind in ("street", "department")]
+    return render(
+        request,
+        "case.html",
+        user,
+        case=detail,
+        actions=actions,
+        units=units,
+        tiles=settings.tile_url,
+    )
+
+
+@router.get("/board", response_class=HTMLResponse)
+def board(request: Request, user: PageUser, settings: AppSettings) -> HTMLResponse:
+    return render(request, "board.html", user, tiles=settings.tile_url)
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
+    """People, org units, time limits, dispatch rules, the holiday calendar, grid import."""
+    from civicgrid.cases import admin as case_admin
+    from civicgrid.cases import routing
+
+    if not user.has_role("admin"):
+        return HTMLResponse("<h1>403</h1><p>需要管理员角色 / admins only</p>", status_code=403)
+    units = [u for u in org_service.units(session) if u.kind != "community"]
+    return render(
+        request,
+        "admin.html",
+        user,
+        units=units,
+        roles=auth_service.ROLES,
+        kinds=org_service.UNIT_KINDS,
+        limits=cat_service.list_limits(session),
+        rules=routing.list_rules(session),
+        calendar=case_admin.calendar_entries(session),
+    )

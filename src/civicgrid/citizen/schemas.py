@@ -1,0 +1,74 @@
+"""The citizen API's answers (what the phone page reads)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Suggestion(BaseModel):
+    code: str
+    kind: str
+    name: str
+    major: str
+
+
+class Submitted(BaseModel):
+    """A report taken: its code and the secret of its tracking link."""
+
+    code: str
+    secret: str
+    track_url: str
+    state: str
+    state_zh: str
+    unit: str | None
+    deadline: str | None
+    queue_reason: str | None
+    possible_duplicates: list[str]
+
+
+class PublicCategory(BaseModel):
+    code: str
+    name: str
+
+
+class PublicEvent(BaseModel):
+    at: str | None
+    action: str
+    action_zh: str | None
+    note: str | None
+
+
+class PublicPhoto(BaseModel):
+    stage: str
+    url: str | None
+    thumb_url: str | None
+
+
+class PublicCase(BaseModel):
+    """A case as its reporter sees it: no names or phones of anyone."""
+
+    code: str
+    state: str
+    state_zh: str | None
+    category: PublicCategory
+    address: str | None
+    description: str | None
+    reported_at: str | None
+    unit: str | None = Field(description="the handling unit's name")
+    deadline: str | None
+    closed_at: str | None
+    score: int | None
+    can_rate: bool
+    timeline: list[PublicEvent]
+    photos: list[PublicPhoto]
+
+
+class TrackedCase(PublicCase):
+    merged_into: PublicCase | None = Field(
+        default=None, description="present only when the case was merged into another"
+    )
+
+
+class Rated(BaseModel):
+    code: str
+    score: int | None

@@ -1,0 +1,65 @@
+"""The statistics pages: KPI tables and charts, the printable monthly assessment."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from civicgrid.auth.deps import PageUser
+from civicgrid.kit.db import utcnow
+from civicgrid.kit.http import DbSession
+from civicgrid.kit.timefmt import local_zone
+from civicgrid.stats import assessment
+from civicgrid.web.layout import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/stats", response_class=HTMLResponse)
+def stats_page(request: Request, user: PageUser, month: str | None = None) -> HTMLResponse:
+    """KPI tables and charts for a month, with downloads."""
+    month = month or utcnow().astimezone(local_zone()).strftime("%Y-%m")
+    groups = [
+        ("street", "街道"),
+        ("unit", "处置单位"),
+        ("community", "社区"),
+        ("grid", "网格"),
+        ("category", "类别"),
+        ("major", "大类"),
+        ("source", "来源"),
+        ("none", "全区"),
+    ]
+    return render(request, "stats.html", user, month=month, groups=groups)
+
+
+@router.get("/stats/assessment/{month}", response_class=HTMLResponse)
+def assessment_page(
+    month: str, request: Request, session: DbSession, user: PageUser, group_by: str = "street"
+) -> HTMLResponse:
+    """The monthly assessment as districts publish it, ready to print."""
+    if group_by not in ("street", "unit"):
+        group_by = "street"
+    start, end = assessment.month_bounds(month)
+    report = assessment.ranking(session, start=start, end=end, group_by=group_by)
+
+    def fmt(key: str, value) -> str:
+        if value is None:
+            return "—"
+        if key.endswith("_rate"):
+            return assessment.percent(value)
+        if key == "composite":
+            return f"{value:.2f}"
+        return str(value)
+
+    title = f"{month} 数字城管{'街道' if group_by == 'street' else '部门'}考核"
+    return render(
+        request,
+        "assessment.html",
+        user,
+        report=report,
+        columns=assessment.COLUMNS,
+        fmt=fmt,
+        title=title,
+        month=month,
+        group_by=group_by,
+    )
