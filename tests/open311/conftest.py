@@ -78,6 +78,8 @@ REPORTERS = {
     "hotline": Actor("oper", "operator"),
     "supervisor": Actor("sup", "supervisor"),
     "staff": Actor("disp", "dispatcher"),
+    "system": Actor.system(),
+    "spotcheck": Actor("sup", "supervisor"),
 }
 # The reporter's contact on every case a_case makes: none of it may appear in an Open311 answer.
 REPORTER = {"name": "王小明", "phone": "13912345678", "email": "wxm@example.org"}

@@ -7,7 +7,6 @@ event and updates the row in the caller's transaction. Services flush; callers c
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
 from civicgrid.auth.service import SEES_UNPLACED
-from civicgrid.cases import routing, workflow
+from civicgrid.cases import routing, rows, workflow
 from civicgrid.cases.calendar import WorkCalendar
 from civicgrid.cases.exceptions import (
     ActionForbidden,
@@ -35,12 +34,9 @@ from civicgrid.geo import service as geo_service
 from civicgrid.kit import events
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.text import normalise_phone
-from civicgrid.kit.timefmt import check_year
 from civicgrid.org import service as org_service
 
 AUTO_SOURCES = ("citizen", "open311")
-NOTE_REQUIRED = ("reject", "return", "verify_fail", "extend_refuse", "suspend", "urge", "comment")
-MAX_TEXT = 4000
 
 
 @dataclass(frozen=True)
@@ -91,32 +87,6 @@ def visible(case, scope: frozenset[str] | set[str] | None) -> bool:
     return SEES_UNPLACED in scope and case.unit_code is None and case.street_code is None
 
 
-def projection_of(case: Case) -> workflow.Projection:
-    return workflow.Projection(**{k: getattr(case, k) for k in workflow.Projection().as_dict()})
-
-
-def _write_projection(case: Case, p: workflow.Projection) -> None:
-    for key, value in p.as_dict().items():
-        if getattr(case, key) != value:
-            setattr(case, key, value)
-
-
-def _aware(value: Any, field: str) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        moment = value
-    else:
-        try:
-            moment = dt.datetime.fromisoformat(str(value))
-        except ValueError as exc:
-            raise BadAction(
-                f"{field} 不是 ISO 8601 时间", f"{field} is not an ISO 8601 time"
-            ) from exc
-    if moment.tzinfo is None:
-        raise BadAction(f"{field} 须带时区偏移 (如 +08:00)", f"{field} needs a UTC offset")
-    check_year(moment, field)
-    return moment.astimezone(dt.UTC)
-
-
 def get_case(session: Session, code: str) -> Case:
     case = session.scalar(select(Case).where(Case.code == code))
     if case is None:
@@ -141,21 +111,22 @@ def events_of(session: Session, case: Case) -> list[CaseEvent]:
 
 
 def _deadline_payload(
-    session: Session, settings: Settings, case: Case, at: dt.datetime, limit=None
+    session: Session, settings: Settings, case: Case, at: dt.datetime, deadline=None
 ) -> dict:
-    """Deadline and 80 % mark of a dispatch at `at`, from the category's time limit."""
+    """Deadline, limit unit and yellow mark of a dispatch at `at`: the deadline given, or the
+    one of the category's time limit; the mark at light_yellow_fraction of the time to it."""
     cat = cat_service.category_ref(session, case.category_code, case.category_kind)
-    limit = limit or cat_service.cached_limit(session, cat, case.urgency)
+    limit = cat_service.cached_limit(session, cat, case.urgency)
     cal = WorkCalendar.load(session, settings)
-    deadline = cal.add(at, limit.value, limit.unit)
-    warn = cal.add(at, limit.value * workflow.WARN_FRACTION, limit.unit)
-    case.limit_unit = limit.unit
-    case.calendar_missing = deadline.calendar_missing
-    return {
-        "deadline": deadline.at,
-        "warn_at": warn.at,
-        "limit": {"value": limit.value, "unit": limit.unit, "scope": limit.scope},
-    }
+    out = {"limit_unit": limit.unit}
+    if deadline is None:
+        computed = cal.add(at, limit.value, limit.unit)
+        deadline = computed.at
+        case.calendar_missing = computed.calendar_missing
+        out["limit"] = {"value": limit.value, "unit": limit.unit, "scope": limit.scope}
+    out["deadline"] = deadline
+    out["warn_at"] = rows.warn_at(cal, at, deadline, limit.unit, settings.light_yellow_fraction)
+    return out
 
 
 def _prepare(
@@ -168,13 +139,15 @@ def _prepare(
     payload: dict,
     note: str,
 ) -> dict:
-    """Check and complete the payload of a live action (history import brings its own)."""
-    p = dict(payload)
-    if action in NOTE_REQUIRED and not note.strip() and action != "suspend":
+    """Check and complete the payload of a live action (history import brings its own): the
+    workflow's specification (rows.check_payload), then the live rules: a note where one is
+    required, the unit and deadline of a dispatch found when not given."""
+    if action in workflow.NOTE_REQUIRED and not note.strip():
         raise BadAction(
             f"「{workflow.ACTION_NAMES_ZH[action]}」需要填写说明",
             f"{action} needs a note saying why",
         )
+    p = rows.check_payload(action, payload, at=at, history=False)
     if action == "dispatch":
         unit = p.get("unit") or None
         if unit is None:
@@ -195,17 +168,8 @@ def _prepare(
         if unit not in org_service.unit_codes(session):
             org_service.get_unit(session, unit)  # UnitNotFound, unless it is brand new
         p["unit"] = unit
-        if p.get("deadline"):
-            p["deadline"] = _aware(p["deadline"], "deadline")
-            if p["deadline"] <= at:
-                raise BadAction("处置时限必须晚于现在", "the deadline must be in the future")
-            p["warn_at"] = at + (p["deadline"] - at) * workflow.WARN_FRACTION
-        else:
-            p.update(_deadline_payload(session, settings, case, at))
+        p.update(_deadline_payload(session, settings, case, at, p.get("deadline")))
     elif action == "extend_request":
-        if not p.get("until"):
-            raise BadAction("申请延期须给出延至时间 until", "extend_request needs `until`")
-        p["until"] = _aware(p["until"], "until")
         if case.deadline and p["until"] <= case.deadline:
             raise BadAction(
                 "延期时间必须晚于当前时限", "`until` must be after the current deadline"
@@ -220,23 +184,17 @@ def _prepare(
                 .order_by(CaseEvent.seq.desc())
                 .limit(1)
             )
-            p["deadline"] = last.payload["until"] if last else None
-        p["deadline"] = _aware(p["deadline"], "deadline")
-        if p["deadline"] <= at:
-            raise BadAction("新的时限必须晚于现在", "the new deadline must be in the future")
+            asked = rows.read_payload("extend_request", last.payload) if last else {}
+            given = {"deadline": asked.get("until")}
+            p = rows.check_payload(action, given, at=at, history=True)
         cal = WorkCalendar.load(session, settings)
-        remaining = cal.working_between(at, p["deadline"])
-        if case.limit_unit == "natural_hours" or remaining.total_seconds() == 0:
-            p["warn_at"] = at + (p["deadline"] - at) * workflow.WARN_FRACTION
-        else:
-            p["warn_at"] = cal.add_working(at, remaining * workflow.WARN_FRACTION).at
+        unit = case.limit_unit or "working_hours"
+        fraction = settings.light_yellow_fraction
+        p["warn_at"] = rows.warn_at(cal, at, p["deadline"], unit, fraction)
     elif action == "extend_refuse":
         if not case.extension_pending:
             raise BadAction("没有待处理的延期申请", "there is no extension request to refuse")
     elif action == "rate":
-        score = p.get("score")
-        if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
-            raise BadAction("评分须为 1 到 5 的整数", "score must be a whole number from 1 to 5")
         if citizen_rated(session, case):
             # the citizen's own word is final; a phone follow-up is recorded only before it
             raise AlreadyRatedByCitizen()
@@ -260,17 +218,8 @@ def citizen_rated(session: Session, case) -> bool:
 def _place_payload(session: Session, case, given: dict) -> dict:
     """A relocate's payload: the new point in WGS-84, its grid, community and street, and the
     point it replaces."""
-    lon, lat = given.get("lon"), given.get("lat")
-    numbers = all(
-        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-        for v in (lon, lat)
-    )
-    if not numbers or not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise BadAction(
-            "定位需要经度 lon (-180~180) 和纬度 lat (-90~90)",
-            "relocate needs lon (-180..180) and lat (-90..90)",
-        )
-    found = geo_service.locate(session, float(lon), float(lat), given.get("datum") or "wgs84")
+    lon, lat = given["lon"], given["lat"]
+    found = geo_service.locate(session, lon, lat, given.get("datum") or "wgs84")
     return {
         "lon": found["lon"],
         "lat": found["lat"],
@@ -280,7 +229,7 @@ def _place_payload(session: Session, case, given: dict) -> dict:
     }
 
 
-PLACE_LEVELS = ("grid", "community", "street")
+PLACE_LEVELS = rows.PLACE_LEVELS
 
 
 def _department_of(session: Session, case: Case) -> str:
@@ -311,13 +260,6 @@ def check_actor(case: Case, action: str, actor: Actor) -> None:
         raise ActionForbidden("案件不在您的管辖范围内", "the case is outside your unit")
 
 
-def _json_payload(payload: dict) -> dict:
-    out = {}
-    for key, value in payload.items():
-        out[key] = value.isoformat() if isinstance(value, dt.datetime) else value
-    return out
-
-
 def transition(
     session: Session,
     settings: Settings,
@@ -328,6 +270,7 @@ def transition(
     at: dt.datetime | None = None,
     note: str = "",
     payload: dict | None = None,
+    public: bool = False,
     expected_version: int | None = None,
 ) -> CaseEvent:
     """Take one action on a case: check the move and the actor, write the event, update the row.
@@ -346,6 +289,7 @@ def transition(
             at=at,
             note=note,
             payload=payload,
+            public=public,
             expected_version=expected_version,
         )
     )
@@ -370,6 +314,7 @@ def _step(
     at: dt.datetime | None,
     note: str = "",
     payload: dict | None = None,
+    public: bool = False,
     expected_version: int | None = None,
 ) -> dict:
     """The checks and the fold of `transition`: the case (a Case, or a draft with the same
@@ -382,42 +327,26 @@ def _step(
     if new_state is None:
         raise IllegalTransition(case.state, action)
     check_actor(case, action, actor)
-    if len(note) > MAX_TEXT:
-        raise BadAction(f"说明不能超过 {MAX_TEXT} 字", f"a note is at most {MAX_TEXT} characters")
+    if len(note) > rows.MAX_TEXT:
+        raise BadAction(
+            f"说明不能超过 {rows.MAX_TEXT} 字", f"a note is at most {rows.MAX_TEXT} characters"
+        )
     at = at or utcnow()
     if case.last_event_at is not None and at < case.last_event_at:
         raise BadAction("事件时间早于上一事件", "the event is earlier than the case's last event")
     payload = payload or {}
     if not actor.is_history:
         payload = _prepare(session, settings, case, action, actor, at, payload, note)
-    p = projection_of(case)
-    workflow.apply(p, action, at, payload)
-    event = {
-        "case_id": case.id,
-        "seq": p.last_seq,
-        "at": at,
-        "action": action,
-        "from_state": case.state,
-        "to_state": p.state,
-        "actor": actor.username,
-        "role": actor.role,
-        "note": note,
-        "payload": _json_payload(payload),
-    }
-    _write_projection(case, p)
-    if action == "rate" and payload["score"] <= 2:
-        case.queue_reason = "complaint"  # 回访不满意: back before the dispatcher
-    elif action == "dispatch":
-        case.queue_reason = None
-    elif action == "return":
-        case.queue_reason = "returned"
-    elif action == "relocate":
-        case.lon, case.lat = payload["lon"], payload["lat"]
-        case.grid_code = payload["grid"]
-        case.community_code = payload["community"]
-        case.street_code = payload["street"]
-        case.queue_reason = "outside_grid" if payload["street"] is None else None
-    return event
+    return rows.apply(
+        case,
+        action,
+        at,
+        payload,
+        actor=actor.username,
+        role=actor.role,
+        note=note,
+        public=public,
+    )
 
 
 def _announce(session: Session, case: Case, action: str, **extra) -> None:
@@ -500,15 +429,8 @@ def plan_report(
     case object not yet in the session, with the same checks and folds as `transition`, so
     that the write (`write_report`) is short. Raises what `transition` raises.
     """
-    if source not in workflow.SOURCES:
-        raise BadAction(f"来源 {source} 无效", f"source must be one of {workflow.SOURCES}")
-    if urgency not in workflow.URGENCIES:
-        raise BadAction("紧急程度应为 normal 或 urgent", "urgency must be normal or urgent")
-    if len(description) > MAX_TEXT or len(address) > 200:
-        raise BadAction(
-            "描述最多 4000 字, 地址最多 200 字",
-            "description is at most 4000 characters, address at most 200",
-        )
+    address, description = address.strip(), description.strip()
+    rows.check_header(source=source, urgency=urgency, address=address, description=description)
     cat = cat_service.category_ref(session, category, category_kind)
     found = None
     if lon is not None and lat is not None:
@@ -521,12 +443,7 @@ def plan_report(
     def code_of(level):
         return found[level].code if found and found[level] else None
 
-    p = workflow.Projection()
-    workflow.apply(p, "report", at, {})
-    now = utcnow()
-    case = SimpleNamespace(
-        id=None,
-        code=None,
+    case = rows.draft(
         source=source,
         category_kind=cat.kind,
         category_code=cat.code,
@@ -536,31 +453,11 @@ def plan_report(
         grid_code=code_of("grid"),
         community_code=code_of("community"),
         street_code=code_of("street"),
-        address=address.strip(),
-        description=description.strip(),
-        limit_unit=None,
-        calendar_missing=False,
-        queue_reason=None,
-        duplicate_of=None,
-        version=1,
-        created_at=now,
-        updated_at=now,
-        **p.as_dict(),
+        address=address,
+        description=description,
     )
-    events = [
-        {
-            "case_id": None,
-            "seq": 1,
-            "at": at,
-            "action": "report",
-            "from_state": None,
-            "to_state": "reported",
-            "actor": actor.username,
-            "role": actor.role,
-            "note": "",
-            "payload": {"source": source, **(extra or {})},
-        }
-    ]
+    report_payload = {"source": source, **(extra or {})}
+    events = [rows.apply(case, "report", at, report_payload, actor=actor.username, role=actor.role)]
     if actor.role in workflow.STAFF and case.street_code and not visible(case, actor.scope):
         raise ActionForbidden(
             "该位置不在您的管辖范围内, 请联系指挥中心上报",
@@ -677,7 +574,7 @@ class ReportPlan:
 
     @property
     def row(self) -> dict:
-        return {c: getattr(self.case, c) for c in _CASE_COLUMNS}
+        return rows.case_row(self.case)
 
 
 def report(session: Session, settings: Settings, **kwargs: Any) -> Case:
@@ -729,9 +626,6 @@ def write_reports(
 _INSERT_CASES = insert(Case.__table__).returning(Case.__table__.c.id, sort_by_parameter_order=True)
 _INSERT_EVENT = insert(CaseEvent.__table__)
 _INSERT_CONTACT = insert(CaseContact.__table__)
-
-
-_CASE_COLUMNS = tuple(c.key for c in Case.__table__.columns if c.key != "id")
 
 
 # --- queries ----------------------------------------------------------------------------------

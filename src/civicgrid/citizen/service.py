@@ -317,8 +317,6 @@ def merge(
         note=f"重复案件, 已合并到 {original.code}",
         payload={"duplicate_of": original.code},
     )
-    duplicate.duplicate_of = original.code
-    session.flush()
 
 
 def _required_phone(raw: str) -> str:
