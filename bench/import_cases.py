@@ -143,7 +143,7 @@ class HoldClock:
 
 def report_meanwhile(stop: threading.Event, latencies: list[float], busy: list[float]) -> None:
     """A case reported every 100 ms, each in its own transaction (as a request's)."""
-    from civicgrid.cases import service
+    from civicgrid.cases import intake, policy
     from civicgrid.config import get_settings
     from civicgrid.kit import db
 
@@ -153,12 +153,12 @@ def report_meanwhile(stop: threading.Event, latencies: list[float], busy: list[f
         started = time.perf_counter()
         try:
             with db.session_scope() as s:
-                service.report(
+                intake.report(
                     s,
                     settings,
                     source="supervisor",
                     category="06010",
-                    actor=service.Actor("bench", "supervisor"),
+                    actor=policy.Actor("bench", "supervisor"),
                     lon=BOX[0] + (BOX[2] - BOX[0]) * (i % 97) / 97,
                     lat=BOX[1] + (BOX[3] - BOX[1]) * (i % 89) / 89,
                     description="导入期间的上报",

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import delete, select
 
-from civicgrid.cases import history, rows, service, workflow
+from civicgrid.cases import history, intake, policy, rows, service, workflow
 from civicgrid.cases.exceptions import BadAction
 from civicgrid.cases.models import Case, CaseEvent
 from civicgrid.citizen import service as citizen_service
@@ -24,10 +24,10 @@ BOOKKEEPING = ("version", "created_at", "updated_at")
 def report(session, at=T0, point=POINT_A, settings=SETTINGS, **kw):
     kw.setdefault("source", "citizen")
     kw.setdefault("category", "06010")
-    return service.report(
+    return intake.report(
         session,
         settings,
-        actor=service.Actor.citizen(),
+        actor=policy.Actor.citizen(),
         lon=point[0] if point else None,
         lat=point[1] if point else None,
         at=at,
@@ -36,7 +36,7 @@ def report(session, at=T0, point=POINT_A, settings=SETTINGS, **kw):
 
 
 def act(session, case, action, role, at, **kw):
-    actor = service.Actor(role, role, None)
+    actor = policy.Actor(role, role, None)
     kw.setdefault("note", "n")
     return service.transition(session, SETTINGS, case, action, actor=actor, at=at, **kw)
 
@@ -97,7 +97,7 @@ def test_export_then_import_gives_equal_rows_yellow_light_and_limit_unit_include
     outside = report(session, point=(127.5, 46.5), source="spotcheck")
     duplicate = report(session, at=T0 + dt.timedelta(minutes=9), point=None)
     citizen_service.merge(
-        session, SETTINGS, duplicate, plain, actor=service.Actor("disp", "dispatcher")
+        session, SETTINGS, duplicate, plain, actor=policy.Actor("disp", "dispatcher")
     )
     session.flush()
     cases = [plain, extended, returned, rated, unplaced, outside, duplicate]
@@ -304,19 +304,19 @@ def test_the_yellow_fraction_setting_moves_warn_at_live_and_on_import(session, m
     assert case.warn_at == dt.datetime(2026, 3, 2, 11, 0, tzinfo=CST)
     # and an approved extension to 17:00 the next day (8.5 working hours) turns yellow halfway
     at = T0 + dt.timedelta(minutes=5)
-    service.transition(session, half, case, "take", actor=service.Actor("ha", "handler"), at=at)
+    service.transition(session, half, case, "take", actor=policy.Actor("ha", "handler"), at=at)
     until = dt.datetime(2026, 3, 3, 17, 0, tzinfo=CST)
     service.transition(
         session,
         half,
         case,
         "extend_request",
-        actor=service.Actor("ha", "handler"),
+        actor=policy.Actor("ha", "handler"),
         at=at,
         payload={"until": until.isoformat()},
     )
     service.transition(
-        session, half, case, "extend_approve", actor=service.Actor("d", "dispatcher"), at=at
+        session, half, case, "extend_approve", actor=policy.Actor("d", "dispatcher"), at=at
     )
     # 09:05 → 17:00 next day: 2h55 + 4h30 today, 3h30 + 4h tomorrow, 14h55 in all; half of it,
     # 7h27m30s, is the rest of today and 2m30s of tomorrow

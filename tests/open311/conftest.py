@@ -4,9 +4,9 @@ import jsonschema
 import pytest
 from referencing import Registry, Resource
 
-from civicgrid.cases import service as case_service
+from civicgrid.cases import intake as case_intake
 from civicgrid.cases.models import Case
-from civicgrid.cases.service import Actor
+from civicgrid.cases.policy import Actor
 from civicgrid.config import get_settings
 from civicgrid.media import service as media_service
 from civicgrid.open311 import service as o311
@@ -96,7 +96,7 @@ def a_case(
     """A case of `source` at POINT_A, reported through the case service with REPORTER's
     contact, with `photos` report photos attached."""
     settings = get_settings()
-    case = case_service.report(
+    case = case_intake.report(
         session,
         settings,
         source=source,

@@ -15,10 +15,13 @@ from sqlalchemy import func, select
 from civicgrid.auth import service as auth_service
 from civicgrid.auth.deps import SESSION_COOKIE, OptionalUser
 from civicgrid.auth.models import User
+from civicgrid.cases import policy as case_policy
+from civicgrid.cases import queries as case_queries
 from civicgrid.cases import service as case_service
 from civicgrid.cases import views, workflow
 from civicgrid.cases.api import allowed_for
 from civicgrid.cases.models import Case
+from civicgrid.cases.queries import QUEUES
 from civicgrid.categories.models import Category
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.errors import ERROR_RESPONSES, AppError
@@ -176,55 +179,19 @@ def logout(request: Request, session: DbSession, user: OptionalUser) -> Redirect
     return response
 
 
-QUEUES = {
-    # key: (label, filter, roles that see it)
-    "to_accept": ("待立案", dict(state=["reported"]), ("operator", "dispatcher", "admin")),
-    # no place yet: placed on the map (relocate) or rejected by the district's command roles
-    "to_locate": (
-        "待定位",
-        dict(queue=["no_location", "outside_grid"], state=["reported", "registered"]),
-        ("operator", "dispatcher", "admin"),
-    ),
-    "to_dispatch": ("待派遣", dict(state=["registered"]), ("dispatcher", "admin")),
-    "returned": ("退回", dict(queue="returned", state=["registered"]), ("dispatcher",)),
-    "extensions": ("延期申请", dict(extension_pending=True), ("dispatcher",)),
-    "yellow": ("黄灯", dict(light="yellow"), ("dispatcher", "leader", "admin")),
-    "red": ("红灯", dict(light="red"), ("dispatcher", "leader", "admin")),
-    "complaints": ("回访不满意", dict(queue="complaint"), ("dispatcher", "operator")),
-    "unit": ("本单位案件", dict(state=["dispatched", "in_progress"]), ("handler",)),
-    "verify": ("待核查", dict(state=["resolved"]), ("supervisor", "dispatcher")),
-    "all": ("全部", dict(), ("admin", "leader", "dispatcher", "operator", "supervisor", "handler")),
-}
-
-
-def _filter(spec: dict, q: str) -> case_service.CaseFilter:
-    return case_service.CaseFilter(
-        state=spec.get("state"),
-        light=spec.get("light"),
-        queue=spec.get("queue"),
-        extension_pending=spec.get("extension_pending"),
-        q=q or None,
-    )
-
-
 @router.get("/console", response_class=HTMLResponse)
 def console(
     request: Request, session: DbSession, user: PageUser, queue: str | None = None, q: str = ""
 ) -> HTMLResponse:
     """Each role's queues; a table of cases; search."""
-    mine = [k for k, (_, _, roles) in QUEUES.items() if any(r in roles for r in user.roles)]
+    mine = case_queries.queues_for(user.roles)
     queue = queue if queue in mine else mine[0]
     scope = auth_service.scope_codes(session, user)
     counts = [
-        (
-            key,
-            QUEUES[key][0],
-            case_service.count_cases(session, scope=scope, flt=_filter(QUEUES[key][1], "")),
-        )
+        (key, QUEUES[key].label, case_queries.count_queue(session, key, scope=scope))
         for key in mine
     ]
-    label, spec, _ = QUEUES[queue]
-    cases = case_service.list_cases(session, scope=scope, flt=_filter(spec, q), limit=200)
+    cases = case_queries.list_queue(session, queue, scope=scope, q=q, limit=200)
     names = {c["code"]: c["name"] for c in _category_list(session)}
     rows = [
         {**views.case_summary(c), "category_name": names.get(c.category_code, c.category_code)}
@@ -284,10 +251,8 @@ def board_data(session: DbSession, user: OptionalUser) -> dict:
         raise NotSignedIn()
     scope = auth_service.scope_codes(session, user)
     now = utcnow()
-    query = case_service.scoped(
-        select(Case).where(
-            Case.state.in_(("registered", "dispatched", "in_progress", "resolved", "reported"))
-        ),
+    query = case_policy.scoped(
+        select(Case).where(Case.state.in_(workflow.OPEN_STATES)),
         scope,
     )
     cases = session.scalars(query.order_by(Case.id.desc()).limit(5000)).all()
