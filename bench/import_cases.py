@@ -7,7 +7,7 @@ cannot beat it; the ratio says how much the parsing, checking, projecting, stagi
 cost on top.
 
 The concurrency run imports the same file once more into a fresh database while a thread
-reports a case through `cases.service.report` (its own transaction, as a web request would)
+reports a case through `cases.intake.report` (its own transaction, as a web request would)
 every 100 ms. It records every hold of the write lock (how long each transaction of the
 import kept it: the staging chunks, the swap, the staging tables' creation and removal) and each
 report's latency, and counts the reports refused as busy (WriterBusy: a 503 over HTTP). A

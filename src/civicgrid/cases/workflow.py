@@ -62,7 +62,7 @@ for _state in STATES:
 
 ACTIONS = tuple(dict.fromkeys(a for _, a in TRANSITIONS))
 # Actions that appear in case histories (urge and comment are notes, not moves).
-# relocate keeps the state: it moves the case's place (service.relocate), routing may follow.
+# relocate keeps the state: it moves the case's place (intake.relocate), routing may follow.
 HISTORY_ACTIONS = tuple(a for a in ACTIONS if a not in ("urge", "comment"))
 
 STAFF = ("admin", "leader", "dispatcher", "operator", "supervisor", "handler")

@@ -46,7 +46,7 @@ PUBLIC_NOTE_ACTIONS = (
 
 @dataclass
 class Submitted:
-    case: Case  # or, written with attach=False, the case's draft (cases.service.ReportPlan)
+    case: Case  # or, written with attach=False, the case's draft (cases.intake.ReportPlan)
     secret: str
     duplicates: list[str]
 
@@ -136,7 +136,7 @@ def write_many(
     session: Session, settings: Settings, prepared: list[Prepared], *, attach: bool = True
 ) -> list[Submitted]:
     """`write` for many reports at once (one statement per table), without the duplicates;
-    `attach` as in `cases.service.write_reports`."""
+    `attach` as in `cases.intake.write_reports`."""
     cases = case_intake.write_reports(session, settings, [p.plan for p in prepared], attach=attach)
     done = [Submitted(case, secrets.token_urlsafe(12), []) for case in cases]
     for one, case in zip(prepared, cases, strict=True):
