@@ -7,7 +7,7 @@ cannot beat it; the ratio says how much the parsing, checking, projecting, stagi
 cost on top.
 
 The concurrency run imports the same file once more into a fresh database while a thread
-reports a case through `cases.service.report` (its own transaction, as a web request would)
+reports a case through `cases.intake.report` (its own transaction, as a web request would)
 every 100 ms. It records every hold of the write lock (how long each transaction of the
 import kept it: the staging chunks, the swap, the staging tables' creation and removal) and each
 report's latency, and counts the reports refused as busy (WriterBusy: a 503 over HTTP). A
@@ -143,7 +143,7 @@ class HoldClock:
 
 def report_meanwhile(stop: threading.Event, latencies: list[float], busy: list[float]) -> None:
     """A case reported every 100 ms, each in its own transaction (as a request's)."""
-    from civicgrid.cases import service
+    from civicgrid.cases import intake, policy
     from civicgrid.config import get_settings
     from civicgrid.kit import db
 
@@ -153,12 +153,12 @@ def report_meanwhile(stop: threading.Event, latencies: list[float], busy: list[f
         started = time.perf_counter()
         try:
             with db.session_scope() as s:
-                service.report(
+                intake.report(
                     s,
                     settings,
                     source="supervisor",
                     category="06010",
-                    actor=service.Actor("bench", "supervisor"),
+                    actor=policy.Actor("bench", "supervisor"),
                     lon=BOX[0] + (BOX[2] - BOX[0]) * (i % 97) / 97,
                     lat=BOX[1] + (BOX[3] - BOX[1]) * (i % 89) / 89,
                     description="导入期间的上报",

@@ -81,9 +81,8 @@ def floor(path: Path) -> tuple[bytes, float, float]:
     """The page by one SQL statement and a loop; (document, wall s, CPU s)."""
     import orjson
 
-    from civicgrid.cases.workflow import STATE_NAMES_ZH
+    from civicgrid.cases.workflow import CLOSED_STATES, STATE_NAMES_ZH
     from civicgrid.citizen.service import PUBLIC_NOTE_ACTIONS
-    from civicgrid.open311.service import CLOSED_STATES
 
     conn = sqlite3.connect(path)
     zone = ZoneInfo("Asia/Shanghai")

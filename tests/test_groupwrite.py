@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import func, insert, select
 
-from civicgrid.cases import history, service
+from civicgrid.cases import history, intake, policy, service
 from civicgrid.cases.models import Case, CaseCounter, CaseEvent
 from civicgrid.config import Settings
 from civicgrid.kit.groupwrite import GroupWriter
@@ -99,12 +99,12 @@ def test_reports_written_in_one_batch_get_consecutive_codes_and_rows_equal_to_th
     settings = Settings()
     at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=CST)
     plans = [
-        service.plan_report(
+        intake.plan_report(
             session,
             settings,
             source="open311",
             category=category,
-            actor=service.Actor.system(),
+            actor=policy.Actor.system(),
             lon=point[0] if point else None,
             lat=point[1] if point else None,
             contact_phone="13900000000" if point == POINT_B else "",
@@ -114,7 +114,7 @@ def test_reports_written_in_one_batch_get_consecutive_codes_and_rows_equal_to_th
             [("06010", POINT_A), ("06010", POINT_B), ("06010", None), ("03005", POINT_A)]
         )
     ]
-    cases = service.write_reports(session, settings, plans)
+    cases = intake.write_reports(session, settings, plans)
     session.flush()
     assert [c.code for c in cases] == [f"XF20260302-00000{n}" for n in range(1, 5)]
     assert [c.state for c in cases] == ["dispatched", "dispatched", "reported", "dispatched"]
@@ -127,7 +127,7 @@ def test_reports_written_in_one_batch_get_consecutive_codes_and_rows_equal_to_th
     assert sorted(n for _id, n in events) == [1, 3, 3, 3]
     # the case objects are in the session as written: a later transition updates them
     service.transition(
-        session, settings, cases[0], "take", actor=service.Actor("h", "handler", None)
+        session, settings, cases[0], "take", actor=policy.Actor("h", "handler", None)
     )
     assert session.scalar(select(Case.state).where(Case.id == cases[0].id)) == "in_progress"
     assert list(history.verify(session)) == []
@@ -139,21 +139,21 @@ def test_a_plan_whose_write_was_rolled_back_is_written_again(committed):
     with committed.begin() as s:
         world(s)
     with committed() as s:
-        plan = service.plan_report(
+        plan = intake.plan_report(
             s,
             settings,
             source="open311",
             category="06010",
-            actor=service.Actor.system(),
+            actor=policy.Actor.system(),
             lon=POINT_A[0],
             lat=POINT_A[1],
         )
-        first = service.write_reports(s, settings, [plan])[0]
+        first = intake.write_reports(s, settings, [plan])[0]
         first_code = first.code
         s.rollback()
     with committed.begin() as s:
         assert s.scalar(select(func.count()).select_from(Case)) == 0
-        again = service.write_reports(s, settings, [plan])[0]
+        again = intake.write_reports(s, settings, [plan])[0]
         assert again is not first and again.code == first_code
     with committed() as s:
         assert s.scalar(select(Case.state).where(Case.code == again.code)) == "dispatched"
@@ -164,7 +164,7 @@ def test_a_plan_whose_write_was_rolled_back_is_written_again(committed):
 def test_codes_taken_for_a_batch_continue_the_day(session, n):
     settings = Settings()
     at = dt.datetime(2026, 3, 2, 23, 59, tzinfo=CST)
-    first = service.next_codes(session, settings, [at] * n)
-    then = service.next_codes(session, settings, [at, at + dt.timedelta(minutes=2)])
+    first = intake.next_codes(session, settings, [at] * n)
+    then = intake.next_codes(session, settings, [at, at + dt.timedelta(minutes=2)])
     assert first == [f"XF20260302-{k:06d}" for k in range(1, n + 1)]
     assert then == [f"XF20260302-{n + 1:06d}", "XF20260303-000001"]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from civicgrid.cases import service as case_service
+from civicgrid.cases import intake as case_intake
+from civicgrid.cases import policy as case_policy
 from civicgrid.config import Settings
 from tests.factories import POINT_A, login, world
 
@@ -26,12 +27,12 @@ PHONE = "13955556666"
 
 def a_case(session) -> str:
     world(session)
-    case = case_service.report(
+    case = case_intake.report(
         session,
         Settings(),
         source="citizen",
         category="06010",
-        actor=case_service.Actor.citizen(),
+        actor=case_policy.Actor.citizen(),
         lon=POINT_A[0],
         lat=POINT_A[1],
         contact_name="王小明",

@@ -182,16 +182,16 @@ def test_filters_and_pagination(client, session):
 def test_lights_lists_for_dispatchers(client, session):
     import datetime as dt
 
-    from civicgrid.cases import service
+    from civicgrid.cases import intake, policy
     from civicgrid.config import Settings
 
     world(session)
-    old = service.report(
+    old = intake.report(
         session,
         Settings(),
         source="citizen",
         category="06010",
-        actor=service.Actor.citizen(),
+        actor=policy.Actor.citizen(),
         lon=POINT_A[0],
         lat=POINT_A[1],
         at=dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC),

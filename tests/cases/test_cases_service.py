@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from civicgrid.cases import routing, service
+from civicgrid.cases import intake, policy, routing, service
 from civicgrid.cases.exceptions import ActionForbidden, BadAction, IllegalTransition
 from civicgrid.cases.models import CaseEvent
 from civicgrid.config import Settings
@@ -15,11 +15,11 @@ CST = dt.timezone(dt.timedelta(hours=8))
 
 def report(session, point=POINT_A, category="06010", **kw):
     kw.setdefault("source", "citizen")
-    return service.report(
+    return intake.report(
         session,
         SETTINGS,
         category=category,
-        actor=service.Actor.citizen(),
+        actor=policy.Actor.citizen(),
         lon=point[0] if point else None,
         lat=point[1] if point else None,
         **kw,
@@ -89,7 +89,7 @@ def test_illegal_move_names_the_state_and_what_is_allowed(session):
     case = report(session)
     with pytest.raises(IllegalTransition) as info:
         service.transition(
-            session, SETTINGS, case, "verify_pass", actor=service.Actor("x", "dispatcher")
+            session, SETTINGS, case, "verify_pass", actor=policy.Actor("x", "dispatcher")
         )
     assert info.value.status_code == 409
     assert info.value.extra["state"] == "dispatched"
@@ -105,12 +105,12 @@ def test_only_the_unit_sent_to_may_take(session):
             SETTINGS,
             case,
             "take",
-            actor=service.Actor("hb", "handler", frozenset({STREET_B})),
+            actor=policy.Actor("hb", "handler", frozenset({STREET_B})),
         )
     with pytest.raises(ActionForbidden):
-        service.transition(session, SETTINGS, case, "take", actor=service.Actor("d", "dispatcher"))
+        service.transition(session, SETTINGS, case, "take", actor=policy.Actor("d", "dispatcher"))
     service.transition(
-        session, SETTINGS, case, "take", actor=service.Actor("ha", "handler", frozenset({STREET_A}))
+        session, SETTINGS, case, "take", actor=policy.Actor("ha", "handler", frozenset({STREET_A}))
     )
     assert case.state == "in_progress"
 
@@ -119,8 +119,8 @@ def test_extension_and_suspension_move_the_deadline(session):
     world(session)
     t0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=CST)
     case = report(session, at=t0)
-    handler = service.Actor("ha", "handler", frozenset({STREET_A}))
-    disp = service.Actor("disp", "dispatcher")
+    handler = policy.Actor("ha", "handler", frozenset({STREET_A}))
+    disp = policy.Actor("disp", "dispatcher")
     service.transition(
         session, SETTINGS, case, "take", actor=handler, at=t0 + dt.timedelta(minutes=10)
     )
@@ -161,10 +161,10 @@ def test_a_note_is_needed_to_reject_return_or_fail_a_check(session):
     case = report(session, source="hotline")
     with pytest.raises(BadAction):
         service.transition(
-            session, SETTINGS, case, "reject", actor=service.Actor("oper", "operator")
+            session, SETTINGS, case, "reject", actor=policy.Actor("oper", "operator")
         )
     service.transition(
-        session, SETTINGS, case, "reject", actor=service.Actor("oper", "operator"), note="重复上报"
+        session, SETTINGS, case, "reject", actor=policy.Actor("oper", "operator"), note="重复上报"
     )
     assert case.state == "rejected"
 
@@ -172,16 +172,16 @@ def test_a_note_is_needed_to_reject_return_or_fail_a_check(session):
 def test_a_low_rating_puts_the_case_back_before_the_dispatcher(session):
     world(session)
     case = report(session)
-    handler = service.Actor("ha", "handler", frozenset({STREET_A}))
-    disp = service.Actor("disp", "dispatcher")
+    handler = policy.Actor("ha", "handler", frozenset({STREET_A}))
+    disp = policy.Actor("disp", "dispatcher")
     service.transition(session, SETTINGS, case, "take", actor=handler)
     service.transition(session, SETTINGS, case, "report_done", actor=handler)
     service.transition(session, SETTINGS, case, "verify_pass", actor=disp)
     service.transition(
-        session, SETTINGS, case, "rate", actor=service.Actor.citizen(), payload={"score": 2}
+        session, SETTINGS, case, "rate", actor=policy.Actor.citizen(), payload={"score": 2}
     )
     assert (case.state, case.score, case.queue_reason) == ("closed", 2, "complaint")
     with pytest.raises(BadAction):
         service.transition(
-            session, SETTINGS, case, "rate", actor=service.Actor.citizen(), payload={"score": 9}
+            session, SETTINGS, case, "rate", actor=policy.Actor.citizen(), payload={"score": 9}
         )

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from civicgrid.cases import service
+from civicgrid.cases import intake, policy, service
 from civicgrid.config import Settings
 from civicgrid.kit.errors import Conflict
 from tests.conftest import IS_PG
@@ -17,12 +17,12 @@ SETTINGS = Settings()
 def make_case(factory) -> str:
     with factory() as session:
         world(session)
-        case = service.report(
+        case = intake.report(
             session,
             SETTINGS,
             source="citizen",
             category="06010",
-            actor=service.Actor.citizen(),
+            actor=policy.Actor.citizen(),
             lon=POINT_A[0],
             lat=POINT_A[1],
         )
@@ -74,8 +74,8 @@ def race(factory, code: str, action: str, actors, *, with_version: bool) -> list
 @pytest.mark.parametrize("with_version", [True, False], ids=["version-seen", "no-version"])
 def test_two_handlers_take_at_once_exactly_one_wins(committed, with_version):
     code = make_case(committed)
-    handler = service.Actor("ha", "handler", frozenset({STREET_A}))
-    other = service.Actor("sta", "handler", frozenset({STREET_A}))
+    handler = policy.Actor("ha", "handler", frozenset({STREET_A}))
+    other = policy.Actor("sta", "handler", frozenset({STREET_A}))
     results = race(committed, code, "take", [handler, other], with_version=with_version)
     assert sorted(results, key=str) == [409, "ok"], results
     with committed() as session:
@@ -88,6 +88,6 @@ def test_two_handlers_take_at_once_exactly_one_wins(committed, with_version):
 
 def test_two_dispatchers_comment_and_suspend_at_once(committed):
     code = make_case(committed)
-    d1, d2 = service.Actor("d1", "dispatcher"), service.Actor("d2", "dispatcher")
+    d1, d2 = policy.Actor("d1", "dispatcher"), policy.Actor("d2", "dispatcher")
     results = race(committed, code, "suspend", [d1, d2], with_version=True)
     assert sorted(results, key=str) == [409, "ok"], results

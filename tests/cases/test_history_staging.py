@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, insert, inspect, select, text
 
 from civicgrid.cases import history
-from civicgrid.cases import service as case_service
+from civicgrid.cases import intake as case_intake
+from civicgrid.cases import policy as case_policy
 from civicgrid.cases.models import Case, CaseCounter, CaseEvent
 from civicgrid.config import Settings
 from civicgrid.kit import db
@@ -147,12 +148,12 @@ def test_a_second_import_while_one_runs_is_refused_and_touches_nothing(geography
 def make_case_with_code(code: str) -> None:
     """A live report, then given `code` (as if another import had made it)."""
     with db.session_scope() as s:
-        case = case_service.report(
+        case = case_intake.report(
             s,
             Settings(),
             source="supervisor",
             category="06010",
-            actor=case_service.Actor("sup", "supervisor"),
+            actor=case_policy.Actor("sup", "supervisor"),
             lon=POINT_A[0],
             lat=POINT_A[1],
         )

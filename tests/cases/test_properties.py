@@ -6,7 +6,7 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from civicgrid.cases import history, service, workflow
+from civicgrid.cases import history, intake, policy, rows, service, workflow
 from civicgrid.config import Settings
 from civicgrid.kit.errors import AppError
 from tests.factories import POINT_A, STREET_A, world
@@ -16,11 +16,11 @@ ACTIONS = [a for a in workflow.ACTIONS if a != "report"]
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 
 
-def actor_for(action: str) -> service.Actor:
+def actor_for(action: str) -> policy.Actor:
     role = workflow.ROLES[action][0]
     if role == "citizen":
-        return service.Actor.citizen()
-    return service.Actor(role, role, frozenset({STREET_A, "239901001001", "239901"}))
+        return policy.Actor.citizen()
+    return policy.Actor(role, role, frozenset({STREET_A, "239901001001", "239901"}))
 
 
 def payload_for(action: str, at: dt.datetime, draw) -> dict:
@@ -43,12 +43,12 @@ def test_rows_always_equal_the_projection_of_their_events(session, data):
     savepoint = session.begin_nested()
     try:
         world(session)
-        case = service.report(
+        case = intake.report(
             session,
             SETTINGS,
             source="hotline",
             category="06010",
-            actor=service.Actor("oper", "operator"),
+            actor=policy.Actor("oper", "operator"),
             lon=POINT_A[0],
             lat=POINT_A[1],
             at=T0,
@@ -57,7 +57,7 @@ def test_rows_always_equal_the_projection_of_their_events(session, data):
         for _ in range(data.draw(st.integers(1, 25))):
             action = data.draw(st.sampled_from(ACTIONS))
             at = at + dt.timedelta(minutes=data.draw(st.integers(0, 600)))
-            before = service.projection_of(case).as_dict()
+            before = rows.projection_of(case).as_dict()
             try:
                 service.transition(
                     session,
@@ -70,7 +70,7 @@ def test_rows_always_equal_the_projection_of_their_events(session, data):
                     payload=payload_for(action, at, data.draw),
                 )
             except AppError:
-                assert service.projection_of(case).as_dict() == before  # refused: unchanged
+                assert rows.projection_of(case).as_dict() == before  # refused: unchanged
         session.flush()
         assert list(history.verify(session)) == []
     finally:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from civicgrid.cases import policy as case_policy
 from civicgrid.cases import routing, workflow
 from civicgrid.cases import service as case_service
 from civicgrid.cases.models import Case, CaseEvent
-from civicgrid.cases.pages import QUEUES
+from civicgrid.cases.queries import QUEUES
 from civicgrid.cases.routing import QUEUE_REASONS
 from civicgrid.config import Settings, get_settings
 from tests.factories import (
@@ -99,15 +100,15 @@ def test_every_queue_reason_the_code_can_produce_is_in_some_roles_queue(
     complaint = _report(client)
     case = case_service.get_case(session, complaint)
     settings = Settings()
-    handler = case_service.Actor("ha", "handler", frozenset({STREET_A}))
+    handler = case_policy.Actor("ha", "handler", frozenset({STREET_A}))
     for action, actor in (
         ("take", handler),
         ("report_done", handler),
-        ("verify_pass", case_service.Actor("disp", "dispatcher")),
+        ("verify_pass", case_policy.Actor("disp", "dispatcher")),
     ):
         case_service.transition(session, settings, case, action, actor=actor)
     case_service.transition(
-        session, settings, case, "rate", actor=case_service.Actor.citizen(), payload={"score": 1}
+        session, settings, case, "rate", actor=case_policy.Actor.citizen(), payload={"score": 1}
     )
     session.flush()
     codes["complaint"] = complaint

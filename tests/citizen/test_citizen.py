@@ -3,6 +3,7 @@ import json
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from civicgrid.cases import policy as case_policy
 from civicgrid.cases import service as case_service
 from civicgrid.cases.models import Case, CaseContact
 from civicgrid.cli import app as cli
@@ -31,11 +32,11 @@ def report(client, photos=1, point=POINT_A, **fields):
 def close(session, code: str) -> Case:
     case = case_service.get_case(session, code)
     settings = Settings()
-    handler = case_service.Actor("ha", "handler", frozenset({case.unit_code}))
+    handler = case_policy.Actor("ha", "handler", frozenset({case.unit_code}))
     for action, actor in (
         ("take", handler),
         ("report_done", handler),
-        ("verify_pass", case_service.Actor("d", "dispatcher")),
+        ("verify_pass", case_policy.Actor("d", "dispatcher")),
     ):
         case_service.transition(session, settings, case, action, actor=actor)
     return case

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from civicgrid.cases import intake as case_intake
+from civicgrid.cases import policy as case_policy
 from civicgrid.cases import service as case_service
 from civicgrid.cases.exceptions import AlreadyRatedByCitizen
 from civicgrid.config import Settings
@@ -59,18 +61,18 @@ def test_the_citizen_rates_after_a_follow_up_and_the_latest_counts(client, sessi
 
 def test_the_rule_holds_in_the_service_too(session):
     world(session)
-    case = case_service.report(
+    case = case_intake.report(
         session,
         Settings(),
         source="citizen",
         category="06010",
-        actor=case_service.Actor.citizen(),
+        actor=case_policy.Actor.citizen(),
         lon=POINT_A[0],
         lat=POINT_A[1],
     )
     close(session, case.code)
     case_service.transition(
-        session, Settings(), case, "rate", actor=case_service.Actor.citizen(), payload={"score": 3}
+        session, Settings(), case, "rate", actor=case_policy.Actor.citizen(), payload={"score": 3}
     )
     with pytest.raises(AlreadyRatedByCitizen):
         case_service.transition(
@@ -78,6 +80,6 @@ def test_the_rule_holds_in_the_service_too(session):
             Settings(),
             case,
             "rate",
-            actor=case_service.Actor("oper", "operator"),
+            actor=case_policy.Actor("oper", "operator"),
             payload={"score": 1},
         )

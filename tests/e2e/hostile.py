@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from civicgrid.cases import admin as case_admin
+from civicgrid.cases import policy as case_policy
 from civicgrid.cases import routing
 from civicgrid.cases import service as case_service
 from civicgrid.categories import service as cat_service
@@ -142,9 +143,9 @@ def hostile_world(session: Session) -> Hostile:
         out.codes.append(done.case.code)
         return done
 
-    handler = case_service.Actor("ha", "handler", frozenset({STREET_A}))
-    dispatcher = case_service.Actor("disp", "dispatcher")
-    supervisor = case_service.Actor("sup", "supervisor")
+    handler = case_policy.Actor("ha", "handler", frozenset({STREET_A}))
+    dispatcher = case_policy.Actor("disp", "dispatcher")
+    supervisor = case_policy.Actor("sup", "supervisor")
 
     def act(case, action, actor, **payload):
         case_service.transition(

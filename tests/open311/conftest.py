@@ -4,9 +4,9 @@ import jsonschema
 import pytest
 from referencing import Registry, Resource
 
-from civicgrid.cases import service as case_service
+from civicgrid.cases import intake as case_intake
 from civicgrid.cases.models import Case
-from civicgrid.cases.service import Actor
+from civicgrid.cases.policy import Actor
 from civicgrid.config import get_settings
 from civicgrid.media import service as media_service
 from civicgrid.open311 import service as o311
@@ -78,6 +78,8 @@ REPORTERS = {
     "hotline": Actor("oper", "operator"),
     "supervisor": Actor("sup", "supervisor"),
     "staff": Actor("disp", "dispatcher"),
+    "system": Actor.system(),
+    "spotcheck": Actor("sup", "supervisor"),
 }
 # The reporter's contact on every case a_case makes: none of it may appear in an Open311 answer.
 REPORTER = {"name": "王小明", "phone": "13912345678", "email": "wxm@example.org"}
@@ -94,7 +96,7 @@ def a_case(
     """A case of `source` at POINT_A, reported through the case service with REPORTER's
     contact, with `photos` report photos attached."""
     settings = get_settings()
-    case = case_service.report(
+    case = case_intake.report(
         session,
         settings,
         source=source,

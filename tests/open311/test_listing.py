@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from sqlalchemy import event, select
 
 from civicgrid.cases import service as case_service
-from civicgrid.cases.service import Actor
+from civicgrid.cases.policy import Actor
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
 from civicgrid.media.models import Photo

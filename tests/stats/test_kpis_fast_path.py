@@ -45,6 +45,9 @@ def random_history(rng: random.Random, n: int) -> str:
             ev["until"] = (at + dt.timedelta(days=2)).isoformat()
         if action == "rate":
             ev["score"] = rng.randint(1, 5)
+        if action == "relocate":  # the history format: a relocate names its point
+            ev["lon"] = round(rng.uniform(BOX[0], BOX[2]), 6)
+            ev["lat"] = round(rng.uniform(BOX[1], BOX[3]), 6)
         events.append(ev)
         new = workflow.next_state(state, action, before)
         before = state if action == "suspend" else None if action == "resume" else before

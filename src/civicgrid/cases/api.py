@@ -11,7 +11,7 @@ from sqlalchemy import select
 from civicgrid.auth import service as auth_service
 from civicgrid.auth.deps import CurrentUser, OptionalUser, require_roles
 from civicgrid.auth.exceptions import NotSignedIn
-from civicgrid.cases import service, views, workflow
+from civicgrid.cases import intake, policy, queries, service, views, workflow
 from civicgrid.cases.exceptions import ActionForbidden, BadAction, CaseNotFound
 from civicgrid.cases.models import Case
 from civicgrid.cases.schemas import (
@@ -105,7 +105,7 @@ def list_cases(
             f"state 应为 {', '.join(workflow.STATES)}",
             f"state must be one of {', '.join(workflow.STATES)}",
         )
-    flt = service.CaseFilter(
+    flt = queries.CaseFilter(
         state=state,
         light=light,
         street=street,
@@ -121,7 +121,7 @@ def list_cases(
         queue=queue,
     )
     scope = auth_service.scope_codes(session, user)
-    items = service.list_cases(session, scope=scope, flt=flt, limit=limit, cursor=cursor)
+    items = queries.list_cases(session, scope=scope, flt=flt, limit=limit, cursor=cursor)
     return {
         "items": [views.case_summary(c) for c in items],
         "next_cursor": items[-1].id if len(items) == limit else None,
@@ -133,7 +133,7 @@ def report_case(
     body: CaseCreate, session: DbSession, user: CurrentUser, settings: AppSettings
 ) -> dict:
     """A report by staff (supervisor's patrol, operator's hotline call, any staff)."""
-    actor = service.actor_for(session, user, "report")
+    actor = policy.actor_for(session, user, "report")
     source = body.source or next(
         (SOURCE_OF_ROLE[r] for r in user.roles if r in SOURCE_OF_ROLE), "staff"
     )
@@ -147,7 +147,7 @@ def report_case(
         raise ActionForbidden(
             "只有派遣员可以要求自动派遣", "only dispatchers may ask for automatic dispatch"
         )
-    case = service.report(
+    case = intake.report(
         session,
         settings,
         source=source,
@@ -179,8 +179,8 @@ def lights(
     scope = auth_service.scope_codes(session, user)
     out = {}
     for colour in ("yellow", "red"):
-        found = service.list_cases(
-            session, scope=scope, flt=service.CaseFilter(light=colour), limit=limit
+        found = queries.list_cases(
+            session, scope=scope, flt=queries.CaseFilter(light=colour), limit=limit
         )
         out[colour] = [views.case_summary(c) for c in found]
     return out
@@ -193,7 +193,7 @@ def case_detail(case: CurrentCase, session: DbSession, user: CurrentUser) -> dic
     detail = views.case_detail(
         session, case, events, user.roles, media_service.photos_of(session, case.id)
     )
-    detail["allowed_actions"] = service.allowed_for(session, case, user)
+    detail["allowed_actions"] = policy.allowed_for(session, case, user)
     return detail
 
 
@@ -210,7 +210,7 @@ def merge(
     from civicgrid.citizen import service as citizen_service
 
     original = service.get_visible_case(session, body.into, auth_service.scope_codes(session, user))
-    actor = service.actor_for(session, user, "reject")
+    actor = policy.actor_for(session, user, "reject")
     citizen_service.merge(session, settings, case, original, actor=actor)
     return views.case_summary(case)
 
@@ -288,7 +288,7 @@ def _act(
     body: ActionIn,
     photos: list[tuple[str, bytes]] = (),
 ) -> dict:
-    actor = service.actor_for(session, user, action)
+    actor = policy.actor_for(session, user, action)
     payload = {
         k: v
         for k, v in {
@@ -323,11 +323,11 @@ def _act(
 
 
 def _relocate(session, settings, user, case: Case, body: ActionIn) -> dict:
-    events = service.relocate(
+    events = intake.relocate(
         session,
         settings,
         case,
-        actor=service.actor_for(session, user, "relocate"),
+        actor=policy.actor_for(session, user, "relocate"),
         lon=body.lon,
         lat=body.lat,
         datum=body.datum,
@@ -399,12 +399,7 @@ def board_data(session: DbSession, user: OptionalUser) -> dict:
         raise NotSignedIn()
     scope = auth_service.scope_codes(session, user)
     now = utcnow()
-    query = service.scoped(
-        select(Case).where(
-            Case.state.in_(("registered", "dispatched", "in_progress", "resolved", "reported"))
-        ),
-        scope,
-    )
+    query = policy.scoped(select(Case).where(Case.state.in_(workflow.OPEN_STATES)), scope)
     cases = session.scalars(query.order_by(Case.id.desc()).limit(5000)).all()
     streets: dict[str, dict] = {}
     out = []

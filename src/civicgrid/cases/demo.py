@@ -9,7 +9,7 @@ import random
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from civicgrid.cases import routing, service
+from civicgrid.cases import intake, policy, routing, service
 from civicgrid.cases.exceptions import BadAction
 from civicgrid.cases.models import Case
 from civicgrid.config import get_settings
@@ -132,13 +132,13 @@ def _one_case(session, settings, rng: random.Random, t0: dt.datetime, now: dt.da
     category = _pick(rng, CATEGORIES)
     lon, lat = _random_point(rng)
     reporter = {
-        "citizen": service.Actor.citizen(),
-        "open311": service.Actor.system(),
-        "supervisor": service.Actor("supervisor", "supervisor"),
-        "hotline": service.Actor("operator", "operator"),
-        "staff": service.Actor("dispatcher", "dispatcher"),
+        "citizen": policy.Actor.citizen(),
+        "open311": policy.Actor.system(),
+        "supervisor": policy.Actor("supervisor", "supervisor"),
+        "hotline": policy.Actor("operator", "operator"),
+        "staff": policy.Actor("dispatcher", "dispatcher"),
     }[source]
-    case = service.report(
+    case = intake.report(
         session,
         settings,
         source=source,
@@ -152,7 +152,7 @@ def _one_case(session, settings, rng: random.Random, t0: dt.datetime, now: dt.da
         at=t0,
     )
     t = t0
-    disp = service.Actor("dispatcher", "dispatcher")
+    disp = policy.Actor("dispatcher", "dispatcher")
 
     def step(action: str, minutes: float, actor, **kw) -> bool:
         nonlocal t
@@ -173,15 +173,15 @@ def _one_case(session, settings, rng: random.Random, t0: dt.datetime, now: dt.da
             step(
                 "reject",
                 rng.uniform(5, 60),
-                service.Actor("operator", "operator"),
+                policy.Actor("operator", "operator"),
                 note="重复上报, 不予立案",
             )
             return
-        if not step("accept", rng.uniform(2, 30), service.Actor("operator", "operator")):
+        if not step("accept", rng.uniform(2, 30), policy.Actor("operator", "operator")):
             return
         if not step("dispatch", rng.uniform(1, 20), disp):
             return
-    handler = service.Actor(f"h{case.unit_code}", "handler", None)
+    handler = policy.Actor(f"h{case.unit_code}", "handler", None)
     if rng.random() < 0.05:
         if not step("return", rng.uniform(10, 90), handler, note="不属于本单位职责"):
             return
@@ -190,7 +190,7 @@ def _one_case(session, settings, rng: random.Random, t0: dt.datetime, now: dt.da
         )
         if not step("dispatch", rng.uniform(5, 40), disp, payload={"unit": unit}):
             return
-        handler = service.Actor(f"h{case.unit_code}", "handler", None)
+        handler = policy.Actor(f"h{case.unit_code}", "handler", None)
     if not step("take", rng.uniform(5, 120), handler):
         return
     allowed = (case.deadline - t).total_seconds() / 60 if case.deadline else 240
@@ -214,7 +214,7 @@ def _one_case(session, settings, rng: random.Random, t0: dt.datetime, now: dt.da
     done_after = allowed * (rng.uniform(1.05, 2.5) if late else rng.uniform(0.1, 0.9))
     if not step("report_done", done_after, handler, note="已处置完毕"):
         return
-    verifier = service.Actor("supervisor", "supervisor")
+    verifier = policy.Actor("supervisor", "supervisor")
     if rng.random() < 0.1:
         if not step("verify_fail", rng.uniform(30, 240), verifier, note="现场仍未处理干净"):
             return
@@ -226,7 +226,7 @@ def _one_case(session, settings, rng: random.Random, t0: dt.datetime, now: dt.da
         step(
             "rate",
             rng.uniform(60, 60 * 24),
-            service.Actor("operator", "operator"),
+            policy.Actor("operator", "operator"),
             payload={"score": _pick(rng, SCORES)},
             note="电话回访",
         )

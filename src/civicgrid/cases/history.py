@@ -42,7 +42,6 @@ import fcntl
 import json
 import math
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,9 +50,13 @@ import orjson
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
+from civicgrid.cases import rows as caserows
 from civicgrid.cases import workflow
+from civicgrid.cases.calendar import WorkCalendar
 from civicgrid.cases.models import Case, CaseEvent
 from civicgrid.categories import queries as categories_queries
+from civicgrid.categories import service as cat_service
+from civicgrid.config import get_settings
 from civicgrid.geo import datum as datum_mod
 from civicgrid.geo.index import index as geo_index
 from civicgrid.kit.db import UTCDateTime, get_engine, session_scope, utcnow
@@ -74,14 +77,9 @@ TOP_FIELDS = (
     "description",
     "events",
 )
-EVENT_FIELDS = ("at", "action", "unit", "deadline", "until", "score", "note")
-EVENT_FIELD_SET = frozenset(EVENT_FIELDS)
-TIME_FIELDS = ("deadline", "until")
-NEEDS = {"dispatch": "deadline", "extend_approve": "deadline", "extend_request": "until"}
 BATCH = 1000
-# case-history-format.md: a code is at most 40 letters, digits and hyphens (it ends up in URLs,
-# pages and file names; nothing else is safe in all of them).
-CODE_PATTERN = re.compile(r"[A-Za-z0-9-]{1,40}")
+CODE_PATTERN = caserows.CODE_PATTERN
+COMPONENT = "component:"
 
 
 class HistoryInvalid(Invalid):
@@ -134,42 +132,72 @@ def _text(value, what: str, limit: int, *, multiline: bool = True) -> str:
     return check_text(value, what, max_length=limit, multiline=multiline)
 
 
-def _parse(obj, categories: dict[str, str], units: set[str]) -> tuple[dict, list[dict]]:
+@dataclass
+class _Context:
+    """What the lines are checked against: the catalogue, the org units, the working calendar,
+    the time limits (for a dispatch's limit unit when the file has none) and the yellow mark."""
+
+    session: Session
+    categories: dict[str, set[str]]
+    units: set[str]
+    calendar: WorkCalendar
+    fraction: float
+    limit_units: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+    def limit_unit(self, kind: str, code: str, urgency: str) -> str:
+        key = (kind, code, urgency)
+        if key not in self.limit_units:
+            cat = cat_service.category_ref(self.session, code, kind)
+            self.limit_units[key] = cat_service.cached_limit(self.session, cat, urgency).unit
+        return self.limit_units[key]
+
+
+def _category(value, categories: dict[str, set[str]]) -> tuple[str, str]:
+    """(kind, code) of the line's category: a bare code is the event category of that code (a
+    component where the catalogue has no such event), `component:01002` a component."""
+    if isinstance(value, str) and value.startswith(COMPONENT):
+        code = value[len(COMPONENT) :]
+        if "component" in categories.get(code, ()):
+            return "component", code
+    elif isinstance(value, str) and value in categories:
+        kinds = categories[value]
+        return ("event" if "event" in kinds else "component"), value
+    raise _Bad(f"unknown category {value!r}")
+
+
+def _parse(obj, ctx: _Context) -> tuple[dict, list[dict]]:
     if not isinstance(obj, dict):
         raise _Bad("a line must be a JSON object")
     code = obj.get("code")
     if not isinstance(code, str) or not CODE_PATTERN.fullmatch(code):
         shown = repr(code)[:60] if isinstance(code, str) else type(code).__name__
         raise _Bad(f"code {shown} is not 1 to 40 letters, digits or hyphens")
-    source = obj.get("source")
-    if source not in workflow.SOURCES:
-        raise _Bad(f"source {source!r} is not one of {', '.join(workflow.SOURCES)}")
-    category = obj.get("category")
-    if category not in categories:
-        raise _Bad(f"unknown category {category!r}")
+    kind, category = _category(obj.get("category"), ctx.categories)
     urgency = obj.get("urgency", "normal")
-    if urgency not in workflow.URGENCIES:
-        raise _Bad(f"urgency {urgency!r} is not normal or urgent")
+    source = obj.get("source")
+    address = _text(obj.get("address"), "address", caserows.MAX_ADDRESS, multiline=False)
+    description = _text(obj.get("description"), "description", caserows.MAX_TEXT)
+    caserows.check_header(source=source, urgency=urgency, address=address, description=description)
     lon, lat = obj.get("lon"), obj.get("lat")
     if lon is not None or lat is not None:
-        if not all(
-            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-            for v in (lon, lat)
-        ):
-            raise _Bad("bad coordinate: lon and lat must both be numbers")
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise _Bad(f"bad coordinate: lon {lon}, lat {lat} out of range")
-        name = obj.get("datum", "wgs84")
-        if name not in datum_mod.DATUMS:
-            raise _Bad(f"unknown datum {name!r}")
-        lon, lat = datum_mod.to_wgs84(float(lon), float(lat), name)
+        lon, lat = _point(obj)
     events_in = obj.get("events")
     if not isinstance(events_in, list) or not events_in:
         raise _Bad("events must be a non-empty list")
-    p = workflow.Projection()
+    case = caserows.draft(
+        code=code,
+        source=source,
+        category_kind=kind,
+        category_code=category,
+        urgency=urgency,
+        lon=lon,
+        lat=lat,
+        address=address,
+        description=description,
+    )
+    # where the case has no point, it waits for one; where it has, its grids say (`_place`)
+    case.queue_reason = "no_location" if lon is None else caserows.TO_PLACE
     events: list[dict] = []
-    last_at = None
-    state = None
     for n, ev in enumerate(events_in, start=1):
         if not isinstance(ev, dict):
             raise _Bad(f"event {n}: not an object")
@@ -179,73 +207,75 @@ def _parse(obj, categories: dict[str, str], units: set[str]) -> tuple[dict, list
         if n == 1 and action != "report":
             raise _Bad("the first event must be report")
         at = _time(ev.get("at"), n, "at")
-        if last_at is not None and at < last_at:
+        if case.last_event_at is not None and at < case.last_event_at:
             raise _Bad(f"event {n}: time {ev.get('at')} is before the event before it")
-        last_at = at
-        new_state = workflow.next_state(p.state, action, p.state_before_suspend)
-        if new_state is None:
-            raise _Bad(f"event {n}: {action} is not allowed when the case is {p.state}")
-        if len(ev) > 2 and not ev.keys() <= EVENT_FIELD_SET:
-            unknown = sorted(set(ev) - EVENT_FIELD_SET)
-            raise _Bad(f"event {n}: unknown field(s) {', '.join(unknown)}")
-        payload: dict = {}
-        stored: dict = {}
-        if len(ev) > 2:
-            if action == "dispatch":
-                unit = ev.get("unit")
-                if unit not in units:
-                    raise _Bad(f"event {n}: unknown unit {unit!r}")
-                payload["unit"] = stored["unit"] = unit
-            for key in TIME_FIELDS:
-                if key in ev:
-                    payload[key] = moment = _time(ev[key], n, key)
-                    stored[key] = moment.isoformat()
-            if action == "rate":
-                score = ev.get("score")
-                if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
-                    raise _Bad(f"event {n}: score must be a whole number from 1 to 5")
-                payload["score"] = stored["score"] = score
-        if action in NEEDS and NEEDS[action] not in payload:
-            raise _Bad(f"event {n}: {action} needs {NEEDS[action]}")
-        if action == "dispatch" and "unit" not in payload:
-            raise _Bad(f"event {n}: unknown unit None")
-        note = _text(ev.get("note"), f"event {n} note", 4000)
-        workflow.apply(p, action, at, payload)
-        events.append(
-            {
-                "seq": n,
-                "at": at,
-                "action": action,
-                "from_state": state,
-                "to_state": new_state,
-                "actor": None,
-                "role": "import",
-                "note": note,
-                "payload": stored,
-            }
+        if workflow.next_state(case.state, action, case.state_before_suspend) is None:
+            raise _Bad(f"event {n}: {action} is not allowed when the case is {case.state}")
+        spec = workflow.PAYLOADS[action]
+        unknown = [k for k in ev if k not in spec and k not in workflow.EVENT_FIELDS]
+        if unknown:
+            raise _Bad(f"event {n}: unknown field(s) {', '.join(sorted(unknown))}")
+        try:
+            payload = caserows.check_payload(action, ev, at=at, history=True, units=ctx.units)
+        except BadRequest as exc:
+            raise _Bad(f"event {n}: {exc.en}") from None
+        note = _text(ev.get("note"), f"event {n} note", caserows.MAX_TEXT)
+        public = ev.get("public", False)
+        if not isinstance(public, bool):
+            raise _Bad(f"event {n}: public must be true or false")
+        if public and not note:
+            raise _Bad(f"event {n}: public is for a note, and the event has none")
+        by = ev.get("by")
+        if by is not None:
+            by = _text(by, f"event {n} by", caserows.MAX_BY, multiline=False) or None
+        if action == "dispatch":
+            unit = payload.get("limit_unit") or ctx.limit_unit(kind, category, urgency)
+            payload["limit_unit"] = unit
+        if action in ("dispatch", "extend_approve") and "warn_at" not in payload:
+            unit = payload.get("limit_unit") or case.limit_unit
+            payload["warn_at"] = caserows.warn_at(
+                ctx.calendar, at, payload["deadline"], unit, ctx.fraction
+            )
+        if action == "relocate":
+            payload["lon"], payload["lat"] = datum_mod.to_wgs84(
+                payload["lon"], payload["lat"], payload.get("datum", "wgs84")
+            )
+            payload["datum"] = "wgs84"
+            payload["was"] = {"lon": case.lon, "lat": case.lat}
+        row = caserows.apply(
+            case, action, at, payload, actor=by, role="import", note=note, public=public
         )
-        state = new_state
-    row = {
-        "code": code,
-        "source": source,
-        "category_kind": categories[category],
-        "category_code": category,
-        "urgency": urgency,
-        "lon": lon,
-        "lat": lat,
-        "address": _text(obj.get("address"), "address", 200, multiline=False),
-        "description": _text(obj.get("description"), "description", 4000),
-        **p.as_dict(),
-    }
-    return row, events
+        events.append(row)
+    return caserows.case_row(case), events
+
+
+def _point(obj) -> tuple[float, float]:
+    lon, lat = obj.get("lon"), obj.get("lat")
+    if not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        for v in (lon, lat)
+    ):
+        raise _Bad("bad coordinate: lon and lat must both be numbers")
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise _Bad(f"bad coordinate: lon {lon}, lat {lat} out of range")
+    name = obj.get("datum", "wgs84")
+    if name not in datum_mod.DATUMS:
+        raise _Bad(f"unknown datum {name!r}")
+    return datum_mod.to_wgs84(float(lon), float(lat), name)
 
 
 def validate(
     session: Session, lines: Iterable[str], *, replace: bool = False
 ) -> tuple[list[Parsed], list[str]]:
     """Parse and check every line; returns the valid cases and the `line N: reason` problems."""
-    categories = categories_queries.kinds_by_code(session)
-    units = org_queries.all_codes(session)
+    settings = get_settings()
+    ctx = _Context(
+        session=session,
+        categories=categories_queries.kinds_of_each_code(session),
+        units=org_queries.all_codes(session),
+        calendar=WorkCalendar.load(session, settings),
+        fraction=settings.light_yellow_fraction,
+    )
     parsed: list[Parsed] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
@@ -254,7 +284,7 @@ def validate(
             continue
         try:
             obj = orjson.loads(line)
-            row, events = _parse(obj, categories, units)
+            row, events = _parse(obj, ctx)
         except json.JSONDecodeError as exc:
             problems.append(f"line {n}: not valid JSON ({exc.msg})")
             continue
@@ -287,49 +317,26 @@ def _exists(line: int, code: str) -> str:
 
 
 def _place(rows: list[dict]) -> None:
+    """The grid, community and street of each case's (last) point; an undispatched case with
+    none is on the dispatcher's queue for it."""
     located = [r for r in rows if r["lon"] is not None]
     found = geo_index.locate_many([(r["lon"], r["lat"]) for r in located])
     for row, hits in zip(located, found, strict=True):
-        for level in ("grid", "community", "street"):
+        for level in caserows.PLACE_LEVELS:
             hit = hits[level]
             row[f"{level}_code"] = hit.code if hit else None
     for r in rows:
         if r["lon"] is None:
             r.update(grid_code=None, community_code=None, street_code=None)
+        r["queue_reason"] = caserows.placed_reason(r)
 
 
 # The case columns an import stages: all but the id (the database's, or the replaced case's),
 # the version and the row's own times (set by the swap).
-STAGED_COLUMNS = (
-    "code",
-    "source",
-    "category_kind",
-    "category_code",
-    "urgency",
-    "lon",
-    "lat",
-    "grid_code",
-    "community_code",
-    "street_code",
-    "address",
-    "description",
-    *workflow.Projection().as_dict(),
-    "limit_unit",
-    "calendar_missing",
-    "queue_reason",
-    "duplicate_of",
+STAGED_COLUMNS = tuple(
+    c for c in caserows.CASE_COLUMNS if c not in ("version", "created_at", "updated_at")
 )
-EVENT_COLUMNS = (
-    "seq",
-    "at",
-    "action",
-    "from_state",
-    "to_state",
-    "actor",
-    "role",
-    "note",
-    "payload",
-)
+EVENT_COLUMNS = tuple(c for c in caserows.EVENT_COLUMNS if c != "case_id")
 # The columns that hold times: the driver gets them as SQLAlchemy's text (see _time_converter).
 _TIME_COLUMNS = {
     column.name
@@ -393,7 +400,6 @@ def _staged_rows(
     _place(rows)
     case_rows, event_rows = [], []
     for pos, (p, r) in enumerate(zip(chunk, rows, strict=True), start=first_pos):
-        r.update(limit_unit=None, calendar_missing=False, queue_reason=None, duplicate_of=None)
         case_rows.append(
             (
                 pos,
@@ -407,14 +413,7 @@ def _staged_rows(
             event_rows.append(
                 (
                     pos,
-                    e["seq"],
-                    when(e["at"]),
-                    e["action"],
-                    e["from_state"],
-                    e["to_state"],
-                    None,
-                    "import",
-                    e["note"],
+                    *(when(e[c]) if c in _TIME_COLUMNS else e[c] for c in EVENT_COLUMNS[:-1]),
                     dumps(e["payload"]).decode() if e["payload"] else "{}",
                 )
             )
@@ -626,15 +625,21 @@ def _line_number(problem: str) -> int:
 
 
 def _event_out(e: CaseEvent) -> dict:
+    """An event in the history format: its payload's fields as the workflow specifies them,
+    who acted (`by`: the username, `system` for the platform, none for a citizen) and whether
+    its note is public."""
     out = {"at": iso_local(e.at), "action": e.action}
-    payload = e.payload or {}
-    for key in ("unit", "deadline", "until", "score"):
-        if key not in payload:
-            continue
-        value = payload[key]
-        out[key] = iso_local(dt.datetime.fromisoformat(value)) if key in TIME_FIELDS else value
+    spec = workflow.PAYLOADS.get(e.action, {})
+    for key, value in caserows.history_fields(e.action, e.payload).items():
+        timed = spec[key].kind == "time" and value is not None
+        out[key] = iso_local(dt.datetime.fromisoformat(value)) if timed else value
+    by = e.actor or ("system" if e.role == "system" else None)
+    if by:
+        out["by"] = by
     if e.note:
         out["note"] = e.note
+        if e.public:
+            out["public"] = True
     return out
 
 
@@ -662,7 +667,7 @@ def export_lines(
             obj = {
                 "code": c.code,
                 "source": c.source,
-                "category": c.category_code,
+                "category": (COMPONENT if c.category_kind == "component" else "") + c.category_code,
                 "urgency": c.urgency,
                 "lon": c.lon,
                 "lat": c.lat,
@@ -697,17 +702,7 @@ def verify(session: Session, batch: int = 2000) -> Iterator[tuple[str, dict]]:
         ):
             by_case.setdefault(e.case_id, []).append(e)
         for c in cases:
-            p = workflow.Projection()
-            problem = None
-            for e in by_case.get(c.id, []):
-                if workflow.next_state(p.state, e.action, p.state_before_suspend) is None:
-                    problem = f"event {e.seq} ({e.action}) is illegal after {p.state}"
-                    break
-                payload = dict(e.payload or {})
-                for key in ("deadline", "until", "warn_at"):
-                    if key in payload:
-                        payload[key] = dt.datetime.fromisoformat(payload[key])
-                workflow.apply(p, e.action, e.at, payload)
+            p, problem = caserows.fold(by_case.get(c.id, []))
             diff = {
                 n: (getattr(c, n), getattr(p, n)) for n in names if getattr(c, n) != getattr(p, n)
             }

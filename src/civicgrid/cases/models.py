@@ -52,7 +52,7 @@ class Case(Base):
     address: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
 
-    # --- projection of the events (see cases.workflow.project) ---
+    # --- projection of the events (cases.rows folds them with cases.workflow.apply) ---
     state: Mapped[str] = mapped_column(String(16), index=True)
     state_before_suspend: Mapped[str | None] = mapped_column(String(16))
     unit_code: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -8,8 +8,9 @@ from fastapi.responses import HTMLResponse
 
 from civicgrid.auth import service as auth_service
 from civicgrid.auth.deps import PageUser
+from civicgrid.cases import policy, views, workflow
+from civicgrid.cases import queries as case_queries
 from civicgrid.cases import service as case_service
-from civicgrid.cases import views, workflow
 from civicgrid.categories import service as cat_service
 from civicgrid.kit.http import AppSettings, DbSession
 from civicgrid.media import service as media_service
@@ -18,55 +19,20 @@ from civicgrid.web.layout import render
 
 router = APIRouter(include_in_schema=False)
 
-QUEUES = {
-    # key: (label, filter, roles that see it)
-    "to_accept": ("待立案", dict(state=["reported"]), ("operator", "dispatcher", "admin")),
-    # no place yet: placed on the map (relocate) or rejected by the district's command roles
-    "to_locate": (
-        "待定位",
-        dict(queue=["no_location", "outside_grid"], state=["reported", "registered"]),
-        ("operator", "dispatcher", "admin"),
-    ),
-    "to_dispatch": ("待派遣", dict(state=["registered"]), ("dispatcher", "admin")),
-    "returned": ("退回", dict(queue="returned", state=["registered"]), ("dispatcher",)),
-    "extensions": ("延期申请", dict(extension_pending=True), ("dispatcher",)),
-    "yellow": ("黄灯", dict(light="yellow"), ("dispatcher", "leader", "admin")),
-    "red": ("红灯", dict(light="red"), ("dispatcher", "leader", "admin")),
-    "complaints": ("回访不满意", dict(queue="complaint"), ("dispatcher", "operator")),
-    "unit": ("本单位案件", dict(state=["dispatched", "in_progress"]), ("handler",)),
-    "verify": ("待核查", dict(state=["resolved"]), ("supervisor", "dispatcher")),
-    "all": ("全部", dict(), ("admin", "leader", "dispatcher", "operator", "supervisor", "handler")),
-}
-
-
-def _filter(spec: dict, q: str) -> case_service.CaseFilter:
-    return case_service.CaseFilter(
-        state=spec.get("state"),
-        light=spec.get("light"),
-        queue=spec.get("queue"),
-        extension_pending=spec.get("extension_pending"),
-        q=q or None,
-    )
-
 
 @router.get("/console", response_class=HTMLResponse)
 def console(
     request: Request, session: DbSession, user: PageUser, queue: str | None = None, q: str = ""
 ) -> HTMLResponse:
     """Each role's queues; a table of cases; search."""
-    mine = [k for k, (_, _, roles) in QUEUES.items() if any(r in roles for r in user.roles)]
+    mine = case_queries.queues_for(user.roles)
     queue = queue if queue in mine else mine[0]
     scope = auth_service.scope_codes(session, user)
     counts = [
-        (
-            key,
-            QUEUES[key][0],
-            case_service.count_cases(session, scope=scope, flt=_filter(QUEUES[key][1], "")),
-        )
+        (key, case_queries.QUEUES[key].label, case_queries.count_queue(session, key, scope=scope))
         for key in mine
     ]
-    label, spec, _ = QUEUES[queue]
-    cases = case_service.list_cases(session, scope=scope, flt=_filter(spec, q), limit=200)
+    cases = case_queries.list_queue(session, queue, scope=scope, q=q, limit=200)
     names = cat_service.category_names(session)
     rows = [
         {**views.case_summary(c), "category_name": names.get(c.category_code, c.category_code)}
@@ -100,8 +66,7 @@ def case_page(
         unit_name=unit.name if unit else None,
     )
     actions = [
-        (a, f"{workflow.ACTION_NAMES_ZH[a]} {a}")
-        for a in case_service.allowed_for(session, case, user)
+        (a, f"{workflow.ACTION_NAMES_ZH[a]} {a}") for a in policy.allowed_for(session, case, user)
     ]
     units = [u for u in org_service.units(session) if u.kind in ("street", "department")]
     return render(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from civicgrid.geo.datum import DATUMS
+
 STATES = (
     "reported",
     "registered",
@@ -20,8 +22,13 @@ STATES = (
     "suspended",
 )
 OPEN_STATES = ("reported", "registered", "dispatched", "in_progress", "resolved")
-SOURCES = ("citizen", "supervisor", "hotline", "open311", "staff")
+# What Open311 and the pages call closed (a suspended case is neither: it waits).
+CLOSED_STATES = ("closed", "rejected")
+# The states in which a deadline's clock runs, so a case has a light (亮灯).
+TICKING_STATES = ("registered", "dispatched", "in_progress")
+SOURCES = ("citizen", "supervisor", "hotline", "open311", "staff", "system", "spotcheck")
 URGENCIES = ("normal", "urgent")
+LIMIT_UNITS = ("working_hours", "natural_hours", "working_days")
 
 # The marker for "the state before the suspension" and for "unchanged".
 RESUME = "<before>"
@@ -55,7 +62,7 @@ for _state in STATES:
 
 ACTIONS = tuple(dict.fromkeys(a for _, a in TRANSITIONS))
 # Actions that appear in case histories (urge and comment are notes, not moves).
-# relocate keeps the state: it moves the case's place (service.relocate), routing may follow.
+# relocate keeps the state: it moves the case's place (intake.relocate), routing may follow.
 HISTORY_ACTIONS = tuple(a for a in ACTIONS if a not in ("urge", "comment"))
 
 STAFF = ("admin", "leader", "dispatcher", "operator", "supervisor", "handler")
@@ -113,7 +120,67 @@ STATE_NAMES_ZH = {
     "rejected": "不予立案",
     "suspended": "挂账",
 }
-WARN_FRACTION = 0.8
+# The yellow mark of events written before each dispatch and extension carried its own
+# `warn_at` (imports of older versions): the fold recomputes it with this fraction of the
+# natural time. Every event written now carries warn_at, computed with the setting
+# light_yellow_fraction (cases.rows.warn_at).
+LEGACY_WARN_FRACTION = 0.8
+
+
+# --- what each action takes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an action's payload (case-history-format.md, "extra fields").
+
+    kind: `time` (ISO 8601 with a UTC offset), `unit` (an org unit code), `code` (a case code),
+    `score` (a whole number 1..5), `lon` / `lat` (degrees), or `choice` (one of `choices`).
+    required: a history must give it. live_default: a live action may leave it out, and the
+    service completes it (routing chooses the unit, the time limit gives the deadline, the
+    extension request gives the new deadline).
+    """
+
+    kind: str
+    required: bool = False
+    live_default: bool = False
+    choices: tuple[str, ...] = ()
+
+
+# Fields every event may carry besides its payload: `by` (who acted) and a `note`, `public`
+# when the note is shown to the citizen.
+EVENT_FIELDS = ("at", "action", "by", "note", "public")
+PAYLOADS: dict[str, dict[str, Field]] = {
+    "report": {},
+    "accept": {},
+    "reject": {"duplicate_of": Field("code")},
+    "dispatch": {
+        "unit": Field("unit", required=True, live_default=True),
+        "deadline": Field("time", required=True, live_default=True),
+        "limit_unit": Field("choice", choices=LIMIT_UNITS),
+        "warn_at": Field("time"),
+    },
+    "return": {},
+    "take": {},
+    "extend_request": {"until": Field("time", required=True)},
+    "extend_approve": {"deadline": Field("time", required=True, live_default=True)},
+    "extend_refuse": {},
+    "report_done": {},
+    "verify_fail": {},
+    "verify_pass": {},
+    "suspend": {},
+    "resume": {},
+    "rate": {"score": Field("score", required=True)},
+    "relocate": {
+        "lon": Field("lon", required=True),
+        "lat": Field("lat", required=True),
+        "datum": Field("choice", choices=DATUMS),
+    },
+    "urge": {},
+    "comment": {},
+}
+# Live actions that must say why (the history format takes them as they are).
+NOTE_REQUIRED = ("reject", "return", "verify_fail", "extend_refuse", "urge", "comment")
 
 
 def allowed_actions(state: str | None) -> list[str]:
@@ -183,7 +250,7 @@ def apply(p: Projection, action: str, at: dt.datetime, payload: dict) -> str:
         deadline = payload["deadline"]
         p.deadline = deadline
         warn = payload.get("warn_at")
-        p.warn_at = min(warn, deadline) if warn else at + (deadline - at) * WARN_FRACTION
+        p.warn_at = min(warn, deadline) if warn else at + (deadline - at) * LEGACY_WARN_FRACTION
         if p.warn_at < at:
             p.warn_at = min(at, deadline)
         p.deadline_start = at
@@ -239,7 +306,7 @@ def apply(p: Projection, action: str, at: dt.datetime, payload: dict) -> str:
 def light(p, now: dt.datetime) -> str | None:
     """亮灯 of a case now: green (≤ 80 % of the time used), yellow (≤ 100 %), red (overdue);
     None where no clock runs (not dispatched yet, resolved, closed, rejected, suspended)."""
-    if p.state not in ("dispatched", "in_progress", "registered") or p.deadline is None:
+    if p.state not in TICKING_STATES or p.deadline is None:
         return None
     if now > p.deadline:
         return "red"

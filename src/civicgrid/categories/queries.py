@@ -39,6 +39,14 @@ def kinds_by_code(session: Session) -> dict[str, str]:
     return kinds
 
 
+def kinds_of_each_code(session: Session) -> dict[str, set[str]]:
+    """Every code of the catalogue with all its kinds (a code may be an event and a component)."""
+    kinds: dict[str, set[str]] = {}
+    for code, kind in session.execute(select(Category.code, Category.kind)):
+        kinds.setdefault(code, set()).add(kind)
+    return kinds
+
+
 def one_per_code(session: Session) -> list[Category]:
     """One category per code, in code order; where a code is both kinds, the event."""
     by_code: dict[str, Category] = {}

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from civicgrid.cases import intake as case_intake
+from civicgrid.cases import policy as case_policy
 from civicgrid.cases import service as case_service
 from civicgrid.cases import workflow
 from civicgrid.cases.exceptions import BadAction, IllegalTransition
@@ -44,7 +46,7 @@ PUBLIC_NOTE_ACTIONS = (
 
 @dataclass
 class Submitted:
-    case: Case  # or, written with attach=False, the case's draft (cases.service.ReportPlan)
+    case: Case  # or, written with attach=False, the case's draft (cases.intake.ReportPlan)
     secret: str
     duplicates: list[str]
 
@@ -67,7 +69,7 @@ def submit(
 class Prepared:
     """A citizen's report checked and decided, not written yet."""
 
-    plan: case_service.ReportPlan
+    plan: case_intake.ReportPlan
     photos: list[CheckedImage]
 
 
@@ -98,14 +100,14 @@ def prepare(
         if gps is not None:
             lon, lat, datum = gps[0], gps[1], "wgs84"
     phone = normalise_phone(phone)
-    plan = case_service.plan_report(
+    plan = case_intake.plan_report(
         session,
         settings,
         source=source,
         category=category,
-        actor=case_service.Actor.citizen()
+        actor=case_policy.Actor.citizen()
         if source == "citizen"
-        else case_service.Actor("open311", "system"),
+        else case_policy.Actor("open311", "system"),
         lon=lon,
         lat=lat,
         datum=datum,
@@ -134,8 +136,8 @@ def write_many(
     session: Session, settings: Settings, prepared: list[Prepared], *, attach: bool = True
 ) -> list[Submitted]:
     """`write` for many reports at once (one statement per table), without the duplicates;
-    `attach` as in `cases.service.write_reports`."""
-    cases = case_service.write_reports(session, settings, [p.plan for p in prepared], attach=attach)
+    `attach` as in `cases.intake.write_reports`."""
+    cases = case_intake.write_reports(session, settings, [p.plan for p in prepared], attach=attach)
     done = [Submitted(case, secrets.token_urlsafe(12), []) for case in cases]
     for one, case in zip(prepared, cases, strict=True):
         for image in one.photos:
@@ -257,7 +259,7 @@ def rate(
         settings,
         case,
         "rate",
-        actor=case_service.Actor.citizen(),
+        actor=case_policy.Actor.citizen(),
         note=comment[:1000],
         payload={"score": score},
     )
@@ -303,7 +305,7 @@ def merge(
     duplicate: Case,
     original: Case,
     *,
-    actor: case_service.Actor,
+    actor: case_policy.Actor,
 ) -> None:
     """Reject `duplicate` as a duplicate of `original`; its reporter follows the original."""
     if duplicate.id == original.id or original.duplicate_of == duplicate.code:
@@ -317,8 +319,6 @@ def merge(
         note=f"重复案件, 已合并到 {original.code}",
         payload={"duplicate_of": original.code},
     )
-    duplicate.duplicate_of = original.code
-    session.flush()
 
 
 def _required_phone(raw: str) -> str:

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from civicgrid.auth import service as auth_service
 from civicgrid.auth.deps import CurrentUser
-from civicgrid.cases import service as case_service
+from civicgrid.cases import policy as case_policy
+from civicgrid.cases import queries as case_queries
 from civicgrid.cases import views, workflow
 from civicgrid.cases.models import Case
 from civicgrid.command.schemas import Summary
@@ -39,11 +40,11 @@ def summary(session: DbSession, user: CurrentUser) -> dict:
     month = day.replace(day=1)
 
     def count(column) -> int:
-        query = case_service.scoped(select(func.count(Case.id)).where(column >= day), scope)
+        query = case_policy.scoped(select(func.count(Case.id)).where(column >= day), scope)
         return session.scalar(query) or 0
 
     open_cases = session.scalars(
-        case_service.scoped(select(Case).where(Case.state.in_(workflow.OPEN_STATES)), scope)
+        case_policy.scoped(select(Case).where(Case.state.in_(workflow.OPEN_STATES)), scope)
         .order_by(Case.id.desc())
         .limit(3000)
     ).all()
@@ -54,7 +55,7 @@ def summary(session: DbSession, user: CurrentUser) -> dict:
         if light:
             lights[light] += 1
         points.append({"code": c.code, "lon": c.lon, "lat": c.lat, "light": light})
-    latest = case_service.list_cases(session, scope=scope, flt=case_service.CaseFilter(), limit=10)
+    latest = case_queries.list_cases(session, scope=scope, flt=case_queries.CaseFilter(), limit=10)
     ranking = assessment.ranking(
         session, start=month, end=month + dt.timedelta(days=32), group_by="street", now=now
     )
@@ -91,7 +92,7 @@ def _seen_by(scope):
             street_code=message.get("street"),
             community_code=message.get("community"),
         )
-        return case_service.visible(places, scope)
+        return case_policy.visible(places, scope)
 
     return seen
 

@@ -57,7 +57,6 @@ ATTRIBUTES: dict[str, list[dict]] = {
         for code in ("01001", "01002", "01003", "01005")
     },
 }
-CLOSED_STATES = ("closed", "rejected")
 KIND_ZH = {"event": "事件", "component": "部件"}
 
 
@@ -244,9 +243,9 @@ def find_requests(
         if end:
             query = query.where(Case.reported_at <= end)
         if status == "closed":
-            query = query.where(Case.state.in_(CLOSED_STATES))
+            query = query.where(Case.state.in_(workflow.CLOSED_STATES))
         elif status == "open":
-            query = query.where(Case.state.not_in(CLOSED_STATES))
+            query = query.where(Case.state.not_in(workflow.CLOSED_STATES))
         if updated_after:
             query = query.where(Case.last_event_at > updated_after)
     query = query.order_by(Case.reported_at.desc(), Case.id.desc())
@@ -297,7 +296,7 @@ def request_views(
     return [
         {
             "service_request_id": code,
-            "status": "closed" if state in CLOSED_STATES else "open",
+            "status": "closed" if state in workflow.CLOSED_STATES else "open",
             "status_notes": notes.get(case_id),
             "service_name": names.get(category_code),
             "service_code": category_code,

@@ -1,0 +1,112 @@
+"""Who may see a case and who may act on it: one rule, `visible` for a case and `scoped` for
+a query, used by the API, the pages, the live stream and search, and `check_actor` for an
+action (the workflow's roles, the handler's own unit, the scope)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_
+from sqlalchemy.orm import Session
+
+from civicgrid.auth.service import SEES_UNPLACED
+from civicgrid.cases import workflow
+from civicgrid.cases.exceptions import ActionForbidden
+from civicgrid.cases.models import Case
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who takes an action, in which role, seeing which units (None: all)."""
+
+    username: str | None
+    role: str
+    scope: frozenset[str] | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(None, "system")
+
+    @classmethod
+    def citizen(cls) -> Actor:
+        return cls(None, "citizen")
+
+    @property
+    def is_history(self) -> bool:
+        return self.role == "import"
+
+
+def actor_for(session: Session, user, action: str) -> Actor:
+    """The user acting in the first of their roles that may take `action`."""
+    from civicgrid.auth import service as auth_service
+
+    allowed = workflow.ROLES.get(action, ())
+    role = next((r for r in user.roles if r in allowed), None)
+    if role is None:
+        raise ActionForbidden(
+            f"您的角色不能执行「{workflow.ACTION_NAMES_ZH.get(action, action)}」",
+            f"your roles may not take the action {action}; it needs one of {', '.join(allowed)}",
+        )
+    scope = auth_service.scope_codes(session, user)
+    return Actor(user.username, role, frozenset(scope) if scope is not None else None)
+
+
+def visible(case, scope: frozenset[str] | set[str] | None) -> bool:
+    """Whether a scope (auth.service.scope_codes) may see a case — or anything with the case's
+    unit_code, street_code and community_code (a live event, a draft). `scoped` is the same
+    rule as a query."""
+    if scope is None:
+        return True
+    places = (case.unit_code, case.street_code, case.community_code)
+    if any(c in scope for c in places if c):
+        return True
+    return SEES_UNPLACED in scope and case.unit_code is None and case.street_code is None
+
+
+def scoped(query, scope):
+    """`query` limited to the cases the scope (unit codes, or None for all) may see: `visible`
+    as a condition."""
+    if scope is None:
+        return query
+    codes = [c for c in scope if c != SEES_UNPLACED]
+    seen = [Case.unit_code.in_(codes), Case.street_code.in_(codes), Case.community_code.in_(codes)]
+    if SEES_UNPLACED in scope:
+        seen.append(and_(Case.unit_code.is_(None), Case.street_code.is_(None)))
+    return query.where(or_(*seen))
+
+
+def check_actor(case: Case, action: str, actor: Actor) -> None:
+    if actor.is_history or actor.role == "system":
+        return
+    if actor.role not in workflow.ROLES.get(action, ()):
+        raise ActionForbidden(
+            f"角色 {actor.role} 不能执行「{workflow.ACTION_NAMES_ZH.get(action, action)}」",
+            f"role {actor.role} may not take the action {action}",
+        )
+    if actor.role == "citizen":
+        return
+    if (
+        action in workflow.UNIT_ACTIONS
+        and actor.scope is not None
+        and case.unit_code not in actor.scope
+    ):
+        raise ActionForbidden(
+            "只有案件派往单位的处置人员可以执行此操作",
+            "only handlers of the unit the case was sent to may do this",
+        )
+    if not visible(case, actor.scope):
+        raise ActionForbidden("案件不在您的管辖范围内", "the case is outside your unit")
+
+
+def allowed_for(session, case: Case, user) -> list[str]:
+    """The actions this user may take on this case now."""
+    out = []
+    for action in workflow.allowed_actions(case.state):
+        if not any(r in workflow.ROLES[action] for r in user.roles):
+            continue
+        try:
+            check_actor(case, action, actor_for(session, user, action))
+        except Exception:  # noqa: BLE001 - not allowed for this user
+            continue
+        out.append(action)
+    return out

@@ -1,0 +1,169 @@
+"""The console's queues are named queries (cases.queries.QUEUES): each is checked against a
+hand-written SQL query over a mix of cases in several states, streets and queues, so that a
+queue whose filter is dropped (the 延期申请 queue once showed every case) cannot pass."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import bindparam, select, text
+
+from civicgrid.auth import service as auth_service
+from civicgrid.auth.models import User
+from civicgrid.cases import intake, policy, queries, service
+from civicgrid.config import Settings
+from civicgrid.kit.db import UTCDateTime
+from tests.factories import POINT_A, POINT_B, world
+
+SETTINGS = Settings()
+CST = dt.timezone(dt.timedelta(hours=8))
+NOW = dt.datetime(2026, 3, 2, 13, 30, tzinfo=CST)  # a Monday afternoon
+NINE = dt.datetime(2026, 3, 2, 9, 0, tzinfo=CST)
+TICKING = "state IN ('registered', 'dispatched', 'in_progress')"
+# What each queue holds, written out again by hand.
+EXPECTED = {
+    "to_accept": "state = 'reported'",
+    "to_locate": "state IN ('reported', 'registered') "
+    "AND queue_reason IN ('no_location', 'outside_grid')",
+    "to_dispatch": "state = 'registered'",
+    "returned": "state = 'registered' AND queue_reason = 'returned'",
+    "extensions": "extension_pending = :yes",
+    "yellow": f"{TICKING} AND deadline >= :now AND warn_at < :now",
+    "red": f"{TICKING} AND deadline < :now",
+    "complaints": "queue_reason = 'complaint'",
+    "unit": "state IN ('dispatched', 'in_progress')",
+    "verify": "state = 'resolved'",
+    "all": "1 = 1",
+}
+SEEN = (
+    " AND (unit_code IN :codes OR street_code IN :codes OR community_code IN :codes"
+    " OR (:unplaced AND unit_code IS NULL AND street_code IS NULL))"
+)
+
+
+def new(session, at=NINE, point=POINT_A, source="citizen"):
+    actor = policy.Actor.citizen() if source == "citizen" else policy.Actor("oper", "operator")
+    return intake.report(
+        session,
+        SETTINGS,
+        source=source,
+        category="06010",
+        actor=actor,
+        lon=point[0] if point else None,
+        lat=point[1] if point else None,
+        at=at,
+    )
+
+
+def act(session, case, *steps):
+    at = case.last_event_at
+    for action, role, payload in steps:
+        at = at + dt.timedelta(minutes=1)
+        service.transition(
+            session,
+            SETTINGS,
+            case,
+            action,
+            actor=policy.Actor(role, role),
+            at=at,
+            note="n",
+            payload=payload,
+        )
+
+
+DONE = [("take", "handler", {}), ("report_done", "handler", {}), ("verify_pass", "dispatcher", {})]
+
+
+@pytest.fixture()
+def mix(session):
+    """Cases of two streets in every queue: yellow, red, extension pending, returned, waiting
+    for acceptance, without a place, outside every grid, resolved, rated poorly, closed."""
+    world(session)
+    new(session)  # dispatched to street A at 09:00, deadline 14:00, yellow from 13:12
+    new(session, at=NINE - dt.timedelta(days=3))  # the Friday before: red
+    act(session, new(session, point=POINT_B), ("take", "handler", {}))
+    act(
+        session,
+        new(session),
+        ("take", "handler", {}),
+        ("extend_request", "handler", {"until": "2026-03-05T17:00:00+08:00"}),
+    )
+    act(session, new(session, point=POINT_B), ("return", "handler", {}))
+    new(session, source="hotline")  # reported, waiting for acceptance
+    new(session, point=None, source="hotline")  # no place
+    act(session, new(session, point=(127.5, 46.5), source="hotline"), ("accept", "operator", {}))
+    act(
+        session,
+        new(session, point=POINT_B),
+        ("take", "handler", {}),
+        ("report_done", "handler", {}),
+    )
+    act(session, new(session), *DONE, ("rate", "operator", {"score": 1}))
+    act(session, new(session, point=POINT_B), *DONE)
+    session.flush()
+    return session
+
+
+def expected(session, key: str, scope) -> set[str]:
+    sql = f"SELECT code FROM cases WHERE ({EXPECTED[key]})"
+    params = {"now": NOW, "yes": True} if ":now" in sql else {"yes": True}
+    binds = [bindparam("now", type_=UTCDateTime())] if ":now" in sql else []
+    if scope is not None:
+        sql += SEEN
+        params["codes"] = sorted(c for c in scope if c != auth_service.SEES_UNPLACED)
+        params["unplaced"] = auth_service.SEES_UNPLACED in scope
+        binds.append(bindparam("codes", expanding=True))
+    query = text(sql).bindparams(*binds)
+    return set(session.scalars(query, params))
+
+
+def scope_of(session, username: str):
+    return auth_service.scope_codes(
+        session, session.scalar(select(User).where(User.username == username))
+    )
+
+
+@pytest.mark.parametrize("key", list(queries.QUEUES))
+@pytest.mark.parametrize("viewer", [None, "disp", "ha", "hb"])
+def test_each_queue_holds_what_its_definition_says(mix, key, viewer):
+    # Given the mix of cases, and a viewer's scope (None: the whole platform)
+    scope = scope_of(mix, viewer) if viewer else None
+    # When the named queue is listed and counted
+    got = {c.code for c in queries.list_queue(mix, key, scope=scope, limit=500, now=NOW)}
+    count = queries.count_queue(mix, key, scope=scope, now=NOW)
+    # Then it holds exactly what the hand-written query finds
+    want = expected(mix, key, scope)
+    assert got == want
+    assert count == len(want)
+
+
+@pytest.mark.parametrize("key", [k for k in queries.QUEUES if k != "all"])
+def test_every_queue_is_a_proper_part_of_all_cases(mix, key):
+    # a dropped filter gives every case: the mix has cases in and out of every queue
+    every = expected(mix, "all", None)
+    want = expected(mix, key, None)
+    assert want and want != every
+    assert {c.code for c in queries.list_queue(mix, key, scope=None, now=NOW)} == want
+
+
+def test_the_extension_queue_holds_only_pending_requests(mix):
+    [case] = queries.list_queue(mix, "extensions", scope=None, now=NOW)
+    assert case.extension_pending and case.state == "in_progress"
+
+
+def test_each_role_sees_its_queues():
+    assert queries.queues_for(["handler"]) == ["unit", "all"]
+    assert "extensions" in queries.queues_for(["dispatcher"])
+    assert "extensions" not in queries.queues_for(["operator", "leader"])
+
+
+@pytest.mark.parametrize("viewer", ["disp", "ha", "hb", "sup"])
+def test_visible_and_scoped_are_one_rule(mix, viewer):
+    # Given a viewer's scope, When the cases are filtered by the query and one by one
+    from civicgrid.cases.models import Case
+
+    scope = scope_of(mix, viewer)
+    by_query = set(mix.scalars(policy.scoped(select(Case.code), scope)))
+    one_by_one = {c.code for c in mix.scalars(select(Case)) if policy.visible(c, scope)}
+    # Then both find the same cases, and some
+    assert by_query == one_by_one
+    assert by_query
