@@ -34,6 +34,7 @@ from civicgrid.kit.http import DbSession
 from civicgrid.media import service as media_service  # noqa: F401 - registers media-sweep
 from civicgrid.open311 import api as open311_api
 from civicgrid.open311 import service as open311_service
+from civicgrid.ops import api as ops_api
 from civicgrid.org import api as org_api
 from civicgrid.stats import api as stats_api
 from civicgrid.web import pages
@@ -57,6 +58,7 @@ PRIVATE_ROUTERS = [
     cases_admin_api.router,
     stats_api.router,
     command_api.router,
+    ops_api.router,
 ]
 
 

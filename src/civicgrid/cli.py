@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from civicgrid.kit import audit
 from civicgrid.kit.errors import AppError
 
 app = typer.Typer(
@@ -62,10 +63,35 @@ def run(fn, *, read_only: bool = False):
     from civicgrid.kit.db import session_scope, write_wait
 
     try:
-        with write_wait(CLI_WRITE_WAIT_SECONDS), session_scope(read_only=read_only) as session:
+        with (
+            write_wait(CLI_WRITE_WAIT_SECONDS),
+            audit.acting_as(_cli_actor()),
+            session_scope(read_only=read_only) as session,
+        ):
             return fn(session)
     except AppError as exc:
         fail_with(exc)
+
+
+def _cli_actor() -> str:
+    """Who the audit log names for a write of this command: "cli:user add"."""
+    try:  # typer ≥ 0.2x carries its own copy of click, whose context stack is its own
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover - an older typer on the real click
+        from click import get_current_context
+
+    names = []
+    context = get_current_context(silent=True)
+    while context is not None and context.parent is not None:  # the root is the program
+        names.append(context.info_name or "")
+        context = context.parent
+    return f"cli:{' '.join(reversed(names)) or 'civicgrid'}"
+
+
+@app.callback()
+def _main(ctx: typer.Context) -> None:
+    # writes outside run() (an import, the demo) are attributed to the command too
+    ctx.call_on_close(audit.set_default_actor(f"cli:{ctx.invoked_subcommand}"))
 
 
 def fail_with(exc: AppError) -> NoReturn:

@@ -36,6 +36,7 @@ from civicgrid.auth.schemas import (
     UserUpdate,
 )
 from civicgrid.config import Settings
+from civicgrid.kit import audit
 from civicgrid.kit.db import session_scope
 from civicgrid.kit.http import AppSettings, DbSession, RowId, client_address
 from civicgrid.kit.timefmt import iso_local
@@ -167,6 +168,7 @@ async def change_password(
 
     def change(session: Session) -> str | None:
         user = service.finish_sign_in(session, pending, password=body.current_password)
+        audit.set_actor(session, f"user:{user.username}")
         service.set_password(session, user, body.new_password, password_hash=new_hash)
         return _new_session(session, user, request, settings) if by_session else None
 

@@ -5,6 +5,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from civicgrid.kit import audit
 from civicgrid.kit.db import Base, UTCDateTime, utcnow
 
 KPI_INDEX_COLUMNS = (
@@ -180,3 +181,8 @@ class CalendarYear(Base):
 
     year: Mapped[int] = mapped_column(primary_key=True)
     note: Mapped[str] = mapped_column(String(100), default="")
+
+
+# admin writes are audited (kit.audit)
+for _model in (DispatchRule, CalendarDay, CalendarYear):
+    audit.register(_model)
