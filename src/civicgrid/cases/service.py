@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
@@ -836,3 +837,29 @@ def _filtered(query, scope, flt: CaseFilter, now: dt.datetime):
 def count_by_state(session: Session, scope) -> dict[str, int]:
     query = scoped(select(Case.state, func.count()).group_by(Case.state), scope)
     return dict(session.execute(query).all())
+
+
+def count_open_by_light(session: Session, *, scope, now: dt.datetime) -> dict[str, int]:
+    """The open cases (workflow.OPEN_STATES) the scope may see, counted in the database (one
+    GROUP BY, however many there are): {"open": n, "green": g, "yellow": y, "red": r}, the
+    lights as workflow.light gives them at `now`."""
+    ticking = and_(
+        Case.state.in_(("dispatched", "in_progress", "registered")), Case.deadline.is_not(None)
+    )
+    light = sql_case(
+        (and_(ticking, Case.deadline < now), "red"),
+        (and_(ticking, Case.warn_at.is_not(None), Case.warn_at < now), "yellow"),
+        (ticking, "green"),
+        else_="none",
+    ).label("light")
+    query = scoped(
+        select(light, func.count()).where(Case.state.in_(workflow.OPEN_STATES)).group_by(light),
+        scope,
+    )
+    counts = {"green": 0, "yellow": 0, "red": 0}
+    total = 0
+    for name, n in session.execute(query):
+        total += n
+        if name in counts:
+            counts[name] = n
+    return {"open": total, **counts}
