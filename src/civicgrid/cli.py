@@ -192,6 +192,11 @@ def serve(
         fail(str(exc))
     # the workers read it from the environment (create_app runs in each)
     os.environ["CIVICGRID_RUN_SCHEDULER"] = "true" if scheduler else "false"
+    if workers > 1:  # each worker counts its own requests: /metrics adds them up
+        from civicgrid.kit import observability
+
+        where = observability.multiprocess_dir() or Path(_settings().var_dir) / "prometheus"
+        observability.prepare_multiprocess_dir(where)
 
     uvicorn.run(
         "civicgrid.app:create_app",
