@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from contextlib import asynccontextmanager
@@ -85,8 +86,8 @@ async def lifespan(_app: FastAPI):
     try:
         yield
     finally:
-        if jobs is not None:
-            jobs.stop()
+        if jobs is not None:  # waits for a running job: off the event loop
+            await asyncio.to_thread(jobs.stop)
 
 
 def _refusal(path: str, exc: AppError):
