@@ -171,7 +171,7 @@ def sweep(session: Session, settings: Settings, *, grace_seconds: float = 0) -> 
     A process killed between writing a photo's files and committing its report leaves such
     files behind (the rollback that would remove them never runs). The grace keeps the files
     of a report another process is still writing: the `media-sweep` job runs this hourly with
-    `media_sweep_grace_seconds` (at least an hour); `civicgrid media sweep` on demand.
+    `media_sweep_grace_seconds` (an hour by default); `civicgrid media sweep` on demand.
     """
     store = storage(settings)
     referenced: set[str] = set()
