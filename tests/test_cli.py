@@ -25,6 +25,9 @@ runner = CliRunner()
         ["init"],
         ["media"],
         ["media", "sweep"],
+        ["jobs"],
+        ["jobs", "list"],
+        ["jobs", "run"],
         ["doctor"],
     ],
 )

@@ -43,3 +43,54 @@ def test_every_request_has_an_id_and_a_json_log_line(client, caplog):
     line = json.loads(JsonFormatter().format(record))
     assert line["request_id"] == "abc-123" and line["status"] == 200
     assert line["route"] == "/healthz" and line["msg"] == "request"
+
+
+def test_metrics_of_several_processes_are_added_up(client, tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    # Given two worker processes in multiprocess mode, each counting reports
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    count = (
+        "import sys; from civicgrid.cases import metrics; "
+        "metrics.INTAKE.labels('hotline').inc(int(sys.argv[1]))"
+    )
+    workers = [subprocess.Popen([sys.executable, "-c", count, str(n)], env=env) for n in (3, 4)]
+    assert [w.wait(60) for w in workers] == [0, 0]
+    assert len(list(tmp_path.glob("counter_*.db"))) == 2  # one file per process
+
+    # When /metrics is read in multiprocess mode (in whichever worker)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    text = client.get("/metrics").text
+
+    # Then it shows their sum, and the series read at scrape time as well
+    assert 'civicgrid_reports_total{source="hotline"} 7.0' in text
+    assert "# TYPE civicgrid_cases gauge" in text
+
+
+def test_serve_with_workers_prepares_an_empty_metrics_directory(tmp_path, monkeypatch):
+    import os
+
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from civicgrid.cli import app as cli
+
+    # Given what earlier workers left in the metrics directory
+    where = tmp_path / "prometheus"
+    where.mkdir()
+    (where / "counter_1234.db").write_bytes(b"old")
+    monkeypatch.setenv("CIVICGRID_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)
+    try:
+        # When serve starts two workers
+        result = CliRunner().invoke(cli, ["serve", "--workers", "2", "--no-scheduler"])
+        assert result.exit_code == 0, result.output
+        # Then they share an emptied directory
+        assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(where)
+        assert list(where.iterdir()) == []
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        os.environ.pop("CIVICGRID_RUN_SCHEDULER", None)

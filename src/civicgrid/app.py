@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from contextlib import asynccontextmanager
@@ -30,13 +31,15 @@ from civicgrid.command import pages as command_pages
 from civicgrid.config import Settings, get_settings
 from civicgrid.geo import api as geo_api
 from civicgrid.geo.index import index as geo_index
-from civicgrid.kit import headers, observability
+from civicgrid.kit import headers, observability, scheduler
 from civicgrid.kit.db import session_scope
 from civicgrid.kit.errors import ERROR_RESPONSES, AppError, install_handlers, refusal
 from civicgrid.kit.guard import InputGuard, OpsGate
 from civicgrid.kit.http import DbSession
+from civicgrid.media import service as media_service  # noqa: F401 - registers media-sweep
 from civicgrid.open311 import api as open311_api
 from civicgrid.open311 import service as open311_service
+from civicgrid.ops import api as ops_api
 from civicgrid.org import api as org_api
 from civicgrid.org import pages as org_pages
 from civicgrid.stats import api as stats_api
@@ -73,6 +76,7 @@ PRIVATE_ROUTERS = [
     cases_admin_api.router,
     stats_api.router,
     command_api.router,
+    ops_api.router,
 ]
 
 
@@ -91,7 +95,16 @@ async def lifespan(_app: FastAPI):
     # out of the collector's sight, a full collection no longer walks it (pauses of 100 ms and
     # more under load, the p99 of bench/intake.py).
     gc.freeze()
-    yield
+    settings = Settings()  # not cached: a test may change CIVICGRID_* after this
+    jobs = None
+    if settings.run_scheduler:  # `civicgrid serve` turns it on; never in the tests' clients
+        jobs = scheduler.Scheduler(tick=settings.scheduler_tick_seconds)
+        jobs.start()
+    try:
+        yield
+    finally:
+        if jobs is not None:  # waits for a running job: off the event loop
+            await asyncio.to_thread(jobs.stop)
 
 
 def _refusal(path: str, exc: AppError):

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from civicgrid.kit import audit
 from civicgrid.kit.errors import AppError
 
 app = typer.Typer(
@@ -62,10 +63,35 @@ def run(fn, *, read_only: bool = False):
     from civicgrid.kit.db import session_scope, write_wait
 
     try:
-        with write_wait(CLI_WRITE_WAIT_SECONDS), session_scope(read_only=read_only) as session:
+        with (
+            write_wait(CLI_WRITE_WAIT_SECONDS),
+            audit.acting_as(_cli_actor()),
+            session_scope(read_only=read_only) as session,
+        ):
             return fn(session)
     except AppError as exc:
         fail_with(exc)
+
+
+def _cli_actor() -> str:
+    """Who the audit log names for a write of this command: "cli:user add"."""
+    try:  # typer ≥ 0.2x carries its own copy of click, whose context stack is its own
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover - an older typer on the real click
+        from click import get_current_context
+
+    names = []
+    context = get_current_context(silent=True)
+    while context is not None and context.parent is not None:  # the root is the program
+        names.append(context.info_name or "")
+        context = context.parent
+    return f"cli:{' '.join(reversed(names)) or 'civicgrid'}"
+
+
+@app.callback()
+def _main(ctx: typer.Context) -> None:
+    # writes outside run() (an import, the demo) are attributed to the command too
+    ctx.call_on_close(audit.set_default_actor(f"cli:{ctx.invoked_subcommand}"))
 
 
 def fail_with(exc: AppError) -> NoReturn:
@@ -146,8 +172,16 @@ def serve(
     port: Annotated[int, typer.Option(help="port")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
     reload: Annotated[bool, typer.Option(help="reload on code change (development)")] = False,
+    scheduler: Annotated[
+        bool, typer.Option(help="run the periodic jobs (civicgrid jobs list) in this server")
+    ] = True,
 ) -> None:
-    """Serve the web application and the API; says which secret key source it uses."""
+    """Serve the web application and the API; says which secret key source it uses. Each
+    worker runs the periodic jobs' scheduler (a lease per job lets one run it at a time);
+    nothing is deleted at start: photo files left by a killed server go with the hourly
+    media-sweep job, once older than CIVICGRID_MEDIA_SWEEP_GRACE_SECONDS."""
+    import os
+
     import uvicorn
 
     # Resolved (and generated if need be) before the workers start, so that they share it.
@@ -156,7 +190,13 @@ def serve(
         _settings().trusted_hosts()
     except ValueError as exc:
         fail(str(exc))
-    _sweep_before_serving()
+    # the workers read it from the environment (create_app runs in each)
+    os.environ["CIVICGRID_RUN_SCHEDULER"] = "true" if scheduler else "false"
+    if workers > 1:  # each worker counts its own requests: /metrics adds them up
+        from civicgrid.kit import observability
+
+        where = observability.multiprocess_dir() or Path(_settings().var_dir) / "prometheus"
+        observability.prepare_multiprocess_dir(where)
 
     uvicorn.run(
         "civicgrid.app:create_app",
@@ -244,34 +284,14 @@ def doctor() -> None:
         raise typer.Exit(1)
 
 
-def _sweep_before_serving() -> None:
-    """Photo files a killed server left behind (written, never committed) go before serving."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from civicgrid.config import get_settings
-    from civicgrid.kit.db import session_scope
-    from civicgrid.media import service as media_service
-
-    settings = get_settings()
-    try:
-        with session_scope() as session:
-            removed = media_service.sweep(
-                session, settings, grace_seconds=settings.media_sweep_grace_seconds
-            )
-    except SQLAlchemyError as exc:  # no database yet: nothing to sweep against
-        err.print(f"photo sweep skipped: {exc.__class__.__name__}")
-        return
-    if removed:  # on stderr, which is not held in a buffer a later kill would lose
-        err.print(f"removed {len(removed)} photo files no report refers to")
-
-
 @media_app.command("sweep")
 def media_sweep(
     grace_seconds: Annotated[
         float, typer.Option(help="keep unreferenced files younger than this")
     ] = 3600,
 ) -> None:
-    """Remove photo files that no photo row refers to (left by a killed process)."""
+    """Remove photo files that no photo row refers to (left by a killed process). With a
+    grace shorter than the longest request, run it only while no server is running."""
     from civicgrid.config import get_settings
     from civicgrid.media import service as media_service
 
@@ -279,6 +299,68 @@ def media_sweep(
     for key in removed:
         console.print(key)
     console.print(f"removed {len(removed)} files")
+
+
+jobs_app = typer.Typer(help="Periodic jobs 定时任务: list, run one now.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+def _registered_jobs():
+    """The jobs every server runs: the app's modules register theirs when imported."""
+    import civicgrid.app  # noqa: F401 - imports every domain, so every job is registered
+    from civicgrid.kit import scheduler as jobs
+
+    return jobs
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """Every periodic job: its interval, last run, result and next run."""
+    from civicgrid.kit.timefmt import iso_local
+
+    jobs = _registered_jobs()
+    states = run(jobs.job_states, read_only=True)
+    table = Table("job", "every", "last started", "ok", "runs", "next run", "running on")
+    for job in jobs.jobs():
+        state = states.get(job.name)
+
+        def when(value):
+            return iso_local(value) if value else "-"
+
+        ok = "-" if state is None or state.last_ok is None else ("yes" if state.last_ok else "NO")
+        table.add_row(
+            job.name,
+            str(job.every),
+            when(state and state.last_started_at),
+            ok,
+            str(state.runs if state else 0),
+            when(state and state.next_run_at),
+            (state and state.locked_by) or "-",
+        )
+    console.print(table)
+    for job in jobs.jobs():
+        state = states.get(job.name)
+        if state is not None and state.last_ok is False:
+            err.print(f"[red]{job.name}: {state.last_error}[/red]")
+
+
+@jobs_app.command("run")
+def jobs_run(name: Annotated[str, typer.Argument(help="the job's name (jobs list)")]) -> None:
+    """Run one job now, whether due or not, unless another node is running it (its lease)."""
+    from civicgrid.kit.db import write_wait
+
+    jobs = _registered_jobs()
+    job = jobs.get_job(name)
+    if job is None:
+        known = ", ".join(j.name for j in jobs.jobs())
+        fail(f"没有名为 {name} 的任务 / no job named {name}; known: {known}")
+    with write_wait(CLI_WRITE_WAIT_SECONDS):
+        outcome = jobs.run_job(job, node=f"cli:{jobs.node_id()}", force=True)
+    if not outcome.ran:
+        fail(f"任务 {name} 正在其他节点运行 / job {name} is running on another node now")
+    if not outcome.ok:
+        fail(f"任务 {name} 失败 / job {name} failed: {outcome.error}")
+    console.print(f"{name}: {outcome.result if outcome.result is not None else 'done'}")
 
 
 @app.command()

@@ -67,10 +67,15 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
-    # Photo files no photo row refers to (left by a killed process) are removed when the server
-    # starts, if older than this. With several servers sharing one store, make it longer than
-    # the longest request.
-    media_sweep_grace_seconds: int = 0
+    # Photo files no photo row refers to (left by a killed process) are removed by the hourly
+    # `media-sweep` job once older than this: longer than the longest request, so that a file
+    # another process is writing (its report not yet committed) is never taken.
+    media_sweep_grace_seconds: int = Field(default=3600, ge=0)
+    # Run the periodic jobs (kit.scheduler) in this process. `civicgrid serve` turns it on; with
+    # several processes or machines each runs it, and a lease per job lets one run it at a time.
+    run_scheduler: bool = False
+    # How often the scheduler looks for due jobs.
+    scheduler_tick_seconds: float = Field(default=30.0, gt=0, le=3600)
     photo_max_bytes: int = 10 * 1024 * 1024
     # Decoding costs by the pixel: a photo may have at most this many, a report's photos together
     # this many (six 6000x6000 PNGs of 105 KB each cost 5.9 s of CPU and 345 MB before these).

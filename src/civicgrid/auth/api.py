@@ -38,6 +38,7 @@ from civicgrid.auth.signin import (
     sign_in,
     sign_out,
 )
+from civicgrid.kit import audit
 from civicgrid.kit.http import AppSettings, DbSession, RowId
 from civicgrid.kit.timefmt import iso_local
 
@@ -90,6 +91,7 @@ async def change_password(
 
     def change(session: Session) -> str | None:
         user = service.finish_sign_in(session, pending, password=body.current_password)
+        audit.set_actor(session, f"user:{user.username}")
         service.set_password(session, user, body.new_password, password_hash=new_hash)
         return new_session(session, user, request, settings) if by_session else None
 

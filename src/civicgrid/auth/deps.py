@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from civicgrid.auth import service as auth_service
 from civicgrid.auth.exceptions import NotSignedIn, RoleRequired
 from civicgrid.auth.models import User
+from civicgrid.kit import audit
 from civicgrid.kit.http import AppSettings, DbSession
 
 SESSION_COOKIE = "civicgrid_session"
@@ -35,6 +36,7 @@ def optional_user(request: Request, session: DbSession, settings: AppSettings) -
         if token is None:
             return None
         request.state.credential = Credential("token", token.id)
+        audit.set_actor(session, f"user:{token.user.username}")
         return token.user
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -42,6 +44,7 @@ def optional_user(request: Request, session: DbSession, settings: AppSettings) -
         if row is None:
             return None
         request.state.credential = Credential("session", row.id)
+        audit.set_actor(session, f"user:{row.user.username}")
         return row.user
     return None
 

@@ -5,6 +5,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from civicgrid.kit import audit
 from civicgrid.kit.db import Base, UTCDateTime, utcnow
 
 ROLES = ("admin", "leader", "dispatcher", "operator", "supervisor", "handler")
@@ -81,3 +82,7 @@ class UserSession(Base):
     user_agent: Mapped[str] = mapped_column(String(200), default="")
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+# admin writes are audited (kit.audit); the password hash never reaches the log
+audit.register(User, secret={"password_hash"})

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from civicgrid.cases.models import Case
 from civicgrid.kit import events
 from civicgrid.kit.db import session_factory
-from civicgrid.kit.observability import REGISTRY
+from civicgrid.kit.observability import REGISTRY, register_collector
 
 log = logging.getLogger(__name__)
 INTAKE = Counter(
@@ -48,4 +48,4 @@ def install() -> None:
         return
     _installed.append(True)
     events.on_committed(_count_intake)
-    REGISTRY.register(CasesByState())
+    register_collector(CasesByState())

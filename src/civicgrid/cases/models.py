@@ -5,6 +5,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from civicgrid.kit import audit
 from civicgrid.kit.db import Base, UTCDateTime, utcnow
 
 KPI_INDEX_COLUMNS = (
@@ -42,7 +43,8 @@ class Case(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     source: Mapped[str] = mapped_column(String(16), index=True)
     category_kind: Mapped[str] = mapped_column(String(16))
-    category_code: Mapped[str] = mapped_column(String(5), index=True)
+    # indexed by ix_cases_category_lat (its first column)
+    category_code: Mapped[str] = mapped_column(String(5))
     urgency: Mapped[str] = mapped_column(String(10), default="normal")
     lon: Mapped[float | None]
     lat: Mapped[float | None]
@@ -60,8 +62,9 @@ class Case(Base):
     warn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     deadline_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     suspended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
-    registered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    # indexed by ix_cases_reported_registered and ix_cases_kpi (their first columns)
+    reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    registered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     score: Mapped[int | None]
@@ -180,3 +183,8 @@ class CalendarYear(Base):
 
     year: Mapped[int] = mapped_column(primary_key=True)
     note: Mapped[str] = mapped_column(String(100), default="")
+
+
+# admin writes are audited (kit.audit)
+for _model in (DispatchRule, CalendarDay, CalendarYear):
+    audit.register(_model)

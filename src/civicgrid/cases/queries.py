@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from civicgrid.cases import workflow
@@ -171,3 +172,27 @@ def list_queue(
 def count_queue(session: Session, key: str, *, scope, now: dt.datetime | None = None) -> int:
     """How many cases the named queue holds for the scope."""
     return count_cases(session, scope=scope, flt=QUEUES[key].filter(), now=now)
+
+
+def count_open_by_light(session: Session, *, scope, now: dt.datetime) -> dict[str, int]:
+    """The open cases (workflow.OPEN_STATES) the scope may see, counted in the database (one
+    GROUP BY, however many there are): {"open": n, "green": g, "yellow": y, "red": r}, the
+    lights as workflow.light gives them at `now`."""
+    ticking = and_(Case.state.in_(workflow.TICKING_STATES), Case.deadline.is_not(None))
+    light = sql_case(
+        (and_(ticking, Case.deadline < now), "red"),
+        (and_(ticking, Case.warn_at.is_not(None), Case.warn_at < now), "yellow"),
+        (ticking, "green"),
+        else_="none",
+    ).label("light")
+    query = scoped(
+        select(light, func.count()).where(Case.state.in_(workflow.OPEN_STATES)).group_by(light),
+        scope,
+    )
+    counts = {"green": 0, "yellow": 0, "red": 0}
+    total = 0
+    for name, n in session.execute(query):
+        total += n
+        if name in counts:
+            counts[name] = n
+    return {"open": total, **counts}

@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from civicgrid.kit import audit
 from civicgrid.kit.db import Base
 
 
@@ -38,3 +39,8 @@ class TimeLimit(Base):
     limit: Mapped[float]
     unit: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(String(200), default="")
+
+
+# admin writes are audited (kit.audit)
+audit.register(Category)
+audit.register(TimeLimit)

@@ -27,6 +27,8 @@ from civicgrid.stats import assessment
 
 router = APIRouter(prefix="/api/v1/command", tags=["command"])
 HEARTBEAT_SECONDS = 15.0
+# the open cases drawn on the big screen's map (the counters count them all)
+MAP_POINTS = 3000
 
 
 @router.get("/summary", response_model=Summary)
@@ -43,18 +45,17 @@ def summary(session: DbSession, user: CurrentUser) -> dict:
         query = case_policy.scoped(select(func.count(Case.id)).where(column >= day), scope)
         return session.scalar(query) or 0
 
+    # counted in the database, all of them; the map shows the newest MAP_POINTS
+    counts = case_queries.count_open_by_light(session, scope=scope, now=now)
     open_cases = session.scalars(
         case_policy.scoped(select(Case).where(Case.state.in_(workflow.OPEN_STATES)), scope)
         .order_by(Case.id.desc())
-        .limit(3000)
+        .limit(MAP_POINTS)
     ).all()
-    lights = {"green": 0, "yellow": 0, "red": 0}
-    points = []
-    for c in open_cases:
-        light = workflow.light(c, now)
-        if light:
-            lights[light] += 1
-        points.append({"code": c.code, "lon": c.lon, "lat": c.lat, "light": light})
+    points = [
+        {"code": c.code, "lon": c.lon, "lat": c.lat, "light": workflow.light(c, now)}
+        for c in open_cases
+    ]
     latest = case_queries.list_cases(session, scope=scope, flt=case_queries.CaseFilter(), limit=10)
     ranking = assessment.ranking(
         session, start=month, end=month + dt.timedelta(days=32), group_by="street", now=now
@@ -65,8 +66,7 @@ def summary(session: DbSession, user: CurrentUser) -> dict:
             "reported": count(Case.reported_at),
             "registered": count(Case.registered_at),
             "closed": count(Case.closed_at),
-            "open": len(open_cases),
-            **lights,
+            **counts,
         },
         "cases": points,
         "latest": [views.case_summary(c, now) for c in latest],

@@ -5,6 +5,7 @@ import datetime as dt
 from sqlalchemy import LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from civicgrid.kit import audit
 from civicgrid.kit.db import Base, UTCDateTime, utcnow
 
 LEVELS = ("district", "street", "community", "grid")
@@ -28,3 +29,7 @@ class Area(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, index=True
     )
+
+
+# admin writes are audited (kit.audit); the polygons are left out of the log
+audit.register(Area, skip={"geometry", "wkb"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import time
@@ -15,6 +16,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from civicgrid.config import Settings
+from civicgrid.kit import scheduler
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.storage import Storage, for_settings
 from civicgrid.media.exceptions import BadPhoto, PhotoNotFound
@@ -167,8 +169,9 @@ def sweep(session: Session, settings: Settings, *, grace_seconds: float = 0) -> 
     """Remove stored files that no photo row refers to and that are older than the grace.
 
     A process killed between writing a photo's files and committing its report leaves such
-    files behind (the rollback that would remove them never runs). Run it where no request
-    can be half-way: `civicgrid serve` does before it serves, `civicgrid media sweep` on demand.
+    files behind (the rollback that would remove them never runs). The grace keeps the files
+    of a report another process is still writing: the `media-sweep` job runs this hourly with
+    `media_sweep_grace_seconds` (an hour by default); `civicgrid media sweep` on demand.
     """
     store = storage(settings)
     referenced: set[str] = set()
@@ -181,6 +184,23 @@ def sweep(session: Session, settings: Settings, *, grace_seconds: float = 0) -> 
             store.delete(key)
             removed.append(key)
     return removed
+
+
+def _sweep_job(session: Session, settings: Settings) -> str:
+    removed = sweep(session, settings, grace_seconds=settings.media_sweep_grace_seconds)
+    return f"removed {len(removed)} photo files no report refers to"
+
+
+SWEEP_JOB = scheduler.register(
+    scheduler.Job(
+        "media-sweep",
+        every=dt.timedelta(hours=1),
+        run=_sweep_job,
+        lease=dt.timedelta(hours=1),
+        read_only=True,  # it reads the photo rows and deletes files: no write lock held
+        description="删除无案件引用的照片文件 / remove photo files no report refers to",
+    )
+)
 
 
 def attach(

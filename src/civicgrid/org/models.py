@@ -5,6 +5,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from civicgrid.kit import audit
 from civicgrid.kit.db import Base, UTCDateTime, utcnow
 
 UNIT_KINDS = ("city", "district", "street", "community", "department", "team")
@@ -47,3 +48,8 @@ class Person(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     org_unit: Mapped[OrgUnit] = relationship(lazy="joined")
+
+
+# admin writes are audited (kit.audit)
+audit.register(OrgUnit)
+audit.register(Person)
