@@ -25,7 +25,7 @@ from civicgrid.auth.exceptions import (
 )
 from civicgrid.auth.models import ROLES, ApiToken, LoginAttempt, User, UserSession
 from civicgrid.config import Settings, get_settings, secret_key
-from civicgrid.kit.db import utcnow
+from civicgrid.kit.db import utcnow, write_now
 from civicgrid.org import service as org_service
 from civicgrid.org.models import OrgUnit
 
@@ -196,6 +196,8 @@ def begin_sign_in(
         session.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": "sign-in " + address}
         )
+    else:
+        write_now(session)  # SQLite: the writer lock before the counts, not at the first write
     now = utcnow()
     since = now - dt.timedelta(minutes=settings.login_lock_minutes)
     pair = _failures(
