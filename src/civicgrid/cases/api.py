@@ -13,7 +13,10 @@ from civicgrid.cases import service, views, workflow
 from civicgrid.cases.exceptions import ActionForbidden, BadAction, CaseNotFound
 from civicgrid.cases.models import Case
 from civicgrid.cases.schemas import ActionIn, CaseCreate
+from civicgrid.citizen import intake
+from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
+from civicgrid.kit.errors import AppError
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import MAX_ID, AppSettings, DbSession, RowId
 from civicgrid.kit.timefmt import iso_local, parse_time
@@ -133,7 +136,9 @@ def report_case(
         raise ActionForbidden(
             "只有派遣员可以要求自动派遣", "only dispatchers may ask for automatic dispatch"
         )
-    case = service.report(
+    # planned with the request's session, which only reads (no write lock), then written with
+    # whatever other reports are waiting (the one intake path, citizen.intake)
+    plan = service.plan_report(
         session,
         settings,
         source=source,
@@ -150,7 +155,8 @@ def report_case(
         contact_phone=body.contact_phone,
         auto_dispatch=body.auto_dispatch,
     )
-    return views.case_summary(case)
+    done = intake.write(intake.Report(citizen_service.Prepared(plan, [], tracked=False)))
+    return views.case_summary(done.case)
 
 
 @router.get("/lights", dependencies=[Depends(require_roles("dispatcher", "leader", "admin"))])
@@ -290,26 +296,32 @@ def _act(
         }.items()
         if v is not None
     }
+    # decoded and stored before the write (no file I/O under the write lock); a refused
+    # action discards the files, a crash leaves them to the media sweep
     checked = media_service.check_images(photos, settings)
-    event = service.transition(
-        session,
-        settings,
-        case,
-        action,
-        actor=actor,
-        note=body.note,
-        payload=payload,
-        expected_version=body.version,
-    )
-    for image in checked:
-        media_service.attach(
+    stored = [media_service.store(settings, image) for image in checked]
+    try:
+        event = service.transition(
             session,
             settings,
-            case_id=case.id,
-            event_id=event.id,
-            stage=PHOTO_ACTIONS[action],
-            image=image,
+            case,
+            action,
+            actor=actor,
+            note=body.note,
+            payload=payload,
+            expected_version=body.version,
         )
+    except AppError:
+        media_service.discard(settings, stored)
+        raise
+    stage = PHOTO_ACTIONS.get(action)
+    media_service.insert_stored(
+        session,
+        [
+            {**image.row(), "case_id": case.id, "event_id": event.id, "stage": stage}
+            for image in stored
+        ],
+    )
     return {**views.case_summary(case), "event": views.event_view(event)}
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from civicgrid.cases import workflow
 from civicgrid.categories import service as cat_service
-from civicgrid.citizen import service
+from civicgrid.citizen import intake, service
 from civicgrid.config import get_settings
 from civicgrid.kit import ratelimit
 from civicgrid.kit.guard import BodyLimit
@@ -65,7 +65,9 @@ def submit(
     files = [
         (f.filename or "photo", f.file.read(settings.photo_max_bytes + 1)) for f in photos or []
     ]
-    done = service.submit(
+    # planned with the request's session, which only reads (it takes no write lock), and the
+    # photos stored; then written with whatever other reports are waiting (citizen.intake)
+    prepared = service.prepare(
         session,
         settings,
         category=category,
@@ -77,7 +79,9 @@ def submit(
         phone=phone.strip(),
         photos=files,
     )
+    done = intake.write(intake.Report(prepared))
     case = done.case
+    done.duplicates = [c.code for c in service.possible_duplicates(session, settings, case)]
     return {
         "code": case.code,
         "secret": done.secret,

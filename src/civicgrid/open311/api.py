@@ -5,7 +5,6 @@ Errors are the spec's: a list of {code, description} or <errors><error>…</erro
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -16,12 +15,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from civicgrid.categories import service as cat_service
+from civicgrid.citizen import intake
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
 from civicgrid.kit import ratelimit
 from civicgrid.kit.db import session_scope
 from civicgrid.kit.errors import AppError, headers_of
-from civicgrid.kit.groupwrite import GroupWriter
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import RowId
 from civicgrid.kit.text import BadText, check_text
@@ -245,16 +244,21 @@ async def post_request(fmt: str, request: Request) -> Response:
     if isinstance(media, UploadFile):
         media_bytes = (media.filename or "media", await media.read())
     try:
-        if media_bytes is None:
-            # No photo to decode: the checks and the routing are a few hundred µs of Python,
-            # done here (one GIL either way; the hop to a thread cost more than it saved).
-            # They read only cached data, but for a refresh every few seconds.
-            prepared, account_id = _check(form, None)
-        else:
-            prepared, account_id = await run_in_threadpool(_check, form, media_bytes)
-        # the write, with whatever other reports are waiting (groupwrite)
+        # The checks, the routing and the photo, in a thread: they read cached data, but a
+        # refresh of it (every few seconds), the rate limits' Redis and a photo's decoding and
+        # storing are blocking I/O, never to be done on the event loop.
+        prepared, account_id = await run_in_threadpool(_check, form, media_bytes)
+        # the write, with whatever other reports are waiting (citizen.intake)
         key = _one_or_none(form, "api_key")
-        done = await asyncio.wrap_future(_writer.submit((key, prepared)))
+        done = await intake.write_async(
+            intake.Report(
+                prepared,
+                key=key,
+                live_keys=service.live_keys,
+                # what it gets if the key is revoked between the check and the write
+                refusal=Open311Error(403, "a valid api_key is required"),
+            )
+        )
     except (Open311Error, AppError) as exc:
         return _refusal(fmt, exc)
     case = done.case
@@ -277,25 +281,6 @@ def _check(form, media: tuple[str, bytes] | None) -> tuple[citizen_service.Prepa
             raise Open311Error(403, "a valid api_key is required")
         photos = media_service.check_images([media] if media else [], settings)
         return _prepare(session, form, photos)
-
-
-def _write_batch(
-    session, items: list[tuple[str | None, citizen_service.Prepared]]
-) -> list[citizen_service.Submitted | Exception]:
-    """Reports whose api_key is still live (it may have been revoked since it was checked),
-    written together; the others refused."""
-    live = service.live_keys(session, {key for key, _p in items})
-    kept = [prepared for key, prepared in items if key in live]
-    written = iter(
-        citizen_service.write_many(session, get_settings(), kept, attach=False) if kept else ()
-    )
-    return [
-        next(written) if key in live else Open311Error(403, "a valid api_key is required")
-        for key, _p in items
-    ]
-
-
-_writer = GroupWriter("open311-intake", _write_batch)
 
 
 def _prepare(
