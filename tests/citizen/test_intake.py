@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import orjson
 import pytest
 from sqlalchemy import func, select
 
@@ -13,7 +14,7 @@ from civicgrid.cases.models import Case
 from civicgrid.citizen import intake
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
-from civicgrid.kit import db
+from civicgrid.kit import db, idempotency
 from civicgrid.kit.db import WriterBusy
 from civicgrid.kit.storage import LocalStorage
 from civicgrid.media import service as media_service
@@ -31,6 +32,15 @@ def prepared(session, n_photos: int = 1) -> citizen_service.Prepared:
         lat=POINT_A[1],
         photos=[(f"p{i}.jpg", jpeg(color=(i * 50, 80, 80))) for i in range(n_photos)],
     )
+
+
+def item(one: citizen_service.Prepared, **kwargs) -> intake.Report:
+    """The report as the writer takes it, answering its code and id."""
+
+    def answer(done: citizen_service.Submitted) -> idempotency.Answer:
+        return idempotency.Answer.json(201, {"code": done.case.code, "id": done.case.id})
+
+    return intake.Report(one, answer, **kwargs)
 
 
 def stored_keys() -> set[str]:
@@ -81,7 +91,7 @@ def test_a_refused_write_discards_the_pending_files_at_once(session, monkeypatch
 
     monkeypatch.setattr(citizen_service, "write_many", busy)
     with pytest.raises(WriterBusy):
-        intake.write(intake.Report(one))
+        intake.write(item(one))
     # Then its files are gone and no photo row refers to them
     assert not pending & stored_keys()
     assert session.scalar(select(func.count(Photo.id))) == 0
@@ -99,14 +109,14 @@ def test_a_failed_write_leaves_its_files_to_the_sweep_and_references_none(sessio
 
     monkeypatch.setattr(citizen_service, "write_many", broken)
     with pytest.raises(RuntimeError):
-        intake.write(intake.Report(one))
+        intake.write(item(one))
     # Then no photo row refers to its files, which stay until the sweep ...
     assert session.scalar(select(func.count(Photo.id))) == 0
     assert pending <= stored_keys()
     # ... which removes them once older than its grace, and only them
     monkeypatch.undo()
-    kept = intake.write(intake.Report(prepared(session)))
-    kept_keys = set(session.scalars(select(Photo.key).where(Photo.case_id == kept.case.id)))
+    kept = orjson.loads(intake.write(item(prepared(session))).body)
+    kept_keys = set(session.scalars(select(Photo.key).where(Photo.case_id == kept["id"])))
     assert media_service.sweep(session, get_settings(), grace_seconds=3600) == []
     removed = set(media_service.sweep(session, get_settings(), grace_seconds=0))
     assert pending <= removed and not kept_keys & removed
@@ -132,7 +142,7 @@ def test_many_concurrent_reports_all_get_written(committed):
                     lat=(POINT_A if n % 2 else POINT_B)[1],
                     photos=[("p.jpg", jpeg(color=(n, 1, 1)))] if n % 3 == 0 else [],
                 )
-            codes.append(intake.write(intake.Report(ready)).case.code)
+            codes.append(orjson.loads(intake.write(item(ready)).body)["code"])
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 

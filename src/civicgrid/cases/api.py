@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from civicgrid.auth import service as auth_service
@@ -16,6 +17,7 @@ from civicgrid.cases.schemas import ActionIn, CaseCreate
 from civicgrid.citizen import intake
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
+from civicgrid.kit import idempotency
 from civicgrid.kit.errors import AppError
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import MAX_ID, AppSettings, DbSession, RowId
@@ -119,9 +121,20 @@ def list_cases(
 
 @router.post("", status_code=201)
 def report_case(
-    body: CaseCreate, session: DbSession, user: CurrentUser, settings: AppSettings
-) -> dict:
-    """A report by staff (supervisor's patrol, operator's hotline call, any staff)."""
+    request: Request,
+    body: CaseCreate,
+    session: DbSession,
+    user: CurrentUser,
+    settings: AppSettings,
+) -> Response:
+    """A report by staff (supervisor's patrol, operator's hotline call, any staff). With an
+    `Idempotency-Key` header a repeat gets the same answer, the case written once."""
+    key = idempotency.checked_key(request.headers.get(idempotency.HEADER))
+    digest = idempotency.request_hash("case-report", body.model_dump(mode="json"))
+    scoped = idempotency.scoped(f"user:{user.id}", key) if key else idempotency.generated()
+    found = idempotency.replay(session, scoped, digest) if key else None
+    if found is not None:
+        return found.response()
     actor = service.actor_for(session, user, "report")
     source = body.source or next(
         (SOURCE_OF_ROLE[r] for r in user.roles if r in SOURCE_OF_ROLE), "staff"
@@ -155,8 +168,12 @@ def report_case(
         contact_phone=body.contact_phone,
         auto_dispatch=body.auto_dispatch,
     )
-    done = intake.write(intake.Report(citizen_service.Prepared(plan, [], tracked=False)))
-    return views.case_summary(done.case)
+    prepared = citizen_service.Prepared(plan, [], tracked=False)
+
+    def answer(done: citizen_service.Submitted) -> idempotency.Answer:
+        return idempotency.Answer.json(201, views.case_summary(done.case))
+
+    return intake.write(intake.Report(prepared, answer, key=scoped, digest=digest)).response()
 
 
 @router.get("/lights", dependencies=[Depends(require_roles("dispatcher", "leader", "admin"))])
@@ -340,17 +357,32 @@ def _relocate(session, settings, user, case: Case, body: ActionIn) -> dict:
     return {**views.case_summary(case), "event": views.event_view(events[0])}
 
 
+def _idempotent(request: Request, session, user, digest: str, work) -> Response:
+    """A case action's answer, stored with the request's Idempotency-Key (if any) in the
+    action's transaction: a repeat gets the same answer and acts once (kit.idempotency)."""
+    key = idempotency.checked_key(request.headers.get(idempotency.HEADER))
+    return idempotency.run(
+        session, key, f"user:{user.id}", digest, lambda: idempotency.Answer.json(200, work())
+    ).response()
+
+
 def _json_action(action: str):
     def endpoint(
+        request: Request,
         case: CurrentCase,
         body: ActionIn,
         session: DbSession,
         user: CurrentUser,
         settings: AppSettings,
-    ) -> dict:
-        if action == "relocate":
-            return _relocate(session, settings, user, case, body)
-        return _act(session, settings, user, case, action, body)
+    ) -> Response:
+        digest = idempotency.request_hash("case-action", case.code, action, body.model_dump())
+
+        def work() -> dict:
+            if action == "relocate":
+                return _relocate(session, settings, user, case, body)
+            return _act(session, settings, user, case, action, body)
+
+        return _idempotent(request, session, user, digest, work)
 
     endpoint.__doc__ = f"{workflow.ACTION_NAMES_ZH[action]} ({action})."
     return endpoint
@@ -358,6 +390,7 @@ def _json_action(action: str):
 
 def _photo_action(action: str):
     def endpoint(
+        request: Request,
         case: CurrentCase,
         session: DbSession,
         user: CurrentUser,
@@ -365,12 +398,25 @@ def _photo_action(action: str):
         note: Annotated[str, Form(max_length=4000)] = "",
         version: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
         photos: Annotated[list[UploadFile] | None, File()] = None,
-    ) -> dict:
+    ) -> Response:
         files = [
             (f.filename or "photo", f.file.read(settings.photo_max_bytes + 1)) for f in photos or []
         ]
-        return _act(
-            session, settings, user, case, action, ActionIn(note=note, version=version), files
+        digest = idempotency.request_hash(
+            "case-action",
+            case.code,
+            action,
+            note,
+            version,
+            [hashlib.sha256(data).hexdigest() for _n, data in files],
+        )
+        body = ActionIn(note=note, version=version)
+        return _idempotent(
+            request,
+            session,
+            user,
+            digest,
+            lambda: _act(session, settings, user, case, action, body, files),
         )
 
     endpoint.__doc__ = f"{workflow.ACTION_NAMES_ZH[action]} ({action}), with photos (multipart)."

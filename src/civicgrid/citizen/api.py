@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from civicgrid.cases import workflow
 from civicgrid.categories import service as cat_service
 from civicgrid.citizen import intake, service
 from civicgrid.config import get_settings
-from civicgrid.kit import ratelimit
+from civicgrid.kit import idempotency, ratelimit
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import AppSettings, DbSession, RowId, client_address
 from civicgrid.kit.timefmt import iso_local
@@ -58,13 +59,23 @@ def submit(
     description: Annotated[str, Form(max_length=4000)] = "",
     phone: Annotated[str, Form(max_length=20)] = "",
     photos: Annotated[list[UploadFile] | None, File()] = None,
-) -> dict:
+) -> Response:
     """Report a problem: a category, photos, a place (any datum), words; answers the case code
-    and the secret of its tracking link at once (routing is synchronous)."""
-    ratelimit.check_report(settings, address=client_address(request), phone=phone or None)
+    and the secret of its tracking link at once (routing is synchronous). With an
+    `Idempotency-Key` header a repeat of the same report gets the same answer, written once."""
+    key = idempotency.checked_key(request.headers.get(idempotency.HEADER))
     files = [
         (f.filename or "photo", f.file.read(settings.photo_max_bytes + 1)) for f in photos or []
     ]
+    fields = (category, lon, lat, datum, address, description, phone)
+    digest = idempotency.request_hash(
+        "citizen-report", fields, [hashlib.sha256(data).hexdigest() for _n, data in files]
+    )
+    scoped = idempotency.scoped("citizen", key) if key else idempotency.generated()
+    found = idempotency.replay(session, scoped, digest) if key else None
+    if found is not None:
+        return found.response()
+    ratelimit.check_report(settings, address=client_address(request), phone=phone or None)
     # planned with the request's session, which only reads (it takes no write lock), and the
     # photos stored; then written with whatever other reports are waiting (citizen.intake)
     prepared = service.prepare(
@@ -79,20 +90,28 @@ def submit(
         phone=phone.strip(),
         photos=files,
     )
-    done = intake.write(intake.Report(prepared))
-    case = done.case
-    done.duplicates = [c.code for c in service.possible_duplicates(session, settings, case)]
-    return {
-        "code": case.code,
-        "secret": done.secret,
-        "track_url": f"/track/{case.code}?s={done.secret}",
-        "state": case.state,
-        "state_zh": workflow.STATE_NAMES_ZH[case.state],
-        "unit": case.unit_code,
-        "deadline": iso_local(case.deadline),
-        "queue_reason": case.queue_reason,
-        "possible_duplicates": done.duplicates,
-    }
+    duplicates = [
+        c.code for c in service.possible_duplicates(session, settings, prepared.plan.case)
+    ]
+
+    def answer(done: service.Submitted) -> idempotency.Answer:
+        case = done.case
+        return idempotency.Answer.json(
+            201,
+            {
+                "code": case.code,
+                "secret": done.secret,
+                "track_url": f"/track/{case.code}?s={done.secret}",
+                "state": case.state,
+                "state_zh": workflow.STATE_NAMES_ZH[case.state],
+                "unit": case.unit_code,
+                "deadline": iso_local(case.deadline),
+                "queue_reason": case.queue_reason,
+                "possible_duplicates": duplicates,
+            },
+        )
+
+    return intake.write(intake.Report(prepared, answer, key=scoped, digest=digest)).response()
 
 
 @public_router.get("/cases/{code}")

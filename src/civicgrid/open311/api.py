@@ -6,6 +6,7 @@ Errors are the spec's: a list of {code, description} or <errors><error>…</erro
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable
 
@@ -18,7 +19,7 @@ from civicgrid.categories import service as cat_service
 from civicgrid.citizen import intake
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
-from civicgrid.kit import ratelimit
+from civicgrid.kit import idempotency, ratelimit
 from civicgrid.kit.db import session_scope
 from civicgrid.kit.errors import AppError, headers_of
 from civicgrid.kit.guard import BodyLimit
@@ -244,16 +245,49 @@ async def post_request(fmt: str, request: Request) -> Response:
     if isinstance(media, UploadFile):
         media_bytes = (media.filename or "media", await media.read())
     try:
+        key = _one_or_none(form, "api_key")
+        # the client's Idempotency-Key, within its api_key's scope (kit.idempotency)
+        given = idempotency.checked_key(request.headers.get(idempotency.HEADER))
+        stored = (
+            idempotency.scoped(f"open311:{hashlib.sha256((key or '').encode()).hexdigest()}", given)
+            if given
+            else None
+        )
+        digest = idempotency.request_hash(
+            "open311",
+            fmt,
+            sorted((k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)),
+            hashlib.sha256(media_bytes[1]).hexdigest() if media_bytes else None,
+        )
         # The checks, the routing and the photo, in a thread: they read cached data, but a
         # refresh of it (every few seconds), the rate limits' Redis and a photo's decoding and
         # storing are blocking I/O, never to be done on the event loop.
-        prepared, account_id = await run_in_threadpool(_check, form, media_bytes)
+        checked = await run_in_threadpool(_check, form, media_bytes, stored, digest)
+        if isinstance(checked, idempotency.Answer):
+            return checked.response()  # a repeat: the first answer, nothing written again
+        prepared, account_id = checked
+
+        def answer(done: citizen_service.Submitted) -> idempotency.Answer:
+            case = done.case
+            data = [
+                {
+                    "service_request_id": case.code,
+                    "token": case.code,
+                    "service_notice": service.service_notice(case),
+                    "account_id": account_id,
+                }
+            ]
+            sent = _render(fmt, data, "service_requests", "request", status=201)
+            return idempotency.Answer(sent.status_code, sent.body.decode(), sent.media_type)
+
         # the write, with whatever other reports are waiting (citizen.intake)
-        key = _one_or_none(form, "api_key")
-        done = await intake.write_async(
+        written = await intake.write_async(
             intake.Report(
                 prepared,
-                key=key,
+                answer,
+                key=stored or idempotency.generated(),
+                digest=digest,
+                api_key=key,
                 live_keys=service.live_keys,
                 # what it gets if the key is revoked between the check and the write
                 refusal=Open311Error(403, "a valid api_key is required"),
@@ -261,24 +295,21 @@ async def post_request(fmt: str, request: Request) -> Response:
         )
     except (Open311Error, AppError) as exc:
         return _refusal(fmt, exc)
-    case = done.case
-    answer = [
-        {
-            "service_request_id": case.code,
-            "token": case.code,
-            "service_notice": service.service_notice(case),
-            "account_id": account_id,
-        }
-    ]
-    return _render(fmt, answer, "service_requests", "request", status=201)
+    return written.response()
 
 
-def _check(form, media: tuple[str, bytes] | None) -> tuple[citizen_service.Prepared, str | None]:
-    """What only reads, beside the writers: the key, the photo's decoding, the routing."""
+def _check(
+    form, media: tuple[str, bytes] | None, stored_key: str | None, digest: str
+) -> tuple[citizen_service.Prepared, str | None] | idempotency.Answer:
+    """What only reads, beside the writers: the key, the photo's decoding, the routing (or, for
+    a repeat of a request with an Idempotency-Key, its stored answer)."""
     settings = get_settings()
     with session_scope(read_only=True) as session:
         if not service.key_seen_live(session, _one_or_none(form, "api_key")):
             raise Open311Error(403, "a valid api_key is required")
+        found = idempotency.replay(session, stored_key, digest)
+        if found is not None:
+            return found
         photos = media_service.check_images([media] if media else [], settings)
         return _prepare(session, form, photos)
 
