@@ -50,12 +50,25 @@ def machine() -> str:
         text=True,
         cwd=ROOT,
     ).stdout.strip()
-    commit += " (dirty tree)" if changed else " (clean tree)"
+    commit += " (DIRTY tree: uncommitted changes)" if changed else " (clean tree)"
     return (
         f"{platform.node()} · {cpu} · {os.cpu_count()} cores · {mem} · "
         f"Python {platform.python_version()} · SQLite {sqlite3.sqlite_version} · "
         f"commit {commit}"
     )
+
+
+def targets_table(result: dict) -> str:
+    """Each target of a result, its measured figure, its floor and whether it is met, as a
+    Markdown table (nothing when the benchmark states no target)."""
+    rows = result.get("targets") or []
+    if not rows:
+        return ""
+    out = ["| target | measured | floor | met |", "| --- | --- | --- | --- |"]
+    for t in rows:
+        met = "yes" if t["met"] else "**no**"
+        out.append(f"| {t['target']} | {t['measured']} | {t['floor']} | {met} |")
+    return "\n".join(out) + "\n\n"
 
 
 def main(names: list[str]) -> None:
@@ -76,10 +89,8 @@ def main(names: list[str]) -> None:
         module, kwargs = BENCHMARKS[name]
         result = importlib.import_module(module).main(**kwargs)
         print(json.dumps(result, ensure_ascii=False, indent=1))
-        lines.append(
-            f"\n### {result['name']}\n\n```json\n"
-            f"{json.dumps(result, ensure_ascii=False, indent=1)}\n```\n"
-        )
+        lines.append(f"\n### {result['name']}\n\n{targets_table(result)}")
+        lines.append(f"```json\n{json.dumps(result, ensure_ascii=False, indent=1)}\n```\n")
     with out.open("a", encoding="utf-8") as f:
         f.writelines(lines)
     print(f"appended to {out}")

@@ -8,7 +8,8 @@ histories moved in time, made in minutes instead of an hour. Indexes are dropped
 and made again afterwards, exactly as the migrations define them.
 
 Measuring. `stats.service.kpis` (what the API and the CLI call) for one month in the middle,
-for every group_by, median of `repeats` warm runs. The floor: the same events, copied the same
+for every group_by, median of `repeats` warm runs. Beside it a REFERENCE, not a floor (it does
+other work, in another engine, on columns instead of rows): the same events, copied the same
 way into DuckDB, and one plain scan that folds every event before the cut-off into per-case
 facts and counts the month's population (reported, registered, dispatched, closed, handled,
 reworked, returned, extended, rated) per street. Its counts must equal ours.
@@ -318,11 +319,20 @@ def main(n: int = 10_000_000, repeats: int = 3) -> dict:
         "folded_from_events": folded,
         "kpis_s_by_group_by": timings,
         "kpis_s_slowest": slowest,
-        "floor_duckdb_scan_s": floor_s,
-        "ratio_slowest_to_floor": round(slowest / floor_s, 2),
+        "reference_duckdb_scan_s": floor_s,
+        "reference_note": "DuckDB, a column store, does other work: a reference, not a floor",
+        "ratio_slowest_to_duckdb_reference": round(slowest / floor_s, 2),
         "counts_equal_duckdb": True,
         "repeats": repeats,
         "target_s": 1.0,
+        "targets": [
+            {
+                "target": "a month's KPIs, every group_by, ≤ 1 s over 10 million cases (SQLite)",
+                "measured": f"{slowest} s (slowest group_by)",
+                "floor": f"none measured; DuckDB reference {floor_s} s (other work)",
+                "met": slowest <= 1.0,
+            }
+        ],
     }
 
 

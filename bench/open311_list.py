@@ -241,6 +241,14 @@ def main(cases: int = 6000, repeats: int = 20) -> dict:
         "load_average_1min": [round(load_before, 2), round(load_after, 2)],
         "target": f"≤ {TARGET_MS} ms (JSON, no compression, median)",
         "target_met": median <= TARGET_MS,
+        "targets": [
+            {
+                "target": f"an Open311 page of 1,000 requests ≤ {TARGET_MS} ms (SQLite, median)",
+                "measured": f"{median} ms",
+                "floor": f"{floor_ms} ms (one SQL statement, orjson)",
+                "met": median <= TARGET_MS,
+            }
+        ],
     }
 
 

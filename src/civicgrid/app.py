@@ -73,6 +73,7 @@ PRIVATE_ROUTERS = [
     geo_api.router,
     categories_api.router,
     cases_api.router,
+    citizen_api.staff_router,
     cases_admin_api.router,
     stats_api.router,
     command_api.router,

@@ -27,13 +27,15 @@ WAIT = 0.5
 
 @contextmanager
 def lock_held(engine) -> Iterator[None]:
-    """Another connection keeps what a report's write needs: SQLite's write lock (its
-    transaction begins with BEGIN IMMEDIATE), PostgreSQL's tables of a report (EXCLUSIVE:
+    """Another connection keeps what a report's write needs: SQLite's write lock (taken
+    at once, with write_now), PostgreSQL's tables of a report (EXCLUSIVE:
     reads go on, writes wait)."""
     conn = engine.connect()
     transaction = conn.begin()
     if IS_PG:
         conn.exec_driver_sql("LOCK TABLE cases, case_counters IN EXCLUSIVE MODE")
+    else:
+        db.write_now(conn)
     try:
         yield
     finally:

@@ -25,7 +25,7 @@ from civicgrid.auth.exceptions import (
 )
 from civicgrid.auth.models import ROLES, ApiToken, LoginAttempt, User, UserSession
 from civicgrid.config import Settings, get_settings, secret_key
-from civicgrid.kit.db import utcnow
+from civicgrid.kit.db import utcnow, write_now
 from civicgrid.org import queries as org_queries
 from civicgrid.org import service as org_service
 
@@ -198,6 +198,8 @@ def begin_sign_in(
             text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || :key))"),
             {"key": " sign-in " + address},
         )
+    else:
+        write_now(session)  # SQLite: the writer lock before the counts, not at the first write
     now = utcnow()
     since = now - dt.timedelta(minutes=settings.login_lock_minutes)
     pair = _failures(

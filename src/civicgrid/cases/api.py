@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -12,13 +13,12 @@ from civicgrid.auth import service as auth_service
 from civicgrid.auth.deps import CurrentUser, OptionalUser, require_roles
 from civicgrid.auth.exceptions import NotSignedIn
 from civicgrid.cases import intake, policy, queries, service, views, workflow
-from civicgrid.cases.exceptions import ActionForbidden, BadAction, CaseNotFound
+from civicgrid.cases.exceptions import BadAction, CaseNotFound
 from civicgrid.cases.models import Case
 from civicgrid.cases.schemas import (
     ActionIn,
     Board,
     CaseActed,
-    CaseCreate,
     CaseDetail,
     CasePage,
     CaseSummary,
@@ -27,7 +27,9 @@ from civicgrid.cases.schemas import (
 )
 from civicgrid.config import get_settings
 from civicgrid.geo import service as geo_service
+from civicgrid.kit import idempotency
 from civicgrid.kit.db import utcnow
+from civicgrid.kit.errors import AppError
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import MAX_ID, AppSettings, DbSession, RowId, binary_answer
 from civicgrid.kit.timefmt import iso_local, parse_time
@@ -37,15 +39,6 @@ from civicgrid.media.service import MAX_PHOTOS
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
-SOURCE_OF_ROLE = {"supervisor": "supervisor", "operator": "hotline"}
-# Who may enter a case with which source: a 网格员's patrol, the hotline's operators (and the
-# dispatchers who take calls), any staff. Citizen, Open311 and system cases come only through
-# their own channels.
-SOURCE_ROLES = {
-    "supervisor": ("supervisor",),
-    "hotline": ("operator", "dispatcher"),
-    "staff": workflow.STAFF,
-}
 PHOTO_ACTIONS = {"report_done": "done", "verify_pass": "verify", "verify_fail": "verify"}
 BODY_LIMITS = [
     BodyLimit(
@@ -126,45 +119,6 @@ def list_cases(
         "items": [views.case_summary(c) for c in items],
         "next_cursor": items[-1].id if len(items) == limit else None,
     }
-
-
-@router.post("", response_model=CaseSummary, status_code=201)
-def report_case(
-    body: CaseCreate, session: DbSession, user: CurrentUser, settings: AppSettings
-) -> dict:
-    """A report by staff (supervisor's patrol, operator's hotline call, any staff)."""
-    actor = policy.actor_for(session, user, "report")
-    source = body.source or next(
-        (SOURCE_OF_ROLE[r] for r in user.roles if r in SOURCE_OF_ROLE), "staff"
-    )
-    if not user.has_role(*SOURCE_ROLES.get(source, ())):
-        allowed = [s for s, roles in SOURCE_ROLES.items() if user.has_role(*roles)]
-        raise ActionForbidden(
-            f"您的角色不能录入来源为 {source} 的案件; 可用: {', '.join(allowed)}",
-            f"your roles may not enter cases with source {source}; allowed: {', '.join(allowed)}",
-        )
-    if body.auto_dispatch and not user.has_role("dispatcher"):
-        raise ActionForbidden(
-            "只有派遣员可以要求自动派遣", "only dispatchers may ask for automatic dispatch"
-        )
-    case = intake.report(
-        session,
-        settings,
-        source=source,
-        category=body.category,
-        category_kind=body.category_kind,
-        actor=actor,
-        urgency=body.urgency,
-        lon=body.lon,
-        lat=body.lat,
-        datum=body.datum,
-        address=body.address,
-        description=body.description,
-        contact_name=body.contact_name,
-        contact_phone=body.contact_phone,
-        auto_dispatch=body.auto_dispatch,
-    )
-    return views.case_summary(case)
 
 
 @router.get(
@@ -299,26 +253,32 @@ def _act(
         }.items()
         if v is not None
     }
+    # decoded and stored before the write (no file I/O under the write lock); a refused
+    # action discards the files, a crash leaves them to the media sweep
     checked = media_service.check_images(photos, settings)
-    event = service.transition(
-        session,
-        settings,
-        case,
-        action,
-        actor=actor,
-        note=body.note,
-        payload=payload,
-        expected_version=body.version,
-    )
-    for image in checked:
-        media_service.attach(
+    stored = [media_service.store(settings, image) for image in checked]
+    try:
+        event = service.transition(
             session,
             settings,
-            case_id=case.id,
-            event_id=event.id,
-            stage=PHOTO_ACTIONS[action],
-            image=image,
+            case,
+            action,
+            actor=actor,
+            note=body.note,
+            payload=payload,
+            expected_version=body.version,
         )
+    except AppError:
+        media_service.discard(settings, stored)
+        raise
+    stage = PHOTO_ACTIONS.get(action)
+    media_service.insert_stored(
+        session,
+        [
+            {**image.row(), "case_id": case.id, "event_id": event.id, "stage": stage}
+            for image in stored
+        ],
+    )
     return {**views.case_summary(case), "event": views.event_view(event)}
 
 
@@ -337,17 +297,32 @@ def _relocate(session, settings, user, case: Case, body: ActionIn) -> dict:
     return {**views.case_summary(case), "event": views.event_view(events[0])}
 
 
+def _idempotent(request: Request, session, user, digest: str, work) -> Response:
+    """A case action's answer, stored with the request's Idempotency-Key (if any) in the
+    action's transaction: a repeat gets the same answer and acts once (kit.idempotency)."""
+    key = idempotency.checked_key(request.headers.get(idempotency.HEADER))
+    return idempotency.run(
+        session, key, f"user:{user.id}", digest, lambda: idempotency.Answer.json(200, work())
+    ).response()
+
+
 def _json_action(action: str):
     def endpoint(
+        request: Request,
         case: CurrentCase,
         body: ActionIn,
         session: DbSession,
         user: CurrentUser,
         settings: AppSettings,
-    ) -> dict:
-        if action == "relocate":
-            return _relocate(session, settings, user, case, body)
-        return _act(session, settings, user, case, action, body)
+    ) -> Response:
+        digest = idempotency.request_hash("case-action", case.code, action, body.model_dump())
+
+        def work() -> dict:
+            if action == "relocate":
+                return _relocate(session, settings, user, case, body)
+            return _act(session, settings, user, case, action, body)
+
+        return _idempotent(request, session, user, digest, work)
 
     endpoint.__doc__ = f"{workflow.ACTION_NAMES_ZH[action]} ({action})."
     return endpoint
@@ -355,6 +330,7 @@ def _json_action(action: str):
 
 def _photo_action(action: str):
     def endpoint(
+        request: Request,
         case: CurrentCase,
         session: DbSession,
         user: CurrentUser,
@@ -362,12 +338,25 @@ def _photo_action(action: str):
         note: Annotated[str, Form(max_length=4000)] = "",
         version: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
         photos: Annotated[list[UploadFile] | None, File()] = None,
-    ) -> dict:
+    ) -> Response:
         files = [
             (f.filename or "photo", f.file.read(settings.photo_max_bytes + 1)) for f in photos or []
         ]
-        return _act(
-            session, settings, user, case, action, ActionIn(note=note, version=version), files
+        digest = idempotency.request_hash(
+            "case-action",
+            case.code,
+            action,
+            note,
+            version,
+            [hashlib.sha256(data).hexdigest() for _n, data in files],
+        )
+        body = ActionIn(note=note, version=version)
+        return _idempotent(
+            request,
+            session,
+            user,
+            digest,
+            lambda: _act(session, settings, user, case, action, body, files),
         )
 
     endpoint.__doc__ = f"{workflow.ACTION_NAMES_ZH[action]} ({action}), with photos (multipart)."

@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from civicgrid.cases import workflow
+from civicgrid.auth.deps import CurrentUser
+from civicgrid.cases import intake as case_intake
+from civicgrid.cases import policy, views, workflow
+from civicgrid.cases.exceptions import ActionForbidden
+from civicgrid.cases.schemas import CaseCreate, CaseSummary
 from civicgrid.categories import service as cat_service
-from civicgrid.citizen import service
+from civicgrid.citizen import intake, service
 from civicgrid.citizen.schemas import Rated, Submitted, Suggestion, TrackedCase
 from civicgrid.config import get_settings
-from civicgrid.kit import ratelimit
+from civicgrid.kit import idempotency, ratelimit
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import AppSettings, DbSession, RowId, binary_answer, client_address
 from civicgrid.kit.timefmt import iso_local
 from civicgrid.media import service as media_service
 
 public_router = APIRouter(prefix="/api/v1/citizen", tags=["citizen"])
+# Staff entry: a new case by staff comes in by the one intake path, as the citizen's and
+# Open311's do (signed-in users only: civicgrid.app includes it among the private routers).
+staff_router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+
+SOURCE_OF_ROLE = {"supervisor": "supervisor", "operator": "hotline"}
+# Who may enter a case with which source: a 网格员's patrol, the hotline's operators (and the
+# dispatchers who take calls), any staff. Citizen, Open311 and system cases come only through
+# their own channels.
+SOURCE_ROLES = {
+    "supervisor": ("supervisor",),
+    "hotline": ("operator", "dispatcher"),
+    "staff": workflow.STAFF,
+}
 BODY_LIMITS = [
     BodyLimit(
         "POST",
@@ -59,14 +77,26 @@ def submit(
     description: Annotated[str, Form(max_length=4000)] = "",
     phone: Annotated[str, Form(max_length=20)] = "",
     photos: Annotated[list[UploadFile] | None, File()] = None,
-) -> dict:
+) -> Response:
     """Report a problem: a category, photos, a place (any datum), words; answers the case code
-    and the secret of its tracking link at once (routing is synchronous)."""
-    ratelimit.check_report(settings, address=client_address(request), phone=phone or None)
+    and the secret of its tracking link at once (routing is synchronous). With an
+    `Idempotency-Key` header a repeat of the same report gets the same answer, written once."""
+    key = idempotency.checked_key(request.headers.get(idempotency.HEADER))
     files = [
         (f.filename or "photo", f.file.read(settings.photo_max_bytes + 1)) for f in photos or []
     ]
-    done = service.submit(
+    fields = (category, lon, lat, datum, address, description, phone)
+    digest = idempotency.request_hash(
+        "citizen-report", fields, [hashlib.sha256(data).hexdigest() for _n, data in files]
+    )
+    scoped = idempotency.scoped("citizen", key) if key else idempotency.generated()
+    found = idempotency.replay(session, scoped, digest) if key else None
+    if found is not None:
+        return found.response()
+    ratelimit.check_report(settings, address=client_address(request), phone=phone or None)
+    # planned with the request's session, which only reads (it takes no write lock), and the
+    # photos stored; then written with whatever other reports are waiting (citizen.intake)
+    prepared = service.prepare(
         session,
         settings,
         category=category,
@@ -78,18 +108,28 @@ def submit(
         phone=phone.strip(),
         photos=files,
     )
-    case = done.case
-    return {
-        "code": case.code,
-        "secret": done.secret,
-        "track_url": f"/track/{case.code}?s={done.secret}",
-        "state": case.state,
-        "state_zh": workflow.STATE_NAMES_ZH[case.state],
-        "unit": case.unit_code,
-        "deadline": iso_local(case.deadline),
-        "queue_reason": case.queue_reason,
-        "possible_duplicates": done.duplicates,
-    }
+    duplicates = [
+        c.code for c in service.possible_duplicates(session, settings, prepared.plan.case)
+    ]
+
+    def answer(done: service.Submitted) -> idempotency.Answer:
+        case = done.case
+        return idempotency.Answer.json(
+            201,
+            {
+                "code": case.code,
+                "secret": done.secret,
+                "track_url": f"/track/{case.code}?s={done.secret}",
+                "state": case.state,
+                "state_zh": workflow.STATE_NAMES_ZH[case.state],
+                "unit": case.unit_code,
+                "deadline": iso_local(case.deadline),
+                "queue_reason": case.queue_reason,
+                "possible_duplicates": duplicates,
+            },
+        )
+
+    return intake.write(intake.Report(prepared, answer, key=scoped, digest=digest)).response()
 
 
 @public_router.get("/cases/{code}", response_model=TrackedCase, response_model_exclude_unset=True)
@@ -136,3 +176,60 @@ def photo(
     found = service.public_photo(session, case, photo_id)
     data = media_service.storage(settings).get(found.thumb_key if thumb else found.key)
     return Response(data, media_type="image/jpeg")
+
+
+@staff_router.post("", response_model=CaseSummary, status_code=201)
+def report_case(
+    request: Request,
+    body: CaseCreate,
+    session: DbSession,
+    user: CurrentUser,
+    settings: AppSettings,
+) -> Response:
+    """A report by staff (supervisor's patrol, operator's hotline call, any staff). With an
+    `Idempotency-Key` header a repeat gets the same answer, the case written once."""
+    key = idempotency.checked_key(request.headers.get(idempotency.HEADER))
+    digest = idempotency.request_hash("case-report", body.model_dump(mode="json"))
+    scoped = idempotency.scoped(f"user:{user.id}", key) if key else idempotency.generated()
+    found = idempotency.replay(session, scoped, digest) if key else None
+    if found is not None:
+        return found.response()
+    actor = policy.actor_for(session, user, "report")
+    source = body.source or next(
+        (SOURCE_OF_ROLE[r] for r in user.roles if r in SOURCE_OF_ROLE), "staff"
+    )
+    if not user.has_role(*SOURCE_ROLES.get(source, ())):
+        allowed = [s for s, roles in SOURCE_ROLES.items() if user.has_role(*roles)]
+        raise ActionForbidden(
+            f"您的角色不能录入来源为 {source} 的案件; 可用: {', '.join(allowed)}",
+            f"your roles may not enter cases with source {source}; allowed: {', '.join(allowed)}",
+        )
+    if body.auto_dispatch and not user.has_role("dispatcher"):
+        raise ActionForbidden(
+            "只有派遣员可以要求自动派遣", "only dispatchers may ask for automatic dispatch"
+        )
+    # planned with the request's session, which only reads (no write lock), then written with
+    # whatever other reports are waiting (the one intake path, citizen.intake)
+    plan = case_intake.plan_report(
+        session,
+        settings,
+        source=source,
+        category=body.category,
+        category_kind=body.category_kind,
+        actor=actor,
+        urgency=body.urgency,
+        lon=body.lon,
+        lat=body.lat,
+        datum=body.datum,
+        address=body.address,
+        description=body.description,
+        contact_name=body.contact_name,
+        contact_phone=body.contact_phone,
+        auto_dispatch=body.auto_dispatch,
+    )
+    prepared = service.Prepared(plan, [], tracked=False)
+
+    def answer(done: service.Submitted) -> idempotency.Answer:
+        return idempotency.Answer.json(201, views.case_summary(done.case))
+
+    return intake.write(intake.Report(prepared, answer, key=scoped, digest=digest)).response()

@@ -30,7 +30,7 @@ from civicgrid.config import Settings
 from civicgrid.kit.text import BadPhone, normalise_phone
 from civicgrid.media import queries as media_queries
 from civicgrid.media import service as media_service
-from civicgrid.media.service import CheckedImage
+from civicgrid.media.service import CheckedImage, StoredImage
 
 # Notes of these actions are shown to the public (status_notes, the tracking page).
 PUBLIC_NOTE_ACTIONS = (
@@ -67,10 +67,12 @@ def submit(
 
 @dataclass
 class Prepared:
-    """A citizen's report checked and decided, not written yet."""
+    """A report checked and decided, its photos stored (pending), not written yet. A tracked
+    one (a citizen's, an Open311 client's) gets a tracking secret when written."""
 
     plan: case_intake.ReportPlan
-    photos: list[CheckedImage]
+    photos: list[StoredImage]
+    tracked: bool = True
 
 
 def prepare(
@@ -91,9 +93,10 @@ def prepare(
     extra: dict | None = None,
     at: dt.datetime | None = None,
 ) -> Prepared:
-    """Check a citizen's report and decide its routing; this part only reads. Every photo (name
-    and bytes, or an image the caller checked already) is checked; a photo's EXIF GPS position
-    stands in for a missing location."""
+    """Check a citizen's report and decide its routing, then store its photos under pending
+    keys: nothing is written to the database, so that the write is short and does no file I/O.
+    Every photo (name and bytes, or an image the caller checked already) is checked; a
+    photo's EXIF GPS position stands in for a missing location."""
     checked = media_service.check_images(photos, settings)
     if lon is None and lat is None:
         gps = next((c.gps for c in checked if c.gps), None)
@@ -119,7 +122,7 @@ def prepare(
         at=at,
         extra=extra,
     )
-    return Prepared(plan, checked)
+    return Prepared(plan, [media_service.store(settings, image) for image in checked])
 
 
 def write(
@@ -138,15 +141,21 @@ def write_many(
     """`write` for many reports at once (one statement per table), without the duplicates;
     `attach` as in `cases.intake.write_reports`."""
     cases = case_intake.write_reports(session, settings, [p.plan for p in prepared], attach=attach)
-    done = [Submitted(case, secrets.token_urlsafe(12), []) for case in cases]
-    for one, case in zip(prepared, cases, strict=True):
-        for image in one.photos:
-            media_service.attach(
-                session, settings, case_id=case.id, event_id=None, stage="report", image=image
-            )
-    session.connection().execute(
-        _INSERT_SECRET, [{"case_id": d.case.id, "secret_hash": _hash(d.secret)} for d in done]
+    done = [
+        Submitted(case, secrets.token_urlsafe(12) if one.tracked else "", [])
+        for one, case in zip(prepared, cases, strict=True)
+    ]
+    media_service.insert_stored(
+        session,
+        [
+            {**image.row(), "case_id": case.id, "event_id": None, "stage": "report"}
+            for one, case in zip(prepared, cases, strict=True)
+            for image in one.photos
+        ],
     )
+    secrets_ = [{"case_id": d.case.id, "secret_hash": _hash(d.secret)} for d in done if d.secret]
+    if secrets_:
+        session.connection().execute(_INSERT_SECRET, secrets_)
     session.flush()
     return done
 

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -224,8 +224,14 @@ class _Checkpointer:
                 self.lock.release()
 
 
+# A statement that begins with one of these only reads; any other (INSERT, UPDATE, DELETE, DDL,
+# SAVEPOINT, a WITH that may hide a write ...) begins the writing transaction first.
+_READS = ("SELECT", "PRAGMA", "EXPLAIN")
+
+
 class _SqliteConnection(sqlite3.Connection):
-    """A pysqlite connection that gives the writer lock back once its transaction has ended."""
+    """A pysqlite connection that takes the writer lock at its transaction's first write and
+    gives it back once the transaction has ended."""
 
     writer_lock: _WriterLock | None = None
     holding = False
@@ -235,6 +241,18 @@ class _SqliteConnection(sqlite3.Connection):
         if self.writer_lock is not None and not self.holding:
             self.writer_lock.acquire()
             self.holding = True
+
+    def begin_writing(self) -> None:
+        """Queue for the writer lock and BEGIN IMMEDIATE, unless a transaction is open already
+        (this one's first write came earlier, or it is a reader's)."""
+        if self.in_transaction or self.query_only:
+            return
+        self.acquire_writer()
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.release_writer()
+            raise
 
     def release_writer(self) -> None:
         if self.query_only:
@@ -307,17 +325,24 @@ def make_engine(settings: Settings) -> Engine:
         def _sqlite_begin(conn):
             if _reads_only(conn):
                 # a reader: WAL lets it run beside the writer; a write in it is a bug, refused
+                conn.connection.dbapi_connection.query_only = True  # (first: not a writer's BEGIN)
                 conn.exec_driver_sql("BEGIN")
                 conn.exec_driver_sql("PRAGMA query_only=1")
-                conn.connection.dbapi_connection.query_only = True
-                return
+            # A transaction that may write begins at its first write (below), not here: what
+            # it reads before (who signs in, the checks and a password's argon2 hash, 150 ms)
+            # holds no lock, each statement seeing the latest commit, as PostgreSQL's READ
+            # COMMITTED does. From the first write on it is one transaction under the writer
+            # lock, queued rather than failing on a lock upgrade. Where reads must see no
+            # concurrent write before the write (a count of attempts), `write_now` starts it.
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _sqlite_first_write(conn, _cursor, statement, _params, _context, _many):
             dbapi_conn = conn.connection.dbapi_connection
-            dbapi_conn.acquire_writer()
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            except BaseException:
-                dbapi_conn.release_writer()
-                raise
+            if dbapi_conn.in_transaction or dbapi_conn.query_only:
+                return
+            if statement.lstrip()[:7].upper().startswith(_READS):
+                return
+            dbapi_conn.begin_writing()
 
         if checkpointer is not None:
             weakref.finalize(engine, checkpointer.stop.set)
@@ -352,6 +377,17 @@ def _raise_busy_on_lock_timeout(engine: Engine, wait: float) -> None:
         if _lock_timed_out(context.original_exception):
             waited = _write_wait.get()
             raise WriterBusy(wait if waited is None else waited) from context.original_exception
+
+
+def write_now(session: Session | Connection) -> None:
+    """Begin the session's (or connection's) writing transaction now, before its reads: on
+    SQLite the writer lock is taken here (so what the transaction reads next no other writer
+    changes before it commits); on PostgreSQL this is the transaction's start, nothing more
+    (take a row or advisory lock there for the same effect)."""
+    conn = session.connection() if isinstance(session, Session) else session
+    dbapi_conn = conn.connection.dbapi_connection
+    if isinstance(dbapi_conn, _SqliteConnection):
+        dbapi_conn.begin_writing()
 
 
 class _State:

@@ -11,10 +11,13 @@ nobody waits for company; under heavy load the batches grow by themselves.
 `write_many(session, items)` returns one result per item, in order; a result that is an
 exception is that item's refusal (it must have been decided before anything of the item was
 written). If `write_many` raises, or the commit fails, the batch is rolled back and each item
-is written again on its own, so that one bad item costs the others nothing but time — unless
-the write lock could not be had (WriterBusy): then every item of the batch gets that answer at
-once. The lock wait is what is left of the oldest item's write_wait_seconds after its time in
-the queue, so that no caller waits longer than a request may.
+is written again on its own, once, so that one bad item costs the others nothing but time —
+unless the write lock could not be had (WriterBusy): then every item of the batch gets that
+answer at once. A commit that fails may still have committed (the connection lost during
+COMMIT): `write_many` must then find the items it wrote, by a key each item carries, and
+answer them as written instead of writing them again (citizen.intake does, with
+kit.idempotency). The lock wait is what is left of the oldest item's write_wait_seconds after
+its time in the queue, so that no caller waits longer than a request may.
 """
 
 from __future__ import annotations
@@ -87,20 +90,23 @@ class GroupWriter(Generic[T, R]):
         """How long the oldest item has waited in the queue (it came first)."""
         return time.monotonic() - batch[0][2]
 
-    def _write(self, batch: list[tuple[T, Future, float]]) -> None:
+    def _write(self, batch: list[tuple[T, Future, float]], *, again: bool = False) -> None:
         try:
             with session_scope() as session:
                 results = self.write_many(session, [item for item, _f, _t in batch])
         except Exception as exc:  # noqa: BLE001 - each item again, alone
-            if len(batch) == 1 or isinstance(exc, WriterBusy):
+            if again or isinstance(exc, WriterBusy):
                 for _item, future, _t in batch:
                     future.set_exception(exc)
                 return
+            # Each alone, once: a bad item costs the others nothing but time, and after an
+            # ambiguous commit (it failed, yet may have committed) write_many must find what
+            # it wrote (an idempotency key per item) rather than write it twice.
             log.warning(
                 "%s: a batch of %d failed (%s); writing each alone", self.name, len(batch), exc
             )
             for one in batch:
-                self._write([one])
+                self._write([one], again=True)
             return
         for (_item, future, _t), result in zip(batch, results, strict=True):
             if isinstance(result, Exception):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from civicgrid.config import Settings
@@ -201,6 +201,66 @@ SWEEP_JOB = scheduler.register(
         description="删除无案件引用的照片文件 / remove photo files no report refers to",
     )
 )
+
+
+@dataclass
+class StoredImage:
+    """A checked image whose files are stored already, under keys no photo row refers to yet
+    (pending): stored before the write, so that no PUT or fsync happens inside it. If its
+    report is never committed, `discard` removes the files, or else the sweep does later."""
+
+    key: str
+    thumb_key: str
+    width: int
+    height: int
+    size: int
+    sha256: str
+    gps: tuple[float, float] | None
+
+    def row(self) -> dict:
+        return {
+            "key": self.key,
+            "thumb_key": self.thumb_key,
+            "width": self.width,
+            "height": self.height,
+            "size": self.size,
+            "sha256": self.sha256,
+        }
+
+
+def store(settings: Settings, image: CheckedImage | StoredImage) -> StoredImage:
+    """Put a checked image's files in the store under new keys (outside any transaction)."""
+    if isinstance(image, StoredImage):
+        return image
+    target = storage(settings)
+    key = f"{utcnow():%Y%m%d}/{uuid.uuid4().hex}.jpg"
+    thumb_key = key.replace(".jpg", ".thumb.jpg")
+    target.put(key, image.jpeg)
+    target.put(thumb_key, image.thumb)
+    digest = hashlib.sha256(image.jpeg).hexdigest()
+    size = len(image.jpeg)
+    return StoredImage(key, thumb_key, image.width, image.height, size, digest, image.gps)
+
+
+def discard(settings: Settings, images: Sequence[StoredImage]) -> None:
+    """Remove stored images whose report was refused (what fails here the sweep removes)."""
+    target = storage(settings)
+    for image in images:
+        for key in (image.key, image.thumb_key):
+            try:
+                target.delete(key)
+            except Exception:  # noqa: BLE001 - the sweep is the second chance
+                continue
+
+
+def insert_stored(session: Session, rows: list[dict]) -> None:
+    """Photo rows for stored images, one statement for all: each row is a StoredImage's `row()`
+    with case_id, event_id and stage."""
+    if rows:
+        session.connection().execute(_INSERT_PHOTO, rows)
+
+
+_INSERT_PHOTO = insert(Photo.__table__)
 
 
 def attach(

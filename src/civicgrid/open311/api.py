@@ -5,8 +5,8 @@ Errors are the spec's: a list of {code, description} or <errors><error>…</erro
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable
 
@@ -16,12 +16,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from civicgrid.categories import service as cat_service
+from civicgrid.citizen import intake
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
-from civicgrid.kit import ratelimit
+from civicgrid.kit import idempotency, ratelimit
 from civicgrid.kit.db import session_scope
 from civicgrid.kit.errors import AppError, ErrorBody, headers_of
-from civicgrid.kit.groupwrite import GroupWriter
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import RowId, binary_answer
 from civicgrid.kit.text import BadText, check_text
@@ -257,57 +257,73 @@ async def post_request(fmt: str, request: Request) -> Response:
     if isinstance(media, UploadFile):
         media_bytes = (media.filename or "media", await media.read())
     try:
-        if media_bytes is None:
-            # No photo to decode: the checks and the routing are a few hundred µs of Python,
-            # done here (one GIL either way; the hop to a thread cost more than it saved).
-            # They read only cached data, but for a refresh every few seconds.
-            prepared, account_id = _check(form, None)
-        else:
-            prepared, account_id = await run_in_threadpool(_check, form, media_bytes)
-        # the write, with whatever other reports are waiting (groupwrite)
         key = _one_or_none(form, "api_key")
-        done = await asyncio.wrap_future(_writer.submit((key, prepared)))
+        # the client's Idempotency-Key, within its api_key's scope (kit.idempotency)
+        given = idempotency.checked_key(request.headers.get(idempotency.HEADER))
+        stored = (
+            idempotency.scoped(f"open311:{hashlib.sha256((key or '').encode()).hexdigest()}", given)
+            if given
+            else None
+        )
+        digest = idempotency.request_hash(
+            "open311",
+            fmt,
+            sorted((k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)),
+            hashlib.sha256(media_bytes[1]).hexdigest() if media_bytes else None,
+        )
+        # The checks, the routing and the photo, in a thread: they read cached data, but a
+        # refresh of it (every few seconds), the rate limits' Redis and a photo's decoding and
+        # storing are blocking I/O, never to be done on the event loop.
+        checked = await run_in_threadpool(_check, form, media_bytes, stored, digest)
+        if isinstance(checked, idempotency.Answer):
+            return checked.response()  # a repeat: the first answer, nothing written again
+        prepared, account_id = checked
+
+        def answer(done: citizen_service.Submitted) -> idempotency.Answer:
+            case = done.case
+            data = [
+                {
+                    "service_request_id": case.code,
+                    "token": case.code,
+                    "service_notice": service.service_notice(case),
+                    "account_id": account_id,
+                }
+            ]
+            sent = _render(fmt, data, "service_requests", "request", status=201)
+            return idempotency.Answer(sent.status_code, sent.body.decode(), sent.media_type)
+
+        # the write, with whatever other reports are waiting (citizen.intake)
+        written = await intake.write_async(
+            intake.Report(
+                prepared,
+                answer,
+                key=stored or idempotency.generated(),
+                digest=digest,
+                api_key=key,
+                live_keys=service.live_keys,
+                # what it gets if the key is revoked between the check and the write
+                refusal=Open311Error(403, "a valid api_key is required"),
+            )
+        )
     except (Open311Error, AppError) as exc:
         return _refusal(fmt, exc)
-    case = done.case
-    answer = [
-        {
-            "service_request_id": case.code,
-            "token": case.code,
-            "service_notice": service.service_notice(case),
-            "account_id": account_id,
-        }
-    ]
-    return _render(fmt, answer, "service_requests", "request", status=201)
+    return written.response()
 
 
-def _check(form, media: tuple[str, bytes] | None) -> tuple[citizen_service.Prepared, str | None]:
-    """What only reads, beside the writers: the key, the photo's decoding, the routing."""
+def _check(
+    form, media: tuple[str, bytes] | None, stored_key: str | None, digest: str
+) -> tuple[citizen_service.Prepared, str | None] | idempotency.Answer:
+    """What only reads, beside the writers: the key, the photo's decoding, the routing (or, for
+    a repeat of a request with an Idempotency-Key, its stored answer)."""
     settings = get_settings()
     with session_scope(read_only=True) as session:
         if not service.key_seen_live(session, _one_or_none(form, "api_key")):
             raise Open311Error(403, "a valid api_key is required")
+        found = idempotency.replay(session, stored_key, digest)
+        if found is not None:
+            return found
         photos = media_service.check_images([media] if media else [], settings)
         return _prepare(session, form, photos)
-
-
-def _write_batch(
-    session, items: list[tuple[str | None, citizen_service.Prepared]]
-) -> list[citizen_service.Submitted | Exception]:
-    """Reports whose api_key is still live (it may have been revoked since it was checked),
-    written together; the others refused."""
-    live = service.live_keys(session, {key for key, _p in items})
-    kept = [prepared for key, prepared in items if key in live]
-    written = iter(
-        citizen_service.write_many(session, get_settings(), kept, attach=False) if kept else ()
-    )
-    return [
-        next(written) if key in live else Open311Error(403, "a valid api_key is required")
-        for key, _p in items
-    ]
-
-
-_writer = GroupWriter("open311-intake", _write_batch)
 
 
 def _prepare(

@@ -41,6 +41,19 @@
     }, function (err) { message.className = "error"; message.textContent = err.message; });
   };
 
+  // One Idempotency-Key per report: a report sent again after a lost answer (the network
+  // failed) keeps its key, so the server answers it once; any change makes it a new report.
+  var sent = {key: null, signature: null};
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  function keyFor(signature) {
+    if (sent.signature !== signature) { sent = {key: newKey(), signature: signature}; }
+    return sent.key;
+  }
+
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     message.className = ""; message.textContent = "";
@@ -51,11 +64,16 @@
       var v = document.getElementById(k).value.trim(); if (v) { data.append(k, v); }
     });
     Array.prototype.forEach.call(document.getElementById("photos").files, function (f) { data.append("photos", f); });
+    var signature = JSON.stringify(Array.from(data.entries()).map(function (kv) {
+      return typeof kv[1] === "string" ? kv : [kv[0], kv[1].name, kv[1].size, kv[1].lastModified];
+    }));
+    var key = keyFor(signature);
     var button = document.getElementById("submit"); button.disabled = true;
-    fetch("/api/v1/citizen/reports", {method: "POST", body: data})
+    fetch("/api/v1/citizen/reports", {method: "POST", body: data, headers: {"Idempotency-Key": key}})
       .then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); })
       .then(function (res) {
         button.disabled = false;
+        sent = {key: null, signature: null};  // answered: the next send is a new report
         if (!res.ok) { message.className = "error"; message.textContent = res.body.detail || W.failed; return; }
         form.hidden = true;
         document.getElementById("done").hidden = false;
