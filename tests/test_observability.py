@@ -83,14 +83,19 @@ def test_serve_with_workers_prepares_an_empty_metrics_directory(tmp_path, monkey
     (where / "counter_1234.db").write_bytes(b"old")
     monkeypatch.setenv("CIVICGRID_VAR_DIR", str(tmp_path))
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)
-    try:
-        # When serve starts two workers
-        result = CliRunner().invoke(cli, ["serve", "--workers", "2", "--no-scheduler"])
-        assert result.exit_code == 0, result.output
-        # Then they share an emptied directory
-        assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(where)
-        assert list(where.iterdir()) == []
-    finally:
-        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        os.environ.pop("CIVICGRID_RUN_SCHEDULER", None)
+    seen = {}
+
+    def run(*args, **kwargs):
+        seen["dir"] = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        seen["files"] = list(where.iterdir())
+
+    monkeypatch.setattr(uvicorn, "run", run)
+
+    # When serve starts two workers
+    result = CliRunner().invoke(cli, ["serve", "--workers", "2", "--no-scheduler"])
+
+    # Then they share an emptied directory, and this process's environment is as it was
+    assert result.exit_code == 0, result.output
+    assert seen == {"dir": str(where), "files": []}
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    assert "CIVICGRID_RUN_SCHEDULER" not in os.environ

@@ -190,26 +190,35 @@ def serve(
         _settings().trusted_hosts()
     except ValueError as exc:
         fail(str(exc))
-    # the workers read it from the environment (create_app runs in each)
+    # What the workers read from the environment (create_app runs in each), put back when the
+    # server stops: this process's environment is not left changed.
+    from civicgrid.kit import observability
+
+    names = ("CIVICGRID_RUN_SCHEDULER", observability.MULTIPROC_ENV)
+    saved = {name: os.environ.get(name) for name in names}
     os.environ["CIVICGRID_RUN_SCHEDULER"] = "true" if scheduler else "false"
-    if workers > 1:  # each worker counts its own requests: /metrics adds them up
-        from civicgrid.kit import observability
-
-        where = observability.multiprocess_dir() or Path(_settings().var_dir) / "prometheus"
-        observability.prepare_multiprocess_dir(where)
-
-    uvicorn.run(
-        "civicgrid.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        reload=reload,
-        log_level="info",
-        # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app believes
-        # it only from CIVICGRID_TRUSTED_PROXIES (app.py)
-        proxy_headers=False,
-    )
+    try:
+        if workers > 1:  # each worker counts its own requests: /metrics adds them up
+            where = observability.multiprocess_dir() or Path(_settings().var_dir) / "prometheus"
+            observability.prepare_multiprocess_dir(where)
+        uvicorn.run(
+            "civicgrid.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            reload=reload,
+            log_level="info",
+            # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app believes
+            # it only from CIVICGRID_TRUSTED_PROXIES (app.py)
+            proxy_headers=False,
+        )
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @app.command()

@@ -339,3 +339,14 @@ def test_the_yellow_fraction_setting_moves_warn_at_live_and_on_import(session, m
     history.import_lines([line])
     imported = session.scalar(select(Case).where(Case.code == "F-1"))
     assert imported.warn_at == dt.datetime(2026, 3, 2, 11, 0, tzinfo=CST)
+
+
+def test_an_address_is_one_line_on_every_path(session):
+    # Given a phone form whose address wrapped, When it is reported live, Then it is one line
+    world(session)
+    case = report(session, address="香坊大街 12 号\r\n 东侧")
+    assert case.address == "香坊大街 12 号 东侧"
+    # and a history's address with a line break is refused with its line
+    with pytest.raises(history.HistoryInvalid) as info:
+        history.import_lines([_line([("09:00:00", {"action": "report"})], address="a\nb")])
+    assert "address contains a character that is not allowed (U+000A" in info.value.problems[0]

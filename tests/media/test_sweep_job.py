@@ -58,14 +58,17 @@ def test_starting_serve_deletes_nothing(session, tmp_path, monkeypatch):
 
     # Given an old orphan and a fresh unreferenced file in the store
     monkeypatch.setenv("CIVICGRID_MEDIA_DIR", str(tmp_path))
-    monkeypatch.delenv("CIVICGRID_RUN_SCHEDULER", raising=False)
     get_settings.cache_clear()
     store = LocalStorage(tmp_path)
     store.put("11/orphan.jpg", jpeg())
     store.put("12/fresh.jpg", jpeg())
     age(tmp_path / "11" / "orphan.jpg", 30 * 24 * 3600)
     served = {}
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: served.update(kw))
+
+    def run(*args, **kwargs):
+        served.update(kwargs, scheduler=os.environ.get("CIVICGRID_RUN_SCHEDULER"))
+
+    monkeypatch.setattr(uvicorn, "run", run)
 
     # When `civicgrid serve` starts
     result = CliRunner().invoke(cli, ["serve", "--port", "8123"])
@@ -73,6 +76,7 @@ def test_starting_serve_deletes_nothing(session, tmp_path, monkeypatch):
     # Then it served, with the scheduler on for its workers, and removed no file
     assert result.exit_code == 0, result.output
     assert served["port"] == 8123
-    assert os.environ["CIVICGRID_RUN_SCHEDULER"] == "true"
+    assert served["scheduler"] == "true"
     assert files(tmp_path) == {"11/orphan.jpg", "12/fresh.jpg"}
-    monkeypatch.delenv("CIVICGRID_RUN_SCHEDULER")
+    # and this process's environment is as it was
+    assert "CIVICGRID_RUN_SCHEDULER" not in os.environ

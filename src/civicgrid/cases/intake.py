@@ -6,6 +6,7 @@ group (`write_reports`); `relocate` places a case that had no place and routes i
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -97,7 +98,9 @@ def plan_report(
     case object not yet in the session, with the same checks and folds as `transition`, so
     that the write (`write_report`) is short. Raises what `transition` raises.
     """
-    address, description = address.strip(), description.strip()
+    # an address is one line (rows.check_header); a phone form's wrapped lines are joined
+    address = " ".join(part.strip() for part in re.split(r"[\r\n]+", address) if part.strip())
+    description = description.strip()
     rows.check_header(source=source, urgency=urgency, address=address, description=description)
     cat = cat_service.category_ref(session, category, category_kind)
     found = None
