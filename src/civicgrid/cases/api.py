@@ -13,6 +13,7 @@ from civicgrid.auth import service as auth_service
 from civicgrid.auth.deps import CurrentUser, OptionalUser, require_roles
 from civicgrid.auth.exceptions import NotSignedIn
 from civicgrid.cases import intake, policy, queries, service, views, workflow
+from civicgrid.cases.deps import CurrentCase
 from civicgrid.cases.exceptions import BadAction, CaseNotFound
 from civicgrid.cases.models import Case
 from civicgrid.cases.schemas import (
@@ -21,7 +22,6 @@ from civicgrid.cases.schemas import (
     CaseActed,
     CaseDetail,
     CasePage,
-    CaseSummary,
     LightLists,
     PhotoPublicRead,
 )
@@ -47,14 +47,6 @@ BODY_LIMITS = [
         lambda: get_settings().photo_max_bytes * MAX_PHOTOS + 64 * 1024,
     )
 ]
-
-
-def current_case(code: str, session: DbSession, user: CurrentUser) -> Case:
-    """The case, if the user's org unit may see it (404 otherwise)."""
-    return service.get_visible_case(session, code, auth_service.scope_codes(session, user))
-
-
-CurrentCase = Annotated[Case, Depends(current_case)]
 
 
 def _when(text: str | None, name: str) -> dt.datetime | None:
@@ -149,34 +141,6 @@ def case_detail(case: CurrentCase, session: DbSession, user: CurrentUser) -> dic
     )
     detail["allowed_actions"] = policy.allowed_for(session, case, user)
     return detail
-
-
-class MergeIn(BaseModel):
-    into: str = Field(description="the code of the original case")
-
-
-@router.post("/{code}/merge", response_model=CaseSummary)
-def merge(
-    case: CurrentCase, body: MergeIn, session: DbSession, user: CurrentUser, settings: AppSettings
-) -> dict:
-    """Merge a duplicate into the original: it is rejected with duplicate_of, and its reporter
-    follows the original."""
-    from civicgrid.citizen import service as citizen_service
-
-    original = service.get_visible_case(session, body.into, auth_service.scope_codes(session, user))
-    actor = policy.actor_for(session, user, "reject")
-    citizen_service.merge(session, settings, case, original, actor=actor)
-    return views.case_summary(case)
-
-
-@router.get("/{code}/duplicates", response_model=list[CaseSummary])
-def duplicates(case: CurrentCase, session: DbSession, settings: AppSettings) -> list[dict]:
-    """Open cases of the same category nearby (the settings' radius and days)."""
-    from civicgrid.citizen import service as citizen_service
-
-    return [
-        views.case_summary(c) for c in citizen_service.possible_duplicates(session, settings, case)
-    ]
 
 
 @router.get(

@@ -9,9 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
+from civicgrid.auth import service as auth_service
 from civicgrid.auth.deps import CurrentUser
 from civicgrid.cases import intake as case_intake
 from civicgrid.cases import policy, views, workflow
+from civicgrid.cases import service as case_service
+from civicgrid.cases.deps import CurrentCase
 from civicgrid.cases.exceptions import ActionForbidden
 from civicgrid.cases.schemas import CaseCreate, CaseSummary
 from civicgrid.categories import service as cat_service
@@ -26,7 +29,9 @@ from civicgrid.media import service as media_service
 
 public_router = APIRouter(prefix="/api/v1/citizen", tags=["citizen"])
 # Staff entry: a new case by staff comes in by the one intake path, as the citizen's and
-# Open311's do (signed-in users only: civicgrid.app includes it among the private routers).
+# Open311's do; and a duplicate is merged into its original, its reporter following it (the
+# reporter's tracking is citizen's). Signed-in users only: civicgrid.app includes it among the
+# private routers.
 staff_router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 SOURCE_OF_ROLE = {"supervisor": "supervisor", "operator": "hotline"}
@@ -233,3 +238,26 @@ def report_case(
         return idempotency.Answer.json(201, views.case_summary(done.case))
 
     return intake.write(intake.Report(prepared, answer, key=scoped, digest=digest)).response()
+
+
+class MergeIn(BaseModel):
+    into: str = Field(description="the code of the original case")
+
+
+@staff_router.post("/{code}/merge", response_model=CaseSummary)
+def merge(
+    case: CurrentCase, body: MergeIn, session: DbSession, user: CurrentUser, settings: AppSettings
+) -> dict:
+    """Merge a duplicate into the original: it is rejected with duplicate_of, and its reporter
+    follows the original."""
+    scope = auth_service.scope_codes(session, user)
+    original = case_service.get_visible_case(session, body.into, scope)
+    actor = policy.actor_for(session, user, "reject")
+    service.merge(session, settings, case, original, actor=actor)
+    return views.case_summary(case)
+
+
+@staff_router.get("/{code}/duplicates", response_model=list[CaseSummary])
+def duplicates(case: CurrentCase, session: DbSession, settings: AppSettings) -> list[dict]:
+    """Open cases of the same category nearby (the settings' radius and days)."""
+    return [views.case_summary(c) for c in service.possible_duplicates(session, settings, case)]
