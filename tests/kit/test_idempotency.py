@@ -190,3 +190,23 @@ def test_a_batch_retried_after_an_ambiguous_commit_is_not_written_twice(committe
     with db.session_scope(read_only=True) as s:
         assert s.scalar(select(func.count(Case.id))) == 2
         assert set(s.scalars(select(Case.code))) == set(codes)
+
+
+def test_the_scheduler_prunes_old_keys_hourly(session):
+    # Given a key of two days ago and one of now, committed
+    from civicgrid.kit import scheduler
+
+    now = db.utcnow()
+    rows = [
+        {"key": f"j:{n}", "request_hash": "h", "status": 200, "answer": None, "created_at": at}
+        for n, at in enumerate([now - dt.timedelta(days=2), now])
+    ]
+    session.execute(insert(IdempotencyKey), rows)
+    session.commit()
+    # When the scheduler runs the job, Then the old key is forgotten and the new one kept
+    job = scheduler.get_job("idempotency-prune")
+    assert job is idempotency.PRUNE_JOB and job.every == dt.timedelta(hours=1)
+    outcome = scheduler.run_job(job, node="test", force=True)
+    assert outcome.ok and outcome.result.startswith("forgot 1 ")
+    session.expire_all()
+    assert set(session.scalars(select(IdempotencyKey.key))) == {"j:1"}

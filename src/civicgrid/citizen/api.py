@@ -134,7 +134,9 @@ def submit(
             },
         )
 
-    return intake.write(intake.Report(prepared, answer, key=scoped, digest=digest)).response()
+    return intake.write(
+        intake.Report(prepared, answer, key=scoped, digest=digest, client_key=bool(key))
+    ).response()
 
 
 @public_router.get("/cases/{code}", response_model=TrackedCase, response_model_exclude_unset=True)
@@ -237,7 +239,9 @@ def report_case(
     def answer(done: service.Submitted) -> idempotency.Answer:
         return idempotency.Answer.json(201, views.case_summary(done.case))
 
-    return intake.write(intake.Report(prepared, answer, key=scoped, digest=digest)).response()
+    return intake.write(
+        intake.Report(prepared, answer, key=scoped, digest=digest, client_key=bool(key))
+    ).response()
 
 
 class MergeIn(BaseModel):

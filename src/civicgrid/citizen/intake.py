@@ -46,11 +46,19 @@ class Report:
     api_key: str | None = None
     live_keys: Callable[[Session, set[str | None]], set[str]] | None = None
     refusal: Exception | None = None
+    client_key: bool = False  # the key is the client's (it may have been used before)
+    tried: bool = field(default=False, init=False)  # in a batch before (a retry)
 
 
 def _write_batch(session: Session, items: list[Report]) -> list[idempotency.Answer | Exception]:
     results: list[idempotency.Answer | Exception | None] = [None] * len(items)
-    stored = idempotency.find(session, [item.key for item in items])
+    # A generated key can be stored already only if this item was in a batch before (whose
+    # commit may have happened): only those and the clients' keys are looked up.
+    stored = idempotency.find(
+        session, [item.key for item in items if item.client_key or item.tried]
+    )
+    for item in items:
+        item.tried = True
     wanted: dict[Callable, set[str | None]] = {}
     for item in items:
         if item.live_keys is not None:

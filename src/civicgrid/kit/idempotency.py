@@ -28,6 +28,7 @@ from sqlalchemy import JSON, String, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from civicgrid.kit import scheduler
 from civicgrid.kit.db import Base, UTCDateTime, utcnow
 from civicgrid.kit.errors import BadRequest, Conflict, Invalid
 
@@ -198,3 +199,17 @@ def prune(session: Session, older_than: dt.timedelta = KEEP) -> int:
 
 
 _KEYS = IdempotencyKey.__table__
+
+
+def _prune_job(session: Session, _settings) -> str:
+    return f"forgot {prune(session)} idempotency keys older than {KEEP}"
+
+
+PRUNE_JOB = scheduler.register(
+    scheduler.Job(
+        "idempotency-prune",
+        every=dt.timedelta(hours=1),
+        run=_prune_job,
+        description="删除超过 24 小时的幂等键 / forget idempotency keys older than a day",
+    )
+)

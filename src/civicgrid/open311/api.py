@@ -299,6 +299,7 @@ async def post_request(fmt: str, request: Request) -> Response:
                 answer,
                 key=stored or idempotency.generated(),
                 digest=digest,
+                client_key=stored is not None,
                 api_key=key,
                 live_keys=service.live_keys,
                 # what it gets if the key is revoked between the check and the write
