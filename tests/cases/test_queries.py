@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select, text
 
 from civicgrid.auth import service as auth_service
 from civicgrid.auth.models import User
-from civicgrid.cases import intake, policy, queries, service
+from civicgrid.cases import intake, policy, queries, service, workflow
 from civicgrid.config import Settings
 from civicgrid.kit.db import UTCDateTime
 from tests.factories import POINT_A, POINT_B, world
@@ -167,3 +167,48 @@ def test_visible_and_scoped_are_one_rule(mix, viewer):
     # Then both find the same cases, and some
     assert by_query == one_by_one
     assert by_query
+
+
+# --- the reads other domains make (they never import cases' tables) -----------------------------
+
+
+def by_hand(session, where: str, scope, order: str = "", **values) -> list[str]:
+    """The codes of the cases meeting `where` (SQL written out again), for the scope."""
+    sql = f"SELECT code FROM cases WHERE ({where})"
+    binds = [
+        bindparam(k, type_=UTCDateTime()) for k, v in values.items() if isinstance(v, dt.datetime)
+    ]
+    params = dict(values)
+    if scope is not None:
+        sql += SEEN
+        params["codes"] = sorted(c for c in scope if c != auth_service.SEES_UNPLACED)
+        params["unplaced"] = auth_service.SEES_UNPLACED in scope
+        binds.append(bindparam("codes", expanding=True))
+    return list(session.scalars(text(sql + order).bindparams(*binds), params))
+
+
+@pytest.mark.parametrize("viewer", [None, "disp", "ha", "hb"])
+def test_the_command_centres_day_counts_are_what_sql_finds(mix, viewer):
+    # Given the mix and a viewer's scope, When the cases since a moment are counted
+    scope = scope_of(mix, viewer) if viewer else None
+    since = NINE - dt.timedelta(days=1)
+    got = queries.count_since(mix, scope=scope, since=since)
+    # Then each count is the hand-written query's
+    want = {
+        name: len(by_hand(mix, f"{name}_at >= :since", scope, since=since))
+        for name in ("reported", "registered", "closed")
+    }
+    assert got == want
+    if viewer is None:  # the Friday case is not counted, the closed ones are
+        assert 0 < got["closed"] < got["reported"] < len(by_hand(mix, "1 = 1", None))
+
+
+@pytest.mark.parametrize("viewer", [None, "disp", "ha", "hb"])
+def test_the_open_cases_on_the_map_are_the_newest_open_ones(mix, viewer):
+    scope = scope_of(mix, viewer) if viewer else None
+    got = [c.code for c in queries.list_open(mix, scope=scope, limit=3)]
+    states = ", ".join(f"'{s}'" for s in sorted(workflow.OPEN_STATES))
+    want = by_hand(mix, f"state IN ({states})", scope, " ORDER BY id DESC LIMIT 3")
+    assert got == want
+    if viewer is None:  # more open cases than the limit, and closed ones besides
+        assert len(want) == 3

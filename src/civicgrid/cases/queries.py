@@ -103,6 +103,28 @@ def _filtered(query, scope, flt: CaseFilter, now: dt.datetime):
     return query
 
 
+def count_since(session: Session, *, scope, since: dt.datetime) -> dict[str, int]:
+    """How many cases the scope may see were reported, registered and closed at `since` or
+    later: {"reported": n, "registered": n, "closed": n}, one count each."""
+
+    def count(column) -> int:
+        return (
+            session.scalar(scoped(select(func.count(Case.id)).where(column >= since), scope)) or 0
+        )
+
+    return {
+        "reported": count(Case.reported_at),
+        "registered": count(Case.registered_at),
+        "closed": count(Case.closed_at),
+    }
+
+
+def list_open(session: Session, *, scope, limit: int) -> list[Case]:
+    """The newest `limit` open cases (workflow.OPEN_STATES) the scope may see, newest first."""
+    query = scoped(select(Case).where(Case.state.in_(workflow.OPEN_STATES)), scope)
+    return list(session.scalars(query.order_by(Case.id.desc()).limit(limit)))
+
+
 def count_by_state(session: Session, scope) -> dict[str, int]:
     query = scoped(select(Case.state, func.count()).group_by(Case.state), scope)
     return dict(session.execute(query).all())
