@@ -212,3 +212,64 @@ def test_the_open_cases_on_the_map_are_the_newest_open_ones(mix, viewer):
     assert got == want
     if viewer is None:  # more open cases than the limit, and closed ones besides
         assert len(want) == 3
+
+
+@pytest.mark.parametrize("category", ["06010", "06011"])
+def test_open_cases_near_are_the_open_ones_of_the_category_in_the_box(mix, category):
+    # Given the mix (every case of category 06010), and a box around point A
+    lon, lat = (POINT_A[0] - 0.001, POINT_A[0] + 0.001), (POINT_A[1] - 0.001, POINT_A[1] + 0.001)
+    since = NINE - dt.timedelta(days=1)
+    first = by_hand(mix, "1 = 1", None, " ORDER BY id LIMIT 1")[0]
+    other = queries.case_by_code(mix, first)
+    # When the open cases near are asked for, but the first case
+    got = queries.open_cases_near(
+        mix, category_code=category, since=since, lon=lon, lat=lat, other_than=other.id
+    )
+    # Then they are what the hand-written query finds, earliest first
+    states = ", ".join(f"'{s}'" for s in sorted(workflow.OPEN_STATES))
+    want = by_hand(
+        mix,
+        f"id != :other AND category_code = :category AND state IN ({states})"
+        " AND reported_at >= :since AND lon BETWEEN :x0 AND :x1 AND lat BETWEEN :y0 AND :y1",
+        None,
+        " ORDER BY reported_at",
+        other=other.id,
+        category=category,
+        since=since,
+        x0=lon[0],
+        x1=lon[1],
+        y0=lat[0],
+        y1=lat[1],
+    )
+    assert [c.code for c in got] == want
+    assert bool(want) == (category == "06010")
+    assert first not in want
+
+
+def test_a_case_by_code_or_none(mix):
+    [code] = by_hand(mix, "1 = 1", None, " ORDER BY id DESC LIMIT 1")
+    assert queries.case_by_code(mix, code).code == code
+    assert queries.case_by_code(mix, code + "x") is None
+
+
+def test_reported_by_category_counts_from_the_moment(mix):
+    since = NINE - dt.timedelta(days=1)
+    want = len(by_hand(mix, "reported_at >= :since", None, since=since))
+    assert queries.count_reported_by_category(mix, since=since) == {"06010": want}
+    assert want < len(by_hand(mix, "1 = 1", None))
+
+
+def test_latest_notes_are_of_the_actions_asked_for(mix):
+    # Given cases whose events carry the note "n" (the mix), When the latest notes of two
+    # actions are asked for
+    ids = list(mix.scalars(text("SELECT id FROM cases")))
+    got = queries.latest_notes(mix, ids, actions=["take", "return"])
+    # Then only the cases with such an event have one
+    want = set(
+        mix.scalars(
+            text("SELECT DISTINCT case_id FROM case_events WHERE action IN ('take', 'return')")
+        )
+    )
+    assert set(got) == want and want
+    assert set(got.values()) == {"n"}
+    assert queries.latest_notes(mix, [], actions=["take"]) == {}

@@ -5,15 +5,16 @@ what the reader's scope may see (policy.scoped), and the console's queues as nam
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Row, and_, func, or_, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from civicgrid.cases import workflow
 from civicgrid.cases.exceptions import BadAction
-from civicgrid.cases.models import Case
+from civicgrid.cases.models import Case, CaseContact, CaseEvent
 from civicgrid.cases.policy import scoped
 from civicgrid.kit.db import utcnow
 
@@ -123,6 +124,96 @@ def list_open(session: Session, *, scope, limit: int) -> list[Case]:
     """The newest `limit` open cases (workflow.OPEN_STATES) the scope may see, newest first."""
     query = scoped(select(Case).where(Case.state.in_(workflow.OPEN_STATES)), scope)
     return list(session.scalars(query.order_by(Case.id.desc()).limit(limit)))
+
+
+def case_by_code(session: Session, code: str) -> Case | None:
+    """The case of this code, or None."""
+    return session.scalar(select(Case).where(Case.code == code))
+
+
+def open_cases_near(
+    session: Session,
+    *,
+    category_code: str,
+    since: dt.datetime,
+    lon: tuple[float, float],
+    lat: tuple[float, float],
+    other_than: int | None = None,
+) -> list[Case]:
+    """The open cases (workflow.OPEN_STATES) of the category reported at `since` or later
+    within the box of longitudes and latitudes (bounds included), earliest first, but the case
+    of id `other_than`."""
+    query = (
+        select(Case)
+        .where(
+            Case.id != other_than,
+            Case.category_code == category_code,
+            Case.state.in_(workflow.OPEN_STATES),
+            Case.reported_at >= since,
+            Case.lon.between(*lon),
+            Case.lat.between(*lat),
+        )
+        .order_by(Case.reported_at)
+    )
+    return list(session.scalars(query).all())
+
+
+def latest_notes(
+    session: Session, case_ids: Collection[int], *, actions: Collection[str]
+) -> dict[int, str]:
+    """The latest non-empty note of an event of `actions` of each of the cases that has one,
+    by case id: one query for all of them."""
+    if not case_ids:
+        return {}
+    latest = (
+        select(CaseEvent.case_id, func.max(CaseEvent.seq).label("seq"))
+        .where(
+            CaseEvent.case_id.in_(case_ids),
+            CaseEvent.action.in_(actions),
+            CaseEvent.note != "",
+        )
+        .group_by(CaseEvent.case_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(CaseEvent.case_id, CaseEvent.note).join(
+            latest, (CaseEvent.case_id == latest.c.case_id) & (CaseEvent.seq == latest.c.seq)
+        )
+    )
+    return {case_id: note for case_id, note in rows}
+
+
+def reports_by_phone(session: Session, phone: str) -> list[Row]:
+    """The cases whose reporter left this phone (as stored: normalised), in the order they
+    were written: rows of code, reported_at, address, description and the contact's name,
+    phone and email."""
+    return list(
+        session.execute(
+            select(
+                Case.code,
+                Case.reported_at,
+                Case.address,
+                Case.description,
+                CaseContact.name,
+                CaseContact.phone,
+                CaseContact.email,
+            )
+            .join(CaseContact, CaseContact.case_id == Case.id)
+            .where(CaseContact.phone == phone)
+            .order_by(Case.id)
+        ).all()
+    )
+
+
+def count_reported_by_category(session: Session, *, since: dt.datetime) -> dict[str, int]:
+    """How many cases of each category were reported at `since` or later."""
+    return dict(
+        session.execute(
+            select(Case.category_code, func.count())
+            .where(Case.reported_at >= since)
+            .group_by(Case.category_code)
+        ).all()
+    )
 
 
 def count_by_state(session: Session, scope) -> dict[str, int]:
