@@ -216,6 +216,76 @@ def count_reported_by_category(session: Session, *, since: dt.datetime) -> dict[
     )
 
 
+# What a public request (Open311) shows of a case: the columns, never the whole row (a page is
+# 1,000 of them). Callers unpack the rows by position, in this order.
+_PUBLIC_REQUEST = select(
+    Case.id,
+    Case.code,
+    Case.state,
+    Case.category_code,
+    Case.description,
+    Case.unit_code,
+    Case.reported_at,
+    Case.last_event_at,
+    Case.deadline,
+    Case.address,
+    Case.lat,
+    Case.lon,
+)
+
+
+def _of_sources(sources: Collection[str]):
+    return Case.source.in_(sorted(sources))
+
+
+def public_requests(
+    session: Session,
+    *,
+    sources: Collection[str],
+    codes: list[str] | None = None,
+    categories: list[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    status: str | None = None,
+    updated_after: dt.datetime | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[Row]:
+    """The cases of `sources` as public requests (rows of _PUBLIC_REQUEST's columns), newest
+    reported first: those of `codes`, or else those of the categories, reported in [start,
+    end] (both included), `status` "open" or "closed" (workflow.CLOSED_STATES), with an event
+    after `updated_after`. One query."""
+    query = _PUBLIC_REQUEST.where(_of_sources(sources))
+    if codes:
+        query = query.where(Case.code.in_(codes))
+    else:
+        if categories:
+            query = query.where(Case.category_code.in_(categories))
+        if start:
+            query = query.where(Case.reported_at >= start)
+        if end:
+            query = query.where(Case.reported_at <= end)
+        if status == "closed":
+            query = query.where(Case.state.in_(workflow.CLOSED_STATES))
+        elif status == "open":
+            query = query.where(Case.state.not_in(workflow.CLOSED_STATES))
+        if updated_after:
+            query = query.where(Case.last_event_at > updated_after)
+    query = query.order_by(Case.reported_at.desc(), Case.id.desc())
+    return list(session.execute(query.offset(offset).limit(limit)))
+
+
+def public_request(session: Session, *, sources: Collection[str], code: str) -> Row | None:
+    """The case of this code as a public request (as `public_requests`), if it is of
+    `sources`; None as well when there is no such case."""
+    return session.execute(_PUBLIC_REQUEST.where(Case.code == code, _of_sources(sources))).first()
+
+
+def public_case_id(session: Session, *, sources: Collection[str], code: str) -> int | None:
+    """The id of the case of this code, if it is of `sources`."""
+    return session.scalar(select(Case.id).where(Case.code == code, _of_sources(sources)))
+
+
 def count_by_state(session: Session, scope) -> dict[str, int]:
     query = scoped(select(Case.state, func.count()).group_by(Case.state), scope)
     return dict(session.execute(query).all())
