@@ -273,3 +273,16 @@ def test_latest_notes_are_of_the_actions_asked_for(mix):
     assert set(got) == want and want
     assert set(got.values()) == {"n"}
     assert queries.latest_notes(mix, [], actions=["take"]) == {}
+
+
+def test_milestones_and_reports_between_two_moments(mix):
+    # Given the mix, When the statistics read the cases of a window that leaves the Friday out
+    start, end = NINE - dt.timedelta(days=1), NINE + dt.timedelta(days=1)
+    got = queries.milestones_between(mix, start=start, end=end)
+    reported = queries.reported_between(mix, start=start, end=end)
+    # Then they find what the hand-written queries find
+    for name in ("reported", "registered", "closed"):
+        where = f"{name}_at >= :start AND {name}_at < :end"
+        assert len(got[name]) == len(by_hand(mix, where, None, start=start, end=end))
+    assert len(reported) == len(got["reported"]) == len(by_hand(mix, "1 = 1", None)) - 1
+    assert 0 < len(got["closed"]) < len(got["registered"])

@@ -286,6 +286,43 @@ def public_case_id(session: Session, *, sources: Collection[str], code: str) -> 
     return session.scalar(select(Case.id).where(Case.code == code, _of_sources(sources)))
 
 
+# --- the statistics' reads ----------------------------------------------------------------------
+
+
+def reported_between(session: Session, *, start: dt.datetime, end: dt.datetime) -> list[Row]:
+    """The cases reported in [start, end): rows of reported_at, registered_at, dispatched_at,
+    closed_at, category_code, grid_code, street_code, lon, lat, source and state."""
+    query = select(
+        Case.reported_at,
+        Case.registered_at,
+        Case.dispatched_at,
+        Case.closed_at,
+        Case.category_code,
+        Case.grid_code,
+        Case.street_code,
+        Case.lon,
+        Case.lat,
+        Case.source,
+        Case.state,
+    ).where(Case.reported_at >= start, Case.reported_at < end)
+    return session.execute(query).all()
+
+
+def milestones_between(
+    session: Session, *, start: dt.datetime, end: dt.datetime
+) -> dict[str, list[dt.datetime]]:
+    """When cases were reported, registered and closed in [start, end): {"reported": [...],
+    "registered": [...], "closed": [...]}, one query each, in no particular order."""
+    found = {}
+    for name, column in (
+        ("reported", Case.reported_at),
+        ("registered", Case.registered_at),
+        ("closed", Case.closed_at),
+    ):
+        found[name] = list(session.scalars(select(column).where(column >= start, column < end)))
+    return found
+
+
 def count_by_state(session: Session, scope) -> dict[str, int]:
     query = scoped(select(Case.state, func.count()).group_by(Case.state), scope)
     return dict(session.execute(query).all())
