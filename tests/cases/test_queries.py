@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select, text
 
 from civicgrid.auth import service as auth_service
 from civicgrid.auth.models import User
-from civicgrid.cases import intake, policy, queries, service
+from civicgrid.cases import intake, policy, queries, service, workflow
 from civicgrid.config import Settings
 from civicgrid.kit.db import UTCDateTime
 from tests.factories import POINT_A, POINT_B, world
@@ -167,3 +167,122 @@ def test_visible_and_scoped_are_one_rule(mix, viewer):
     # Then both find the same cases, and some
     assert by_query == one_by_one
     assert by_query
+
+
+# --- the reads other domains make (they never import cases' tables) -----------------------------
+
+
+def by_hand(session, where: str, scope, order: str = "", **values) -> list[str]:
+    """The codes of the cases meeting `where` (SQL written out again), for the scope."""
+    sql = f"SELECT code FROM cases WHERE ({where})"
+    binds = [
+        bindparam(k, type_=UTCDateTime()) for k, v in values.items() if isinstance(v, dt.datetime)
+    ]
+    params = dict(values)
+    if scope is not None:
+        sql += SEEN
+        params["codes"] = sorted(c for c in scope if c != auth_service.SEES_UNPLACED)
+        params["unplaced"] = auth_service.SEES_UNPLACED in scope
+        binds.append(bindparam("codes", expanding=True))
+    return list(session.scalars(text(sql + order).bindparams(*binds), params))
+
+
+@pytest.mark.parametrize("viewer", [None, "disp", "ha", "hb"])
+def test_the_command_centres_day_counts_are_what_sql_finds(mix, viewer):
+    # Given the mix and a viewer's scope, When the cases since a moment are counted
+    scope = scope_of(mix, viewer) if viewer else None
+    since = NINE - dt.timedelta(days=1)
+    got = queries.count_since(mix, scope=scope, since=since)
+    # Then each count is the hand-written query's
+    want = {
+        name: len(by_hand(mix, f"{name}_at >= :since", scope, since=since))
+        for name in ("reported", "registered", "closed")
+    }
+    assert got == want
+    if viewer is None:  # the Friday case is not counted, the closed ones are
+        assert 0 < got["closed"] < got["reported"] < len(by_hand(mix, "1 = 1", None))
+
+
+@pytest.mark.parametrize("viewer", [None, "disp", "ha", "hb"])
+def test_the_open_cases_on_the_map_are_the_newest_open_ones(mix, viewer):
+    scope = scope_of(mix, viewer) if viewer else None
+    got = [c.code for c in queries.list_open(mix, scope=scope, limit=3)]
+    states = ", ".join(f"'{s}'" for s in sorted(workflow.OPEN_STATES))
+    want = by_hand(mix, f"state IN ({states})", scope, " ORDER BY id DESC LIMIT 3")
+    assert got == want
+    if viewer is None:  # more open cases than the limit, and closed ones besides
+        assert len(want) == 3
+
+
+@pytest.mark.parametrize("category", ["06010", "06011"])
+def test_open_cases_near_are_the_open_ones_of_the_category_in_the_box(mix, category):
+    # Given the mix (every case of category 06010), and a box around point A
+    lon, lat = (POINT_A[0] - 0.001, POINT_A[0] + 0.001), (POINT_A[1] - 0.001, POINT_A[1] + 0.001)
+    since = NINE - dt.timedelta(days=1)
+    first = by_hand(mix, "1 = 1", None, " ORDER BY id LIMIT 1")[0]
+    other = queries.case_by_code(mix, first)
+    # When the open cases near are asked for, but the first case
+    got = queries.open_cases_near(
+        mix, category_code=category, since=since, lon=lon, lat=lat, other_than=other.id
+    )
+    # Then they are what the hand-written query finds, earliest first
+    states = ", ".join(f"'{s}'" for s in sorted(workflow.OPEN_STATES))
+    want = by_hand(
+        mix,
+        f"id != :other AND category_code = :category AND state IN ({states})"
+        " AND reported_at >= :since AND lon BETWEEN :x0 AND :x1 AND lat BETWEEN :y0 AND :y1",
+        None,
+        " ORDER BY reported_at",
+        other=other.id,
+        category=category,
+        since=since,
+        x0=lon[0],
+        x1=lon[1],
+        y0=lat[0],
+        y1=lat[1],
+    )
+    assert [c.code for c in got] == want
+    assert bool(want) == (category == "06010")
+    assert first not in want
+
+
+def test_a_case_by_code_or_none(mix):
+    [code] = by_hand(mix, "1 = 1", None, " ORDER BY id DESC LIMIT 1")
+    assert queries.case_by_code(mix, code).code == code
+    assert queries.case_by_code(mix, code + "x") is None
+
+
+def test_reported_by_category_counts_from_the_moment(mix):
+    since = NINE - dt.timedelta(days=1)
+    want = len(by_hand(mix, "reported_at >= :since", None, since=since))
+    assert queries.count_reported_by_category(mix, since=since) == {"06010": want}
+    assert want < len(by_hand(mix, "1 = 1", None))
+
+
+def test_latest_notes_are_of_the_actions_asked_for(mix):
+    # Given cases whose events carry the note "n" (the mix), When the latest notes of two
+    # actions are asked for
+    ids = list(mix.scalars(text("SELECT id FROM cases")))
+    got = queries.latest_notes(mix, ids, actions=["take", "return"])
+    # Then only the cases with such an event have one
+    want = set(
+        mix.scalars(
+            text("SELECT DISTINCT case_id FROM case_events WHERE action IN ('take', 'return')")
+        )
+    )
+    assert set(got) == want and want
+    assert set(got.values()) == {"n"}
+    assert queries.latest_notes(mix, [], actions=["take"]) == {}
+
+
+def test_milestones_and_reports_between_two_moments(mix):
+    # Given the mix, When the statistics read the cases of a window that leaves the Friday out
+    start, end = NINE - dt.timedelta(days=1), NINE + dt.timedelta(days=1)
+    got = queries.milestones_between(mix, start=start, end=end)
+    reported = queries.reported_between(mix, start=start, end=end)
+    # Then they find what the hand-written queries find
+    for name in ("reported", "registered", "closed"):
+        where = f"{name}_at >= :start AND {name}_at < :end"
+        assert len(got[name]) == len(by_hand(mix, where, None, start=start, end=end))
+    assert len(reported) == len(got["reported"]) == len(by_hand(mix, "1 = 1", None)) - 1
+    assert 0 < len(got["closed"]) < len(got["registered"])

@@ -5,15 +5,17 @@ what the reader's scope may see (policy.scoped), and the console's queues as nam
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Integer, Row, and_, cast, func, not_, null, or_, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from civicgrid.cases import workflow
 from civicgrid.cases.exceptions import BadAction
-from civicgrid.cases.models import Case
+from civicgrid.cases.models import Case, CaseContact, CaseEvent
 from civicgrid.cases.policy import scoped
 from civicgrid.kit.db import utcnow
 
@@ -101,6 +103,424 @@ def _filtered(query, scope, flt: CaseFilter, now: dt.datetime):
     if flt.extension_pending is not None:
         query = query.where(Case.extension_pending.is_(flt.extension_pending))
     return query
+
+
+def count_since(session: Session, *, scope, since: dt.datetime) -> dict[str, int]:
+    """How many cases the scope may see were reported, registered and closed at `since` or
+    later: {"reported": n, "registered": n, "closed": n}, one count each."""
+
+    def count(column) -> int:
+        return (
+            session.scalar(scoped(select(func.count(Case.id)).where(column >= since), scope)) or 0
+        )
+
+    return {
+        "reported": count(Case.reported_at),
+        "registered": count(Case.registered_at),
+        "closed": count(Case.closed_at),
+    }
+
+
+def list_open(session: Session, *, scope, limit: int) -> list[Case]:
+    """The newest `limit` open cases (workflow.OPEN_STATES) the scope may see, newest first."""
+    query = scoped(select(Case).where(Case.state.in_(workflow.OPEN_STATES)), scope)
+    return list(session.scalars(query.order_by(Case.id.desc()).limit(limit)))
+
+
+def case_by_code(session: Session, code: str) -> Case | None:
+    """The case of this code, or None."""
+    return session.scalar(select(Case).where(Case.code == code))
+
+
+def open_cases_near(
+    session: Session,
+    *,
+    category_code: str,
+    since: dt.datetime,
+    lon: tuple[float, float],
+    lat: tuple[float, float],
+    other_than: int | None = None,
+) -> list[Case]:
+    """The open cases (workflow.OPEN_STATES) of the category reported at `since` or later
+    within the box of longitudes and latitudes (bounds included), earliest first, but the case
+    of id `other_than`."""
+    query = (
+        select(Case)
+        .where(
+            Case.id != other_than,
+            Case.category_code == category_code,
+            Case.state.in_(workflow.OPEN_STATES),
+            Case.reported_at >= since,
+            Case.lon.between(*lon),
+            Case.lat.between(*lat),
+        )
+        .order_by(Case.reported_at)
+    )
+    return list(session.scalars(query).all())
+
+
+def latest_notes(
+    session: Session, case_ids: Collection[int], *, actions: Collection[str]
+) -> dict[int, str]:
+    """The latest non-empty note of an event of `actions` of each of the cases that has one,
+    by case id: one query for all of them."""
+    if not case_ids:
+        return {}
+    latest = (
+        select(CaseEvent.case_id, func.max(CaseEvent.seq).label("seq"))
+        .where(
+            CaseEvent.case_id.in_(case_ids),
+            CaseEvent.action.in_(actions),
+            CaseEvent.note != "",
+        )
+        .group_by(CaseEvent.case_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(CaseEvent.case_id, CaseEvent.note).join(
+            latest, (CaseEvent.case_id == latest.c.case_id) & (CaseEvent.seq == latest.c.seq)
+        )
+    )
+    return {case_id: note for case_id, note in rows}
+
+
+def reports_by_phone(session: Session, phone: str) -> list[Row]:
+    """The cases whose reporter left this phone (as stored: normalised), in the order they
+    were written: rows of code, reported_at, address, description and the contact's name,
+    phone and email."""
+    return list(
+        session.execute(
+            select(
+                Case.code,
+                Case.reported_at,
+                Case.address,
+                Case.description,
+                CaseContact.name,
+                CaseContact.phone,
+                CaseContact.email,
+            )
+            .join(CaseContact, CaseContact.case_id == Case.id)
+            .where(CaseContact.phone == phone)
+            .order_by(Case.id)
+        ).all()
+    )
+
+
+def count_reported_by_category(session: Session, *, since: dt.datetime) -> dict[str, int]:
+    """How many cases of each category were reported at `since` or later."""
+    return dict(
+        session.execute(
+            select(Case.category_code, func.count())
+            .where(Case.reported_at >= since)
+            .group_by(Case.category_code)
+        ).all()
+    )
+
+
+# What a public request (Open311) shows of a case: the columns, never the whole row (a page is
+# 1,000 of them). Callers unpack the rows by position, in this order.
+_PUBLIC_REQUEST = select(
+    Case.id,
+    Case.code,
+    Case.state,
+    Case.category_code,
+    Case.description,
+    Case.unit_code,
+    Case.reported_at,
+    Case.last_event_at,
+    Case.deadline,
+    Case.address,
+    Case.lat,
+    Case.lon,
+)
+
+
+def _of_sources(sources: Collection[str]):
+    return Case.source.in_(sorted(sources))
+
+
+def public_requests(
+    session: Session,
+    *,
+    sources: Collection[str],
+    codes: list[str] | None = None,
+    categories: list[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    status: str | None = None,
+    updated_after: dt.datetime | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[Row]:
+    """The cases of `sources` as public requests (rows of _PUBLIC_REQUEST's columns), newest
+    reported first: those of `codes`, or else those of the categories, reported in [start,
+    end] (both included), `status` "open" or "closed" (workflow.CLOSED_STATES), with an event
+    after `updated_after`. One query."""
+    query = _PUBLIC_REQUEST.where(_of_sources(sources))
+    if codes:
+        query = query.where(Case.code.in_(codes))
+    else:
+        if categories:
+            query = query.where(Case.category_code.in_(categories))
+        if start:
+            query = query.where(Case.reported_at >= start)
+        if end:
+            query = query.where(Case.reported_at <= end)
+        if status == "closed":
+            query = query.where(Case.state.in_(workflow.CLOSED_STATES))
+        elif status == "open":
+            query = query.where(Case.state.not_in(workflow.CLOSED_STATES))
+        if updated_after:
+            query = query.where(Case.last_event_at > updated_after)
+    query = query.order_by(Case.reported_at.desc(), Case.id.desc())
+    return list(session.execute(query.offset(offset).limit(limit)))
+
+
+def public_request(session: Session, *, sources: Collection[str], code: str) -> Row | None:
+    """The case of this code as a public request (as `public_requests`), if it is of
+    `sources`; None as well when there is no such case."""
+    return session.execute(_PUBLIC_REQUEST.where(Case.code == code, _of_sources(sources))).first()
+
+
+def public_case_id(session: Session, *, sources: Collection[str], code: str) -> int | None:
+    """The id of the case of this code, if it is of `sources`."""
+    return session.scalar(select(Case.id).where(Case.code == code, _of_sources(sources)))
+
+
+# --- the statistics' reads ----------------------------------------------------------------------
+
+
+def reported_between(session: Session, *, start: dt.datetime, end: dt.datetime) -> list[Row]:
+    """The cases reported in [start, end): rows of reported_at, registered_at, dispatched_at,
+    closed_at, category_code, grid_code, street_code, lon, lat, source and state."""
+    query = select(
+        Case.reported_at,
+        Case.registered_at,
+        Case.dispatched_at,
+        Case.closed_at,
+        Case.category_code,
+        Case.grid_code,
+        Case.street_code,
+        Case.lon,
+        Case.lat,
+        Case.source,
+        Case.state,
+    ).where(Case.reported_at >= start, Case.reported_at < end)
+    return session.execute(query).all()
+
+
+def milestones_between(
+    session: Session, *, start: dt.datetime, end: dt.datetime
+) -> dict[str, list[dt.datetime]]:
+    """When cases were reported, registered and closed in [start, end): {"reported": [...],
+    "registered": [...], "closed": [...]}, one query each, in no particular order."""
+    found = {}
+    for name, column in (
+        ("reported", Case.reported_at),
+        ("registered", Case.registered_at),
+        ("closed", Case.closed_at),
+    ):
+        found[name] = list(session.scalars(select(column).where(column >= start, column < end)))
+    return found
+
+
+# --- the KPI report's reads (stats.service, kpis.md) --------------------------------------------
+# A case registered in the period [start, cutoff) is read in one of three tiers (see
+# stats.service.kpis): complete and settled ones counted by the database, the rest folded from
+# their events. The covering index ix_cases_kpi serves the first two without touching the table.
+
+KPI_CHUNK = 900
+
+
+def _kpi_tiers(start: dt.datetime, cutoff: dt.datetime):
+    """The conditions of the tiers: registered in the period, reported in it but not
+    registered, running (not suspended), settled (running, nothing revised before the
+    cut-off)."""
+    registered = and_(Case.registered_at >= start, Case.registered_at < cutoff)
+    reported_only = and_(
+        Case.reported_at >= start,
+        Case.reported_at < cutoff,
+        or_(Case.registered_at.is_(None), Case.registered_at >= cutoff),
+    )
+    running = Case.suspended_at.is_(None)
+    settled = and_(running, or_(Case.revised_at.is_(None), Case.revised_at < cutoff))
+    return registered, reported_only, running, settled
+
+
+def _kpi_key(group_by: str, cutoff: dt.datetime):
+    if group_by == "unit":
+        return sql_case((Case.dispatched_at < cutoff, Case.unit_code))
+    if group_by == "major":
+        return func.substr(Case.category_code, 1, 2)
+    column = {
+        "street": Case.street_code,
+        "community": Case.community_code,
+        "grid": Case.grid_code,
+        "category": Case.category_code,
+        "source": Case.source,
+    }.get(group_by)
+    return column if column is not None else null()
+
+
+@contextmanager
+def _sqlite_sorting(session):
+    """SQLite groups by sorting. For the hundreds of thousands of rows of a month it sorts
+    fastest in small runs merged by two threads (a 2 MiB sorter budget, `threads=2`), not in
+    one big in-memory sort: 0.42 s against 0.70 s for the complete tier of a month over 10
+    million cases (bench/kpis_month.py). The page cache is given back afterwards."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql("PRAGMA threads=2")
+    conn.exec_driver_sql("PRAGMA cache_size=-2048")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+        conn.exec_driver_sql("PRAGMA threads=0")
+
+
+def _n(condition):
+    """How many rows meet the condition (a 0/1 sum that both databases take)."""
+    return func.sum(cast(condition, Integer))
+
+
+def _waits(session, column):
+    """All the non-null values of an integer column of the group, as one aggregate."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.array_remove(func.array_agg(column), None)
+    return func.group_concat(column)
+
+
+def _grouped(group_by, key, columns, where):
+    query = select(key, *columns).where(where)
+    return query if group_by == "none" else query.group_by(key)  # PostgreSQL: no GROUP BY NULL
+
+
+def _kpi_rows(session, group_by, key, columns, where) -> list[tuple]:
+    """One grouped query whose last column is the waits; the waits as a list of integers."""
+    rows = []
+    for key_value, *values, waits in session.execute(_grouped(group_by, key, columns, where)):
+        if isinstance(waits, str):
+            waits = list(map(int, waits.split(",")))
+        rows.append((key_value, *values, list(waits or ())))
+    return rows
+
+
+def kpi_reported_only(
+    session: Session, *, group_by: str, start: dt.datetime, cutoff: dt.datetime
+) -> list[tuple]:
+    """Cases reported in [start, cutoff) and not registered in it, counted per key of
+    `group_by` (None for "none"): (key, count) rows."""
+    _, reported_only, _, _ = _kpi_tiers(start, cutoff)
+    key = _kpi_key(group_by, cutoff).label("key")
+    return list(session.execute(_grouped(group_by, key, [func.count()], reported_only)))
+
+
+def kpi_complete(
+    session: Session, *, group_by: str, start: dt.datetime, cutoff: dt.datetime
+) -> list[tuple]:
+    """Registered in the period, last event before the cut-off, not suspended: every fact in
+    the row holds at the cut-off, so most facts are simply non-null columns. Rows per key of
+    `group_by`: the key, the sums in the order of stats.kpi.SUMMED, the dispatch waits."""
+    registered, _, running, _ = _kpi_tiers(start, cutoff)
+    where = and_(registered, running, Case.last_event_at < cutoff)
+    c = Case
+    # every dispatch is before the cut-off: the unit of the row is the unit of the case
+    key = (c.unit_code if group_by == "unit" else _kpi_key(group_by, cutoff)).label("key")
+    columns = (
+        _n(c.reported_at >= start),
+        func.count(),
+        func.count(c.dispatched_at),
+        func.count(c.closed_at),
+        _n(or_(c.closed_at.is_not(None), c.deadline < cutoff)),
+        _n(and_(c.closed_at.is_not(None), c.done_at <= c.deadline)),
+        _n(and_(c.closed_at.is_(None), c.deadline < cutoff)),
+        func.count(c.first_extension_at),
+        func.count(c.first_return_at),
+        func.count(c.first_fail_at),
+        func.count(c.first_done_at),
+        func.count(c.first_rate_at),
+        _n(c.score >= 4),
+        func.sum(c.score),
+        func.sum(c.dispatch_wait_us),
+        _waits(session, c.dispatch_wait_us),
+    )
+    with _sqlite_sorting(session):
+        return _kpi_rows(session, group_by, key, columns, where)
+
+
+def kpi_settled(
+    session: Session, *, group_by: str, start: dt.datetime, cutoff: dt.datetime
+) -> list[tuple]:
+    """Registered in the period, with events after the cut-off that revised nothing: the
+    row's first times and final deadline, compared with the cut-off. Rows as `kpi_complete`."""
+    registered, _, _, settled = _kpi_tiers(start, cutoff)
+    where = and_(registered, settled, Case.last_event_at >= cutoff)
+    key = _kpi_key(group_by, cutoff).label("key")
+    c = Case
+
+    def before(column):
+        return column < cutoff
+
+    dispatched = before(c.dispatched_at)
+    closed = before(c.closed_at)
+    late = and_(dispatched, before(c.deadline))
+    rated = before(c.first_rate_at)
+    columns = (
+        _n(c.reported_at >= start),
+        func.count(),
+        _n(dispatched),
+        _n(closed),
+        _n(or_(closed, late)),
+        _n(and_(closed, c.done_at <= c.deadline)),
+        _n(and_(or_(c.closed_at.is_(None), c.closed_at >= cutoff), late)),
+        _n(before(c.first_extension_at)),
+        _n(before(c.first_return_at)),
+        _n(before(c.first_fail_at)),
+        _n(before(c.first_done_at)),
+        _n(rated),
+        _n(and_(rated, c.score >= 4)),
+        func.sum(sql_case((rated, c.score), else_=0)),
+        func.sum(sql_case((dispatched, c.dispatch_wait_us), else_=0)),
+        _waits(session, sql_case((dispatched, c.dispatch_wait_us))),
+    )
+    return _kpi_rows(session, group_by, key, columns, where)
+
+
+def kpi_to_fold(
+    session: Session, *, start: dt.datetime, cutoff: dt.datetime, every: bool = False
+) -> list[Row]:
+    """The cases the KPI report folds from their events: those registered in the period and
+    not settled, or with `every` all those registered or reported in it. Rows of id,
+    street_code, community_code, grid_code, category_code and source."""
+    registered, reported_only, _, settled = _kpi_tiers(start, cutoff)
+    where = or_(registered, reported_only) if every else and_(registered, not_(settled))
+    return session.execute(
+        select(
+            Case.id,
+            Case.street_code,
+            Case.community_code,
+            Case.grid_code,
+            Case.category_code,
+            Case.source,
+        ).where(where)
+    ).all()
+
+
+def events_before(
+    session: Session, case_ids: list[int], *, cutoff: dt.datetime
+) -> Iterator[tuple[int, dt.datetime, str, dict]]:
+    """The events of the cases before the cut-off, (case_id, at, action, payload), by case and
+    in order; read KPI_CHUNK cases at a time."""
+    for i in range(0, len(case_ids), KPI_CHUNK):
+        yield from session.execute(
+            select(CaseEvent.case_id, CaseEvent.at, CaseEvent.action, CaseEvent.payload)
+            .where(CaseEvent.case_id.in_(case_ids[i : i + KPI_CHUNK]), CaseEvent.at < cutoff)
+            .order_by(CaseEvent.case_id, CaseEvent.seq)
+        )
 
 
 def count_by_state(session: Session, scope) -> dict[str, int]:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from civicgrid.cases import routing, rows, workflow
+from civicgrid.cases import queries, routing, rows, workflow
 from civicgrid.cases.calendar import WorkCalendar
 from civicgrid.cases.exceptions import (
     AlreadyRatedByCitizen,
@@ -22,7 +22,7 @@ from civicgrid.cases.exceptions import (
     IllegalTransition,
     StaleCase,
 )
-from civicgrid.cases.models import Case, CaseEvent
+from civicgrid.cases.models import Case, CaseContact, CaseEvent
 from civicgrid.cases.policy import Actor, check_actor, visible
 from civicgrid.categories import service as cat_service
 from civicgrid.config import Settings
@@ -33,7 +33,7 @@ from civicgrid.org import service as org_service
 
 
 def get_case(session: Session, code: str) -> Case:
-    case = session.scalar(select(Case).where(Case.code == code))
+    case = queries.case_by_code(session, code)
     if case is None:
         raise CaseNotFound(code)
     return case
@@ -53,6 +53,16 @@ def events_of(session: Session, case: Case) -> list[CaseEvent]:
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
         )
     )
+
+
+def erase_contacts(session: Session, *, phone: str) -> int:
+    """Blank the reporter's name, phone and e-mail on every case whose reporter left this phone
+    (as stored: normalised); the cases themselves stay. Returns how many cases were touched."""
+    contacts = session.scalars(select(CaseContact).where(CaseContact.phone == phone)).all()
+    for contact in contacts:
+        contact.name = contact.phone = contact.email = ""
+    session.flush()
+    return len(contacts)
 
 
 def _deadline_payload(

@@ -13,16 +13,17 @@ import math
 import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from civicgrid.cases import intake as case_intake
 from civicgrid.cases import policy as case_policy
+from civicgrid.cases import queries as case_queries
 from civicgrid.cases import service as case_service
 from civicgrid.cases import workflow
 from civicgrid.cases.exceptions import BadAction, IllegalTransition
-from civicgrid.cases.models import Case, CaseContact, CaseEvent
 from civicgrid.categories import service as cat_service
 from civicgrid.citizen.exceptions import AlreadyRated, TrackingNotFound
 from civicgrid.citizen.models import TrackingSecret
@@ -31,6 +32,10 @@ from civicgrid.kit.text import BadPhone, normalise_phone
 from civicgrid.media import queries as media_queries
 from civicgrid.media import service as media_service
 from civicgrid.media.service import CheckedImage, StoredImage
+
+# A case (cases.models.Case) as cases' functions give it: cases' tables are its own (the
+# import contract), so the class is not imported here and the annotations stay loose.
+AnyCase = Any
 
 # Notes of these actions are shown to the public (status_notes, the tracking page).
 PUBLIC_NOTE_ACTIONS = (
@@ -46,7 +51,7 @@ PUBLIC_NOTE_ACTIONS = (
 
 @dataclass
 class Submitted:
-    case: Case  # or, written with attach=False, the case's draft (cases.intake.ReportPlan)
+    case: AnyCase  # or, written with attach=False, the case's draft (cases.intake.ReportPlan)
     secret: str
     duplicates: list[str]
 
@@ -163,7 +168,7 @@ def write_many(
 _INSERT_SECRET = insert(TrackingSecret.__table__)
 
 
-def possible_duplicates(session: Session, settings: Settings, case: Case) -> list[Case]:
+def possible_duplicates(session: Session, settings: Settings, case: AnyCase) -> list[AnyCase]:
     """Open cases of the same category within the radius and the days of the settings."""
     if case.lon is None:
         return []
@@ -171,40 +176,36 @@ def possible_duplicates(session: Session, settings: Settings, case: Case) -> lis
     dlat = radius / 110_574.0
     dlon = radius / (111_320.0 * math.cos(math.radians(case.lat)))
     since = case.reported_at - dt.timedelta(days=settings.duplicate_days)
-    near = session.scalars(
-        select(Case)
-        .where(
-            Case.id != case.id,
-            Case.category_code == case.category_code,
-            Case.state.in_(workflow.OPEN_STATES),
-            Case.reported_at >= since,
-            Case.lon.between(case.lon - dlon, case.lon + dlon),
-            Case.lat.between(case.lat - dlat, case.lat + dlat),
-        )
-        .order_by(Case.reported_at)
-    ).all()
+    near = case_queries.open_cases_near(
+        session,
+        category_code=case.category_code,
+        since=since,
+        lon=(case.lon - dlon, case.lon + dlon),
+        lat=(case.lat - dlat, case.lat + dlat),
+        other_than=case.id,
+    )
     return [c for c in near if _metres(c, case) <= radius]
 
 
-def _metres(a: Case, b: Case) -> float:
+def _metres(a: AnyCase, b: AnyCase) -> float:
     kx = 111_320.0 * math.cos(math.radians((a.lat + b.lat) / 2))
     return math.hypot((a.lon - b.lon) * kx, (a.lat - b.lat) * 110_574.0)
 
 
-def find_tracked(session: Session, code: str, secret: str) -> Case:
+def find_tracked(session: Session, code: str, secret: str) -> AnyCase:
     """The case, if the secret is its tracking secret (compared in constant time)."""
-    case = session.scalar(select(Case).where(Case.code == code))
+    case = case_queries.case_by_code(session, code)
     row = session.get(TrackingSecret, case.id) if case else None
     if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret or "")):
         raise TrackingNotFound()
     return case
 
 
-def followed(session: Session, case: Case) -> Case:
+def followed(session: Session, case: AnyCase) -> AnyCase:
     """A duplicate merged into another case is followed through the original."""
     seen = {case.code}
     while case.duplicate_of and case.duplicate_of not in seen:
-        original = session.scalar(select(Case).where(Case.code == case.duplicate_of))
+        original = case_queries.case_by_code(session, case.duplicate_of)
         if original is None:
             break
         seen.add(original.code)
@@ -212,7 +213,7 @@ def followed(session: Session, case: Case) -> Case:
     return case
 
 
-def public_view(session: Session, case: Case, *, photo_url) -> dict:
+def public_view(session: Session, case: AnyCase, *, photo_url) -> dict:
     """What a citizen sees: state, unit, deadline, the timeline with public notes, photos.
     No names or phones of anyone."""
     from civicgrid.kit.timefmt import iso_local
@@ -254,8 +255,8 @@ def public_view(session: Session, case: Case, *, photo_url) -> dict:
 
 
 def rate(
-    session: Session, settings: Settings, case: Case, *, score: int, comment: str = ""
-) -> CaseEvent:
+    session: Session, settings: Settings, case: AnyCase, *, score: int, comment: str = ""
+) -> Any:
     """The citizen's rating of a closed case, once (after an operator's phone follow-up too: it
     is their own word, and the latest rating counts, kpis.md). 2 or less: back before the
     dispatcher."""
@@ -274,45 +275,28 @@ def rate(
     )
 
 
-def public_photo(session: Session, case: Case, photo_id: int) -> media_queries.Photo:
+def public_photo(session: Session, case: AnyCase, photo_id: int) -> media_queries.Photo:
     photo = media_queries.case_photo(session, case_id=case.id, photo_id=photo_id)
     if photo is None or photo.stage not in ("report", "done"):
         raise TrackingNotFound()
     return photo
 
 
-def latest_public_note(session: Session, case: Case) -> str | None:
+def latest_public_note(session: Session, case: AnyCase) -> str | None:
     return latest_public_notes(session, [case.id]).get(case.id)
 
 
 def latest_public_notes(session: Session, case_ids: Collection[int]) -> dict[int, str]:
     """The latest non-empty public note (of PUBLIC_NOTE_ACTIONS) of each of the cases that
     has one, by case id: one query for all of them."""
-    if not case_ids:
-        return {}
-    latest = (
-        select(CaseEvent.case_id, func.max(CaseEvent.seq).label("seq"))
-        .where(
-            CaseEvent.case_id.in_(case_ids),
-            CaseEvent.action.in_(PUBLIC_NOTE_ACTIONS),
-            CaseEvent.note != "",
-        )
-        .group_by(CaseEvent.case_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(CaseEvent.case_id, CaseEvent.note).join(
-            latest, (CaseEvent.case_id == latest.c.case_id) & (CaseEvent.seq == latest.c.seq)
-        )
-    )
-    return {case_id: note for case_id, note in rows}
+    return case_queries.latest_notes(session, case_ids, actions=PUBLIC_NOTE_ACTIONS)
 
 
 def merge(
     session: Session,
     settings: Settings,
-    duplicate: Case,
-    original: Case,
+    duplicate: AnyCase,
+    original: AnyCase,
     *,
     actor: case_policy.Actor,
 ) -> None:
@@ -343,20 +327,7 @@ def personal_data(session: Session, phone: str) -> list[dict]:
     phone = _required_phone(phone)
     from civicgrid.kit.timefmt import iso_local
 
-    rows = session.execute(
-        select(
-            Case.code,
-            Case.reported_at,
-            Case.address,
-            Case.description,
-            CaseContact.name,
-            CaseContact.phone,
-            CaseContact.email,
-        )
-        .join(CaseContact, CaseContact.case_id == Case.id)
-        .where(CaseContact.phone == phone)
-        .order_by(Case.id)
-    ).all()
+    rows = case_queries.reports_by_phone(session, phone)
     return [
         {
             "case": r.code,
@@ -375,19 +346,9 @@ def erase(session: Session, phone: str) -> int:
     """Erase the reporter's name, phone and e-mail from every case they reported; the cases
     themselves stay. Returns how many cases were touched."""
     phone = _required_phone(phone)
-    contacts = session.scalars(select(CaseContact).where(CaseContact.phone == phone)).all()
-    for contact in contacts:
-        contact.name = contact.phone = contact.email = ""
-    session.flush()
-    return len(contacts)
+    return case_service.erase_contacts(session, phone=phone)
 
 
 def reported_by_category(session: Session, *, since: dt.datetime) -> dict[str, int]:
     """How many cases of each category were reported since `since`."""
-    return dict(
-        session.execute(
-            select(Case.category_code, func.count())
-            .where(Case.reported_at >= since)
-            .group_by(Case.category_code)
-        ).all()
-    )
+    return case_queries.count_reported_by_category(session, since=since)

@@ -10,14 +10,12 @@ from types import SimpleNamespace
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
 
 from civicgrid.auth import service as auth_service
 from civicgrid.auth.deps import CurrentUser
 from civicgrid.cases import policy as case_policy
 from civicgrid.cases import queries as case_queries
 from civicgrid.cases import views, workflow
-from civicgrid.cases.models import Case
 from civicgrid.command.schemas import Summary
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.events import broadcaster
@@ -41,17 +39,9 @@ def summary(session: DbSession, user: CurrentUser) -> dict:
     day = local.replace(hour=0, minute=0, second=0, microsecond=0)
     month = day.replace(day=1)
 
-    def count(column) -> int:
-        query = case_policy.scoped(select(func.count(Case.id)).where(column >= day), scope)
-        return session.scalar(query) or 0
-
     # counted in the database, all of them; the map shows the newest MAP_POINTS
     counts = case_queries.count_open_by_light(session, scope=scope, now=now)
-    open_cases = session.scalars(
-        case_policy.scoped(select(Case).where(Case.state.in_(workflow.OPEN_STATES)), scope)
-        .order_by(Case.id.desc())
-        .limit(MAP_POINTS)
-    ).all()
+    open_cases = case_queries.list_open(session, scope=scope, limit=MAP_POINTS)
     points = [
         {"code": c.code, "lon": c.lon, "lat": c.lat, "light": workflow.light(c, now)}
         for c in open_cases
@@ -63,9 +53,7 @@ def summary(session: DbSession, user: CurrentUser) -> dict:
     return {
         "now": local.isoformat(timespec="seconds"),
         "today": {
-            "reported": count(Case.reported_at),
-            "registered": count(Case.registered_at),
-            "closed": count(Case.closed_at),
+            **case_queries.count_since(session, scope=scope, since=day),
             **counts,
         },
         "cases": points,

@@ -6,13 +6,13 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
+from civicgrid.cases import queries as case_queries
 from civicgrid.cases import workflow
-from civicgrid.cases.models import Case
 from civicgrid.categories import queries as categories_queries
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import Settings
@@ -159,7 +159,7 @@ def check_attributes(code: str, given: dict[str, list[str]]) -> list[str]:
     return problems
 
 
-def service_notice(case: Case) -> str | None:
+def service_notice(case: Any) -> str | None:
     """What the reporter is told of the state of the request (待立案, 已派遣 …)."""
     return _notice(case.state)
 
@@ -191,30 +191,10 @@ class PublicPolicy:
             )
         return cls(sources, settings.public_photos)
 
-    def shows_case(self) -> ColumnElement[bool]:
-        return Case.source.in_(sorted(self.sources))
-
     @property
     def public_photos_only(self) -> bool:
         """Whether only the report photos a dispatcher marked public are shown."""
         return self.photos == "after_review"
-
-
-# What a request shows of a case: the columns, never the whole row (a page is 1,000 of them).
-_REQUEST = select(
-    Case.id,
-    Case.code,
-    Case.state,
-    Case.category_code,
-    Case.description,
-    Case.unit_code,
-    Case.reported_at,
-    Case.last_event_at,
-    Case.deadline,
-    Case.address,
-    Case.lat,
-    Case.lon,
-)
 
 
 def find_requests(
@@ -232,30 +212,24 @@ def find_requests(
 ) -> list[Row]:
     """The public requests (cases the policy shows) by the GeoReport filters, newest first;
     ids override all the other filters, never the policy. One query."""
-    query = _REQUEST.where(policy.shows_case())
-    if ids:
-        query = query.where(Case.code.in_(ids))
-    else:
-        if service_codes:
-            query = query.where(Case.category_code.in_(service_codes))
-        if start:
-            query = query.where(Case.reported_at >= start)
-        if end:
-            query = query.where(Case.reported_at <= end)
-        if status == "closed":
-            query = query.where(Case.state.in_(workflow.CLOSED_STATES))
-        elif status == "open":
-            query = query.where(Case.state.not_in(workflow.CLOSED_STATES))
-        if updated_after:
-            query = query.where(Case.last_event_at > updated_after)
-    query = query.order_by(Case.reported_at.desc(), Case.id.desc())
-    return list(session.execute(query.offset((page - 1) * page_size).limit(page_size)))
+    return case_queries.public_requests(
+        session,
+        sources=policy.sources,
+        codes=ids,
+        categories=service_codes,
+        start=start,
+        end=end,
+        status=status,
+        updated_after=updated_after,
+        offset=(page - 1) * page_size,
+        limit=page_size,
+    )
 
 
 def public_request(session: Session, *, policy: PublicPolicy, code: str) -> Row | None:
     """The request of this code if the policy shows it; None as well when there is no such
     case (a caller answers both alike, so that codes of internal cases do not leak)."""
-    return session.execute(_REQUEST.where(Case.code == code, policy.shows_case())).first()
+    return case_queries.public_request(session, sources=policy.sources, code=code)
 
 
 def public_photo(
@@ -264,7 +238,7 @@ def public_photo(
     """A report photo of a public request, if the policy shows it."""
     if policy.photos == "none":
         return None
-    case_id = session.scalar(select(Case.id).where(Case.code == code, policy.shows_case()))
+    case_id = case_queries.public_case_id(session, sources=policy.sources, code=code)
     if case_id is None:
         return None
     return media_queries.report_photo(
@@ -291,8 +265,8 @@ def request_views(
             session, ids, public_only=policy.public_photos_only
         )
     notes = citizen_service.latest_public_notes(session, ids)
-    # rows unpacked by position (in _REQUEST's order): a Row's attributes cost a microsecond
-    # each, a tenth of a page's time
+    # rows unpacked by position (in the order of cases.queries.public_requests' columns): a
+    # Row's attributes cost a microsecond each, a tenth of a page's time
     return [
         {
             "service_request_id": code,

@@ -7,10 +7,9 @@ import math
 from collections import Counter, defaultdict
 
 import h3
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicgrid.cases.models import Case
+from civicgrid.cases import queries as case_queries
 from civicgrid.categories import queries as categories_queries
 from civicgrid.geo import queries as geo_queries
 from civicgrid.kit.errors import BadRequest
@@ -31,33 +30,15 @@ def _bucket(moment: dt.datetime, by: str) -> str:
     return local.strftime("%Y-%m")
 
 
-def _cases(session: Session, start: dt.datetime, end: dt.datetime, scope=None):
-    query = select(
-        Case.reported_at,
-        Case.registered_at,
-        Case.dispatched_at,
-        Case.closed_at,
-        Case.category_code,
-        Case.grid_code,
-        Case.street_code,
-        Case.lon,
-        Case.lat,
-        Case.source,
-        Case.state,
-    ).where(Case.reported_at >= start, Case.reported_at < end)
-    return session.execute(query).all()
-
-
 def trend(session: Session, *, start: dt.datetime, end: dt.datetime, by: str = "day") -> dict:
     """Cases reported, registered and closed per day, week (from Monday) or month, local time.
     Every bucket of the period is listed, empty ones with zeros."""
     if by not in BUCKETS:
         raise BadRequest("by 应为 day、week 或 month", "by must be day, week or month")
     counts: dict[str, Counter] = defaultdict(Counter)
-    for field in ("reported_at", "registered_at", "closed_at"):
-        column = getattr(Case, field)
-        for (moment,) in session.execute(select(column).where(column >= start, column < end)):
-            counts[_bucket(moment, by)][field.removesuffix("_at")] += 1
+    for name, moments in case_queries.milestones_between(session, start=start, end=end).items():
+        for moment in moments:
+            counts[_bucket(moment, by)][name] += 1
     keys, cursor = [], start
     while cursor < end:
         key = _bucket(cursor, by)
@@ -81,7 +62,7 @@ def trend(session: Session, *, start: dt.datetime, end: dt.datetime, by: str = "
 def top_categories(
     session: Session, *, start: dt.datetime, end: dt.datetime, limit: int = 10
 ) -> list[dict]:
-    rows = _cases(session, start, end)
+    rows = case_queries.reported_between(session, start=start, end=end)
     counts = Counter(r.category_code for r in rows)
     names = categories_queries.names_by_code(session, counts)
     return [
@@ -105,7 +86,7 @@ def hotspots(
     limit: int = 50,
 ) -> list[dict]:
     """Where cases come from: per unit grid, or per H3 cell of the resolution (7-11)."""
-    rows = _cases(session, start, end)
+    rows = case_queries.reported_between(session, start=start, end=end)
     if by == "grid":
         counts = Counter(r.grid_code for r in rows if r.grid_code)
         names = geo_queries.names_by_code(session, counts)
@@ -135,7 +116,7 @@ def hotspots(
 def distributions(session: Session, *, start: dt.datetime, end: dt.datetime) -> dict:
     """How long dispatch (report → dispatch) and handling (dispatch → close) took: bins of
     minutes, and the median and 90th percentile (nearest rank) in seconds."""
-    rows = _cases(session, start, end)
+    rows = case_queries.reported_between(session, start=start, end=end)
     dispatch = sorted(
         (r.dispatched_at - r.reported_at).total_seconds() for r in rows if r.dispatched_at
     )
