@@ -1,6 +1,6 @@
 """The one way a new report comes in: the phone page, Open311 and staff entry.
 
-1. Plan, outside any write (`citizen.service.prepare`, or `cases.service.plan_report` for staff):
+1. Plan, outside any write (`citizen.service.prepare`, or `cases.intake.plan_report` for staff):
    the checks, the routing, the photos decoded and stored under keys no row refers to yet
    (pending), so that no PUT to an object store and no fsync happens inside the write.
 2. Write through group commit (`kit.groupwrite`): whatever reports are waiting are written in one
