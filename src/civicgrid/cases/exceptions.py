@@ -43,3 +43,8 @@ class AlreadyRatedByCitizen(Conflict):
         super().__init__(
             "市民已亲自评价, 不能再录入回访评分", "the citizen has rated the case themselves"
         )
+
+
+class AlreadyRated(Conflict):
+    def __init__(self):
+        super().__init__("该案件已回访评价, 不能重复评价", "the case has been rated already")
