@@ -44,6 +44,7 @@ from civicgrid.org import api as org_api
 from civicgrid.org import pages as org_pages
 from civicgrid.stats import api as stats_api
 from civicgrid.stats import pages as stats_pages
+from civicgrid.web import layout
 from civicgrid.web import pages as web_pages
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def create_app() -> FastAPI:
         version=__version__,
         lifespan=lifespan,
     )
-    install_handlers(app)
+    install_handlers(app, page=layout.error_page)
     # Read, not cached: what is decided here is fixed for the app's life, and a test that sets
     # CIVICGRID_* after making the app must still see its change everywhere else.
     settings = Settings()

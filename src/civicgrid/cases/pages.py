@@ -12,6 +12,7 @@ from civicgrid.cases import policy, views, workflow
 from civicgrid.cases import queries as case_queries
 from civicgrid.cases import service as case_service
 from civicgrid.categories import service as cat_service
+from civicgrid.kit.errors import Forbidden
 from civicgrid.kit.http import AppSettings, DbSession
 from civicgrid.media import service as media_service
 from civicgrid.org import service as org_service
@@ -92,7 +93,7 @@ def admin(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     from civicgrid.cases import routing
 
     if not user.has_role("admin"):
-        return HTMLResponse("<h1>403</h1><p>需要管理员角色 / admins only</p>", status_code=403)
+        raise Forbidden("此页面仅限管理员使用", "this page is for administrators only")
     units = [u for u in org_service.units(session) if u.kind != "community"]
     return render(
         request,

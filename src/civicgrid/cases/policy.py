@@ -1,18 +1,24 @@
 """Who may see a case and who may act on it: one rule, `visible` for a case and `scoped` for
-a query, used by the API, the pages, the live stream and search, and `check_actor` for an
-action (the workflow's roles, the handler's own unit, the scope)."""
+a query, used by the API, the pages, the live stream and search, `check_actor` for an
+action (the workflow's roles, the handler's own unit, the scope), and `check_ready` for what
+the case itself must be for a live action (an extension pending, a unit to urge). The service
+checks both before it writes; `allowed_for` offers only what passes both."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from civicgrid.auth.service import SEES_UNPLACED
 from civicgrid.cases import workflow
-from civicgrid.cases.exceptions import ActionForbidden
-from civicgrid.cases.models import Case
+from civicgrid.cases.exceptions import (
+    ActionForbidden,
+    AlreadyRatedByCitizen,
+    BadAction,
+)
+from civicgrid.cases.models import Case, CaseEvent
 
 
 @dataclass(frozen=True)
@@ -98,14 +104,54 @@ def check_actor(case: Case, action: str, actor: Actor) -> None:
         raise ActionForbidden("案件不在您的管辖范围内", "the case is outside your unit")
 
 
+def citizen_rated(session: Session, case) -> bool:
+    """Whether the citizen has rated the case themselves (by the tracking secret)."""
+    if case.id is None or case.first_rate_at is None:
+        return False
+    found = select(CaseEvent.id).where(
+        CaseEvent.case_id == case.id, CaseEvent.action == "rate", CaseEvent.role == "citizen"
+    )
+    return session.scalar(found.limit(1)) is not None
+
+
+def check_ready(session: Session, case, action: str, actor: Actor) -> None:
+    """What the case must be for a live `action` beyond its state's transitions (a history
+    import brings what happened and is not asked): BadAction (400) or a Conflict (409)."""
+    if action in ("extend_approve", "extend_refuse") and not case.extension_pending:
+        if action == "extend_approve":
+            raise BadAction("没有待批准的延期申请", "there is no extension request to approve")
+        raise BadAction("没有待处理的延期申请", "there is no extension request to refuse")
+    if action == "urge" and (case.unit_code is None or case.state not in workflow.OPEN_STATES):
+        raise BadAction(
+            "只能督办已派遣且正在办理的案件",
+            "only a case sent to a unit and still open can be urged",
+        )
+    if action == "suspend" and case.state == "reported":
+        raise BadAction(
+            "案件尚未立案, 不能挂账: 请先立案或不予立案",
+            "a case not yet registered cannot be suspended: register or reject it first",
+        )
+    if (
+        action == "rate"
+        and actor.role != "citizen"
+        and case.first_rate_at is not None
+        and citizen_rated(session, case)
+    ):
+        # the citizen's own word is final (a phone follow-up may be corrected before it)
+        raise AlreadyRatedByCitizen()
+
+
 def allowed_for(session, case: Case, user) -> list[str]:
-    """The actions this user may take on this case now."""
+    """The actions this user may take on this case now: those the service would take (the
+    actor's rule and the case's readiness; what the form brings, a note or a photo, aside)."""
     out = []
     for action in workflow.allowed_actions(case.state):
         if not any(r in workflow.ROLES[action] for r in user.roles):
             continue
         try:
-            check_actor(case, action, actor_for(session, user, action))
+            actor = actor_for(session, user, action)
+            check_actor(case, action, actor)
+            check_ready(session, case, action, actor)
         except Exception:  # noqa: BLE001 - not allowed for this user
             continue
         out.append(action)

@@ -16,14 +16,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from civicgrid.cases import queries, routing, rows, workflow
 from civicgrid.cases.calendar import WorkCalendar
 from civicgrid.cases.exceptions import (
-    AlreadyRatedByCitizen,
     BadAction,
     CaseNotFound,
     IllegalTransition,
     StaleCase,
 )
 from civicgrid.cases.models import Case, CaseContact, CaseEvent
-from civicgrid.cases.policy import Actor, check_actor, visible
+from civicgrid.cases.policy import Actor, check_actor, check_ready, visible
 from civicgrid.categories import service as cat_service
 from civicgrid.config import Settings
 from civicgrid.geo import service as geo_service
@@ -96,7 +95,9 @@ def _prepare(
 ) -> dict:
     """Check and complete the payload of a live action (history import brings its own): the
     workflow's specification (rows.check_payload), then the live rules: a note where one is
-    required, the unit and deadline of a dispatch found when not given."""
+    required, what the case must be (policy.check_ready), the unit and deadline of a dispatch
+    found when not given."""
+    check_ready(session, case, action, actor)
     if action in workflow.NOTE_REQUIRED and not note.strip():
         raise BadAction(
             f"「{workflow.ACTION_NAMES_ZH[action]}」需要填写说明",
@@ -130,8 +131,6 @@ def _prepare(
                 "延期时间必须晚于当前时限", "`until` must be after the current deadline"
             )
     elif action == "extend_approve":
-        if not case.extension_pending:
-            raise BadAction("没有待批准的延期申请", "there is no extension request to approve")
         if not p.get("deadline"):
             last = session.scalar(
                 select(CaseEvent)
@@ -146,28 +145,11 @@ def _prepare(
         unit = case.limit_unit or "working_hours"
         fraction = settings.light_yellow_fraction
         p["warn_at"] = rows.warn_at(cal, at, p["deadline"], unit, fraction)
-    elif action == "extend_refuse":
-        if not case.extension_pending:
-            raise BadAction("没有待处理的延期申请", "there is no extension request to refuse")
-    elif action == "rate":
-        if citizen_rated(session, case):
-            # the citizen's own word is final; a phone follow-up is recorded only before it
-            raise AlreadyRatedByCitizen()
     elif action == "relocate":
         p = _place_payload(session, case, p)
     elif action == "urge":
         p["to"] = case.unit_code
     return p
-
-
-def citizen_rated(session: Session, case) -> bool:
-    """Whether the citizen has rated the case themselves (by the tracking secret)."""
-    if case.id is None or case.first_rate_at is None:
-        return False
-    found = select(CaseEvent.id).where(
-        CaseEvent.case_id == case.id, CaseEvent.action == "rate", CaseEvent.role == "citizen"
-    )
-    return session.scalar(found.limit(1)) is not None
 
 
 def _place_payload(session: Session, case, given: dict) -> dict:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from civicgrid.auth.deps import OptionalUser
 from civicgrid.categories import service as cat_service
@@ -39,6 +40,18 @@ def report_page(
         categories=categories_for_citizens(session),
         words=words(lang_of(request)),
     )
+
+
+@router.get("/track", response_class=HTMLResponse)
+def track_find(request: Request, user: OptionalUser, code: str = "", s: str = "") -> Response:
+    """How to find a case: its code and tracking secret (the form sends them to /track/{code})."""
+    code = code.strip().upper()
+    if code:
+        target = f"/track/{quote(code, safe='')}"
+        if s.strip():
+            target += f"?s={quote(s.strip(), safe='')}"
+        return RedirectResponse(target, status_code=303)
+    return render(request, "track_find.html", user)
 
 
 @router.get("/track/{code}", response_class=HTMLResponse)

@@ -235,7 +235,7 @@ def public_view(session: Session, case: AnyCase, *, photo_url) -> dict:
         "deadline": iso_local(case.deadline),
         "closed_at": iso_local(case.closed_at),
         "score": case.score,
-        "can_rate": case.state == "closed" and not case_service.citizen_rated(session, case),
+        "can_rate": case.state == "closed" and not case_policy.citizen_rated(session, case),
         "timeline": [
             {
                 "at": iso_local(e.at),
@@ -262,7 +262,7 @@ def rate(
     dispatcher."""
     if case.state != "closed":
         raise IllegalTransition(case.state, "rate")
-    if case_service.citizen_rated(session, case):
+    if case_policy.citizen_rated(session, case):
         raise AlreadyRated()
     return case_service.transition(
         session,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -137,13 +138,48 @@ def headers_of(exc: AppError) -> dict[str, str] | None:
     return None
 
 
-def install_handlers(app: FastAPI) -> None:
+# Where a program, not a person, reads the answers: JSON (Open311: its own formats) whatever
+# `Accept` says. Everywhere else a person is at a browser and gets the site's own page.
+MACHINE_PREFIXES = ("/api/", "/open311/")
+
+# Renders an error as a page: (request, status, Chinese sentence, English sentence) -> answer.
+PageRenderer = Callable[[Request, int, str, str], Response]
+
+HTTP_WORDS = {
+    400: ("请求有误", "bad request"),
+    401: ("未登录", "not signed in"),
+    403: ("无权限", "not allowed"),
+    404: ("未找到该页面", "page not found"),
+    405: ("不支持该方法", "method not allowed"),
+}
+
+
+def for_a_person(request: Request) -> bool:
+    """Whether the answer goes to a person's browser (an HTML page), not to a program."""
+    return not request.url.path.startswith(MACHINE_PREFIXES)
+
+
+def install_handlers(app: FastAPI, page: PageRenderer | None = None) -> None:
+    """The handlers of every refusal: JSON under MACHINE_PREFIXES, and where `page` is given
+    (the site's layout, web.layout.error_page) an HTML page everywhere else."""
+
+    def as_page(request: Request, status: int, zh: str, en: str, headers=None):
+        if page is None or not for_a_person(request):
+            return None
+        response = page(request, status, zh, en)
+        if headers:
+            response.headers.update(headers)
+        return response
+
     @app.exception_handler(AppError)
-    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        shown = as_page(request, exc.status_code, exc.zh, exc.en, headers_of(exc))
+        if shown is not None:
+            return shown
         return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers_of(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         problems = []
         errors = exc.errors()
         for err in errors:
@@ -153,34 +189,53 @@ def install_handlers(app: FastAPI) -> None:
         # A value that parsed but is out of its range or too long is bad input (400, the
         # message says the range); 422 stays for what does not parse at all.
         out_of_range = all(e.get("type") in BOUND_ERRORS for e in errors)
+        status = 400 if out_of_range else 422
+        shown = as_page(request, status, f"请求内容有误: {text}", f"invalid request: {text}")
+        if shown is not None:
+            return shown
         return JSONResponse(
             {
                 "error": "bad_request" if out_of_range else "invalid",
                 "detail": f"请求内容有误 / invalid request: {text}",
                 "problems": problems,
             },
-            status_code=400 if out_of_range else 422,
+            status_code=status,
         )
 
     @app.exception_handler(DataError)
-    async def _data(_request: Request, _exc: DataError) -> JSONResponse:
+    async def _data(request: Request, _exc: DataError) -> Response:
         # The database refused a value (a NUL character, a number out of range): bad input.
-        return JSONResponse(
-            {
-                "error": "bad_request",
-                "detail": "输入含有数据库无法保存的字符或数值 / the input has characters "
-                "or numbers "
-                "the database cannot store (NUL, out of range)",
-            },
-            status_code=400,
-        )
+        zh = "输入含有数据库无法保存的字符或数值"
+        en = "the input has characters or numbers the database cannot store (NUL, out of range)"
+        shown = as_page(request, 400, zh, en)
+        if shown is not None:
+            return shown
+        return JSONResponse({"error": "bad_request", "detail": f"{zh} / {en}"}, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        zh, en = HTTP_WORDS.get(exc.status_code, ("请求错误", "request error"))
+        shown = as_page(request, exc.status_code, zh, en, exc.headers)
+        if shown is not None:
+            return shown
         zh = {404: "未找到", 405: "不支持该方法", 401: "未登录", 403: "无权限"}.get(
             exc.status_code, "请求错误"
         )
         return JSONResponse(
             {"error": "http_error", "detail": f"{zh} / {exc.detail}"},
             status_code=exc.status_code,
+            headers=exc.headers,
         )
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, _exc: Exception) -> Response:
+        # Starlette logs the exception and re-raises it after this answer (the server's log).
+        shown = as_page(
+            request,
+            500,
+            "服务器内部错误, 已记录, 请稍后重试",
+            "an internal error; it has been logged, try again later",
+        )
+        if shown is not None:
+            return shown
+        return PlainTextResponse("Internal Server Error", status_code=500)

@@ -58,6 +58,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "before": ("处置前", "Before"),
     "after": ("处置后", "After"),
     "contact": ("上报人", "Reporter"),
+    "home": ("返回首页", "Home"),
+    "track_how": (
+        "请输入上报成功时得到的案件编号和查询码 (查询链接中 s= 之后的部分)。",
+        "Enter the case code and the tracking secret you were given when you reported "
+        "(the part after s= in the tracking link).",
+    ),
+    "track_secret": ("查询码", "Tracking secret"),
 }
 
 

@@ -1,12 +1,12 @@
 """What the site has beside the domains' pages: the home page, the language switch, static
-files, the sign-in redirect."""
+files and the icon, the sign-in redirect."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from civicgrid.auth.deps import LoginRedirect, OptionalUser
@@ -18,6 +18,16 @@ router = APIRouter(include_in_schema=False)
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, user: OptionalUser) -> HTMLResponse:
     return render(request, "index.html", user, district="香坊区 · 哈尔滨市")
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The site's icon where browsers look for it unasked (base.html links the SVG)."""
+    return FileResponse(
+        PACKAGE / "static" / "favicon.ico",
+        media_type="image/x-icon",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 @router.get("/lang/{lang}")
