@@ -3,13 +3,15 @@ hand-written SQL query over a mix of cases in several states, streets and queues
 queue whose filter is dropped (the 延期申请 queue once showed every case) cannot pass."""
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import bindparam, select, text
 
 from civicgrid.auth import service as auth_service
 from civicgrid.auth.models import User
-from civicgrid.cases import intake, policy, queries, service
+from civicgrid.cases import intake, policy, queries, service, workflow
+from civicgrid.cases.models import Case
 from civicgrid.config import Settings
 from civicgrid.kit.db import UTCDateTime
 from tests.factories import POINT_A, POINT_B, world
@@ -29,7 +31,8 @@ EXPECTED = {
     "extensions": "extension_pending = :yes",
     "yellow": f"{TICKING} AND deadline >= :now AND warn_at < :now",
     "red": f"{TICKING} AND deadline < :now",
-    "complaints": "queue_reason = 'complaint'",
+    # cases whose latest rating is ≤ 2: from the events (latest_poor_rating), not a column
+    "complaints": "id IN :poor",
     "unit": "state IN ('dispatched', 'in_progress')",
     "verify": "state = 'resolved'",
     "all": "1 = 1",
@@ -98,15 +101,45 @@ def mix(session):
         ("report_done", "handler", {}),
     )
     act(session, new(session), *DONE, ("rate", "operator", {"score": 1}))
+    # rated poorly, then well: off the complaints; rated well, then poorly: on them
+    act(
+        session,
+        new(session),
+        *DONE,
+        ("rate", "operator", {"score": 2}),
+        ("rate", "citizen", {"score": 5}),
+    )
+    act(
+        session,
+        new(session, point=POINT_B),
+        *DONE,
+        ("rate", "operator", {"score": 4}),
+        ("rate", "citizen", {"score": 1}),
+    )
     act(session, new(session, point=POINT_B), *DONE)
     session.flush()
     return session
+
+
+def latest_poor_rating(session) -> list[int]:
+    """The ids of the cases whose last `rate` event gave a score of 2 or less."""
+    last: dict[int, int] = {}
+    rows = session.execute(
+        text("SELECT case_id, payload FROM case_events WHERE action = 'rate' ORDER BY seq")
+    )
+    for case_id, payload in rows:
+        payload = json.loads(payload) if isinstance(payload, str) else payload
+        last[case_id] = payload["score"]
+    return sorted(case_id for case_id, score in last.items() if score <= 2) or [-1]
 
 
 def expected(session, key: str, scope) -> set[str]:
     sql = f"SELECT code FROM cases WHERE ({EXPECTED[key]})"
     params = {"now": NOW, "yes": True} if ":now" in sql else {"yes": True}
     binds = [bindparam("now", type_=UTCDateTime())] if ":now" in sql else []
+    if ":poor" in sql:
+        params["poor"] = latest_poor_rating(session)
+        binds.append(bindparam("poor", expanding=True))
     if scope is not None:
         sql += SEEN
         params["codes"] = sorted(c for c in scope if c != auth_service.SEES_UNPLACED)
@@ -148,6 +181,36 @@ def test_every_queue_is_a_proper_part_of_all_cases(mix, key):
 def test_the_extension_queue_holds_only_pending_requests(mix):
     [case] = queries.list_queue(mix, "extensions", scope=None, now=NOW)
     assert case.extension_pending and case.state == "in_progress"
+
+
+def test_complaints_follow_the_latest_rating(mix):
+    # Given cases rated once poorly, poorly then well, and well then poorly
+    got = {c.id for c in queries.list_queue(mix, "complaints", scope=None, now=NOW)}
+    # Then the queue holds the two whose last rating is poor, and only closed cases
+    assert len(got) == 2
+    assert got == set(latest_poor_rating(mix))
+    assert {mix.get(Case, i).state for i in got} == {"closed"}
+
+
+@pytest.mark.parametrize("key", list(queries.QUEUES))
+@pytest.mark.parametrize("role", ["admin", "leader", "dispatcher", "operator", "supervisor"])
+def test_a_queue_of_work_is_shown_only_to_roles_that_can_do_it(key, role):
+    # the action that empties each queue of work; the rest (lights, all) are for watching
+    work = {
+        "to_accept": "accept",
+        "to_locate": "relocate",
+        "to_dispatch": "dispatch",
+        "returned": "dispatch",
+        "extensions": "extend_approve",
+        "verify": "verify_pass",
+        "unit": "take",
+    }
+    if key in work and key in queries.queues_for([role]):
+        assert role in workflow.ROLES[work[key]]
+
+
+def test_an_admin_sees_no_queue_it_cannot_act_on():
+    assert queries.queues_for(["admin"]) == ["yellow", "red", "all"]
 
 
 def test_each_role_sees_its_queues():

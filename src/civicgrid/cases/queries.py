@@ -132,21 +132,30 @@ class Queue:
         )
 
 
-COMMAND = ("operator", "dispatcher", "admin")
+def _acting(action: str) -> tuple[str, ...]:
+    """The staff roles that may take `action` (workflow.ROLES): a queue of work is shown only
+    to the roles that can do that work."""
+    return tuple(r for r in workflow.ROLES[action] if r in workflow.STAFF)
+
+
 QUEUES: dict[str, Queue] = {
-    "to_accept": Queue("待立案", COMMAND, state=("reported",)),
+    "to_accept": Queue("待立案", _acting("accept"), state=("reported",)),
     # no place yet: placed on the map (relocate) or rejected by the district's command roles
     "to_locate": Queue(
-        "待定位", COMMAND, state=("reported", "registered"), reasons=("no_location", "outside_grid")
+        "待定位",
+        _acting("relocate"),
+        state=("reported", "registered"),
+        reasons=("no_location", "outside_grid"),
     ),
-    "to_dispatch": Queue("待派遣", ("dispatcher", "admin"), state=("registered",)),
-    "returned": Queue("退回", ("dispatcher",), state=("registered",), reasons=("returned",)),
-    "extensions": Queue("延期申请", ("dispatcher",), extension_pending=True),
+    "to_dispatch": Queue("待派遣", _acting("dispatch"), state=("registered",)),
+    "returned": Queue("退回", _acting("dispatch"), state=("registered",), reasons=("returned",)),
+    "extensions": Queue("延期申请", _acting("extend_approve"), extension_pending=True),
     "yellow": Queue("黄灯", ("dispatcher", "leader", "admin"), light="yellow"),
     "red": Queue("红灯", ("dispatcher", "leader", "admin"), light="red"),
+    # closed cases whose latest rating is poor (rows.apply): followed up by phone
     "complaints": Queue("回访不满意", ("dispatcher", "operator"), reasons=("complaint",)),
-    "unit": Queue("本单位案件", ("handler",), state=("dispatched", "in_progress")),
-    "verify": Queue("待核查", ("supervisor", "dispatcher"), state=("resolved",)),
+    "unit": Queue("本单位案件", _acting("take"), state=("dispatched", "in_progress")),
+    "verify": Queue("待核查", _acting("verify_pass"), state=("resolved",)),
     "all": Queue("全部", ("admin", "leader", "dispatcher", "operator", "supervisor", "handler")),
 }
 
