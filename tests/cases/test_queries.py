@@ -3,6 +3,7 @@ hand-written SQL query over a mix of cases in several states, streets and queues
 queue whose filter is dropped (the 延期申请 queue once showed every case) cannot pass."""
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import bindparam, select, text
@@ -10,6 +11,8 @@ from sqlalchemy import bindparam, select, text
 from civicgrid.auth import service as auth_service
 from civicgrid.auth.models import User
 from civicgrid.cases import intake, policy, queries, service, workflow
+from civicgrid.cases.exceptions import BadAction
+from civicgrid.cases.models import Case
 from civicgrid.config import Settings
 from civicgrid.kit.db import UTCDateTime
 from tests.factories import POINT_A, POINT_B, world
@@ -29,7 +32,8 @@ EXPECTED = {
     "extensions": "extension_pending = :yes",
     "yellow": f"{TICKING} AND deadline >= :now AND warn_at < :now",
     "red": f"{TICKING} AND deadline < :now",
-    "complaints": "queue_reason = 'complaint'",
+    # cases whose latest rating is ≤ 2: from the events (latest_poor_rating), not a column
+    "complaints": "id IN :poor",
     "unit": "state IN ('dispatched', 'in_progress')",
     "verify": "state = 'resolved'",
     "all": "1 = 1",
@@ -98,15 +102,45 @@ def mix(session):
         ("report_done", "handler", {}),
     )
     act(session, new(session), *DONE, ("rate", "operator", {"score": 1}))
+    # rated poorly, then well: off the complaints; rated well, then poorly: on them
+    act(
+        session,
+        new(session),
+        *DONE,
+        ("rate", "operator", {"score": 2}),
+        ("rate", "citizen", {"score": 5}),
+    )
+    act(
+        session,
+        new(session, point=POINT_B),
+        *DONE,
+        ("rate", "operator", {"score": 4}),
+        ("rate", "citizen", {"score": 1}),
+    )
     act(session, new(session, point=POINT_B), *DONE)
     session.flush()
     return session
+
+
+def latest_poor_rating(session) -> list[int]:
+    """The ids of the cases whose last `rate` event gave a score of 2 or less."""
+    last: dict[int, int] = {}
+    rows = session.execute(
+        text("SELECT case_id, payload FROM case_events WHERE action = 'rate' ORDER BY seq")
+    )
+    for case_id, payload in rows:
+        payload = json.loads(payload) if isinstance(payload, str) else payload
+        last[case_id] = payload["score"]
+    return sorted(case_id for case_id, score in last.items() if score <= 2) or [-1]
 
 
 def expected(session, key: str, scope) -> set[str]:
     sql = f"SELECT code FROM cases WHERE ({EXPECTED[key]})"
     params = {"now": NOW, "yes": True} if ":now" in sql else {"yes": True}
     binds = [bindparam("now", type_=UTCDateTime())] if ":now" in sql else []
+    if ":poor" in sql:
+        params["poor"] = latest_poor_rating(session)
+        binds.append(bindparam("poor", expanding=True))
     if scope is not None:
         sql += SEEN
         params["codes"] = sorted(c for c in scope if c != auth_service.SEES_UNPLACED)
@@ -150,6 +184,36 @@ def test_the_extension_queue_holds_only_pending_requests(mix):
     assert case.extension_pending and case.state == "in_progress"
 
 
+def test_complaints_follow_the_latest_rating(mix):
+    # Given cases rated once poorly, poorly then well, and well then poorly
+    got = {c.id for c in queries.list_queue(mix, "complaints", scope=None, now=NOW)}
+    # Then the queue holds the two whose last rating is poor, and only closed cases
+    assert len(got) == 2
+    assert got == set(latest_poor_rating(mix))
+    assert {mix.get(Case, i).state for i in got} == {"closed"}
+
+
+@pytest.mark.parametrize("key", list(queries.QUEUES))
+@pytest.mark.parametrize("role", ["admin", "leader", "dispatcher", "operator", "supervisor"])
+def test_a_queue_of_work_is_shown_only_to_roles_that_can_do_it(key, role):
+    # the action that empties each queue of work; the rest (lights, all) are for watching
+    work = {
+        "to_accept": "accept",
+        "to_locate": "relocate",
+        "to_dispatch": "dispatch",
+        "returned": "dispatch",
+        "extensions": "extend_approve",
+        "verify": "verify_pass",
+        "unit": "take",
+    }
+    if key in work and key in queries.queues_for([role]):
+        assert role in workflow.ROLES[work[key]]
+
+
+def test_an_admin_sees_no_queue_it_cannot_act_on():
+    assert queries.queues_for(["admin"]) == ["yellow", "red", "all"]
+
+
 def test_each_role_sees_its_queues():
     assert queries.queues_for(["handler"]) == ["unit", "all"]
     assert "extensions" in queries.queues_for(["dispatcher"])
@@ -167,6 +231,122 @@ def test_visible_and_scoped_are_one_rule(mix, viewer):
     # Then both find the same cases, and some
     assert by_query == one_by_one
     assert by_query
+
+
+# --- sorted pages and search --------------------------------------------------------------------
+
+NO_DEADLINE = "CASE WHEN deadline IS NULL THEN 1 ELSE 0 END, deadline"
+LIGHT = (
+    f"CASE WHEN NOT ({TICKING}) OR deadline IS NULL THEN 3 WHEN deadline < :now THEN 0"
+    " WHEN warn_at IS NOT NULL AND warn_at < :now THEN 1 ELSE 2 END"
+)
+ORDERS = {
+    "deadline": f"{NO_DEADLINE}, id",
+    "reported": "reported_at DESC, id DESC",
+    "light": f"{LIGHT}, {NO_DEADLINE}, id",
+}
+
+
+def in_order(session, sort: str, scope) -> list[str]:
+    sql = "SELECT code FROM cases WHERE 1 = 1"
+    params: dict = {"now": NOW}
+    binds = [bindparam("now", type_=UTCDateTime())]
+    if scope is not None:
+        sql += SEEN
+        params["codes"] = sorted(c for c in scope if c != auth_service.SEES_UNPLACED)
+        params["unplaced"] = auth_service.SEES_UNPLACED in scope
+        binds.append(bindparam("codes", expanding=True))
+    sql += f" ORDER BY {ORDERS[sort]}"
+    if ":now" not in sql:
+        binds.pop(0)
+        del params["now"]
+    return list(session.scalars(text(sql).bindparams(*binds), params))
+
+
+def walk(session, key, *, scope, sort, size=3, q="", phone=False) -> list[str]:
+    """Every page of a list, following the cursor to the last page."""
+    got, cursor = [], None
+    for _ in range(100):
+        page = queries.list_queue(
+            session,
+            key,
+            scope=scope,
+            q=q,
+            phone=phone,
+            limit=size,
+            cursor=cursor,
+            sort=sort,
+            now=NOW,
+        )
+        got += [c.code for c in page]
+        if len(page) < size:
+            return got
+        cursor = page[-1].id
+    raise AssertionError("the pages never end")
+
+
+@pytest.mark.parametrize("sort", queries.SORTS)
+@pytest.mark.parametrize("viewer", [None, "disp", "ha"])
+def test_walking_every_page_gives_the_independent_query_in_order(mix, sort, viewer):
+    # Given the mix, a viewer and a sort; When the 全部 list is walked three cases a page
+    scope = scope_of(mix, viewer) if viewer else None
+    got = walk(mix, "all", scope=scope, sort=sort)
+    # Then the pages together are the hand-written query's rows in its order, each once
+    want = in_order(mix, sort, scope)
+    assert len(want) > 3
+    assert got == want
+    assert queries.count_queue(mix, "all", scope=scope, now=NOW) == len(want)
+
+
+def test_deadline_order_puts_cases_without_a_deadline_last(mix):
+    cases = queries.list_queue(mix, "all", scope=None, sort="deadline", limit=500, now=NOW)
+    deadlines = [c.deadline for c in cases]
+    assert None in deadlines and deadlines[0] is not None
+    assert deadlines.index(None) == len([d for d in deadlines if d is not None])
+
+
+def test_an_unknown_sort_is_refused(mix):
+    with pytest.raises(BadAction):
+        queries.list_queue(mix, "all", scope=None, sort="colour", now=NOW)
+
+
+def test_a_search_from_the_dispatch_tab_finds_a_closed_case(mix):
+    # Given a closed case, which is not in 待派遣
+    closed = mix.scalar(select(Case).where(Case.state == "closed"))
+    assert closed.code not in expected(mix, "to_dispatch", None)
+    # When its code is searched from the 待派遣 tab
+    found = walk(mix, "to_dispatch", scope=None, sort="deadline", q=closed.code)
+    # Then it is found, and the count equals the list
+    assert found == [closed.code]
+    assert queries.count_queue(mix, "to_dispatch", scope=None, q=closed.code) == 1
+
+
+def test_a_search_stays_within_the_viewers_scope(mix):
+    # street B's handler searches for every case by the code's common start
+    scope = scope_of(mix, "hb")
+    prefix = mix.scalar(select(Case.code)).rsplit("-", 1)[0][:6]
+    got = set(walk(mix, "unit", scope=scope, sort="reported", q=prefix))
+    want = expected(mix, "all", scope)
+    assert got == want and want != expected(mix, "all", None)
+    assert queries.count_queue(mix, "unit", scope=scope, q=prefix) == len(want)
+
+
+def test_the_phone_is_searched_only_for_roles_that_may_see_contacts(mix):
+    case = intake.report(
+        mix,
+        SETTINGS,
+        source="hotline",
+        category="06010",
+        actor=policy.Actor("oper", "operator"),
+        lon=POINT_A[0],
+        lat=POINT_A[1],
+        at=NINE,
+        contact_phone="13912345678",
+    )
+    mix.flush()
+    assert walk(mix, "all", scope=None, sort="deadline", q="12345", phone=True) == [case.code]
+    assert walk(mix, "all", scope=None, sort="deadline", q="12345", phone=False) == []
+    assert queries.count_queue(mix, "all", scope=None, q="12345", phone=True) == 1
 
 
 # --- the reads other domains make (they never import cases' tables) -----------------------------

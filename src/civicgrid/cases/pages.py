@@ -3,7 +3,9 @@ administrators' page (time limits, dispatch rules, the calendar, people and unit
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from civicgrid.auth import service as auth_service
@@ -12,8 +14,9 @@ from civicgrid.cases import policy, views, workflow
 from civicgrid.cases import queries as case_queries
 from civicgrid.cases import service as case_service
 from civicgrid.categories import service as cat_service
+from civicgrid.kit.db import utcnow
 from civicgrid.kit.errors import Forbidden
-from civicgrid.kit.http import AppSettings, DbSession
+from civicgrid.kit.http import MAX_ID, AppSettings, DbSession
 from civicgrid.media import service as media_service
 from civicgrid.org import service as org_service
 from civicgrid.web.layout import render
@@ -21,25 +24,51 @@ from civicgrid.web.layout import render
 router = APIRouter(include_in_schema=False)
 
 
+PAGE_SIZE = 50
+
+
 @router.get("/console", response_class=HTMLResponse)
 def console(
-    request: Request, session: DbSession, user: PageUser, queue: str | None = None, q: str = ""
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    queue: str | None = None,
+    q: Annotated[str, Query(max_length=100)] = "",
+    sort: str = "deadline",
+    cursor: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> HTMLResponse:
-    """Each role's queues; a table of cases; search."""
+    """Each role's queues; a page of cases of one queue, or a search over every case the user
+    may see; the total; a cursor to the next page."""
     mine = case_queries.queues_for(user.roles)
     queue = queue if queue in mine else mine[0]
+    sort = sort if sort in case_queries.SORTS else "deadline"
+    q = q.strip()
+    phone = any(r in views.CONTACT_ROLES for r in user.roles)
     scope = auth_service.scope_codes(session, user)
+    now = utcnow()
     counts = [
         (key, case_queries.QUEUES[key].label, case_queries.count_queue(session, key, scope=scope))
         for key in mine
     ]
-    cases = case_queries.list_queue(session, queue, scope=scope, q=q, limit=200)
+    found = case_queries.list_queue(
+        session,
+        queue,
+        scope=scope,
+        q=q,
+        phone=phone,
+        limit=PAGE_SIZE + 1,
+        cursor=cursor,
+        sort=sort,
+        now=now,
+    )
+    cases, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
+    total = case_queries.count_queue(session, queue, scope=scope, q=q, phone=phone, now=now)
     names = cat_service.category_names(session)
     rows = [
-        {**views.case_summary(c), "category_name": names.get(c.category_code, c.category_code)}
+        {**views.case_summary(c, now), "category_name": names.get(c.category_code, c.category_code)}
         for c in cases
     ]
-    dispatchable = queue == "to_dispatch" and user.has_role("dispatcher")
+    dispatchable = queue == "to_dispatch" and not q and user.has_role("dispatcher")
     return render(
         request,
         "console.html",
@@ -48,6 +77,12 @@ def console(
         queue=queue,
         cases=rows,
         q=q,
+        phone=phone,
+        sort=sort,
+        sorts=case_queries.SORTS,
+        total=total,
+        cursor=cursor,
+        next_cursor=cases[-1].id if more else None,
         dispatchable=dispatchable,
     )
 

@@ -281,8 +281,9 @@ def apply(
     """Fold one checked event into the case (a Case or a draft) and return its event row.
 
     The workflow's fold gives the projected columns; the payload of a few actions moves other
-    columns: a dispatch its limit unit and clears the queue, a return or a poor rating (≤ 2,
-    回访不满意) puts the case back before the dispatcher, a relocate moves the place, a reject
+    columns: a dispatch its limit unit and clears the queue, a return or a poor latest rating
+    (≤ 2, 回访不满意; a later good rating clears it) puts the case back before the
+    dispatcher, a relocate moves the place, a reject
     of a duplicate names the original.
     """
     p = projection_of(case)
@@ -291,8 +292,13 @@ def apply(
     for key, value in p.as_dict().items():
         if getattr(case, key) != value:
             setattr(case, key, value)
-    if action == "rate" and payload["score"] <= 2:
-        case.queue_reason = "complaint"
+    if action == "rate":
+        # the latest rating counts: a poor one (≤ 2) puts the case on 回访不满意, a later good
+        # one takes it off
+        if payload["score"] <= 2:
+            case.queue_reason = "complaint"
+        elif case.queue_reason == "complaint":
+            case.queue_reason = None
     elif action == "dispatch":
         case.queue_reason = None
         if payload.get("limit_unit"):

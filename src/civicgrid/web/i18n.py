@@ -65,6 +65,16 @@ WORDS: dict[str, tuple[str, str]] = {
         "(the part after s= in the tracking link).",
     ),
     "track_secret": ("查询码", "Tracking secret"),
+    "next_page": ("下一页", "Next page"),
+    "first_page": ("第一页", "First page"),
+    "total": ("共计", "Total"),
+    "sort_by": ("排序", "Sort"),
+    "sort_deadline": ("按期限", "By deadline"),
+    "sort_reported": ("按上报时间", "By reported time"),
+    "sort_light": ("按亮灯", "By light"),
+    "search_all": ("在全部可见案件中的搜索结果", "Search results among all cases you may see"),
+    "search_hint": ("编号/地址/描述", "code/address/words"),
+    "search_hint_phone": ("编号/地址/描述/电话", "code/address/words/phone"),
 }
 
 
