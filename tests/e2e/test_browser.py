@@ -43,7 +43,11 @@ def sign_in_with_keyboard(page, base: str, username: str) -> None:
 
 
 def act(page, label: str, note: str = "", photo: Path | None = None) -> None:
-    page.get_by_role("button", name=label).click()
+    button = page.get_by_role("button", name=label)
+    button.wait_for()
+    # the page's script opens the form: on a loaded machine it may run after the button shows
+    page.wait_for_load_state("load")
+    button.click()
     if note:
         page.fill("#note", note)
     if photo:

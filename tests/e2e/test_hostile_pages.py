@@ -183,6 +183,7 @@ def walk_every_page(walk: Walk, data) -> None:
             walk.visit(page, href.removeprefix(walk.base))
         if username == "ha":  # a handler's case, the action form opened
             page = walk.visit(page, f"/console/cases/{data.codes[2]}")
+            page.wait_for_load_state("load")  # the script that opens the form has run
             page.get_by_role("button", name="备注 comment").click()
             expect(page.locator("#note")).to_be_visible()
             walk.check(page)

@@ -27,6 +27,7 @@ def test_a_dispatcher_places_a_case_on_the_map(site, browser):  # noqa: F811
             page.screenshot(path="/tmp/relocate-phone.png", full_page=True)
             page.close()
             continue
+        page.wait_for_load_state("load")  # the script that opens the form has run
         page.get_by_role("button", name="定位 relocate").click()
         page.wait_for_function("document.getElementById('map').cgMap !== undefined")
         page.evaluate(
