@@ -8,29 +8,31 @@
   var keys = cgReportKey();
   function byId(id) { return document.getElementById(id); }
 
-  // The caller's earlier cases, once a phone is typed.
+  // The caller's earlier cases, once a phone is typed (a pause in the typing asks).
   var phone = byId("contact_phone"), names = {};
   CG.categories.forEach(function (c) { names[c.code] = c.name; });
-  if (phone) {
-    phone.addEventListener("change", function () {
-      var list = byId("history-list"), none = byId("history-none"), v = phone.value.trim();
-      list.replaceChildren();
-      if (!v) { none.textContent = W.caller_history_hint; return; }
-      fetch("/api/v1/cases/entry/caller?" + new URLSearchParams({phone: v}))
-        .then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); })
-        .then(function (res) {
-          if (!res.ok) { none.textContent = res.body.detail || W.failed; return; }
-          none.textContent = res.body.length ? "" : W.caller_history_none;
-          res.body.forEach(function (c) {
-            list.appendChild(cgEl("li", {}, [
-              cgEl("a", {href: "/console/cases/" + encodeURIComponent(c.code)}, [c.code]),
-              " " + c.reported_at.slice(0, 10) + " " + (names[c.category] || c.category) + " · "
-                + (W["state_" + c.state] || c.state_zh),
-              cgEl("br"), c.address + " " + c.description
-            ]));
-          });
+  function lookUp() {
+    var list = byId("history-list"), none = byId("history-none"), v = phone.value.trim();
+    list.replaceChildren();
+    if (!v) { none.textContent = W.caller_history_hint; return; }
+    fetch("/api/v1/cases/entry/caller?" + new URLSearchParams({phone: v}))
+      .then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); })
+      .then(function (res) {
+        if (!res.ok) { none.textContent = res.body.detail || W.failed; return; }
+        none.textContent = res.body.length ? "" : W.caller_history_none;
+        res.body.forEach(function (c) {
+          list.appendChild(cgEl("li", {}, [
+            cgEl("a", {href: "/console/cases/" + encodeURIComponent(c.code)}, [c.code]),
+            " " + c.reported_at.slice(0, 10) + " " + (names[c.category] || c.category) + " · "
+              + (W["state_" + c.state] || c.state_zh),
+            cgEl("br"), c.address + " " + c.description
+          ]));
         });
-    });
+      });
+  }
+  if (phone) {
+    var timer = null;
+    phone.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(lookUp, 400); });
   }
 
   form.addEventListener("submit", function (e) {

@@ -24,7 +24,7 @@
     show(CG.categories);
   };
 
-  // The map (#map), the GPS button (#locate) and the hidden #lon/#lat; #where names the place.
+  // The map (#map), the GPS button (#locate, if there is one) and the hidden #lon/#lat; #where names the place.
   window.cgPlacePicker = function (message) {
     var map = cgMap("map"), marker = null;
     function place(lat, lon) {
@@ -38,7 +38,8 @@
         });
     }
     map.on("click", function (e) { place(e.latlng.lat.toFixed(7), e.latlng.lng.toFixed(7)); });
-    document.getElementById("locate").onclick = function () {
+    var locate = document.getElementById("locate");  // a hotline call has no GPS of its own
+    if (locate) locate.onclick = function () {
       if (!navigator.geolocation) { return; }
       navigator.geolocation.getCurrentPosition(function (p) {
         place(p.coords.latitude.toFixed(7), p.coords.longitude.toFixed(7));
