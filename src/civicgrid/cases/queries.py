@@ -240,26 +240,27 @@ def latest_notes(
     return {case_id: note for case_id, note in rows}
 
 
-def reports_by_phone(session: Session, phone: str) -> list[Row]:
-    """The cases whose reporter left this phone (as stored: normalised), in the order they
-    were written: rows of code, reported_at, address, description and the contact's name,
-    phone and email."""
-    return list(
-        session.execute(
-            select(
-                Case.code,
-                Case.reported_at,
-                Case.address,
-                Case.description,
-                CaseContact.name,
-                CaseContact.phone,
-                CaseContact.email,
-            )
-            .join(CaseContact, CaseContact.case_id == Case.id)
-            .where(CaseContact.phone == phone)
-            .order_by(Case.id)
-        ).all()
+def reports_by_phone(session: Session, phone: str, *, scope=None) -> list[Row]:
+    """The cases whose reporter left this phone (as stored: normalised) that the scope may see
+    (all by default), in the order they were written: rows of code, reported_at, address,
+    description, state, category_code and the contact's name, phone and email."""
+    query = (
+        select(
+            Case.code,
+            Case.reported_at,
+            Case.address,
+            Case.description,
+            Case.state,
+            Case.category_code,
+            CaseContact.name,
+            CaseContact.phone,
+            CaseContact.email,
+        )
+        .join(CaseContact, CaseContact.case_id == Case.id)
+        .where(CaseContact.phone == phone)
+        .order_by(Case.id)
     )
+    return list(session.execute(scoped(query, scope)).all())
 
 
 def count_reported_by_category(session: Session, *, since: dt.datetime) -> dict[str, int]:

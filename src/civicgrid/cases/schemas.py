@@ -18,6 +18,9 @@ class CaseCreate(BaseModel):
     contact_name: str = Field(default="", max_length=60)
     contact_phone: str = Field(default="", max_length=40)
     auto_dispatch: bool | None = None
+    callback: bool = Field(
+        default=False, description="hotline: the caller wishes to be called back"
+    )
 
 
 class ActionIn(BaseModel):

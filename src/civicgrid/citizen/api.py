@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from civicgrid.auth import service as auth_service
 from civicgrid.auth.deps import CurrentUser
-from civicgrid.cases import intake as case_intake
 from civicgrid.cases import policy, views, workflow
 from civicgrid.cases import service as case_service
 from civicgrid.cases.deps import CurrentCase
@@ -19,7 +18,7 @@ from civicgrid.cases.exceptions import ActionForbidden
 from civicgrid.cases.schemas import CaseCreate, CaseSummary
 from civicgrid.categories import service as cat_service
 from civicgrid.citizen import intake, service
-from civicgrid.citizen.schemas import Rated, Submitted, Suggestion, TrackedCase
+from civicgrid.citizen.schemas import CallerCase, Rated, Submitted, Suggestion, TrackedCase
 from civicgrid.config import get_settings
 from civicgrid.kit import idempotency, ratelimit
 from civicgrid.kit.guard import BodyLimit
@@ -43,10 +42,22 @@ SOURCE_ROLES = {
     "hotline": ("operator", "dispatcher"),
     "staff": workflow.STAFF,
 }
+# The roles that enter cases on the staff entry page (/console/new), and its modes (sources).
+ENTRY_SOURCES = ("supervisor", "hotline")
+ENTRY_ROLES = tuple(dict.fromkeys(r for s in ENTRY_SOURCES for r in SOURCE_ROLES[s]))
+
+
+def entry_sources(user) -> list[str]:
+    """The entry page's modes the user may use (SOURCE_ROLES), their role's own first."""
+    mine = [s for s in ENTRY_SOURCES if user.has_role(*SOURCE_ROLES[s])]
+    own = next((SOURCE_OF_ROLE[r] for r in user.roles if SOURCE_OF_ROLE.get(r) in mine), None)
+    return sorted(mine, key=lambda s: s != own)
+
+
 BODY_LIMITS = [
     BodyLimit(
         "POST",
-        re.compile(r"/api/v1/citizen/reports"),
+        re.compile(r"/api/v1/citizen/reports|/api/v1/cases/entry"),
         lambda: get_settings().photo_max_bytes * media_service.MAX_PHOTOS + 64 * 1024,
     )
 ]
@@ -195,13 +206,30 @@ def report_case(
 ) -> Response:
     """A report by staff (supervisor's patrol, operator's hotline call, any staff). With an
     `Idempotency-Key` header a repeat gets the same answer, the case written once."""
-    key = idempotency.checked_key(request.headers.get(idempotency.HEADER))
-    digest = idempotency.request_hash("case-report", body.model_dump(mode="json"))
-    scoped = idempotency.scoped(f"user:{user.id}", key) if key else idempotency.generated()
-    found = idempotency.replay(session, scoped, digest) if key else None
-    if found is not None:
-        return found.response()
-    actor = policy.actor_for(session, user, "report")
+    return _enter(request, session, user, settings, body, [])
+
+
+@staff_router.post("/entry", response_model=CaseSummary, status_code=201)
+def enter_case(
+    request: Request,
+    body: Annotated[CaseCreate, Form()],
+    session: DbSession,
+    user: CurrentUser,
+    settings: AppSettings,
+    photos: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    """`POST /api/v1/cases` as a form with photos (the staff entry page, `/console/new`): the
+    same fields, source and role rules and `Idempotency-Key`; the photos are checked images
+    (JPEG, PNG or WebP, at most the settings' size and count), kept as the report's."""
+    files = [
+        (f.filename or "photo", f.file.read(settings.photo_max_bytes + 1)) for f in photos or []
+    ]
+    return _enter(request, session, user, settings, body, files)
+
+
+def _source_for(user, body: CaseCreate) -> str:
+    """The case's source: as asked, else the reporter's role's; refused if the roles may not
+    enter it (SOURCE_ROLES), as is automatic dispatch asked by anyone but a dispatcher."""
     source = body.source or next(
         (SOURCE_OF_ROLE[r] for r in user.roles if r in SOURCE_OF_ROLE), "staff"
     )
@@ -215,26 +243,49 @@ def report_case(
         raise ActionForbidden(
             "只有派遣员可以要求自动派遣", "only dispatchers may ask for automatic dispatch"
         )
-    # planned with the request's session, which only reads (no write lock), then written with
-    # whatever other reports are waiting (the one intake path, citizen.intake)
-    plan = case_intake.plan_report(
+    return source
+
+
+def _enter(
+    request: Request,
+    session,
+    user,
+    settings,
+    body: CaseCreate,
+    files: list[tuple[str, bytes]],
+) -> Response:
+    """Staff's entry, JSON or form: the idempotency key, the rules, the one intake path."""
+    key = idempotency.checked_key(request.headers.get(idempotency.HEADER))
+    fields = body.model_dump(mode="json")
+    hashes = [hashlib.sha256(data).hexdigest() for _n, data in files]
+    digest = idempotency.request_hash("case-report", fields, *([hashes] if files else []))
+    scoped = idempotency.scoped(f"user:{user.id}", key) if key else idempotency.generated()
+    found = idempotency.replay(session, scoped, digest) if key else None
+    if found is not None:
+        return found.response()
+    actor = policy.actor_for(session, user, "report")
+    source = _source_for(user, body)
+    # planned with the request's session, which only reads (no write lock), the photos stored
+    # (pending), then written with whatever other reports are waiting (citizen.intake)
+    prepared = service.prepare(
         session,
         settings,
+        actor=actor,
         source=source,
         category=body.category,
         category_kind=body.category_kind,
-        actor=actor,
         urgency=body.urgency,
         lon=body.lon,
         lat=body.lat,
         datum=body.datum,
         address=body.address,
         description=body.description,
-        contact_name=body.contact_name,
-        contact_phone=body.contact_phone,
+        name=body.contact_name,
+        phone=body.contact_phone,
         auto_dispatch=body.auto_dispatch,
+        photos=files,
+        extra={"callback": True} if body.callback else None,
     )
-    prepared = service.Prepared(plan, [], tracked=False)
 
     def answer(done: service.Submitted) -> idempotency.Answer:
         return idempotency.Answer.json(201, views.case_summary(done.case))
@@ -242,6 +293,20 @@ def report_case(
     return intake.write(
         intake.Report(prepared, answer, key=scoped, digest=digest, client_key=bool(key))
     ).response()
+
+
+@staff_router.get("/entry/caller", response_model=list[CallerCase])
+def caller(
+    session: DbSession, user: CurrentUser, phone: Annotated[str, Query(max_length=40)]
+) -> list[dict]:
+    """A caller's earlier cases (the latest 20, newest first) that the user may see: for the
+    roles that may see reporters' phones (the hotline's operators, dispatchers, admins)."""
+    if not user.has_role(*views.CONTACT_ROLES):
+        raise ActionForbidden(
+            "您的角色不能查看来电人的历史案件", "your roles may not see a caller's earlier cases"
+        )
+    scope = auth_service.scope_codes(session, user)
+    return service.caller_history(session, phone, scope=scope)
 
 
 class MergeIn(BaseModel):

@@ -72,3 +72,16 @@ class TrackedCase(PublicCase):
 class Rated(BaseModel):
     code: str
     score: int | None
+
+
+class CallerCase(BaseModel):
+    """A caller's earlier case, as the hotline entry shows it (service.caller_history)."""
+
+    code: str
+    reported_at: str
+    state: str
+    state_zh: str
+    category: str
+    address: str
+    description: str
+    name: str

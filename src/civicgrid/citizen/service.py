@@ -97,25 +97,36 @@ def prepare(
     photos: Sequence[tuple[str, bytes] | CheckedImage] = (),
     extra: dict | None = None,
     at: dt.datetime | None = None,
+    actor: case_policy.Actor | None = None,
+    category_kind: str | None = None,
+    urgency: str = "normal",
+    auto_dispatch: bool | None = None,
 ) -> Prepared:
-    """Check a citizen's report and decide its routing, then store its photos under pending
-    keys: nothing is written to the database, so that the write is short and does no file I/O.
+    """Check a report and decide its routing, then store its photos under pending keys:
+    nothing is written to the database, so that the write is short and does no file I/O.
     Every photo (name and bytes, or an image the caller checked already) is checked; a
-    photo's EXIF GPS position stands in for a missing location."""
+    photo's EXIF GPS position stands in for a missing location. Without `actor` the report is
+    a citizen's or an Open311 client's (tracked: it gets a tracking secret); with one it is
+    staff's entry (not tracked)."""
     checked = media_service.check_images(photos, settings)
     if lon is None and lat is None:
         gps = next((c.gps for c in checked if c.gps), None)
         if gps is not None:
             lon, lat, datum = gps[0], gps[1], "wgs84"
-    phone = normalise_phone(phone)
+    phone = normalise_phone(phone, "phone" if actor is None else "contact_phone")
     plan = case_intake.plan_report(
         session,
         settings,
         source=source,
         category=category,
-        actor=case_policy.Actor.citizen()
-        if source == "citizen"
-        else case_policy.Actor("open311", "system"),
+        category_kind=category_kind,
+        urgency=urgency,
+        actor=actor
+        or (
+            case_policy.Actor.citizen()
+            if source == "citizen"
+            else case_policy.Actor("open311", "system")
+        ),
         lon=lon,
         lat=lat,
         datum=datum,
@@ -124,10 +135,12 @@ def prepare(
         contact_name=name,
         contact_phone=phone,
         contact_email=email,
+        auto_dispatch=auto_dispatch,
         at=at,
         extra=extra,
     )
-    return Prepared(plan, [media_service.store(settings, image) for image in checked])
+    stored = [media_service.store(settings, image) for image in checked]
+    return Prepared(plan, stored, tracked=actor is None)
 
 
 def write(
@@ -339,6 +352,27 @@ def personal_data(session: Session, phone: str) -> list[dict]:
             "email": r.email,
         }
         for r in rows
+    ]
+
+
+def caller_history(session: Session, phone: str, *, scope, limit: int = 20) -> list[dict]:
+    """The latest cases (at most `limit`, newest first) reported from this phone (as typed: it
+    is normalised) that the scope may see: what a hotline operator is shown beside the form."""
+    from civicgrid.kit.timefmt import iso_local
+
+    rows = case_queries.reports_by_phone(session, _required_phone(phone), scope=scope)
+    return [
+        {
+            "code": r.code,
+            "reported_at": iso_local(r.reported_at),
+            "state": r.state,
+            "state_zh": workflow.STATE_NAMES_ZH[r.state],
+            "category": r.category_code,
+            "address": r.address,
+            "description": r.description,
+            "name": r.name,
+        }
+        for r in reversed(rows[-limit:])
     ]
 
 

@@ -75,6 +75,17 @@ WORDS: dict[str, tuple[str, str]] = {
     "search_all": ("在全部可见案件中的搜索结果", "Search results among all cases you may see"),
     "search_hint": ("编号/地址/描述", "code/address/words"),
     "search_hint_phone": ("编号/地址/描述/电话", "code/address/words/phone"),
+    "entry": ("案件录入", "Enter a case"),
+    "entry_supervisor": ("网格员上报", "Patrol report"),
+    "entry_hotline": ("热线来电录入", "Hotline call"),
+    "caller_phone": ("来电号码", "Caller's phone"),
+    "caller_name": ("来电人姓名", "Caller's name"),
+    "callback": ("来电人希望回电", "The caller wishes to be called back"),
+    "caller_history": ("来电人历史案件", "The caller's earlier cases"),
+    "caller_history_hint": ("输入来电号码后显示", "Shown once the phone is typed"),
+    "caller_history_none": ("没有该号码的历史案件", "No earlier cases from this phone"),
+    "entered": ("已录入, 案件编号", "Entered. Case code"),
+    "entry_again": ("继续录入", "Enter another"),
 }
 
 
