@@ -33,27 +33,6 @@ public_router = APIRouter(prefix="/api/v1/citizen", tags=["citizen"])
 # private routers.
 staff_router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
-SOURCE_OF_ROLE = {"supervisor": "supervisor", "operator": "hotline"}
-# Who may enter a case with which source: a 网格员's patrol, the hotline's operators (and the
-# dispatchers who take calls), any staff. Citizen, Open311 and system cases come only through
-# their own channels.
-SOURCE_ROLES = {
-    "supervisor": ("supervisor",),
-    "hotline": ("operator", "dispatcher"),
-    "staff": workflow.STAFF,
-}
-# The roles that enter cases on the staff entry page (/console/new), and its modes (sources).
-ENTRY_SOURCES = ("supervisor", "hotline")
-ENTRY_ROLES = tuple(dict.fromkeys(r for s in ENTRY_SOURCES for r in SOURCE_ROLES[s]))
-
-
-def entry_sources(user) -> list[str]:
-    """The entry page's modes the user may use (SOURCE_ROLES), their role's own first."""
-    mine = [s for s in ENTRY_SOURCES if user.has_role(*SOURCE_ROLES[s])]
-    own = next((SOURCE_OF_ROLE[r] for r in user.roles if SOURCE_OF_ROLE.get(r) in mine), None)
-    return sorted(mine, key=lambda s: s != own)
-
-
 BODY_LIMITS = [
     BodyLimit(
         "POST",
@@ -227,25 +206,6 @@ def enter_case(
     return _enter(request, session, user, settings, body, files)
 
 
-def _source_for(user, body: CaseCreate) -> str:
-    """The case's source: as asked, else the reporter's role's; refused if the roles may not
-    enter it (SOURCE_ROLES), as is automatic dispatch asked by anyone but a dispatcher."""
-    source = body.source or next(
-        (SOURCE_OF_ROLE[r] for r in user.roles if r in SOURCE_OF_ROLE), "staff"
-    )
-    if not user.has_role(*SOURCE_ROLES.get(source, ())):
-        allowed = [s for s, roles in SOURCE_ROLES.items() if user.has_role(*roles)]
-        raise ActionForbidden(
-            f"您的角色不能录入来源为 {source} 的案件; 可用: {', '.join(allowed)}",
-            f"your roles may not enter cases with source {source}; allowed: {', '.join(allowed)}",
-        )
-    if body.auto_dispatch and not user.has_role("dispatcher"):
-        raise ActionForbidden(
-            "只有派遣员可以要求自动派遣", "only dispatchers may ask for automatic dispatch"
-        )
-    return source
-
-
 def _enter(
     request: Request,
     session,
@@ -264,7 +224,7 @@ def _enter(
     if found is not None:
         return found.response()
     actor = policy.actor_for(session, user, "report")
-    source = _source_for(user, body)
+    source = service.source_for(user, body.source, auto_dispatch=body.auto_dispatch)
     # planned with the request's session, which only reads (no write lock), the photos stored
     # (pending), then written with whatever other reports are waiting (citizen.intake)
     prepared = service.prepare(

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from civicgrid.auth.deps import OptionalUser, PageUser
 from civicgrid.categories import service as cat_service
-from civicgrid.citizen import api, service
+from civicgrid.citizen import service
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.errors import Forbidden
 from civicgrid.kit.http import AppSettings, DbSession
@@ -19,7 +19,7 @@ from civicgrid.web.layout import TEMPLATES, render, words
 
 router = APIRouter(include_in_schema=False)
 # the header's link to the staff entry page, for the roles that may use it
-TEMPLATES.env.globals["may_enter"] = lambda user: bool(api.entry_sources(user))
+TEMPLATES.env.globals["may_enter"] = lambda user: bool(service.entry_sources(user))
 
 
 def categories_for_citizens(session) -> list[dict]:
@@ -68,7 +68,7 @@ def entry_page(
 ) -> HTMLResponse:
     """Staff's case entry: a supervisor's patrol (photos, GPS or a tap) or a hotline call (the
     caller, the callback wish, the caller's earlier cases beside the form)."""
-    modes = api.entry_sources(user)
+    modes = service.entry_sources(user)
     if not modes:
         raise Forbidden("您的角色不能录入案件", "your roles may not enter cases")
     return render(

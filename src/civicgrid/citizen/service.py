@@ -23,7 +23,7 @@ from civicgrid.cases import policy as case_policy
 from civicgrid.cases import queries as case_queries
 from civicgrid.cases import service as case_service
 from civicgrid.cases import workflow
-from civicgrid.cases.exceptions import BadAction, IllegalTransition
+from civicgrid.cases.exceptions import ActionForbidden, BadAction, IllegalTransition
 from civicgrid.categories import service as cat_service
 from civicgrid.citizen.exceptions import AlreadyRated, TrackingNotFound
 from civicgrid.citizen.models import TrackingSecret
@@ -68,6 +68,46 @@ def submit(
     and, unless `find_duplicates` is false, the possible duplicates."""
     prepared = prepare(session, settings, **kwargs)
     return write(session, settings, prepared, find_duplicates=find_duplicates)
+
+
+# --- staff entry -------------------------------------------------------------------------------
+
+SOURCE_OF_ROLE = {"supervisor": "supervisor", "operator": "hotline"}
+# Who may enter a case with which source: a 网格员's patrol, the hotline's operators (and the
+# dispatchers who take calls), any staff. Citizen, Open311 and system cases come only through
+# their own channels.
+SOURCE_ROLES = {
+    "supervisor": ("supervisor",),
+    "hotline": ("operator", "dispatcher"),
+    "staff": workflow.STAFF,
+}
+# The roles that enter cases on the staff entry page (/console/new), and its modes (sources).
+ENTRY_SOURCES = ("supervisor", "hotline")
+ENTRY_ROLES = tuple(dict.fromkeys(r for s in ENTRY_SOURCES for r in SOURCE_ROLES[s]))
+
+
+def entry_sources(user) -> list[str]:
+    """The entry page's modes the user may use (SOURCE_ROLES), their role's own first."""
+    mine = [s for s in ENTRY_SOURCES if user.has_role(*SOURCE_ROLES[s])]
+    own = next((SOURCE_OF_ROLE[r] for r in user.roles if SOURCE_OF_ROLE.get(r) in mine), None)
+    return sorted(mine, key=lambda s: s != own)
+
+
+def source_for(user, asked: str | None, *, auto_dispatch: bool | None = None) -> str:
+    """The case's source: as asked, else the reporter's role's; refused if the roles may not
+    enter it (SOURCE_ROLES), as is automatic dispatch asked by anyone but a dispatcher."""
+    source = asked or next((SOURCE_OF_ROLE[r] for r in user.roles if r in SOURCE_OF_ROLE), "staff")
+    if not user.has_role(*SOURCE_ROLES.get(source, ())):
+        allowed = [s for s, roles in SOURCE_ROLES.items() if user.has_role(*roles)]
+        raise ActionForbidden(
+            f"您的角色不能录入来源为 {source} 的案件; 可用: {', '.join(allowed)}",
+            f"your roles may not enter cases with source {source}; allowed: {', '.join(allowed)}",
+        )
+    if auto_dispatch and not user.has_role("dispatcher"):
+        raise ActionForbidden(
+            "只有派遣员可以要求自动派遣", "only dispatchers may ask for automatic dispatch"
+        )
+    return source
 
 
 @dataclass
