@@ -19,7 +19,7 @@ from civicgrid.kit.errors import Forbidden
 from civicgrid.kit.http import MAX_ID, AppSettings, DbSession
 from civicgrid.media import service as media_service
 from civicgrid.org import service as org_service
-from civicgrid.web.layout import render
+from civicgrid.web.layout import render, seconds_left
 
 router = APIRouter(include_in_schema=False)
 
@@ -65,7 +65,11 @@ def console(
     total = case_queries.count_queue(session, queue, scope=scope, q=q, phone=phone, now=now)
     names = cat_service.category_names(session)
     rows = [
-        {**views.case_summary(c, now), "category_name": names.get(c.category_code, c.category_code)}
+        {
+            **views.case_summary(c, now),
+            "category_name": names.get(c.category_code, c.category_code),
+            "left_seconds": seconds_left(c.deadline, now),
+        }
         for c in cases
     ]
     dispatchable = queue == "to_dispatch" and not q and user.has_role("dispatcher")
