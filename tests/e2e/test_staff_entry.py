@@ -13,6 +13,7 @@ def test_a_supervisor_enters_a_case_from_a_phone(site, browser, tmp_path):  # no
     photo.write_bytes(jpeg(640, 480))
     page = browser.new_page(viewport=PHONE)
     sign_in_with_keyboard(page, site, "sup")
+    page.get_by_role("button", name="菜单").click()  # on a phone the header's links are a menu
     page.get_by_role("link", name="案件录入").click()
     page.wait_for_load_state("networkidle")
     page.fill("#cat-search", "bllj")  # 暴露垃圾

@@ -107,3 +107,11 @@ def test_only_admins_create_units_and_people(client, session):
         "/api/v1/org/people", json={"name": "周园", "org_unit": "239901903", "phones": ["call me"]}
     )
     assert r.status_code == 400
+
+
+def test_tree_folds(client, session):
+    # Given the org tree (issue #14 item 9): units with children fold (details/summary)
+    setup_people(session)
+    login(client, "lh")
+    html = client.get("/directory").text
+    assert "<details" in html and "<summary>" in html

@@ -360,11 +360,12 @@ def board_data(session: DbSession, user: OptionalUser) -> dict:
         light = workflow.light(c, now)
         out.append({"code": c.code, "lon": c.lon, "lat": c.lat, "light": light, "state": c.state})
         s = streets.setdefault(
-            c.street_code or "—", {"green": 0, "yellow": 0, "red": 0, "total": 0}
+            c.street_code or "—", {"green": 0, "yellow": 0, "red": 0, "none": 0, "total": 0}
         )
+        # every case falls in exactly one colour column ("none": no deadline, so no light),
+        # so a street's columns add up to its total
         s["total"] += 1
-        if light:
-            s[light] += 1
+        s[light or "none"] += 1
     names = geo_service.area_names(session, list(streets))
     rows = [{"code": k, "name": names.get(k, k), **v} for k, v in sorted(streets.items())]
     return {"cases": out, "streets": rows}

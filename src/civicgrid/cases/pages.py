@@ -13,13 +13,14 @@ from civicgrid.auth.deps import PageUser
 from civicgrid.cases import policy, views, workflow
 from civicgrid.cases import queries as case_queries
 from civicgrid.cases import service as case_service
+from civicgrid.categories import queries as cat_queries
 from civicgrid.categories import service as cat_service
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.errors import Forbidden
 from civicgrid.kit.http import MAX_ID, AppSettings, DbSession
 from civicgrid.media import service as media_service
 from civicgrid.org import service as org_service
-from civicgrid.web.layout import render
+from civicgrid.web.layout import render, seconds_left
 
 router = APIRouter(include_in_schema=False)
 
@@ -65,7 +66,11 @@ def console(
     total = case_queries.count_queue(session, queue, scope=scope, q=q, phone=phone, now=now)
     names = cat_service.category_names(session)
     rows = [
-        {**views.case_summary(c, now), "category_name": names.get(c.category_code, c.category_code)}
+        {
+            **views.case_summary(c, now),
+            "category_name": names.get(c.category_code, c.category_code),
+            "left_seconds": seconds_left(c.deadline, now),
+        }
         for c in cases
     ]
     dispatchable = queue == "to_dispatch" and not q and user.has_role("dispatcher")
@@ -121,6 +126,28 @@ def board(request: Request, user: PageUser, settings: AppSettings) -> HTMLRespon
     return render(request, "board.html", user, tiles=settings.tile_url)
 
 
+def limit_rows(session) -> list[dict]:
+    """The time limits as the admin page lists them: each scope named by its category."""
+    limits = cat_service.list_limits(session)
+    scopes = [lim.scope.partition(":") for lim in limits]
+    major_codes = {c for k, _, c in scopes if k == "major"}
+    majors = cat_queries.names_by_code(session, major_codes, major=True)
+    codes = cat_queries.names_by_code(session, {c for k, _, c in scopes if c and k != "major"})
+    rows = []
+    for lim, (kind, _, code) in zip(limits, scopes, strict=True):
+        name = majors.get(code) if kind == "major" else codes.get(code) if code else None
+        rows.append(
+            {
+                "scope": lim.scope,
+                "name": name,
+                "urgency": lim.urgency,
+                "limit": lim.limit,
+                "unit": lim.unit,
+            }
+        )
+    return rows
+
+
 @router.get("/admin", response_class=HTMLResponse)
 def admin(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     """People, org units, time limits, dispatch rules, the holiday calendar, grid import."""
@@ -137,7 +164,8 @@ def admin(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
         units=units,
         roles=auth_service.ROLES,
         kinds=org_service.UNIT_KINDS,
-        limits=cat_service.list_limits(session),
+        limits=limit_rows(session),
+        limit_units=workflow.LIMIT_UNITS,
         rules=routing.list_rules(session),
         calendar=case_admin.calendar_entries(session),
     )

@@ -157,7 +157,8 @@ class BoardStreet(BaseModel):
     green: int
     yellow: int
     red: int
-    total: int
+    none: int = Field(description="open cases without a light (no deadline yet)")
+    total: int = Field(description="green + yellow + red + none")
 
 
 class Board(BaseModel):

@@ -4,6 +4,7 @@ auth.deps.PageUser.)"""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,47 @@ from civicgrid.web.i18n import WORDS, lang_of, translator
 
 PACKAGE = Path(__file__).parent.parent
 TEMPLATES = Jinja2Templates(directory=str(PACKAGE / "templates"))
+
+# The header's links for signed-in staff: (path, word, roles that may open it; None = every
+# signed-in user). The pages themselves check the same roles; this list only hides what a
+# role could not open anyway.
+NAV: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
+    ("/console", "console", None),
+    ("/board", "board", None),
+    ("/command", "command", None),
+    ("/stats", "stats", None),
+    ("/directory", "directory", None),
+    ("/admin", "admin", ("admin",)),
+)
+
+
+def nav_links(user: Any) -> list[tuple[str, str]]:
+    """The header links `user` may follow, in menu order."""
+    return [(href, key) for href, key, roles in NAV if roles is None or user.has_role(*roles)]
+
+
+def seconds_left(deadline: dt.datetime | None, now: dt.datetime) -> int | None:
+    """Whole seconds from `now` to `deadline` (negative once late); None without a deadline."""
+    if deadline is None:
+        return None
+    if deadline.tzinfo is None:  # SQLite hands back naive UTC
+        deadline = deadline.replace(tzinfo=dt.UTC)
+    return int((deadline - now).total_seconds())
+
+
+def time_left(t: Any, seconds: int | None) -> str:
+    """ "剩 2 小时 5 分" / "超时 1 天 3 小时" in the page's language; "—" without a deadline."""
+    if seconds is None:
+        return "—"
+    minutes = abs(seconds) // 60
+    days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
+    parts = [(days, "unit_day"), (hours, "unit_hour"), (mins, "unit_minute")]
+    shown = [f"{n} {t(key)}" for n, key in parts if n][:2] or [f"0 {t('unit_minute')}"]
+    return f"{t('time_left' if seconds >= 0 else 'time_over')} {' '.join(shown)}"
+
+
+TEMPLATES.env.globals["nav_links"] = nav_links
+TEMPLATES.env.globals["time_left"] = time_left
 
 
 def render(request: Request, name: str, user: Any, **context) -> HTMLResponse:

@@ -34,6 +34,14 @@
     return cgEl("tr", {}, cells.map(function (v) { return cgEl(tag || "td", {}, [v]); }));
   };
 
+  // The header's menu on a phone (CSS shows the button only on narrow screens).
+  Array.prototype.forEach.call(document.querySelectorAll("header .menu-toggle"), function (b) {
+    b.addEventListener("click", function () {
+      var open = b.parentNode.classList.toggle("open");
+      b.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  });
+
   // Buttons that print the page (data-print), in place of an inline onclick.
   Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (b) {
     b.addEventListener("click", function () { window.print(); });
