@@ -149,7 +149,7 @@ def hostile_world(session: Session) -> Hostile:
 
     def act(case, action, actor, **payload):
         case_service.transition(
-            session, settings, case, action, actor=actor, note=ALL, payload=payload
+            session, settings, case, action, actor=actor, note=ALL, payload=payload, photos=1
         )
 
     tracked = report()  # closed, rated badly: the complaint queue, the citizen's page

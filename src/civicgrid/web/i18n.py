@@ -44,6 +44,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "light": ("亮灯", "Light"),
     "actions": ("可执行操作", "Actions"),
     "note": ("说明", "Note"),
+    "note_public": ("公开 (市民可见)", "Public (the citizen sees it)"),
     "photos": ("照片", "Photos"),
     "no_cases": ("暂无案件", "No cases"),
     "people": ("人员", "People"),
