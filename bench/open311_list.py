@@ -82,20 +82,19 @@ def floor(path: Path) -> tuple[bytes, float, float]:
     import orjson
 
     from civicgrid.cases.workflow import CLOSED_STATES, STATE_NAMES_ZH
-    from civicgrid.citizen.service import PUBLIC_NOTE_ACTIONS
+    from civicgrid.citizen.service import public_status_note
 
     conn = sqlite3.connect(path)
     zone = ZoneInfo("Asia/Shanghai")
     notices = {**STATE_NAMES_ZH, "reported": "待立案", "registered": "已立案, 待派遣"}
-    actions = ", ".join(f"'{a}'" for a in PUBLIC_NOTE_ACTIONS)
-    sql = f"""
+    sql = """
         SELECT c.code, c.state, c.category_code, c.description, c.reported_at, c.last_event_at,
                c.deadline, c.address, c.lat, c.lon, u.name,
                (SELECT k.name FROM categories k WHERE k.code = c.category_code
                 ORDER BY k.kind DESC LIMIT 1),
                (SELECT min(p.id) FROM photos p WHERE p.case_id = c.id AND p.stage = 'report'),
                (SELECT e.note FROM case_events e WHERE e.case_id = c.id
-                AND e.action IN ({actions}) AND e.note != '' ORDER BY e.seq DESC LIMIT 1)
+                AND e.public = 1 AND e.note != '' ORDER BY e.seq DESC LIMIT 1)
         FROM cases c LEFT JOIN org_units u ON u.code = c.unit_code
         WHERE c.source IN ('citizen', 'open311')
         ORDER BY c.reported_at DESC, c.id DESC LIMIT 1000
@@ -111,7 +110,7 @@ def floor(path: Path) -> tuple[bytes, float, float]:
         {
             "service_request_id": code,
             "status": "closed" if state in CLOSED_STATES else "open",
-            "status_notes": note,
+            "status_notes": public_status_note(state, unit, note),
             "service_name": service_name,
             "service_code": category,
             "description": description or None,

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     # Report photos of those cases: all (as FixMyStreet), after_review (only photos a
     # dispatcher has marked public), none.
     public_photos: Literal["all", "after_review", "none"] = "all"
+    # Evidence (live actions only): report_done needs an after-photo, except for cases whose
+    # category's major class (the code's first two digits, e.g. "14" for consultations) is
+    # listed here, comma-separated; verify_pass and verify_fail always need a note.
+    evidence_photo_exempt_classes: str = ""
     # A tile URL template for the maps ({z}/{x}/{y}); none: outlines on a plain background.
     tile_url: str | None = None
 
@@ -162,6 +166,11 @@ class Settings(BaseSettings):
     def public_sources(self) -> frozenset[str]:
         """The case sources anonymous Open311 reads show."""
         return frozenset(s.strip() for s in self.open311_public_sources.split(",") if s.strip())
+
+    def photo_exempt_classes(self) -> frozenset[str]:
+        """The category major classes whose report_done needs no after-photo."""
+        items = self.evidence_photo_exempt_classes.split(",")
+        return frozenset(c.strip() for c in items if c.strip())
 
     def _listed_hosts(self) -> list[str]:
         return [h.strip().lower() for h in (self.allowed_hosts or "").split(",") if h.strip()]

@@ -79,6 +79,7 @@ def test_every_offered_action_succeeds_when_tried(session, cases):
                         at=case.last_event_at + dt.timedelta(minutes=1),
                         note="试一试",
                         payload=payload_for(action),
+                        photos=1,  # what the form brings, as the note
                     )
                 except Exception as exc:  # noqa: BLE001 - the offer was wrong
                     pytest.fail(f"{username} was offered {action} on {name} ({code}): {exc!r}")
@@ -137,6 +138,7 @@ def _try(session, case, action, role, payload=None):
         at=case.last_event_at + dt.timedelta(minutes=1),
         note="催办",
         payload=payload or {},
+        photos=1,
     )
 
 

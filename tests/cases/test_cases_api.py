@@ -58,10 +58,15 @@ def test_the_whole_flow_with_photos(client, session, tmp_path, monkeypatch):
     r = client.post(f"/api/v1/cases/{code}/verify-fail", data={"note": "仍有垃圾"})
     assert r.json()["state"] == "in_progress"
     login(client, "ha")
-    client.post(f"/api/v1/cases/{code}/report-done", data={"note": "再次清理"})
+    client.post(
+        f"/api/v1/cases/{code}/report-done",
+        data={"note": "再次清理"},
+        files=[("photos", ("again.jpg", jpeg(color=(0, 0, 200)), "image/jpeg"))],
+    )
     login(client, "sup")
     r = client.post(
         f"/api/v1/cases/{code}/verify-pass",
+        data={"note": "现场已清理"},
         files=[("photos", ("check.jpg", jpeg(color=(0, 200, 0)), "image/jpeg"))],
     )
     assert r.json()["state"] == "closed"
@@ -81,7 +86,7 @@ def test_the_whole_flow_with_photos(client, session, tmp_path, monkeypatch):
         "verify_pass",
         "rate",
     ]
-    assert [p["stage"] for p in detail["photos"]] == ["done", "verify"]
+    assert [p["stage"] for p in detail["photos"]] == ["done", "done", "verify"]
     img = client.get(detail["photos"][0]["url"])
     assert img.headers["content-type"] == "image/jpeg"
     assert Image.open(io.BytesIO(img.content)).size == (64, 48)

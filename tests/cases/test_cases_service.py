@@ -175,8 +175,8 @@ def test_a_low_rating_puts_the_case_back_before_the_dispatcher(session):
     handler = policy.Actor("ha", "handler", frozenset({STREET_A}))
     disp = policy.Actor("disp", "dispatcher")
     service.transition(session, SETTINGS, case, "take", actor=handler)
-    service.transition(session, SETTINGS, case, "report_done", actor=handler)
-    service.transition(session, SETTINGS, case, "verify_pass", actor=disp)
+    service.transition(session, SETTINGS, case, "report_done", actor=handler, photos=1)
+    service.transition(session, SETTINGS, case, "verify_pass", actor=disp, note="已清理")
     service.transition(
         session, SETTINGS, case, "rate", actor=policy.Actor.citizen(), payload={"score": 2}
     )

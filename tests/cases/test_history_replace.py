@@ -50,7 +50,9 @@ def reported_and_done(client, session) -> dict:
     )
     assert r.status_code == 200, r.text
     login(client, "sup")
-    assert client.post(f"/api/v1/cases/{code}/verify-pass", data={}).status_code == 200
+    assert (
+        client.post(f"/api/v1/cases/{code}/verify-pass", data={"note": "已核查"}).status_code == 200
+    )
     client.cookies.clear()
     case_id = session.scalar(select(Case.id).where(Case.code == code))
     return {"code": code, "secret": body["secret"], "id": case_id}

@@ -71,6 +71,7 @@ def act(session, case, *steps):
             at=at,
             note="n",
             payload=payload,
+            photos=1,
         )
 
 

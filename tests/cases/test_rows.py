@@ -38,6 +38,7 @@ def report(session, at=T0, point=POINT_A, settings=SETTINGS, **kw):
 def act(session, case, action, role, at, **kw):
     actor = policy.Actor(role, role, None)
     kw.setdefault("note", "n")
+    kw.setdefault("photos", 1)
     return service.transition(session, SETTINGS, case, action, actor=actor, at=at, **kw)
 
 

@@ -106,7 +106,10 @@ def test_every_queue_reason_the_code_can_produce_is_in_some_roles_queue(
         ("report_done", handler),
         ("verify_pass", case_policy.Actor("disp", "dispatcher")),
     ):
-        case_service.transition(session, settings, case, action, actor=actor)
+        # the evidence a live step brings (an after-photo's count, a verify's note)
+        case_service.transition(
+            session, settings, case, action, actor=actor, note="已核实", photos=1
+        )
     case_service.transition(
         session, settings, case, "rate", actor=case_policy.Actor.citizen(), payload={"score": 1}
     )

@@ -38,7 +38,10 @@ def close(session, code: str) -> Case:
         ("report_done", handler),
         ("verify_pass", case_policy.Actor("d", "dispatcher")),
     ):
-        case_service.transition(session, settings, case, action, actor=actor)
+        # the evidence a live step brings (an after-photo's count, a verify's note)
+        case_service.transition(
+            session, settings, case, action, actor=actor, note="已核实", photos=1
+        )
     return case
 
 

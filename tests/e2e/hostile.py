@@ -148,8 +148,17 @@ def hostile_world(session: Session) -> Hostile:
     supervisor = case_policy.Actor("sup", "supervisor")
 
     def act(case, action, actor, **payload):
+        # the notes are marked public: the citizen's page shows them, and must escape them
         case_service.transition(
-            session, settings, case, action, actor=actor, note=ALL, payload=payload
+            session,
+            settings,
+            case,
+            action,
+            actor=actor,
+            note=ALL,
+            payload=payload,
+            photos=1,
+            public=True,
         )
 
     tracked = report()  # closed, rated badly: the complaint queue, the citizen's page

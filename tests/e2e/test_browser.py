@@ -42,7 +42,7 @@ def sign_in_with_keyboard(page, base: str, username: str) -> None:
     page.wait_for_url(f"{base}/console")
 
 
-def act(page, label: str, note: str = "", photo: Path | None = None) -> None:
+def act(page, label: str, note: str = "", photo: Path | None = None, public: bool = False) -> None:
     button = page.get_by_role("button", name=label)
     button.wait_for()
     # the page's script opens the form: on a loaded machine it may run after the button shows
@@ -50,6 +50,8 @@ def act(page, label: str, note: str = "", photo: Path | None = None) -> None:
     button.click()
     if note:
         page.fill("#note", note)
+    if public:
+        page.check("#public")  # 公开: the citizen sees the note
     if photo:
         page.set_input_files("#act-photos", str(photo))
     with page.expect_navigation():  # the page reloads once the action is taken
@@ -99,14 +101,16 @@ def test_report_handle_verify_rate(site, browser, tmp_path):
     supervisor = browser.new_page(viewport=PHONE)
     sign_in_with_keyboard(supervisor, site, "sup")
     supervisor.goto(f"{site}/console/cases/{code}")
-    act(supervisor, "核查结案 verify_pass", note="现场已清理")
+    act(supervisor, "核查结案 verify_pass", note="现场已清理", public=True)
     expect(supervisor.locator("body")).to_contain_text("已结案")
     supervisor.screenshot(path=str(SHOTS / "case-phone.png"), full_page=True)
 
     # The citizen follows the link and rates.
     citizen.goto(f"{site}{track_url}")
     expect(citizen.locator("#rate")).to_be_visible()
-    expect(citizen.locator("#timeline")).to_contain_text("核查结案")
+    # the steps by their public text, the note marked public, never the internal one
+    expect(citizen.locator("#timeline")).to_contain_text("已办结 — 现场已清理")
+    expect(citizen.locator("#timeline")).not_to_contain_text("已清理完毕")
     assert citizen.locator("#photos img").count() == 2  # before and after
     citizen.get_by_role("button", name="5").click()
     citizen.fill("#rate-comment", "处理及时")

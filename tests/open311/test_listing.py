@@ -33,10 +33,13 @@ def counting_selects(engine):
 
 
 def with_history(session, case):
-    """A public note (suspend) followed by internal ones (urge, comment) on the case."""
+    """An internal note (urge), a public one (suspend, marked so), another internal one
+    (comment) on the case."""
     settings = get_settings()
-    case_service.transition(session, settings, case, "suspend", actor=DISPATCHER, note="等待施工")
     case_service.transition(session, settings, case, "urge", actor=DISPATCHER, note="内部催办")
+    case_service.transition(
+        session, settings, case, "suspend", actor=DISPATCHER, note="等待施工", public=True
+    )
     case_service.transition(session, settings, case, "comment", actor=DISPATCHER, note="内部备注")
     session.flush()
 
@@ -82,8 +85,8 @@ def test_each_listed_request_is_as_the_single_request_shows_it(client, session, 
     by_id = {x["service_request_id"]: x for x in page}
     for n, case in enumerate(made):
         item = by_id[case.code]
-        # the latest public note, never the internal ones after it
-        assert item["status_notes"] == ("等待施工" if n % 2 else None)
+        # the step's public text and the latest public note, never the internal ones
+        assert item["status_notes"] == ("挂账; 等待施工" if n % 2 else "已派遣至东风街道")
         # where a code is a component and an event, the event's name
         assert item["service_name"] == ("暴露垃圾", "污水井盖异常")[n % 2]
         assert item["agency_responsible"] == "东风街道"
@@ -102,7 +105,13 @@ def test_latest_public_notes_of_many_cases_in_one_query(session, engine, distric
     settings = get_settings()
     case_service.transition(session, settings, rejected, "comment", actor=DISPATCHER, note="x")
     case_service.transition(
-        session, settings, rejected, "reject", actor=Actor("oper", "operator"), note="重复上报"
+        session,
+        settings,
+        rejected,
+        "reject",
+        actor=Actor("oper", "operator"),
+        note="重复上报",
+        public=True,
     )
     session.flush()
     ids = [noted.id, plain.id, rejected.id]

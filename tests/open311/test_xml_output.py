@@ -36,7 +36,7 @@ def test_a_stored_control_character_leaves_the_feed_valid(client, session, api_k
     session.execute(
         update(CaseEvent)
         .where(CaseEvent.case_id == case.id, CaseEvent.seq == 1)
-        .values(action="reject", note=f"不予{char}立案")
+        .values(action="reject", note=f"不予{char}立案", public=True)
     )
     session.flush()
 
@@ -54,7 +54,7 @@ def test_a_stored_control_character_leaves_the_feed_valid(client, session, api_k
         assert request.findtext("service_request_id") == case.code
         assert request.findtext("description") == "井盖缺失"
         assert request.findtext("address") == "香坊大街12号"
-        assert request.findtext("status_notes") == "不予立案"
+        assert request.findtext("status_notes") == "已派遣至东风街道; 不予立案"
     # and the JSON carries the stored text as it is (JSON can)
     one = client.get(f"{V2}/requests/{case.code}.json").json()[0]
     assert one["description"] == f"井盖{char}缺失"

@@ -13,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from civicgrid.app import create_app
 from tests.citizen.test_citizen import close, report
 from tests.factories import POINT_A, SMALL_DISTRICT, login, world
+from tests.images import jpeg
 
 SUCCESS = ("200", "201")
 
@@ -228,7 +229,11 @@ def test_written_answers_keep_their_shape(client, session, without_models):
         )
         login(client, "ha")
         taken = client.post(f"/api/v1/cases/{code}/take", json={})
-        done = client.post(f"/api/v1/cases/{code}/report-done", data={"note": "已清理"})
+        done = client.post(
+            f"/api/v1/cases/{code}/report-done",
+            data={"note": "已清理"},
+            files=[("photos", ("after.jpg", jpeg(), "image/jpeg"))],
+        )
         answers.append([r.json() for r in (made, staff, taken, done)])
         assert [r.status_code for r in (made, staff, taken, done)] == [201, 201, 200, 200]
     without_models(False)

@@ -134,6 +134,15 @@ def end_credentials(session: Session, user: User) -> None:
     session.flush()
 
 
+def person_names(session: Session, usernames) -> dict[str, str]:
+    """The directory name of each account's person, by username (unknown usernames absent)."""
+    wanted = sorted({u for u in usernames if u})
+    if not wanted:
+        return {}
+    found = session.scalars(select(User).where(User.username.in_(wanted)))
+    return {u.username: u.person.name for u in found if u.person is not None}
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 

@@ -230,6 +230,8 @@ def _act(
             actor=actor,
             note=body.note,
             payload=payload,
+            public=body.public,
+            photos=len(stored),
             expected_version=body.version,
         )
     except AppError:
@@ -301,6 +303,7 @@ def _photo_action(action: str):
         settings: AppSettings,
         note: Annotated[str, Form(max_length=4000)] = "",
         version: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
+        public: Annotated[bool, Form()] = False,
         photos: Annotated[list[UploadFile] | None, File()] = None,
     ) -> Response:
         files = [
@@ -312,9 +315,10 @@ def _photo_action(action: str):
             action,
             note,
             version,
+            public,
             [hashlib.sha256(data).hexdigest() for _n, data in files],
         )
-        body = ActionIn(note=note, version=version)
+        body = ActionIn(note=note, version=version, public=public)
         return _idempotent(
             request,
             session,

@@ -106,6 +106,16 @@ def case_page(
         category_name=cat_service.category_names(session).get(case.category_code),
         unit_name=unit.name if unit else None,
     )
+    # who did each step, by the person's name in the directory (the account's username when
+    # it has none; the citizen and the system by their role)
+    names = auth_service.person_names(session, (e.actor for e in events))
+    for row in detail["timeline"]:
+        row["who"] = names.get(row["actor"], row["actor"]) if row["actor"] else None
+    rates = [row for row in detail["timeline"] if row["action"] == "rate"]
+    detail.update(
+        rating=rates[-1] if rates else None,  # the latest rating counts (kpis.md)
+        urges=[row for row in detail["timeline"] if row["action"] == "urge"],
+    )
     actions = [
         (a, f"{workflow.ACTION_NAMES_ZH[a]} {a}") for a in policy.allowed_for(session, case, user)
     ]

@@ -141,6 +141,30 @@ def check_ready(session: Session, case, action: str, actor: Actor) -> None:
         raise AlreadyRatedByCitizen()
 
 
+def photo_required(settings, case, action: str) -> bool:
+    """Whether a live `action` must bring a photo: report_done's after-photo (处置后), unless
+    the category's major class (the first two digits of its code) is exempt in settings."""
+    if action != "report_done":
+        return False
+    return (case.category_code or "")[:2] not in settings.photo_exempt_classes()
+
+
+def check_evidence(settings, case, action: str, *, note: str, photos: int) -> None:
+    """What a live action must bring (a history import is not asked): a note where the
+    workflow needs one (a reason, a verify's finding), an after-photo for report_done.
+    BadAction (400)."""
+    if action in workflow.NOTE_REQUIRED and not note.strip():
+        raise BadAction(
+            f"「{workflow.ACTION_NAMES_ZH[action]}」需要填写说明",
+            f"{action} needs a note saying why",
+        )
+    if photos < 1 and photo_required(settings, case, action):
+        raise BadAction(
+            "处置反馈需要至少一张处置后照片",
+            "report_done needs at least one photo taken after the work",
+        )
+
+
 def allowed_for(session, case: Case, user) -> list[str]:
     """The actions this user may take on this case now: those the service would take (the
     actor's rule and the case's readiness; what the form brings, a note or a photo, aside)."""

@@ -216,19 +216,24 @@ def open_cases_near(
 
 
 def latest_notes(
-    session: Session, case_ids: Collection[int], *, actions: Collection[str]
+    session: Session,
+    case_ids: Collection[int],
+    *,
+    actions: Collection[str] | None = None,
+    public_only: bool = False,
 ) -> dict[int, str]:
-    """The latest non-empty note of an event of `actions` of each of the cases that has one,
-    by case id: one query for all of them."""
+    """The latest non-empty note of an event (of `actions`, if given; marked public, if
+    `public_only`) of each of the cases that has one, by case id: one query for all of them."""
     if not case_ids:
         return {}
+    where = [CaseEvent.case_id.in_(case_ids), CaseEvent.note != ""]
+    if actions is not None:
+        where.append(CaseEvent.action.in_(actions))
+    if public_only:
+        where.append(CaseEvent.public.is_(True))
     latest = (
         select(CaseEvent.case_id, func.max(CaseEvent.seq).label("seq"))
-        .where(
-            CaseEvent.case_id.in_(case_ids),
-            CaseEvent.action.in_(actions),
-            CaseEvent.note != "",
-        )
+        .where(*where)
         .group_by(CaseEvent.case_id)
         .subquery()
     )

@@ -25,6 +25,10 @@ class CaseCreate(BaseModel):
 
 class ActionIn(BaseModel):
     note: str = Field(default="", max_length=4000)
+    public: bool = Field(
+        default=False,
+        description="show the note to the citizen (/track, Open311); notes are internal unless so",
+    )
     version: int | None = Field(
         default=None, ge=1, le=2**31 - 1, description="the case version you saw (409 if old)"
     )

@@ -22,7 +22,7 @@ from civicgrid.cases.exceptions import (
     StaleCase,
 )
 from civicgrid.cases.models import Case, CaseContact, CaseEvent
-from civicgrid.cases.policy import Actor, check_actor, check_ready, visible
+from civicgrid.cases.policy import Actor, check_actor, check_evidence, check_ready, visible
 from civicgrid.categories import service as cat_service
 from civicgrid.config import Settings
 from civicgrid.geo import service as geo_service
@@ -92,17 +92,14 @@ def _prepare(
     at: dt.datetime,
     payload: dict,
     note: str,
+    photos: int,
 ) -> dict:
     """Check and complete the payload of a live action (history import brings its own): the
-    workflow's specification (rows.check_payload), then the live rules: a note where one is
-    required, what the case must be (policy.check_ready), the unit and deadline of a dispatch
-    found when not given."""
+    workflow's specification (rows.check_payload), then the live rules: what the case must be
+    (policy.check_ready), the note and photos the action must bring (policy.check_evidence),
+    the unit and deadline of a dispatch found when not given."""
     check_ready(session, case, action, actor)
-    if action in workflow.NOTE_REQUIRED and not note.strip():
-        raise BadAction(
-            f"「{workflow.ACTION_NAMES_ZH[action]}」需要填写说明",
-            f"{action} needs a note saying why",
-        )
+    check_evidence(settings, case, action, note=note, photos=photos)
     p = rows.check_payload(action, payload, at=at, history=False)
     if action == "dispatch":
         unit = p.get("unit") or None
@@ -185,13 +182,15 @@ def transition(
     note: str = "",
     payload: dict | None = None,
     public: bool = False,
+    photos: int = 0,
     expected_version: int | None = None,
 ) -> CaseEvent:
     """Take one action on a case: check the move and the actor, write the event, update the row.
 
     Raises IllegalTransition (409) naming the state and the actions allowed now, StaleCase (409)
     when `expected_version` is given and the case has moved on, ActionForbidden (403) and
-    BadAction (400). Nothing is written when it raises.
+    BadAction (400), also when a live action lacks its evidence: `photos` is how many
+    photos come with it (stored by the caller). Nothing is written when it raises.
     """
     event = CaseEvent(
         **step(
@@ -204,6 +203,7 @@ def transition(
             note=note,
             payload=payload,
             public=public,
+            photos=photos,
             expected_version=expected_version,
         )
     )
@@ -229,6 +229,7 @@ def step(
     note: str = "",
     payload: dict | None = None,
     public: bool = False,
+    photos: int = 0,
     expected_version: int | None = None,
 ) -> dict:
     """The checks and the fold of `transition`: the case (a Case, or a draft with the same
@@ -250,7 +251,7 @@ def step(
         raise BadAction("事件时间早于上一事件", "the event is earlier than the case's last event")
     payload = payload or {}
     if not actor.is_history:
-        payload = _prepare(session, settings, case, action, actor, at, payload, note)
+        payload = _prepare(session, settings, case, action, actor, at, payload, note, photos)
     return rows.apply(
         case,
         action,

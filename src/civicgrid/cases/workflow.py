@@ -179,8 +179,17 @@ PAYLOADS: dict[str, dict[str, Field]] = {
     "urge": {},
     "comment": {},
 }
-# Live actions that must say why (the history format takes them as they are).
-NOTE_REQUIRED = ("reject", "return", "verify_fail", "extend_refuse", "urge", "comment")
+# Live actions that must say why or what was found (policy.check_evidence; the history format
+# takes them as they are).
+NOTE_REQUIRED = (
+    "reject",
+    "return",
+    "verify_pass",
+    "verify_fail",
+    "extend_refuse",
+    "urge",
+    "comment",
+)
 
 
 def allowed_actions(state: str | None) -> list[str]:

@@ -35,7 +35,8 @@ class PublicEvent(BaseModel):
     at: str | None
     action: str
     action_zh: str | None
-    note: str | None
+    text: str | None = Field(default=None, description="the step's fixed public text (已受理 …)")
+    note: str | None = Field(default=None, description="a note staff marked public, else empty")
 
 
 class PublicPhoto(BaseModel):

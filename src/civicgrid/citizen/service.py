@@ -32,21 +32,34 @@ from civicgrid.kit.text import BadPhone, normalise_phone
 from civicgrid.media import queries as media_queries
 from civicgrid.media import service as media_service
 from civicgrid.media.service import CheckedImage, StoredImage
+from civicgrid.org import queries as org_queries
 
 # A case (cases.models.Case) as cases' functions give it: cases' tables are its own (the
 # import contract), so the class is not imported here and the annotations stay loose.
 AnyCase = Any
 
-# Notes of these actions are shown to the public (status_notes, the tracking page).
-PUBLIC_NOTE_ACTIONS = (
-    "reject",
-    "report_done",
-    "verify_pass",
-    "verify_fail",
-    "suspend",
-    "resume",
-    "extend_approve",
-)
+# What the public reads of each step, by the state it leaves the case in (issue #14): a
+# note is shown beside it only where staff marked it public (case_events.public); a
+# return's or rework's reason stays internal unless so marked. Other states by their name.
+PUBLIC_STEP_TEXTS = {
+    "registered": "已受理",
+    "dispatched": "已派遣至{unit}",
+    "in_progress": "处置中",
+    "resolved": "已处置待核查",
+    "closed": "已办结",
+}
+
+
+def public_step_text(state: str | None, unit_name: str | None) -> str:
+    """The fixed public text of a case's step (state), naming the unit it was sent to."""
+    text = PUBLIC_STEP_TEXTS.get(state or "") or workflow.STATE_NAMES_ZH.get(state or "", "")
+    return text.format(unit=unit_name or "处置单位")
+
+
+def public_status_note(state: str | None, unit_name: str | None, note: str | None) -> str:
+    """Open311 `status_notes`: the step's public text, then the latest public note if any."""
+    text = public_step_text(state, unit_name)
+    return f"{text}; {note}" if note else text
 
 
 @dataclass
@@ -276,6 +289,8 @@ def public_view(session: Session, case: AnyCase, *, photo_url) -> dict:
     unit = org_service.find_unit(session, case.unit_code) if case.unit_code else None
     events = case_service.events_of(session, case)
     photos = media_service.photos_of(session, case.id)
+    sent_to = {(e.payload or {}).get("unit") for e in events if e.action == "dispatch"}
+    unit_names = org_queries.names_by_code(session, {u for u in sent_to if u})
     return {
         "code": case.code,
         "state": case.state,
@@ -289,15 +304,20 @@ def public_view(session: Session, case: AnyCase, *, photo_url) -> dict:
         "closed_at": iso_local(case.closed_at),
         "score": case.score,
         "can_rate": case.state == "closed" and not case_policy.citizen_rated(session, case),
+        # the steps that moved the case, by their public text, and the notes marked public
         "timeline": [
             {
                 "at": iso_local(e.at),
                 "action": e.action,
                 "action_zh": workflow.ACTION_NAMES_ZH.get(e.action),
-                "note": e.note if e.action in PUBLIC_NOTE_ACTIONS else "",
+                "text": public_step_text(e.to_state, unit_names.get((e.payload or {}).get("unit")))
+                if e.to_state != e.from_state
+                else workflow.ACTION_NAMES_ZH.get(e.action),
+                "note": e.note if e.public else "",
             }
             for e in events
-            if e.action not in ("urge", "comment")
+            if (e.to_state != e.from_state and e.action not in ("urge", "comment"))
+            or (e.public and e.note)
         ],
         "photos": [
             {"stage": p.stage, "url": photo_url(p), "thumb_url": photo_url(p, thumb=True)}
@@ -340,9 +360,9 @@ def latest_public_note(session: Session, case: AnyCase) -> str | None:
 
 
 def latest_public_notes(session: Session, case_ids: Collection[int]) -> dict[int, str]:
-    """The latest non-empty public note (of PUBLIC_NOTE_ACTIONS) of each of the cases that
-    has one, by case id: one query for all of them."""
-    return case_queries.latest_notes(session, case_ids, actions=PUBLIC_NOTE_ACTIONS)
+    """The latest non-empty note marked public of each of the cases that has one, by case
+    id: one query for all of them."""
+    return case_queries.latest_notes(session, case_ids, public_only=True)
 
 
 def merge(
@@ -364,6 +384,7 @@ def merge(
         actor=actor,
         note=f"重复案件, 已合并到 {original.code}",
         payload={"duplicate_of": original.code},
+        public=True,  # the reporter follows the original
     )
 
 

@@ -271,7 +271,9 @@ def request_views(
         {
             "service_request_id": code,
             "status": "closed" if state in workflow.CLOSED_STATES else "open",
-            "status_notes": notes.get(case_id),
+            "status_notes": citizen_service.public_status_note(
+                state, units.get(unit_code), notes.get(case_id)
+            ),
             "service_name": names.get(category_code),
             "service_code": category_code,
             "description": description or None,

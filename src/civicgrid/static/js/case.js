@@ -32,12 +32,14 @@
     if (!action) { return; }
     var code = form.dataset.code, url = "/api/v1/cases/" + encodeURIComponent(code) + "/" + action.replace(/_/g, "-");
     var note = document.getElementById("note").value, req;
+    var pub = document.getElementById("public").checked;  // 公开: the citizen sees this note
     if (["report_done", "verify_pass", "verify_fail"].indexOf(action) >= 0) {
       var data = new FormData(); data.append("note", note); data.append("version", form.dataset.version);
+      data.append("public", pub ? "true" : "false");
       Array.prototype.forEach.call(document.getElementById("act-photos").files, function (f) { data.append("photos", f); });
       req = {method: "POST", body: data};
     } else {
-      var body = {note: note, version: parseInt(form.dataset.version, 10)};
+      var body = {note: note, public: pub, version: parseInt(form.dataset.version, 10)};
       var unit = document.getElementById("unit").value; if (action === "dispatch" && unit) { body.unit = unit; }
       var until = document.getElementById("until").value;
       if (action === "extend_request" && until) { body.until = until + ":00+08:00"; }

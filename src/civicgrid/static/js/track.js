@@ -16,7 +16,7 @@
           .map(function (p) { return cgEl("img", {src: p.thumb_url, alt: p.stage === "done" ? W.after : W.before}); }));
         var ul = document.getElementById("timeline");
         ul.replaceChildren.apply(ul, c.timeline.map(function (e) {
-          return cgEl("li", {}, [e.at.slice(0, 16).replace("T", " ") + "  " + e.action_zh + (e.note ? " — " + e.note : "")]);
+          return cgEl("li", {}, [e.at.slice(0, 16).replace("T", " ") + "  " + (e.text || e.action_zh) + (e.note ? " — " + e.note : "")]);
         }));
         document.getElementById("rate").hidden = !c.can_rate;
       });
