@@ -29,6 +29,8 @@ runner = CliRunner()
         ["jobs", "list"],
         ["jobs", "run"],
         ["doctor"],
+        ["backup"],
+        ["restore"],
     ],
 )
 def test_every_command_has_help(args):
