@@ -142,6 +142,18 @@ def _describe_key(found) -> str:
     return f"尚未生成 / none yet: init or serve will generate {found.path}"
 
 
+def _show_migration_progress() -> None:
+    """Print the migrations' progress (a large table filled in batches) on stderr."""
+    import logging
+
+    log = logging.getLogger("civicgrid.migrations")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("migration: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
 @app.command()
 def init() -> None:
     """Create or migrate the database, load the category catalogue and time limits if empty,
@@ -152,6 +164,7 @@ def init() -> None:
 
     console.print(f"secret key: {_describe_key(_secret_key())}")
     engine = get_engine()
+    _show_migration_progress()
     migrate.upgrade(engine)
 
     def seed(session):
@@ -750,6 +763,7 @@ def restore(
     events (as verify-cases) and every photo against the store. Exits 1 when a check fails."""
     from civicgrid.ops import backup as backups
 
+    _show_migration_progress()
     try:
         report = backups.restore(_settings(), archive, force=force)
     except AppError as exc:
