@@ -28,6 +28,7 @@ runner = CliRunner()
         ["jobs"],
         ["jobs", "list"],
         ["jobs", "run"],
+        ["jobs", "work"],
         ["doctor"],
         ["backup"],
         ["restore"],

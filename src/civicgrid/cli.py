@@ -385,6 +385,35 @@ def jobs_run(name: Annotated[str, typer.Argument(help="the job's name (jobs list
     console.print(f"{name}: {outcome.result if outcome.result is not None else 'done'}")
 
 
+@jobs_app.command("work")
+def jobs_work() -> None:
+    """Run the periodic jobs in this process until stopped (SIGTERM or Ctrl-C): the background
+    jobs' unit of a production layout, beside web workers started with --no-scheduler. Several
+    may run on several machines: a lease per job lets one run it at a time."""
+    import signal
+    import threading
+
+    from civicgrid.kit.db import write_wait
+
+    jobs = _registered_jobs()
+    settings = _settings()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    node = jobs.node_id()
+    err.print(
+        f"jobs: {', '.join(j.name for j in jobs.jobs())}; node {node}, "
+        f"every {settings.scheduler_tick_seconds:g} s"
+    )
+    with write_wait(CLI_WRITE_WAIT_SECONDS):
+        while not stop.is_set():
+            for outcome in jobs.run_due(node=node, settings=settings):
+                state = "ok" if outcome.ok else f"failed: {outcome.error}"
+                err.print(f"{outcome.job}: {state}")
+            stop.wait(settings.scheduler_tick_seconds)
+    err.print("jobs: stopped")
+
+
 @app.command()
 def demo(
     cases: Annotated[int, typer.Option(help="how many demo cases to create")] = 1000,
