@@ -15,11 +15,11 @@ from civicgrid.config import get_settings
 from civicgrid.kit import scheduler
 from civicgrid.kit.audit import AuditEntry
 from tests.conftest import DATA
-from tests.factories import small_geography
+from tests.factories import login, small_geography, world
 
 
-def _cases_with_contacts(session) -> dict[int, dt.datetime | None]:
-    small_geography(session)
+def _cases_with_contacts(session, *, with_users: bool = False) -> dict[int, dt.datetime | None]:
+    (world if with_users else small_geography)(session)
     history.import_lines((DATA / "cases-small.jsonl").read_text(encoding="utf-8").splitlines())
     session.flush()
     closed = dict(session.execute(select(Case.id, Case.closed_at)).all())
@@ -79,3 +79,20 @@ def test_the_retention_job_runs_in_the_one_scheduler(session, monkeypatch):
     assert _kept(session) == (still_open, still_open)
     entry = session.scalar(select(AuditEntry).where(AuditEntry.table_name == "retention"))
     assert entry.actor == "job:retention"
+
+
+def test_the_admin_page_shows_the_jobs_and_what_was_erased_when(client, session, monkeypatch):
+    _cases_with_contacts(session, with_users=True)
+    monkeypatch.setenv("CIVICGRID_PERSONAL_DATA_RETENTION_DAYS", "1")
+    get_settings.cache_clear()
+    job = scheduler.get_job("retention")
+    assert scheduler.run_job(job, node="test", force=True).ok
+    login(client, "boss")
+    html = client.get("/admin").text
+    jobs = html[html.index('id="jobs"') : html.index('id="erasures"')]
+    for name in ("retention", "media-sweep"):
+        assert f"<td>{name}<br>" in jobs
+    assert "成功 / ok" in jobs
+    erased = html[html.index('id="erasures"') :]
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.table_name == "retention"))
+    assert f"<td>{entry.after['contacts']}</td>" in erased and "尚无" not in erased

@@ -171,6 +171,14 @@ def record(
     )
 
 
+def latest(session: Session, table: str, *, limit: int = 20) -> list[AuditEntry]:
+    """The newest entries about this table (e.g. "retention"), newest first."""
+    from sqlalchemy import select
+
+    query = select(AuditEntry).where(AuditEntry.table_name == table)
+    return list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))
+
+
 @event.listens_for(Session, "before_flush")
 def _collect(session: Session, _flush_context, _instances) -> None:
     pending = session.info.setdefault(_PENDING_KEY, [])
