@@ -46,11 +46,13 @@ run: $(RUN_STAMP)
 
 # Debian's packages the tests use, installed when missing (as root): Chromium and CJK fonts for
 # the browser tests (never a browser download), redis-server for the tests of the Redis
-# transports (the tests start their own server on a free port and stop it).
+# transports (the tests start their own server on a free port and stop it), nginx for the test of
+# the production layout (tests/deploy: the test runs its own nginx on free ports).
 test-packages:
 	@missing=""; \
 	test -x /usr/bin/chromium || missing="chromium fonts-noto-cjk"; \
 	command -v redis-server >/dev/null || test -x /usr/bin/redis-server || missing="$$missing redis-server"; \
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
 	missing="$${missing# }"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then \

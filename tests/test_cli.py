@@ -28,7 +28,10 @@ runner = CliRunner()
         ["jobs"],
         ["jobs", "list"],
         ["jobs", "run"],
+        ["jobs", "work"],
         ["doctor"],
+        ["backup"],
+        ["restore"],
     ],
 )
 def test_every_command_has_help(args):

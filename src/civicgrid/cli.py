@@ -142,6 +142,18 @@ def _describe_key(found) -> str:
     return f"尚未生成 / none yet: init or serve will generate {found.path}"
 
 
+def _show_migration_progress() -> None:
+    """Print the migrations' progress (a large table filled in batches) on stderr."""
+    import logging
+
+    log = logging.getLogger("civicgrid.migrations")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("migration: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
 @app.command()
 def init() -> None:
     """Create or migrate the database, load the category catalogue and time limits if empty,
@@ -152,6 +164,7 @@ def init() -> None:
 
     console.print(f"secret key: {_describe_key(_secret_key())}")
     engine = get_engine()
+    _show_migration_progress()
     migrate.upgrade(engine)
 
     def seed(session):
@@ -370,6 +383,35 @@ def jobs_run(name: Annotated[str, typer.Argument(help="the job's name (jobs list
     if not outcome.ok:
         fail(f"任务 {name} 失败 / job {name} failed: {outcome.error}")
     console.print(f"{name}: {outcome.result if outcome.result is not None else 'done'}")
+
+
+@jobs_app.command("work")
+def jobs_work() -> None:
+    """Run the periodic jobs in this process until stopped (SIGTERM or Ctrl-C): the background
+    jobs' unit of a production layout, beside web workers started with --no-scheduler. Several
+    may run on several machines: a lease per job lets one run it at a time."""
+    import signal
+    import threading
+
+    from civicgrid.kit.db import write_wait
+
+    jobs = _registered_jobs()
+    settings = _settings()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    node = jobs.node_id()
+    err.print(
+        f"jobs: {', '.join(j.name for j in jobs.jobs())}; node {node}, "
+        f"every {settings.scheduler_tick_seconds:g} s"
+    )
+    with write_wait(CLI_WRITE_WAIT_SECONDS):
+        while not stop.is_set():
+            for outcome in jobs.run_due(node=node, settings=settings):
+                state = "ok" if outcome.ok else f"failed: {outcome.error}"
+                err.print(f"{outcome.job}: {state}")
+            stop.wait(settings.scheduler_tick_seconds)
+    err.print("jobs: stopped")
 
 
 @app.command()
@@ -698,6 +740,82 @@ def verify_cases() -> None:
     if drifted:
         fail(f"{len(drifted)} case(s) drifted from their events")
     console.print("every case matches its events")
+
+
+@app.command()
+def backup(
+    dest: Annotated[
+        Path,
+        typer.Argument(help="the archive file to write (NAME.tar), or a directory to write it in"),
+    ],
+    copy_objects: Annotated[
+        bool,
+        typer.Option(
+            "--copy-objects",
+            help="with an S3 photo store: copy the objects into the archive "
+            "(without it, only an inventory of their keys)",
+        ),
+    ] = False,
+) -> None:
+    """Write one archive (tar) of the database and its photos, with a manifest (schema
+    revision, row counts, checksums); safe while the server runs. SQLite: the online backup
+    API; PostgreSQL: pg_dump in custom format (Debian's postgresql-client)."""
+    from civicgrid.ops import backup as backups
+
+    try:
+        report = backups.backup(_settings(), dest, copy_objects=copy_objects)
+    except AppError as exc:
+        fail_with(exc)
+    cases = report.counts.get("cases", 0)
+    console.print(
+        f"backup written: {report.path} ({report.size / 1e6:.1f} MB, {report.seconds:.1f} s)"
+    )
+    console.print(
+        f"{report.engine} schema {report.revision}, {cases} cases, {report.photos} photo files "
+        + ("copied" if report.photos_copied else "listed (inventory; objects not copied)")
+    )
+    if report.missing_photos:
+        for key in report.missing_photos[:20]:
+            err.print(f"  missing in the store: {key}")
+        fail(f"{len(report.missing_photos)} photo file(s) referred to are missing in the store")
+
+
+@app.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(help="an archive written by civicgrid backup")],
+    force: Annotated[
+        bool, typer.Option("--force", help="overwrite a database that holds data")
+    ] = False,
+) -> None:
+    """Restore an archive into the database and photo store the settings name (stop the
+    servers first), migrate it to the newest schema, then check every case against its
+    events (as verify-cases) and every photo against the store. Exits 1 when a check fails."""
+    from civicgrid.ops import backup as backups
+
+    _show_migration_progress()
+    try:
+        report = backups.restore(_settings(), archive, force=force)
+    except AppError as exc:
+        fail_with(exc)
+    console.print(
+        f"restored {report.counts.get('cases', 0)} cases and {report.photos_restored} photo "
+        f"files in {report.seconds:.1f} s; schema {report.revision_from} -> {report.revision_to}"
+    )
+    for table, (want, got) in report.count_mismatches.items():
+        err.print(f"  {table}: {got} rows, the manifest says {want}")
+    for code, diff in report.drifted[:50]:
+        err.print(
+            f"  {code}: " + "; ".join(f"{k} row={a!r} events={b!r}" for k, (a, b) in diff.items())
+        )
+    for problem in report.photo_problems[:50]:
+        err.print(f"  {problem}")
+    if not report.ok:
+        fail(
+            f"恢复后检查未通过 / the restored data failed its checks: "
+            f"{len(report.count_mismatches)} table count(s), {len(report.drifted)} case(s) "
+            f"drifted, {len(report.photo_problems)} photo problem(s)"
+        )
+    console.print(f"every case matches its events; {report.photos_checked} photos checked")
 
 
 @rules_app.command("list")

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     evidence_photo_exempt_classes: str = ""
     # A tile URL template for the maps ({z}/{x}/{y}); none: outlines on a plain background.
     tile_url: str | None = None
+    # Retention: the reporter's name, phone, e-mail and tracking secret of a case are erased
+    # this many days after the case was closed (the case stays); 0 keeps them.
+    personal_data_retention_days: int = Field(default=3 * 365, ge=0, le=36500)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -15,9 +15,11 @@ from civicgrid.cases import queries as case_queries
 from civicgrid.cases import service as case_service
 from civicgrid.categories import queries as cat_queries
 from civicgrid.categories import service as cat_service
+from civicgrid.kit import audit, scheduler
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.errors import Forbidden
 from civicgrid.kit.http import MAX_ID, AppSettings, DbSession
+from civicgrid.kit.timefmt import iso_local
 from civicgrid.media import service as media_service
 from civicgrid.org import service as org_service
 from civicgrid.web.layout import render, seconds_left
@@ -178,4 +180,30 @@ def admin(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
         limit_units=workflow.LIMIT_UNITS,
         rules=routing.list_rules(session),
         calendar=case_admin.calendar_entries(session),
+        jobs=_job_rows(session),
+        erasures=[
+            {"at": iso_local(e.at), **(e.after or {})}
+            for e in audit.latest(session, "retention", limit=20)
+        ],
     )
+
+
+def _job_rows(session) -> list[dict]:
+    """Every periodic job of the one scheduler: interval, last run, result, next run."""
+    states = scheduler.job_states(session)
+    rows = []
+    for job in scheduler.jobs():
+        state = states.get(job.name)
+        rows.append(
+            {
+                "name": job.name,
+                "description": job.description,
+                "every": job.every,
+                "last": iso_local(state.last_started_at) if state else None,
+                "ok": state.last_ok if state else None,
+                "error": state.last_error if state else None,
+                "next": iso_local(state.next_run_at) if state else None,
+                "runs": state.runs if state else 0,
+            }
+        )
+    return rows

@@ -183,6 +183,28 @@ def list_open(session: Session, *, scope, limit: int) -> list[Case]:
     return list(session.scalars(query.order_by(Case.id.desc()).limit(limit)))
 
 
+def contacts_to_erase(session: Session, *, closed_before: dt.datetime, limit: int) -> list[int]:
+    """Ids of cases closed before this time whose reporter's contact still holds something
+    (retention: erased after a setting's days)."""
+    filled = or_(CaseContact.name != "", CaseContact.phone != "", CaseContact.email != "")
+    query = (
+        select(CaseContact.case_id)
+        .join(Case, Case.id == CaseContact.case_id)
+        .where(Case.closed_at < closed_before, filled)
+        .order_by(CaseContact.case_id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def closed_before_among(
+    session: Session, case_ids: Collection[int], *, closed_before: dt.datetime
+) -> list[int]:
+    """Those of these cases closed before this time."""
+    query = select(Case.id).where(Case.id.in_(list(case_ids)), Case.closed_at < closed_before)
+    return list(session.scalars(query))
+
+
 def case_by_code(session: Session, code: str) -> Case | None:
     """The case of this code, or None."""
     return session.scalar(select(Case).where(Case.code == code))

@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from civicgrid.cases import intake as case_intake
@@ -28,6 +28,8 @@ from civicgrid.categories import service as cat_service
 from civicgrid.citizen.exceptions import AlreadyRated, TrackingNotFound
 from civicgrid.citizen.models import TrackingSecret
 from civicgrid.config import Settings
+from civicgrid.kit import audit, scheduler
+from civicgrid.kit.db import utcnow
 from civicgrid.kit.text import BadPhone, normalise_phone
 from civicgrid.media import queries as media_queries
 from civicgrid.media import service as media_service
@@ -442,6 +444,75 @@ def erase(session: Session, phone: str) -> int:
     themselves stay. Returns how many cases were touched."""
     phone = _required_phone(phone)
     return case_service.erase_contacts(session, phone=phone)
+
+
+RETENTION_BATCH = 1000
+
+
+def erase_expired(
+    session: Session, settings: Settings, *, now: dt.datetime | None = None
+) -> dict[str, int | str]:
+    """Retention: erase the reporter's name, phone, e-mail and tracking secret of every case
+    closed more than `personal_data_retention_days` ago (0: never); the cases stay. In
+    batches; one audit entry (table "retention") says what was erased and when."""
+    days = settings.personal_data_retention_days
+    if days == 0:
+        return {"contacts": 0, "tracking_secrets": 0, "closed_before": "-"}
+    cutoff = (now or utcnow()) - dt.timedelta(days=days)
+    contacts = 0
+    while ids := case_queries.contacts_to_erase(
+        session, closed_before=cutoff, limit=RETENTION_BATCH
+    ):
+        contacts += case_service.erase_contacts_of(session, ids)
+    secrets_erased, last = 0, 0
+    while ids := list(
+        session.scalars(
+            select(TrackingSecret.case_id)
+            .where(TrackingSecret.case_id > last)
+            .order_by(TrackingSecret.case_id)
+            .limit(RETENTION_BATCH)
+        )
+    ):
+        last = ids[-1]
+        closed = case_queries.closed_before_among(session, ids, closed_before=cutoff)
+        if closed:
+            session.execute(delete(TrackingSecret).where(TrackingSecret.case_id.in_(closed)))
+            secrets_erased += len(closed)
+    result = {
+        "contacts": contacts,
+        "tracking_secrets": secrets_erased,
+        "closed_before": cutoff.isoformat(),
+    }
+    if contacts or secrets_erased:
+        audit.record(
+            session,
+            action="erase",
+            table="retention",
+            row_key=f"closed before {cutoff.isoformat()}",
+            after={**result, "retention_days": days},
+        )
+    return result
+
+
+def _retention_job(session: Session, settings: Settings) -> str:
+    audit.set_actor(session, "job:retention")
+    done = erase_expired(session, settings)
+    return (
+        f"erased {done['contacts']} contacts and {done['tracking_secrets']} tracking secrets "
+        f"of cases closed before {done['closed_before']}"
+    )
+
+
+RETENTION_JOB = scheduler.register(
+    scheduler.Job(
+        "retention",
+        every=dt.timedelta(days=1),
+        run=_retention_job,
+        lease=dt.timedelta(hours=2),
+        description="删除结案超过保留期的举报人个人信息 / erase reporters' personal data "
+        "after the retention period",
+    )
+)
 
 
 def reported_by_category(session: Session, *, since: dt.datetime) -> dict[str, int]:

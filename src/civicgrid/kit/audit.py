@@ -153,6 +153,32 @@ def _key(obj) -> str:
     return ",".join(str(_plain(v)) if v is not None else "" for v in values)[:200]
 
 
+def record(
+    session: Session, *, action: str, table: str, row_key: str, after: dict | None = None
+) -> None:
+    """One entry written by hand, in the session's transaction, for a change the hooks do not
+    see row by row (a job's batch erasure): who (the session's actor), what, how many."""
+    session.execute(
+        insert(AuditEntry.__table__).values(
+            at=utcnow(),
+            actor=actor_of(session),
+            action=action[:10],
+            table_name=table[:60],
+            row_key=row_key[:200],
+            before=None,
+            after=after,
+        )
+    )
+
+
+def latest(session: Session, table: str, *, limit: int = 20) -> list[AuditEntry]:
+    """The newest entries about this table (e.g. "retention"), newest first."""
+    from sqlalchemy import select
+
+    query = select(AuditEntry).where(AuditEntry.table_name == table)
+    return list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))
+
+
 @event.listens_for(Session, "before_flush")
 def _collect(session: Session, _flush_context, _instances) -> None:
     pending = session.info.setdefault(_PENDING_KEY, [])

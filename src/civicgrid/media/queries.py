@@ -3,7 +3,7 @@ only through these functions or `service` (the import contract, `.importlinter`)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -46,3 +46,21 @@ def first_report_photos(
     return {
         case_id: photo_id for case_id, photo_id in session.execute(query.group_by(Photo.case_id))
     }
+
+
+def stored_files(session: Session) -> Iterator[tuple[str, str, str]]:
+    """(key, thumbnail key, sha256 of the photo's bytes) of every photo, by id, read in
+    batches: what a restore checks against the store."""
+    last = 0
+    while True:
+        rows = session.execute(
+            select(Photo.id, Photo.key, Photo.thumb_key, Photo.sha256)
+            .where(Photo.id > last)
+            .order_by(Photo.id)
+            .limit(5000)
+        ).all()
+        if not rows:
+            return
+        for _id, key, thumb, digest in rows:
+            yield key, thumb, digest
+        last = rows[-1][0]

@@ -10,6 +10,7 @@ get them from their events here, by the same rules, so `civicgrid verify-cases` 
 """
 
 import datetime as dt
+import logging
 
 import sqlalchemy as sa
 from alembic import op
@@ -89,6 +90,10 @@ def _backfill(bind) -> None:
         sa.column("at", when),
         sa.column("action", sa.String),
     )
+    # progress for the operator (civicgrid init shows the civicgrid.migrations log)
+    log = logging.getLogger("civicgrid.migrations")
+    total = bind.execute(sa.select(sa.func.count()).select_from(cases)).scalar()
+    done_count = 0
     last_id = 0
     while True:
         ids = list(
@@ -129,6 +134,8 @@ def _backfill(bind) -> None:
             [{"case_id": case_id, **values} for case_id, values in facts.items()],
         )
         last_id = ids[-1]
+        done_count += len(ids)
+        log.info("0003: statistics facts of %d of %d cases", done_count, total)
 
 
 def downgrade() -> None:

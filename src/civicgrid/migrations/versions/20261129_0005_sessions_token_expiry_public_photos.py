@@ -59,14 +59,14 @@ def upgrade() -> None:
             "expires_at", existing_type=civicgrid.kit.db.UTCDateTime(timezone=True), nullable=False
         )
 
-    with op.batch_alter_table("photos", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("public", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch_op.add_column(
-            sa.Column("public_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True)
-        )
-        batch_op.add_column(sa.Column("public_by", sa.String(length=60), nullable=True))
+    # plain ALTER TABLE: no copy of a large table (see 0006)
+    op.add_column(
+        "photos", sa.Column("public", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.add_column(
+        "photos", sa.Column("public_at", civicgrid.kit.db.UTCDateTime(timezone=True), nullable=True)
+    )
+    op.add_column("photos", sa.Column("public_by", sa.String(length=60), nullable=True))
 
 
 def downgrade() -> None:

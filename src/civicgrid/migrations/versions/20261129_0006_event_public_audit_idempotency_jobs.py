@@ -18,10 +18,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("case_events", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("public", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # Plain ALTER TABLE on both databases: a batch copy on SQLite drops the old table, and with
+    # foreign keys on that deleted every photo row through photos.event_id's cascade
+    # (tests/test_upgrades.py); ALTER TABLE keeps the table, and adding a column with a constant
+    # default rewrites nothing on PostgreSQL either.
+    op.add_column(
+        "case_events",
+        sa.Column("public", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     op.create_index(op.f("ix_photos_event_id"), "photos", ["event_id"])
     op.create_table(
         "audit_log",

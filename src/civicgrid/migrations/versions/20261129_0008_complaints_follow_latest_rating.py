@@ -7,6 +7,7 @@ Create Date: 2026-11-29 19:00:00
 """
 
 import json
+import logging
 
 import sqlalchemy as sa
 from alembic import op
@@ -43,6 +44,9 @@ def upgrade() -> None:
                 sa.bindparam("ids", expanding=True)
             ),
             {"ids": cleared[start : start + 500]},
+        )
+        logging.getLogger("civicgrid.migrations").info(
+            "0008: %d of %d complaints cleared", min(start + 500, len(cleared)), len(cleared)
         )
 
 
