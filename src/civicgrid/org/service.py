@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import unicodedata
 
 from pypinyin import Style, pinyin
 from sqlalchemy import or_, select
@@ -187,16 +188,16 @@ def search_people(
     limit: int = 50,
 ) -> list[Person]:
     """People whose name contains q, whose pinyin initials start with q, or — when q is digits
-    (spaces and dashes allowed) — whose phone shows that run of digits to this viewer: anywhere
-    in a phone the viewer sees whole (`visible_phones`), only in the unmasked head or tail of a
-    masked one, so that a search cannot uncover masked digits. Within `unit`'s subtree when
-    given."""
+    (spaces, dashes, full-width digits allowed) — whose phone shows that run of digits to this
+    viewer: anywhere in a phone the viewer sees whole (`visible_phones`), only in the unmasked
+    head or tail of a masked one, so that a search cannot uncover masked digits. Within
+    `unit`'s subtree when given."""
     query = select(Person).join(Person.org_unit).order_by(Person.name)
     if unit is not None:
         query = query.where(OrgUnit.path.startswith(unit.path))
-    q = q.strip()
+    q = unicodedata.normalize("NFKC", q).strip()  # full-width digits (３４５６) are digits
     digits = re.sub(r"[\s\-()]", "", q)
-    if digits.isdigit():
+    if digits.isascii() and digits.isdigit():
         candidates = session.scalars(query.where(Person.phones.contains(digits)))
         shown = [
             p
