@@ -40,6 +40,7 @@ from civicgrid.media import service as media_service  # noqa: F401 - registers m
 from civicgrid.open311 import api as open311_api
 from civicgrid.open311 import service as open311_service
 from civicgrid.ops import api as ops_api
+from civicgrid.ops import pages as ops_pages
 from civicgrid.org import api as org_api
 from civicgrid.org import pages as org_pages
 from civicgrid.stats import api as stats_api
@@ -67,6 +68,7 @@ PAGE_ROUTERS = [
     org_pages.router,
     stats_pages.router,
     command_pages.router,
+    ops_pages.router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,

@@ -178,6 +178,34 @@ def create_person(
     return person
 
 
+def update_person(
+    session: Session,
+    person: Person,
+    *,
+    name: str | None = None,
+    title: str | None = None,
+    phones: list[str] | str | None = None,
+    org_unit_code: str | None = None,
+) -> Person:
+    """Change a directory entry: what is given (None leaves it), checked as create_person
+    checks it (a name, phones normalised, a unit that exists); the initials follow the name."""
+    if name is not None:
+        if not name.strip():
+            raise BadUnit("姓名不能为空", "name is required")
+        person.name = name.strip()
+        person.initials = name_initials(person.name)
+    if title is not None:
+        person.title = title.strip()
+    if phones is not None:
+        person.phones = normalise_phones(list(phones) if not isinstance(phones, str) else phones)
+    if org_unit_code is not None:
+        unit = get_unit(session, org_unit_code)
+        person.org_unit_id = unit.id
+        person.org_unit = unit
+    session.flush()
+    return person
+
+
 def search_people(
     session: Session,
     *,
