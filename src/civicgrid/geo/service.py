@@ -289,7 +289,7 @@ MAX_RESPONSIBLE_AREAS = 2000
 def set_responsible_areas(session: Session, username: str, codes: list[str]) -> list[str]:
     """Make `username` responsible for exactly these areas (grids mostly; a community or a
     street too): added to each one's `responsible` list, removed from the others'. Unknown
-    codes are refused (AreaNotFound names them) and nothing changes. The grid index picks
+    codes are refused (BadRequest names them) and nothing changes. The grid index picks
     the change up (areas.updated_at). Returns the codes, sorted."""
     wanted = sorted(set(codes))
     if len(wanted) > MAX_RESPONSIBLE_AREAS:
