@@ -7,9 +7,9 @@ import gc
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -18,7 +18,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from civicgrid import __version__, migrate
 from civicgrid.auth import api as auth_api
 from civicgrid.auth import pages as auth_pages
-from civicgrid.auth.deps import SESSION_COOKIE, current_user
+from civicgrid.auth.deps import SESSION_COOKIE, cookie_user, current_user
 from civicgrid.cases import admin_api as cases_admin_api
 from civicgrid.cases import api as cases_api
 from civicgrid.cases import metrics as case_metrics
@@ -40,6 +40,7 @@ from civicgrid.media import service as media_service  # noqa: F401 - registers m
 from civicgrid.open311 import api as open311_api
 from civicgrid.open311 import service as open311_service
 from civicgrid.ops import api as ops_api
+from civicgrid.ops import pages as ops_pages
 from civicgrid.org import api as org_api
 from civicgrid.org import pages as org_pages
 from civicgrid.stats import api as stats_api
@@ -67,6 +68,7 @@ PAGE_ROUTERS = [
     org_pages.router,
     stats_pages.router,
     command_pages.router,
+    ops_pages.router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,
@@ -109,6 +111,20 @@ async def lifespan(_app: FastAPI):
             await asyncio.to_thread(jobs.stop)
 
 
+def _error_page(request: Request, status: int, zh: str, en: str) -> Response:
+    """The site's error page with the header of whoever is signed in. Looking them up must not
+    break the page: when the lookup fails (the database is down, a bug) it is drawn for nobody."""
+    if request.cookies.get(SESSION_COOKIE):
+        try:
+            with session_scope(read_only=True) as session:
+                user = cookie_user(request, session, get_settings())
+                if user is not None:  # drawn inside: the user's rows are read in its session
+                    return layout.error_page(request, status, zh, en, user=user)
+        except Exception:  # noqa: BLE001 - the refusal itself must still be answered
+            log.warning("error page drawn signed out: the session lookup failed", exc_info=True)
+    return layout.error_page(request, status, zh, en)
+
+
 def _refusal(path: str, exc: AppError):
     if path.startswith("/open311/"):
         return open311_api.refusal(path, exc)
@@ -121,7 +137,7 @@ def create_app() -> FastAPI:
         version=__version__,
         lifespan=lifespan,
     )
-    install_handlers(app, page=layout.error_page)
+    install_handlers(app, page=_error_page)
     # Read, not cached: what is decided here is fixed for the app's life, and a test that sets
     # CIVICGRID_* after making the app must still see its change everywhere else.
     settings = Settings()

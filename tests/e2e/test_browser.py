@@ -1,12 +1,16 @@
 """The whole flow clicked through in Debian's headless Chromium, as people would: a citizen
 reports with a photo and a place, a handler takes and finishes it with a photo, a supervisor
-verifies, the citizen rates. Screenshots of the main pages are taken on the way (see SHOTS)."""
+verifies, the citizen rates; an administrator edits people. The README's screenshots are taken
+on the way (see SHOTS), and the last test checks that every one of them was."""
 
 import os
+import re
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.conftest import live_server
@@ -14,11 +18,14 @@ from tests.e2e.conftest import DESK, PHONE
 from tests.factories import PASSWORD, world
 from tests.images import jpeg
 
-# The screenshots are taken on every run; they replace the README's pictures in docs/screenshots
-# only when asked (CIVICGRID_SCREENSHOTS_DIR=docs/screenshots), so that a test run leaves the
-# checkout as it was.
-SHOTS = Path(
-    os.environ.get("CIVICGRID_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="civicgrid-shots-")
+# Every screenshot of the browser tests goes to SHOTS, a fresh directory of each run. The
+# README's pictures (docs/screenshots/*.png, named in README.md) are retaken by this module on
+# every run; with CIVICGRID_SCREENSHOTS=1 the last test copies them over docs/screenshots, so
+# that a plain test run leaves the checkout as it was.
+SHOTS = Path(tempfile.mkdtemp(prefix="civicgrid-shots-"))
+ROOT = Path(__file__).resolve().parents[2]
+README_SHOTS = sorted(
+    set(re.findall(r"docs/screenshots/([\w.-]+\.png)", (ROOT / "README.md").read_text("utf-8")))
 )
 
 
@@ -196,3 +203,85 @@ def test_admin_uploads_grids_and_sees_the_import_errors(site, browser, tmp_path)
     grids.locator("input[type=file]").set_input_files(str(DATA / "geo-small.geojson"))
     grids.get_by_role("button", name="导入 / Import").click()
     expect(grids.locator(".msg")).to_contain_text("updated")
+
+
+def test_admin_edits_people_in_words(site, browser):
+    # Given an administrator at a desk
+    page = browser.new_page(viewport=DESK)
+    sign_in_with_keyboard(page, site, "boss")
+    page.goto(f"{site}/admin")
+    page.get_by_role("link", name="人员账户管理").click()
+    table = page.locator("#people")
+    expect(table).to_contain_text("派遣员")  # roles in words
+    expect(table).to_contain_text("指挥中心")  # units by name
+    expect(table).not_to_contain_text("dispatcher")
+    # When they find the supervisor and give them a phone and two grids
+    page.fill("form.search input[name=q]", "sup")
+    page.get_by_role("button", name="搜索").click()
+    expect(table.locator("tbody tr")).to_have_count(1)
+    page.get_by_role("link", name="编辑").click()
+    page.fill("#e-phones", "139-0000-1111")
+    page.fill("#e-areas", "239901001001001, 239901001001002")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator(".msg.ok")).to_contain_text("已保存")
+    page.wait_for_load_state("load")
+    expect(page.locator("p.areas")).to_contain_text("、")  # two grids, by name
+    # and disable the handler, who is signed out at once
+    handler = browser.new_page(viewport=PHONE)
+    sign_in_with_keyboard(handler, site, "ha")
+    page.goto(f"{site}/admin/people/ha")
+    page.get_by_role("button", name="停用账户").click()
+    expect(page.locator("h1 .state-off")).to_have_text("已停用")
+    handler.goto(f"{site}/console")
+    assert "/console/login" in handler.url
+    # A bad grid code is a sentence in the page's language
+    page.goto(f"{site}/admin/people/sup")
+    page.fill("#e-areas", "239901999999999")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator(".msg.error")).to_contain_text("找不到区域: 239901999999999")
+    expect(page.locator(".msg.error")).not_to_contain_text("no such area")
+    page.goto(f"{site}/admin/people")
+    page.screenshot(path=str(SHOTS / "people-desk.png"), full_page=True)
+    # On a phone the list scrolls sideways in its box; the page is no wider than the phone
+    phone = browser.new_page(viewport=PHONE)
+    sign_in_with_keyboard(phone, site, "boss")
+    phone.goto(f"{site}/admin/people")
+    assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    phone.screenshot(path=str(SHOTS / "people-phone.png"), full_page=True)
+    phone.goto(f"{site}/admin/people/sup")
+    assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    phone.screenshot(path=str(SHOTS / "person-phone.png"), full_page=True)
+    # A missing page keeps the signed-in header: the name and the role's menu
+    for viewer, name in ((phone, "error-phone.png"), (page, "error-desk.png")):
+        viewer.goto(f"{site}/no-such-page")
+        expect(viewer.locator(".error-page")).to_contain_text("404")
+        if viewer is phone:
+            viewer.get_by_role("button", name="菜单").click()
+        expect(viewer.locator("#site-nav .who")).to_have_text("boss")
+        expect(viewer.locator("#site-nav").get_by_role("link", name="管理")).to_be_visible()
+        viewer.screenshot(path=str(SHOTS / name))
+
+
+# The tests of this module that take the README's pictures.
+TAKERS = (
+    "test_report_handle_verify_rate",
+    "test_admin_uploads_grids_and_sees_the_import_errors",
+    "test_admin_edits_people_in_words",
+)
+
+
+def test_every_readme_screenshot_is_retaken(request):
+    """Last in the module: every picture README.md shows was taken by this run, at the width
+    its column says (phone 360 px, desk 1280 px); CIVICGRID_SCREENSHOTS=1 puts them in place."""
+    chosen = {item.name for item in request.session.items}
+    if not set(TAKERS) <= chosen:
+        pytest.skip("the tests that take the README's screenshots were not selected")
+    assert README_SHOTS, "README.md shows no screenshots"
+    for name in README_SHOTS:
+        shot = SHOTS / name
+        assert shot.exists(), f"README shows docs/screenshots/{name}, which no test takes"
+        width = Image.open(shot).size[0]
+        assert width == (PHONE if "-phone" in name else DESK)["width"], (name, width)
+    if os.environ.get("CIVICGRID_SCREENSHOTS") == "1":
+        for name in README_SHOTS:
+            shutil.copyfile(SHOTS / name, ROOT / "docs" / "screenshots" / name)

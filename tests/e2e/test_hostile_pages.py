@@ -233,8 +233,14 @@ def walk_every_page(walk: Walk, data) -> None:
 
     admin = walk.person("boss")
     page = walk.visit(admin, "/admin")
-    expect(page.locator("#u-unit")).to_contain_text(attack(2))  # the units
+    expect(page.locator("#o-parent")).to_contain_text(attack(2))  # the units
     expect(page.locator("main")).to_contain_text(HOLIDAY)
+    page = walk.visit(admin, "/admin/people")
+    expect(page.locator("#people")).to_contain_text(attack(1))  # the people's names
+    expect(page.locator("#n-unit")).to_contain_text(attack(2))
+    walk.visit(admin, f"/admin/people?q={quote(attack(0))}")
+    page = walk.visit(admin, "/admin/people/ha")
+    expect(page.locator("#e-name")).to_have_value(data.people["ha"])
 
 
 def test_hostile_text_is_shown_as_text_on_every_page(hostile_site, browser):

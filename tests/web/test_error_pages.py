@@ -94,3 +94,95 @@ def test_the_favicon(client, session):
     assert svg.status_code == 200 and b"<svg" in svg.content
     page = client.get("/").text
     assert 'rel="icon" href="/static/favicon.svg"' in page
+
+
+# What the header shows only to a signed-in user, and only to nobody.
+SIGNED_IN = 'action="/console/logout"'
+SIGNED_OUT = 'href="/console/login"'
+
+
+def _header(html: str) -> str:
+    return html.split("<main>", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("username", "path", "status"),
+    [
+        ("disp", "/no-such-page", 404),
+        ("disp", "/console/cases/XF20990101-999999", 404),
+        ("disp", "/admin", 403),
+        ("disp", "/stats/assessment/2026-13", 400),
+        ("boss", "/no-such-page", 404),
+    ],
+)
+def test_an_error_page_shows_the_signed_in_users_header(client, session, username, path, status):
+    # Given a signed-in user
+    world(session)
+    login(client, username)
+    # When a page of theirs fails
+    r = client.get(path)
+    # Then it is the site's error page with their own header: their name, their menu, sign-out
+    assert_error_page(r, status)
+    header = _header(r.text)
+    assert SIGNED_IN in header and SIGNED_OUT not in header
+    assert f'<span class="who">{username}</span>' in header
+    assert 'href="/console"' in header and 'href="/directory"' in header
+    # and the admin link only for whom the menu holds it
+    assert ('href="/admin"' in header) == (username == "boss")
+
+
+def test_a_500_page_shows_the_signed_in_users_header(app, session):
+    boom = APIRouter()
+
+    @boom.get("/boom")
+    def _boom():
+        raise RuntimeError("a bug")
+
+    app.include_router(boom)
+    world(session)
+    with TestClient(
+        app, raise_server_exceptions=False, headers={"Origin": "http://testserver"}
+    ) as c:
+        login(c, "disp")
+        r = c.get("/boom")
+    assert_error_page(r, 500, "服务器内部错误")
+    assert SIGNED_IN in _header(r.text) and '<span class="who">disp</span>' in r.text
+
+
+def test_an_error_page_for_nobody_or_a_dead_session_is_signed_out(client, session):
+    world(session)
+    for cookies in ({}, {"civicgrid_session": "forged.value.here"}):
+        client.cookies.clear()
+        for k, v in cookies.items():
+            client.cookies.set(k, v)
+        r = client.get("/no-such-page")
+        assert_error_page(r, 404)
+        assert SIGNED_OUT in _header(r.text) and SIGNED_IN not in r.text
+    # a session ended on the server (signed out) no longer shows its header, cookie or not
+    client.cookies.clear()
+    login(client, "disp")
+    assert SIGNED_IN in client.get("/no-such-page").text
+    cookie = client.cookies.get("civicgrid_session")
+    client.post("/api/v1/auth/logout")
+    client.cookies.clear()
+    client.cookies.set("civicgrid_session", cookie)
+    assert SIGNED_IN not in client.get("/no-such-page").text
+
+
+def test_an_error_page_survives_a_failing_session_lookup(client, session, monkeypatch):
+    # Given a signed-in user whose session cannot be read (the database fails under it)
+    from sqlalchemy.exc import OperationalError
+
+    from civicgrid.auth import service as auth_service
+
+    world(session)
+    login(client, "disp")
+
+    def broken(*_args, **_kwargs):
+        raise OperationalError("SELECT", {}, Exception("database is gone"))
+
+    monkeypatch.setattr(auth_service, "session_from_cookie", broken)
+    # When a missing page is asked for, Then it is still the site's 404, drawn signed out
+    r = client.get("/no-such-page")
+    assert_error_page(r, 404, "未找到该页面")
+    assert SIGNED_OUT in _header(r.text)

@@ -49,6 +49,16 @@ def optional_user(request: Request, session: DbSession, settings: AppSettings) -
     return None
 
 
+def cookie_user(request: Request, session: DbSession, settings: AppSettings) -> User | None:
+    """The user the request's session cookie names, or None: for pages drawn outside a route
+    (the error pages' header), so nothing is attributed to them and no bearer is read."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    row = auth_service.session_from_cookie(session, cookie, settings)
+    return row.user if row is not None else None
+
+
 def credential_of(request: Request) -> Credential | None:
     """How the request was signed in (after optional_user ran), or None."""
     return getattr(request.state, "credential", None)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from civicgrid.auth import passwords
@@ -145,6 +145,74 @@ def person_names(session: Session, usernames) -> dict[str, str]:
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
+
+
+def search_users(
+    session: Session,
+    *,
+    q: str = "",
+    role: str | None = None,
+    disabled: bool | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[User], int]:
+    """A page of accounts by username, and how many match in all: those whose username
+    contains q or whose person matches it (name, initials, any digits of a phone:
+    org.queries.people_matching), with the role and the state when given."""
+    query = select(User)
+    q = q.strip()
+    if q:
+        like = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            or_(
+                User.username.ilike(f"%{like}%", escape="\\"),
+                User.person_id.in_(org_queries.people_matching(q)),
+            )
+        )
+    if disabled is not None:
+        query = query.where(User.disabled.is_(disabled))
+    users = session.scalars(query.order_by(User.username)).all()
+    if role is not None:  # roles is a JSON list: filtered here, alike on both databases
+        users = [u for u in users if role in u.roles]
+    total = len(users)
+    start = (page - 1) * per_page
+    return list(users[start : start + per_page]), total
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    name: str | None = None,
+    title: str | None = None,
+    phones: list[str] | None = None,
+    org_unit_code: str | None = None,
+    roles: list[str] | None = None,
+) -> User:
+    """Change an account and its directory entry: what is given (None leaves it). Roles are
+    known ones (BadUser); name, phones and unit are checked by org.service.update_person. The
+    account's sessions go on: what it may do is read from its roles on each request."""
+    if roles is not None:
+        user.roles = check_roles(roles)
+    org_service.update_person(
+        session, user.person, name=name, title=title, phones=phones, org_unit_code=org_unit_code
+    )
+    session.flush()
+    return user
+
+
+def last_sign_ins(session: Session, usernames) -> dict[str, dt.datetime]:
+    """When each of these accounts last signed in with its password (kept as the sign-in
+    attempts); accounts that never did are absent."""
+    wanted = sorted({u for u in usernames if u})
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(LoginAttempt.username, func.max(LoginAttempt.at))
+        .where(LoginAttempt.username.in_(wanted), LoginAttempt.ok.is_(True))
+        .group_by(LoginAttempt.username)
+    )
+    return dict(rows.all())
 
 
 # --- sign-in ------------------------------------------------------------------------------------

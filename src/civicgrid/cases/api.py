@@ -29,7 +29,6 @@ from civicgrid.config import get_settings
 from civicgrid.geo import service as geo_service
 from civicgrid.kit import idempotency
 from civicgrid.kit.db import utcnow
-from civicgrid.kit.errors import AppError
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import MAX_ID, AppSettings, DbSession, RowId, binary_answer
 from civicgrid.kit.timefmt import iso_local, parse_time
@@ -39,7 +38,7 @@ from civicgrid.media.service import MAX_PHOTOS
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
-PHOTO_ACTIONS = {"report_done": "done", "verify_pass": "verify", "verify_fail": "verify"}
+PHOTO_ACTIONS = service.PHOTO_ACTIONS
 BODY_LIMITS = [
     BodyLimit(
         "POST",
@@ -217,33 +216,17 @@ def _act(
         }.items()
         if v is not None
     }
-    # decoded and stored before the write (no file I/O under the write lock); a refused
-    # action discards the files, a crash leaves them to the media sweep
-    checked = media_service.check_images(photos, settings)
-    stored = [media_service.store(settings, image) for image in checked]
-    try:
-        event = service.transition(
-            session,
-            settings,
-            case,
-            action,
-            actor=actor,
-            note=body.note,
-            payload=payload,
-            public=body.public,
-            photos=len(stored),
-            expected_version=body.version,
-        )
-    except AppError:
-        media_service.discard(settings, stored)
-        raise
-    stage = PHOTO_ACTIONS.get(action)
-    media_service.insert_stored(
+    event = service.act(
         session,
-        [
-            {**image.row(), "case_id": case.id, "event_id": event.id, "stage": stage}
-            for image in stored
-        ],
+        settings,
+        case,
+        action,
+        actor=actor,
+        note=body.note,
+        payload=payload,
+        public=body.public,
+        photos=photos,
+        expected_version=body.version,
     )
     return {**views.case_summary(case), "event": views.event_view(event)}
 

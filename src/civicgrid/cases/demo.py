@@ -4,8 +4,11 @@ work (report, accept, dispatch, take, extensions, returns, rework, checks, ratin
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
+from functools import lru_cache
 
+from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -15,6 +18,8 @@ from civicgrid.cases.models import Case
 from civicgrid.config import get_settings
 from civicgrid.geo.index import index as geo_index
 from civicgrid.kit.db import utcnow
+from civicgrid.media import service as media_service
+from civicgrid.media.service import CheckedImage
 
 # Categories weighted roughly like a northern city's caseload (events, by 5-digit code).
 CATEGORIES = [
@@ -68,6 +73,36 @@ WORDS = {
 }
 
 
+# The demo's after-photos (处置后): small scenes drawn with Pillow, (sky, ground, thing) colours.
+SCENES = [
+    ((170, 200, 230), (120, 120, 125), (40, 140, 70)),  # a cleared street, a green bin
+    ((190, 210, 235), (140, 135, 130), (60, 110, 170)),  # a pavement, a blue sign
+    ((160, 190, 220), (110, 115, 110), (200, 170, 60)),  # a road, a yellow barrier
+    ((200, 215, 235), (150, 150, 150), (230, 230, 230)),  # a kerb swept of snow
+]
+
+
+@lru_cache
+def demo_photos() -> tuple[CheckedImage, ...]:
+    """The demo's after-photos: real JPEGs (320×240, a few KB each), checked as an upload is."""
+    out = []
+    for n, (sky, ground, thing) in enumerate(SCENES):
+        img = Image.new("RGB", (320, 240), sky)
+        draw = ImageDraw.Draw(img)
+        draw.rectangle((0, 140, 320, 240), fill=ground)
+        draw.polygon([(120, 240), (150, 140), (170, 140), (200, 240)], fill=(90, 90, 95))
+        for x in range(150, 170, 6):  # the road's centre line
+            draw.line((x + 10, 150, x + 12, 230), fill=(235, 235, 220), width=2)
+        draw.rectangle((40 + 30 * n, 95, 80 + 30 * n, 150), fill=thing, outline=(30, 30, 30))
+        draw.ellipse((230, 60, 300, 130), fill=(70, 130, 70))  # a tree
+        draw.rectangle((262, 125, 268, 160), fill=(100, 70, 40))
+        draw.text((8, 8), f"civicgrid demo - after #{n + 1}", fill=(20, 20, 20))
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=80)
+        out.append(media_service.check_image(buf.getvalue(), get_settings(), "demo.jpg"))
+    return tuple(out)
+
+
 def _pick(rng: random.Random, weighted):
     items, weights = zip(*weighted, strict=True)
     return rng.choices(items, weights=weights)[0]
@@ -108,11 +143,8 @@ def ensure_cases(session: Session, *, count: int, days: int = 90, seed: int = 20
     """Create `count` demo cases over the last `days` days, unless there are cases already."""
     if session.scalar(select(func.count(Case.id))):
         return 0
-    # the demo's handlers bring no photo files: every class is as if exempt from the
-    # after-photo rule (policy.photo_required), so its cases still close
-    settings = get_settings().model_copy(
-        update={"evidence_photo_exempt_classes": ",".join(f"{n:02d}" for n in range(100))}
-    )
+    # the evidence rules as configured: each report_done brings a demo after-photo
+    settings = get_settings()
     ensure_rules(session)
     geo_index.ensure_fresh(session)
     rng = random.Random(seed)
@@ -163,8 +195,10 @@ def _one_case(session, settings, rng: random.Random, t0: dt.datetime, now: dt.da
         nxt = t + dt.timedelta(minutes=max(minutes, 0.1))
         if nxt >= now:
             return False
+        if action == "report_done":  # the after-photo, by the path of every live action
+            kw["photos"] = [rng.choice(demo_photos())]
         try:
-            service.transition(session, settings, case, action, actor=actor, at=nxt, **kw)
+            service.act(session, settings, case, action, actor=actor, at=nxt, **kw)
         except BadAction:
             return False
         t = nxt

@@ -162,7 +162,8 @@ def limit_rows(session) -> list[dict]:
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
-    """People, org units, time limits, dispatch rules, the holiday calendar, grid import."""
+    """Org units, time limits, dispatch rules, the holiday calendar, grid import (people: the
+    page of ops.pages, /admin/people)."""
     from civicgrid.cases import admin as case_admin
     from civicgrid.cases import routing
 
@@ -174,7 +175,6 @@ def admin(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
         "admin.html",
         user,
         units=units,
-        roles=auth_service.ROLES,
         kinds=org_service.UNIT_KINDS,
         limits=limit_rows(session),
         limit_units=workflow.LIMIT_UNITS,

@@ -7,6 +7,7 @@ commit. New cases are written by `intake`, histories by `history`, lists read by
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +29,13 @@ from civicgrid.config import Settings
 from civicgrid.geo import service as geo_service
 from civicgrid.kit import events
 from civicgrid.kit.db import utcnow
+from civicgrid.kit.errors import AppError
+from civicgrid.media import service as media_service
+from civicgrid.media.service import CheckedImage
 from civicgrid.org import service as org_service
+
+# The actions that bring photos, and the stage their photos are shown under (处置后, 核查).
+PHOTO_ACTIONS = {"report_done": "done", "verify_pass": "verify", "verify_fail": "verify"}
 
 
 def get_case(session: Session, code: str) -> Case:
@@ -227,6 +234,63 @@ def transition(
         # Someone else changed the case since it was read: the version (or seq) clashed.
         raise StaleCase(code) from exc
     announce(session, case, action)
+    return event
+
+
+def act(
+    session: Session,
+    settings: Settings,
+    case: Case,
+    action: str,
+    *,
+    actor: Actor,
+    at: dt.datetime | None = None,
+    note: str = "",
+    payload: dict | None = None,
+    public: bool = False,
+    photos: Sequence[tuple[str, bytes] | CheckedImage] = (),
+    expected_version: int | None = None,
+) -> CaseEvent:
+    """`transition` with the photos the action brings (an after-photo for report_done, a
+    check's photos for verify_*), the one path of every live action with photos. The photos
+    are checked (BadPhoto) and their files stored before the write, so that no file I/O
+    happens under the write lock; a refused action removes the files again (a crash leaves
+    them to the media sweep). Each photo row names the event and its stage (PHOTO_ACTIONS)."""
+    if photos and action not in PHOTO_ACTIONS:
+        raise BadAction(
+            f"「{workflow.ACTION_NAMES_ZH[action]}」不带照片", f"{action} takes no photos"
+        )
+    checked = media_service.check_images(list(photos), settings)
+    stored = [media_service.store(settings, image) for image in checked]
+    try:
+        event = transition(
+            session,
+            settings,
+            case,
+            action,
+            actor=actor,
+            at=at,
+            note=note,
+            payload=payload,
+            public=public,
+            photos=len(stored),
+            expected_version=expected_version,
+        )
+    except AppError:
+        media_service.discard(settings, stored)
+        raise
+    media_service.insert_stored(
+        session,
+        [
+            {
+                **image.row(),
+                "case_id": case.id,
+                "event_id": event.id,
+                "stage": PHOTO_ACTIONS[action],
+            }
+            for image in stored
+        ],
+    )
     return event
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from civicgrid.geo import datum as datum_mod
+from civicgrid.geo import queries as geo_queries
 from civicgrid.geo.exceptions import AreaNotFound, GeoImportInvalid
 from civicgrid.geo.index import Hit, index
 from civicgrid.geo.models import LEVELS, Area
@@ -280,6 +281,37 @@ def responsible_usernames(found: dict[str, Hit | None]) -> list[str]:
         if hit is not None:
             names.extend(u for u in hit.responsible if u not in names)
     return names
+
+
+MAX_RESPONSIBLE_AREAS = 2000
+
+
+def set_responsible_areas(session: Session, username: str, codes: list[str]) -> list[str]:
+    """Make `username` responsible for exactly these areas (grids mostly; a community or a
+    street too): added to each one's `responsible` list, removed from the others'. Unknown
+    codes are refused (BadRequest names them) and nothing changes. The grid index picks
+    the change up (areas.updated_at). Returns the codes, sorted."""
+    wanted = sorted(set(codes))
+    if len(wanted) > MAX_RESPONSIBLE_AREAS:
+        raise BadRequest(
+            f"负责区域过多 (最多 {MAX_RESPONSIBLE_AREAS} 个)",
+            f"too many areas (at most {MAX_RESPONSIBLE_AREAS})",
+        )
+    found = {a.code: a for a in session.scalars(select(Area).where(Area.code.in_(wanted)))}
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        shown = ", ".join(missing[:10])
+        raise BadRequest(f"找不到区域: {shown}", f"no such area: {shown}")
+    held = geo_queries.responsible_areas(session, [username]).get(username, [])
+    for code in held:
+        if code not in found:
+            area = session.scalar(select(Area).where(Area.code == code))
+            area.responsible = [u for u in area.responsible if u != username]
+    for area in found.values():
+        if username not in (area.responsible or []):
+            area.responsible = [*(area.responsible or []), username]
+    session.flush()
+    return wanted
 
 
 def get_area(session: Session, code: str) -> Area:

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -143,6 +144,7 @@ def headers_of(exc: AppError) -> dict[str, str] | None:
 MACHINE_PREFIXES = ("/api/", "/open311/")
 
 # Renders an error as a page: (request, status, Chinese sentence, English sentence) -> answer.
+# It may read the database (who is signed in, for the header): it runs in a worker thread.
 PageRenderer = Callable[[Request, int, str, str], Response]
 
 HTTP_WORDS = {
@@ -163,17 +165,17 @@ def install_handlers(app: FastAPI, page: PageRenderer | None = None) -> None:
     """The handlers of every refusal: JSON under MACHINE_PREFIXES, and where `page` is given
     (the site's layout, web.layout.error_page) an HTML page everywhere else."""
 
-    def as_page(request: Request, status: int, zh: str, en: str, headers=None):
+    async def as_page(request: Request, status: int, zh: str, en: str, headers=None):
         if page is None or not for_a_person(request):
             return None
-        response = page(request, status, zh, en)
+        response = await run_in_threadpool(page, request, status, zh, en)
         if headers:
             response.headers.update(headers)
         return response
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
-        shown = as_page(request, exc.status_code, exc.zh, exc.en, headers_of(exc))
+        shown = await as_page(request, exc.status_code, exc.zh, exc.en, headers_of(exc))
         if shown is not None:
             return shown
         return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers_of(exc))
@@ -190,7 +192,7 @@ def install_handlers(app: FastAPI, page: PageRenderer | None = None) -> None:
         # message says the range); 422 stays for what does not parse at all.
         out_of_range = all(e.get("type") in BOUND_ERRORS for e in errors)
         status = 400 if out_of_range else 422
-        shown = as_page(request, status, f"请求内容有误: {text}", f"invalid request: {text}")
+        shown = await as_page(request, status, f"请求内容有误: {text}", f"invalid request: {text}")
         if shown is not None:
             return shown
         return JSONResponse(
@@ -207,7 +209,7 @@ def install_handlers(app: FastAPI, page: PageRenderer | None = None) -> None:
         # The database refused a value (a NUL character, a number out of range): bad input.
         zh = "输入含有数据库无法保存的字符或数值"
         en = "the input has characters or numbers the database cannot store (NUL, out of range)"
-        shown = as_page(request, 400, zh, en)
+        shown = await as_page(request, 400, zh, en)
         if shown is not None:
             return shown
         return JSONResponse({"error": "bad_request", "detail": f"{zh} / {en}"}, status_code=400)
@@ -215,7 +217,7 @@ def install_handlers(app: FastAPI, page: PageRenderer | None = None) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         zh, en = HTTP_WORDS.get(exc.status_code, ("请求错误", "request error"))
-        shown = as_page(request, exc.status_code, zh, en, exc.headers)
+        shown = await as_page(request, exc.status_code, zh, en, exc.headers)
         if shown is not None:
             return shown
         zh = {404: "未找到", 405: "不支持该方法", 401: "未登录", 403: "无权限"}.get(
@@ -230,7 +232,7 @@ def install_handlers(app: FastAPI, page: PageRenderer | None = None) -> None:
     @app.exception_handler(Exception)
     async def _bug(request: Request, _exc: Exception) -> Response:
         # Starlette logs the exception and re-raises it after this answer (the server's log).
-        shown = as_page(
+        shown = await as_page(
             request,
             500,
             "服务器内部错误, 已记录, 请稍后重试",

@@ -56,7 +56,7 @@ def create_unit(body: UnitCreate, session: DbSession) -> UnitRead:
     )
 
 
-Search = Annotated[str, Query(max_length=60, description="姓名、拼音首字母或电话尾号")]
+Search = Annotated[str, Query(max_length=60, description="姓名、拼音首字母或电话中的任意连续数字")]
 
 
 @router.get("/people", response_model=list[PersonRead])
@@ -67,7 +67,8 @@ def people(
     unit: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[PersonRead]:
-    """Search the directory by name, pinyin initials (`zqs` → 张秋生) or a phone's last digits."""
+    """Search the directory by name, pinyin initials (`zqs` → 张秋生) or any run of a phone's
+    digits that the caller may see (a masked phone only by its shown head and tail)."""
     scope = service.get_unit(session, unit) if unit else None
     found = service.search_people(session, q=q, unit=scope, limit=limit, **_viewer(user))
     return [_person_read(p, user) for p in found]

@@ -3,12 +3,14 @@ only through these functions or `service` (the import contract, `.importlinter`)
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from civicgrid.org.models import OrgUnit
+from civicgrid.org.models import OrgUnit, Person
 
 
 def names_by_code(session: Session, codes: Iterable[str]) -> dict[str, str]:
@@ -26,3 +28,19 @@ def units_by_code(session: Session, codes: Iterable[str]) -> dict[str, OrgUnit]:
 def all_codes(session: Session) -> set[str]:
     """The code of every unit."""
     return set(session.scalars(select(OrgUnit.code)))
+
+
+def people_matching(q: str) -> Select:
+    """The ids of the people whose name contains q, whose pinyin initials start with q, or
+    whose phones hold q's digits anywhere (spaces, dashes, full-width digits allowed): a search
+    for whoever sees every phone whole (administrators); `service.search_people` is the
+    directory's, which keeps masked digits hidden."""
+    q = unicodedata.normalize("NFKC", q).strip()
+    digits = re.sub(r"[\s\-()]", "", q)
+    if digits and digits.isascii() and digits.isdigit():
+        return select(Person.id).where(Person.phones.contains(digits))
+    found = [Person.name.contains(q)]
+    if re.fullmatch(r"[A-Za-z]+", q):
+        low = q.lower()
+        found += [Person.initials.like(f"{low}%"), Person.initials.like(f"% {low}%")]
+    return select(Person.id).where(or_(*found))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import unicodedata
 
 from pypinyin import Style, pinyin
 from sqlalchemy import or_, select
@@ -177,6 +178,34 @@ def create_person(
     return person
 
 
+def update_person(
+    session: Session,
+    person: Person,
+    *,
+    name: str | None = None,
+    title: str | None = None,
+    phones: list[str] | str | None = None,
+    org_unit_code: str | None = None,
+) -> Person:
+    """Change a directory entry: what is given (None leaves it), checked as create_person
+    checks it (a name, phones normalised, a unit that exists); the initials follow the name."""
+    if name is not None:
+        if not name.strip():
+            raise BadUnit("姓名不能为空", "name is required")
+        person.name = name.strip()
+        person.initials = name_initials(person.name)
+    if title is not None:
+        person.title = title.strip()
+    if phones is not None:
+        person.phones = normalise_phones(list(phones) if not isinstance(phones, str) else phones)
+    if org_unit_code is not None:
+        unit = get_unit(session, org_unit_code)
+        person.org_unit_id = unit.id
+        person.org_unit = unit
+    session.flush()
+    return person
+
+
 def search_people(
     session: Session,
     *,
@@ -187,16 +216,16 @@ def search_people(
     limit: int = 50,
 ) -> list[Person]:
     """People whose name contains q, whose pinyin initials start with q, or — when q is digits
-    (spaces and dashes allowed) — whose phone shows that run of digits to this viewer: anywhere
-    in a phone the viewer sees whole (`visible_phones`), only in the unmasked head or tail of a
-    masked one, so that a search cannot uncover masked digits. Within `unit`'s subtree when
-    given."""
+    (spaces, dashes, full-width digits allowed) — whose phone shows that run of digits to this
+    viewer: anywhere in a phone the viewer sees whole (`visible_phones`), only in the unmasked
+    head or tail of a masked one, so that a search cannot uncover masked digits. Within
+    `unit`'s subtree when given."""
     query = select(Person).join(Person.org_unit).order_by(Person.name)
     if unit is not None:
         query = query.where(OrgUnit.path.startswith(unit.path))
-    q = q.strip()
+    q = unicodedata.normalize("NFKC", q).strip()  # full-width digits (３４５６) are digits
     digits = re.sub(r"[\s\-()]", "", q)
-    if digits.isdigit():
+    if digits.isascii() and digits.isdigit():
         candidates = session.scalars(query.where(Person.phones.contains(digits)))
         shown = [
             p

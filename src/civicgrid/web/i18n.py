@@ -125,6 +125,68 @@ WORDS: dict[str, tuple[str, str]] = {
     "caller_history_none": ("没有该号码的历史案件", "No earlier cases from this phone"),
     "entered": ("已录入, 案件编号", "Entered. Case code"),
     "entry_again": ("继续录入", "Enter another"),
+    # --- roles (the same words as the admin page's) ---
+    "role_admin": ("管理员", "Administrator"),
+    "role_dispatcher": ("派遣员", "Dispatcher"),
+    "role_handler": ("处置人员", "Handler"),
+    "role_leader": ("领导", "Leader"),
+    "role_operator": ("受理员", "Operator"),
+    "role_supervisor": ("监督员", "Supervisor"),
+    # --- the administrators' people page (/admin/people) ---
+    "people_title": ("人员账户", "People and accounts"),
+    "people_link": ("人员账户管理", "Manage people and accounts"),
+    "people_back": ("返回系统管理", "Back to administration"),
+    "people_name": ("姓名", "Name"),
+    "people_roles": ("角色", "Roles"),
+    "people_unit": ("所属单位", "Unit"),
+    "people_phones": ("电话", "Phones"),
+    "people_phones_hint": ("多个号码用逗号分隔", "separate numbers with commas"),
+    "people_job": ("职务", "Title"),
+    "people_state": ("状态", "State"),
+    "people_active": ("在用", "Active"),
+    "people_disabled": ("已停用", "Disabled"),
+    "people_last_sign_in": ("最近登录", "Last sign-in"),
+    "people_never": ("从未登录", "never"),
+    "people_areas": ("负责网格", "Grids"),
+    "people_areas_hint": (
+        "网格编码 (监督员/网格员填写), 用逗号或空格分隔",
+        "grid codes (for supervisors), separated by commas or spaces",
+    ),
+    "people_edit": ("编辑", "Edit"),
+    "people_new": ("新增人员", "Add a person"),
+    "people_password": (
+        "初始密码 (至少 10 位, 不能是用户名或常见密码)",
+        "Initial password (at least 10 characters, not the username or a common password)",
+    ),
+    "people_new_password": (
+        "新密码 (至少 10 位, 不能是用户名或常见密码)",
+        "New password (at least 10 characters, not the username or a common password)",
+    ),
+    "people_reset": ("重置密码", "Reset the password"),
+    "people_reset_hint": (
+        "重置后, 该用户已登录的会话和令牌立即失效。",
+        "The user's sessions and tokens end at once.",
+    ),
+    "people_disable": ("停用账户", "Disable the account"),
+    "people_enable": ("启用账户", "Enable the account"),
+    "people_disable_hint": (
+        "停用后, 该用户立即退出所有登录, 令牌作废, 不能再登录。",
+        "Once disabled, the user is signed out everywhere, their tokens end, and they cannot "
+        "sign in.",
+    ),
+    "people_any_role": ("全部角色", "Any role"),
+    "people_any_state": ("全部状态", "Any state"),
+    "people_search_hint": (
+        "姓名、用户名、拼音首字母或电话号码",
+        "name, username, initials or phone",
+    ),
+    "people_save": ("保存", "Save"),
+    "people_add": ("添加", "Add"),
+    "people_saved": ("已保存", "Saved"),
+    "people_failed": ("保存失败", "Not saved"),
+    "people_none": ("没有符合条件的人员", "No one matches"),
+    "people_prev": ("上一页", "Previous page"),
+    "people_page_of": ("页", "page"),
 }
 
 

@@ -91,9 +91,12 @@ ERROR_TITLES = {
 }
 
 
-def error_page(request: Request, status: int, zh: str, en: str) -> HTMLResponse:
+def error_page(
+    request: Request, status: int, zh: str, en: str, *, user: Any = None
+) -> HTMLResponse:
     """A refusal as the site's own page (kit.errors installs it for every path a person sees):
-    the status kept, the sentence in the page's language, a way back."""
+    the status kept, the sentence in the page's language, a way back; the header of `user`
+    (the signed-in user, found by the app: this frame knows no domain) or of nobody."""
     lang = lang_of(request)
     index = 1 if lang == "en" else 0
     title = ERROR_TITLES.get(status, ERROR_TITLES[500] if status >= 500 else ERROR_TITLES[400])
@@ -103,7 +106,7 @@ def error_page(request: Request, status: int, zh: str, en: str) -> HTMLResponse:
         {
             "t": translator(lang),
             "lang": lang,
-            "user": None,
+            "user": user,
             "status": status,
             "title": title[index],
             "message": (zh, en)[index],
