@@ -67,15 +67,9 @@ def render(request: Request, name: str, user: Any, **context) -> HTMLResponse:
 
 
 def words(lang: str) -> dict:
+    """Every word of WORDS in `lang`, for the page scripts (CG.words)."""
     t = translator(lang)
-    extra = {
-        "need_category": ("请选择问题类别", "choose a category"),
-        "need_score": ("请选择评分", "choose a score"),
-        "failed": ("提交失败, 请重试", "failed, try again"),
-    }
-    out = {k: t(k) for k in WORDS}
-    out.update({k: v[1 if lang == "en" else 0] for k, v in extra.items()})
-    return out
+    return {k: t(k) for k in WORDS}
 
 
 ERROR_TITLES = {
