@@ -165,7 +165,7 @@ def check(page: Page, lang: str, what: str, problems: list) -> None:
         problems.append(f"{lang} {what} {place}: {text[:120]!r}")
 
 
-def visit(page: Page, base: str, path: str, lang: str, problems: list) -> None:
+def visit(page: Page, base: str, path: str, lang: str, problems: list, who: str = "") -> None:
     page.goto(f"{base}{path}")
     page.wait_for_load_state("load")
     landed = urlsplit(page.url).path  # a signed-out visitor lands on the sign-in page
@@ -179,9 +179,15 @@ def visit(page: Page, base: str, path: str, lang: str, problems: list) -> None:
         )
     page.wait_for_timeout(150)  # the map's and the page script's last fetches
     check(page, lang, path, problems)
-    if any(path.startswith(s) for s in SHOT):
-        name = path.strip("/").split("?")[0].replace("/", "-") or "home"
-        page.screenshot(path=str(SHOTS / f"lang-{lang}-{name}-{page.viewport_size['width']}.png"))
+    if any(path.startswith(s) for s in SHOT):  # at the page's width and on a phone
+        name = (who + "-" + path.strip("/").split("?")[0].replace("/", "-")).strip("-")
+        size = page.viewport_size
+        for view in (size, PHONE) if size != PHONE else (size,):
+            page.set_viewport_size(view)
+            page.screenshot(
+                path=str(SHOTS / f"lang-{lang}-{name}-{view['width']}.png"), full_page=True
+            )
+        page.set_viewport_size(size)
 
 
 def staff_paths(username: str, data: dict) -> list[str]:
@@ -214,7 +220,7 @@ def test_every_staff_page_is_in_one_language(shift_site, browser, lang):
         page = new_page(browser, base, lang)
         sign_in(page, base, username)
         for path in staff_paths(username, data):
-            visit(page, base, path, lang, problems)
+            visit(page, base, path, lang, problems, username)
         page.context.close()
     assert problems == [], report(problems)
 

@@ -39,7 +39,12 @@ class AppError(Exception):
 def messages(zh: str, en: str) -> dict[str, Any]:
     """The refusal's sentence in each language apart (`detail` holds both): a page shows the
     one of its own language (static/js/cg.js, cgProblem)."""
-    return {"message": {"zh": zh, "en": en}}
+    return {"message": {"zh": zh, "en": sentence(en)}}
+
+
+def sentence(text: str) -> str:
+    """An English message as a sentence begins (the messages are written as clauses)."""
+    return text[:1].upper() + text[1:]
 
 
 class BadRequest(AppError):

@@ -14,7 +14,7 @@
     var parts = [[d, W.unit_day], [h, W.unit_hour], [m % 60, W.unit_minute]]
       .filter(function (p) { return p[0]; }).slice(0, 2)
       .map(function (p) { return p[0] + " " + p[1]; });
-    return (ms >= 0 ? W.time_left : W.time_over) + " " + (parts.join(" ") || "0 " + W.unit_minute);
+    return (ms >= 0 ? W.time_left : W.time_over).replace("{t}", parts.join(" ") || "0 " + W.unit_minute);
   }
   function load() {
     fetch("/api/v1/command/summary").then(function (r) { return r.json(); }).then(function (d) {

@@ -29,7 +29,7 @@
       tbody.replaceChildren.apply(tbody, d.rows.map(function (r) {
         return cgRow(cols.map(function (c) { return fmt(c, r[c]); }), "td", [0]);  // the name is the district's
       }).concat([cgRow(cols.map(function (c) { return c === "name" ? W.total_sum : fmt(c, d.total[c]); }))]));
-      document.getElementById("cutoff").textContent = W.cut_off + ": " + d.cutoff;
+      document.getElementById("cutoff").textContent = W.cut_off + ": " + d.cutoff.slice(0, 19).replace("T", " ");
       var ranked = d.rows.filter(function (r) { return r.composite != null; }).sort(function (a, b) { return b.composite - a.composite; });
       charts.composite.setOption({grid: {left: 110}, xAxis: {type: "value", max: 100}, yAxis: {type: "category", inverse: true,
         data: ranked.map(function (r) { return r.name; })}, series: [{type: "bar", data: ranked.map(function (r) { return +r.composite.toFixed(2); })}]}, true);
