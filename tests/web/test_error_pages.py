@@ -43,7 +43,7 @@ def test_a_bad_month_is_a_400_page(client, session):
     r = client.get("/stats/assessment/2026-13")
     assert_error_page(r, 400, "月份格式应为 年-月")
     client.cookies.set("lang", "en")
-    assert_error_page(client.get("/stats/assessment/2026-13"), 400, "month must be YYYY-MM")
+    assert_error_page(client.get("/stats/assessment/2026-13"), 400, "Month must be YYYY-MM")
 
 
 def test_the_admin_page_is_a_403_page_for_others(client, session):
