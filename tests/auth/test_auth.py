@@ -26,6 +26,7 @@ def test_wrong_password_is_401_with_a_clear_message(client, people):
     assert r.json() == {
         "error": "unauthorized",
         "detail": "用户名或密码错误 / wrong username or password",
+        "message": {"zh": "用户名或密码错误", "en": "Wrong username or password"},
     }
 
 

@@ -50,7 +50,7 @@ def sign_in_with_keyboard(page, base: str, username: str) -> None:
 
 
 def act(page, label: str, note: str = "", photo: Path | None = None, public: bool = False) -> None:
-    button = page.get_by_role("button", name=label)
+    button = page.get_by_role("button", name=label, exact=True)
     button.wait_for()
     # the page's script opens the form: on a loaded machine it may run after the button shows
     page.wait_for_load_state("load")
@@ -62,7 +62,7 @@ def act(page, label: str, note: str = "", photo: Path | None = None, public: boo
     if photo:
         page.set_input_files("#act-photos", str(photo))
     with page.expect_navigation():  # the page reloads once the action is taken
-        page.get_by_role("button", name="确认 / Confirm").click()
+        page.get_by_role("button", name="确认", exact=True).click()
     page.wait_for_load_state("networkidle")
 
 
@@ -99,8 +99,8 @@ def test_report_handle_verify_rate(site, browser, tmp_path):
     sign_in_with_keyboard(handler, site, "ha")
     handler.screenshot(path=str(SHOTS / "console-desk.png"))
     handler.get_by_role("link", name=code).click()
-    act(handler, "签收 take")
-    act(handler, "处置反馈 report_done", note="已清理完毕", photo=after)
+    act(handler, "签收")
+    act(handler, "处置反馈", note="已清理完毕", photo=after)
     expect(handler.locator("body")).to_contain_text("待核查")
     handler.screenshot(path=str(SHOTS / "case-desk.png"), full_page=True)
 
@@ -108,7 +108,7 @@ def test_report_handle_verify_rate(site, browser, tmp_path):
     supervisor = browser.new_page(viewport=PHONE)
     sign_in_with_keyboard(supervisor, site, "sup")
     supervisor.goto(f"{site}/console/cases/{code}")
-    act(supervisor, "核查结案 verify_pass", note="现场已清理", public=True)
+    act(supervisor, "核查结案", note="现场已清理", public=True)
     expect(supervisor.locator("body")).to_contain_text("已结案")
     supervisor.screenshot(path=str(SHOTS / "case-phone.png"), full_page=True)
 
@@ -196,13 +196,13 @@ def test_admin_uploads_grids_and_sees_the_import_errors(site, browser, tmp_path)
     page.goto(f"{site}/admin")
     grids = page.locator("form[data-url='/api/v1/geo/import']")
     grids.locator("input[type=file]").set_input_files(str(bad))
-    grids.get_by_role("button", name="导入 / Import").click()
+    grids.get_by_role("button", name="导入", exact=True).click()
     expect(grids.locator(".msg")).to_contain_text("#4 239901001001002")
-    expect(grids.locator(".msg")).to_contain_text("unknown level")
+    expect(grids.locator(".msg")).to_contain_text("未知层级")
     page.screenshot(path=str(SHOTS / "admin-desk.png"))
     grids.locator("input[type=file]").set_input_files(str(DATA / "geo-small.geojson"))
-    grids.get_by_role("button", name="导入 / Import").click()
-    expect(grids.locator(".msg")).to_contain_text("updated")
+    grids.get_by_role("button", name="导入", exact=True).click()
+    expect(grids.locator(".msg")).to_contain_text("已保存")
 
 
 def test_admin_edits_people_in_words(site, browser):

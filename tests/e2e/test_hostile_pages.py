@@ -184,7 +184,7 @@ def walk_every_page(walk: Walk, data) -> None:
         if username == "ha":  # a handler's case, the action form opened
             page = walk.visit(page, f"/console/cases/{data.codes[2]}")
             page.wait_for_load_state("load")  # the script that opens the form has run
-            page.get_by_role("button", name="备注 comment").click()
+            page.get_by_role("button", name="备注", exact=True).click()
             expect(page.locator("#note")).to_be_visible()
             walk.check(page)
 
@@ -217,7 +217,7 @@ def walk_every_page(walk: Walk, data) -> None:
     expect(page.locator("#kpis")).to_contain_text(attack(1))  # the streets
     for group, name in (("unit", attack(2)), ("category", attack(3))):
         page.select_option("#group", group)
-        page.get_by_role("button", name="查询 / Show").click()
+        page.get_by_role("button", name="查询", exact=True).click()
         expect(page.locator("#kpis")).to_contain_text(name)  # the department, the category
         page.wait_for_load_state("networkidle")
         walk.check(page)

@@ -28,7 +28,7 @@ def test_a_dispatcher_places_a_case_on_the_map(site, browser):  # noqa: F811
             page.close()
             continue
         page.wait_for_load_state("load")  # the script that opens the form has run
-        page.get_by_role("button", name="定位 relocate").click()
+        page.get_by_role("button", name="定位", exact=True).click()
         page.wait_for_function("document.getElementById('map').cgMap !== undefined")
         page.evaluate(
             "([lon, lat]) => document.getElementById('map').cgMap.setView([lat, lon], 15)",
@@ -46,7 +46,7 @@ def test_a_dispatcher_places_a_case_on_the_map(site, browser):  # noqa: F811
         page.mouse.click(*point)
         expect(page.locator("#place")).not_to_have_text("—")
         page.screenshot(path="/tmp/relocate-desk.png", full_page=True)
-        act(page, "定位 relocate", note="电话核实位置")
+        act(page, "定位", note="电话核实位置")
         expect(page.locator(".timeline")).to_contain_text("定位")
         expect(page.locator(".timeline")).to_contain_text("派遣")
         page.close()

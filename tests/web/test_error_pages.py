@@ -26,7 +26,7 @@ def test_a_missing_page_is_the_sites_404_in_either_language(client, session):
     assert_error_page(r, 404, "未找到该页面")
     client.cookies.set("lang", "en")
     r = client.get("/no-such-page")
-    assert_error_page(r, 404, "page not found")
+    assert_error_page(r, 404, "Page not found.")
     assert "未找到该页面" not in r.text
 
 
@@ -41,9 +41,9 @@ def test_a_bad_month_is_a_400_page(client, session):
     world(session)
     login(client, "disp")
     r = client.get("/stats/assessment/2026-13")
-    assert_error_page(r, 400, "月份格式应为 YYYY-MM")
+    assert_error_page(r, 400, "月份格式应为 年-月")
     client.cookies.set("lang", "en")
-    assert_error_page(client.get("/stats/assessment/2026-13"), 400, "month must be YYYY-MM")
+    assert_error_page(client.get("/stats/assessment/2026-13"), 400, "Month must be YYYY-MM")
 
 
 def test_the_admin_page_is_a_403_page_for_others(client, session):

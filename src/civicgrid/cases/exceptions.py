@@ -1,4 +1,4 @@
-from civicgrid.cases.workflow import STATE_NAMES_ZH, allowed_actions
+from civicgrid.cases.workflow import ACTION_NAMES_ZH, STATE_NAMES_ZH, allowed_actions, in_words
 from civicgrid.kit.errors import BadRequest, Conflict, Forbidden, NotFound
 
 
@@ -13,11 +13,12 @@ class IllegalTransition(Conflict):
     def __init__(self, state: str | None, action: str):
         allowed = [a for a in allowed_actions(state) if a not in ("urge", "comment")]
         zh_state = STATE_NAMES_ZH.get(state or "", state)
+        allowed_zh = "、".join(ACTION_NAMES_ZH.get(a, a) for a in allowed)
         super().__init__(
-            f"案件当前状态为「{zh_state}」, 不能执行 {action}; "
-            f"现在可以: {', '.join(allowed) or '无'}",
-            f"the case is {state}: {action} is not allowed; allowed now: "
-            f"{', '.join(allowed) or 'nothing'}",
+            f"案件当前状态为「{zh_state}」, 不能执行「{ACTION_NAMES_ZH.get(action, action)}」; "
+            f"现在可以: {allowed_zh or '无'}",
+            f"the case is {in_words(state or '')}: {in_words(action)} is not allowed; allowed now: "
+            f"{', '.join(map(in_words, allowed)) or 'nothing'}",
             extra={"state": state, "allowed": allowed},
         )
 

@@ -22,7 +22,8 @@ from civicgrid.kit.http import MAX_ID, AppSettings, DbSession
 from civicgrid.kit.timefmt import iso_local
 from civicgrid.media import service as media_service
 from civicgrid.org import service as org_service
-from civicgrid.web.layout import render, seconds_left
+from civicgrid.web.i18n import lang_of
+from civicgrid.web.layout import render, seconds_left, words
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,10 +50,7 @@ def console(
     phone = any(r in views.CONTACT_ROLES for r in user.roles)
     scope = auth_service.scope_codes(session, user)
     now = utcnow()
-    counts = [
-        (key, case_queries.QUEUES[key].label, case_queries.count_queue(session, key, scope=scope))
-        for key in mine
-    ]
+    counts = [(key, case_queries.count_queue(session, key, scope=scope)) for key in mine]
     found = case_queries.list_queue(
         session,
         queue,
@@ -118,9 +116,7 @@ def case_page(
         rating=rates[-1] if rates else None,  # the latest rating counts (kpis.md)
         urges=[row for row in detail["timeline"] if row["action"] == "urge"],
     )
-    actions = [
-        (a, f"{workflow.ACTION_NAMES_ZH[a]} {a}") for a in policy.allowed_for(session, case, user)
-    ]
+    actions = policy.allowed_for(session, case, user)
     units = [u for u in org_service.units(session) if u.kind in ("street", "department")]
     return render(
         request,
@@ -128,6 +124,7 @@ def case_page(
         user,
         case=detail,
         actions=actions,
+        words=words(lang_of(request)),
         units=units,
         tiles=settings.tile_url,
     )
@@ -135,7 +132,9 @@ def case_page(
 
 @router.get("/board", response_class=HTMLResponse)
 def board(request: Request, user: PageUser, settings: AppSettings) -> HTMLResponse:
-    return render(request, "board.html", user, tiles=settings.tile_url)
+    return render(
+        request, "board.html", user, tiles=settings.tile_url, words=words(lang_of(request))
+    )
 
 
 def limit_rows(session) -> list[dict]:
@@ -169,12 +168,15 @@ def admin(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
 
     if not user.has_role("admin"):
         raise Forbidden("此页面仅限管理员使用", "this page is for administrators only")
-    units = [u for u in org_service.units(session) if u.kind != "community"]
+    every = org_service.units(session)
+    units = [u for u in every if u.kind != "community"]
     return render(
         request,
         "admin.html",
         user,
         units=units,
+        unit_names={u.code: u.name for u in every},
+        words=words(lang_of(request)),
         kinds=org_service.UNIT_KINDS,
         limits=limit_rows(session),
         limit_units=workflow.LIMIT_UNITS,

@@ -51,7 +51,8 @@ def actor_for(session: Session, user, action: str) -> Actor:
     if role is None:
         raise ActionForbidden(
             f"您的角色不能执行「{workflow.ACTION_NAMES_ZH.get(action, action)}」",
-            f"your roles may not take the action {action}; it needs one of {', '.join(allowed)}",
+            f"your roles may not take the action {workflow.in_words(action)}; it needs one of "
+            f"{', '.join(allowed)}",
         )
     scope = auth_service.scope_codes(session, user)
     return Actor(user.username, role, frozenset(scope) if scope is not None else None)
@@ -86,8 +87,8 @@ def check_actor(case: Case, action: str, actor: Actor) -> None:
         return
     if actor.role not in workflow.ROLES.get(action, ()):
         raise ActionForbidden(
-            f"角色 {actor.role} 不能执行「{workflow.ACTION_NAMES_ZH.get(action, action)}」",
-            f"role {actor.role} may not take the action {action}",
+            f"您的角色不能执行「{workflow.ACTION_NAMES_ZH.get(action, action)}」",
+            f"the role {actor.role} may not take the action {workflow.in_words(action)}",
         )
     if actor.role == "citizen":
         return
@@ -156,12 +157,12 @@ def check_evidence(settings, case, action: str, *, note: str, photos: int) -> No
     if action in workflow.NOTE_REQUIRED and not note.strip():
         raise BadAction(
             f"「{workflow.ACTION_NAMES_ZH[action]}」需要填写说明",
-            f"{action} needs a note saying why",
+            f"{workflow.in_words(action)} needs a note saying why",
         )
     if photos < 1 and photo_required(settings, case, action):
         raise BadAction(
             "处置反馈需要至少一张处置后照片",
-            "report_done needs at least one photo taken after the work",
+            "Reporting it done needs at least one photo taken after the work.",
         )
 
 

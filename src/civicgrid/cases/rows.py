@@ -147,7 +147,9 @@ def check_payload(
         if value is None:
             if field.required and (history or not field.live_default):
                 raise BadAction(
-                    f"「{workflow.ACTION_NAMES_ZH[action]}」需要 {name}", f"{action} needs {name}"
+                    f"「{workflow.ACTION_NAMES_ZH[action]}」需要填写"
+                    f"{workflow.FIELD_NAMES_ZH.get(name, '全部内容')}",
+                    f"{workflow.in_words(action)} needs {workflow.in_words(name)}",
                 )
             continue
         out[name] = _value(field, name, value, units)

@@ -110,6 +110,24 @@ ACTION_NAMES_ZH = {
     "urge": "督办",
     "comment": "备注",
 }
+# What a payload field is called in a refusal a person reads (Chinese; English says the field
+# with spaces for underscores).
+FIELD_NAMES_ZH = {
+    "deadline": "处置时限",
+    "duplicate_of": "重复案件编号",
+    "lat": "纬度",
+    "lon": "经度",
+    "score": "评分",
+    "unit": "处置单位",
+    "until": "延期至",
+}
+
+
+def in_words(code: str) -> str:
+    """An action's, state's or field's code as English words: "report_done" -> "report done"."""
+    return code.replace("_", " ")
+
+
 STATE_NAMES_ZH = {
     "reported": "已上报",
     "registered": "已立案",

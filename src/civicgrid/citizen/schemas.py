@@ -36,6 +36,10 @@ class PublicEvent(BaseModel):
     action: str
     action_zh: str | None
     text: str | None = Field(default=None, description="the step's fixed public text (已受理 …)")
+    step: str | None = Field(
+        default=None, description="the state the step left the case in; none for a note"
+    )
+    unit: str | None = Field(default=None, description="the unit a dispatch sent the case to")
     note: str | None = Field(default=None, description="a note staff marked public, else empty")
 
 

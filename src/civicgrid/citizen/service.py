@@ -307,6 +307,7 @@ def public_view(session: Session, case: AnyCase, *, photo_url) -> dict:
         "score": case.score,
         "can_rate": case.state == "closed" and not case_policy.citizen_rated(session, case),
         # the steps that moved the case, by their public text, and the notes marked public
+        # (`step` and `unit` let a page write the text in its own language)
         "timeline": [
             {
                 "at": iso_local(e.at),
@@ -315,6 +316,10 @@ def public_view(session: Session, case: AnyCase, *, photo_url) -> dict:
                 "text": public_step_text(e.to_state, unit_names.get((e.payload or {}).get("unit")))
                 if e.to_state != e.from_state
                 else workflow.ACTION_NAMES_ZH.get(e.action),
+                "step": e.to_state if e.to_state != e.from_state else None,
+                "unit": unit_names.get((e.payload or {}).get("unit"))
+                if e.action == "dispatch"
+                else None,
                 "note": e.note if e.public else "",
             }
             for e in events

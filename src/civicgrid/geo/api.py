@@ -80,11 +80,17 @@ def locate(
     if viewer is not None:
         answer["responsible"] = _responsible_people(session, found, viewer)
     if not inside:
-        answer["message"] = (
-            "该点不在辖区任何网格内 / the point is outside every grid of the district"
-        )
+        zh, en = "该点不在辖区任何网格内", "The point is outside every grid of the district."
     elif found["grid"] is None:
-        answer["message"] = "该点在街道内但不在任何网格内 / inside a street but outside every grid"
+        zh, en = (
+            "该点在街道内但不在任何网格内",
+            "The point is inside a street but outside every grid.",
+        )
+    else:
+        return answer
+    # `message` holds both languages for programs; `notice` each apart, for the pages
+    answer["message"] = f"{zh} / {en}"
+    answer["notice"] = {"zh": zh, "en": en}
     return answer
 
 
@@ -140,7 +146,7 @@ def import_file(session: DbSession, file: UploadFile) -> dict:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise GeoImportInvalid(
-            [{"index": None, "code": None, "reason": f"不是有效的 JSON / not valid JSON: {exc}"}]
+            [service.problem(None, None, "不是有效的 JSON 文件", f"not valid JSON: {exc}")]
         ) from exc
     result = service.import_geojson(session, data)
     session.commit()

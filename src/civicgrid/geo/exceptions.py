@@ -5,13 +5,8 @@ class GeoImportInvalid(Invalid):
     """The file has problems; nothing was written. `problems` lists each by index and code."""
 
     def __init__(self, problems: list[dict]):
-        lines = "; ".join(
-            f"#{p['index']} {p.get('code') or ''}: {p['reason']}".replace("  ", " ")
-            for p in problems[:20]
-        )
-        more = f" (+{len(problems) - 20})" if len(problems) > 20 else ""
         super().__init__(
-            f"GeoJSON 文件有 {len(problems)} 处错误, 未导入任何内容: {lines}{more}",
+            f"GeoJSON 文件有 {len(problems)} 处错误, 未导入任何内容",
             f"the GeoJSON file has {len(problems)} problem(s); nothing was imported",
             extra={"problems": problems},
         )

@@ -61,61 +61,69 @@ def _short_ring(geometry: dict) -> int | None:
     return None
 
 
+def problem(index: int | None, code: str | None, zh: str, en: str) -> dict:
+    """One problem of an import file: `reason` in both languages (programs), `message` each
+    apart (the admin page shows its own language)."""
+    return {"index": index, "code": code, "reason": f"{zh} / {en}", "message": {"zh": zh, "en": en}}
+
+
 def _parse_feature(i: int, feature, problems: list[dict]) -> dict | None:
-    def bad(reason: str, code: str | None = None) -> None:
-        problems.append({"index": i, "code": code, "reason": reason})
+    def bad(zh: str, en: str, code: str | None = None) -> None:
+        problems.append(problem(i, code, zh, en))
 
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
-        bad("不是 GeoJSON Feature / not a GeoJSON Feature")
+        bad("不是 GeoJSON Feature", "not a GeoJSON Feature")
         return None
     props = feature.get("properties") or {}
     code = props.get("code")
     code = str(code).strip() if code is not None else ""
     if not code:
-        bad("缺少 code / missing code")
+        bad("缺少 code", "missing code")
         return None
     level = props.get("level")
     if level not in LEVELS:
-        bad(f"未知层级 level={level!r} / unknown level; use {', '.join(LEVELS)}", code)
+        bad(f"未知层级 level={level!r}", f"unknown level; use {', '.join(LEVELS)}", code)
         return None
     name = str(props.get("name") or "").strip()
     if not name:
-        bad("缺少 name / missing name", code)
+        bad("缺少 name", "missing name", code)
         return None
     parent = props.get("parent")
     parent = str(parent).strip() if parent not in (None, "") else None
     if level != "district" and parent is None:
-        bad("缺少 parent / missing parent", code)
+        bad("缺少 parent", "missing parent", code)
         return None
     try:
         datum = datum_mod.check_datum(props.get("datum") or "wgs84")
     except BadRequest:
-        bad(f"未知坐标系 datum={props.get('datum')!r} / unknown datum", code)
+        bad(f"未知坐标系 datum={props.get('datum')!r}", "unknown datum", code)
         return None
     responsible = props.get("responsible") or []
     if not isinstance(responsible, list) or not all(isinstance(u, str) for u in responsible):
-        bad("responsible 应为用户名列表 / responsible must be a list of usernames", code)
+        bad("responsible 应为用户名列表", "responsible must be a list of usernames", code)
         return None
     geometry = feature.get("geometry")
     if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
-        bad("几何必须是 Polygon 或 MultiPolygon / geometry must be a Polygon or MultiPolygon", code)
+        bad(
+            "几何必须是 Polygon 或 MultiPolygon", "geometry must be a Polygon or MultiPolygon", code
+        )
         return None
     short = _short_ring(geometry)
     if short is not None:
-        bad(f"多边形的环少于 4 个点 / a ring has fewer than 4 points ({short})", code)
+        bad("多边形的环少于 4 个点", f"a ring has fewer than 4 points ({short})", code)
         return None
     try:
         geom = shape(geometry)
     except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
-        bad(f"几何无效 (少于 4 个点或坐标错误) / invalid geometry: {exc}", code)
+        bad("几何无效 (少于 4 个点或坐标错误)", f"invalid geometry: {exc}", code)
         return None
     if geom.is_empty or not geom.is_valid:
         reason = explain_validity(geom) if not geom.is_empty else "empty"
-        bad(f"多边形无效 (自相交等) / invalid polygon: {reason}", code)
+        bad("多边形无效 (自相交等)", f"invalid polygon: {reason}", code)
         return None
     minx, miny, maxx, maxy = geom.bounds
     if not (minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90):
-        bad("坐标超出经纬度范围 / coordinates out of range", code)
+        bad("坐标超出经纬度范围", "coordinates out of range", code)
         return None
     geom = datum_mod.shape_to_wgs84(geom, datum)
     return {

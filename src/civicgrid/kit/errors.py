@@ -29,7 +29,23 @@ class AppError(Exception):
         return f"{self.zh} / {self.en}"
 
     def body(self) -> dict[str, Any]:
-        return {"error": self.error, "detail": self.detail, **self.extra}
+        return {
+            "error": self.error,
+            "detail": self.detail,
+            **messages(self.zh, self.en),
+            **self.extra,
+        }
+
+
+def messages(zh: str, en: str) -> dict[str, Any]:
+    """The refusal's sentence in each language apart (`detail` holds both): a page shows the
+    one of its own language (static/js/cg.js, cgProblem)."""
+    return {"message": {"zh": zh, "en": sentence(en)}}
+
+
+def sentence(text: str) -> str:
+    """An English message as a sentence begins (the messages are written as clauses)."""
+    return text[:1].upper() + text[1:]
 
 
 class BadRequest(AppError):
@@ -147,12 +163,17 @@ MACHINE_PREFIXES = ("/api/", "/open311/")
 # It may read the database (who is signed in, for the header): it runs in a worker thread.
 PageRenderer = Callable[[Request, int, str, str], Response]
 
+INVALID_WORDS = (
+    "提交的内容有误, 请检查后重试",
+    "Something in the request is not valid; check it and try again.",
+)
+
 HTTP_WORDS = {
-    400: ("请求有误", "bad request"),
-    401: ("未登录", "not signed in"),
-    403: ("无权限", "not allowed"),
-    404: ("未找到该页面", "page not found"),
-    405: ("不支持该方法", "method not allowed"),
+    400: ("请求有误", "The request is not valid."),
+    401: ("未登录", "You are not signed in."),
+    403: ("无权限", "You are not allowed to do this."),
+    404: ("未找到该页面", "Page not found."),
+    405: ("不支持该方法", "This method is not supported."),
 }
 
 
@@ -192,13 +213,17 @@ def install_handlers(app: FastAPI, page: PageRenderer | None = None) -> None:
         # message says the range); 422 stays for what does not parse at all.
         out_of_range = all(e.get("type") in BOUND_ERRORS for e in errors)
         status = 400 if out_of_range else 422
-        shown = await as_page(request, status, f"请求内容有误: {text}", f"invalid request: {text}")
+        # A person reads a sentence in the page's language (pydantic's own words are English
+        # and name fields by their code); a program reads `detail` and `problems`.
+        zh, en = INVALID_WORDS
+        shown = await as_page(request, status, zh, en)
         if shown is not None:
             return shown
         return JSONResponse(
             {
                 "error": "bad_request" if out_of_range else "invalid",
                 "detail": f"请求内容有误 / invalid request: {text}",
+                **messages(zh, en),
                 "problems": problems,
             },
             status_code=status,
@@ -212,19 +237,21 @@ def install_handlers(app: FastAPI, page: PageRenderer | None = None) -> None:
         shown = await as_page(request, 400, zh, en)
         if shown is not None:
             return shown
-        return JSONResponse({"error": "bad_request", "detail": f"{zh} / {en}"}, status_code=400)
+        return JSONResponse(
+            {"error": "bad_request", "detail": f"{zh} / {en}", **messages(zh, en)}, status_code=400
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        zh, en = HTTP_WORDS.get(exc.status_code, ("请求错误", "request error"))
+        zh, en = HTTP_WORDS.get(exc.status_code, ("请求错误", "The request failed."))
         shown = await as_page(request, exc.status_code, zh, en, exc.headers)
         if shown is not None:
             return shown
-        zh = {404: "未找到", 405: "不支持该方法", 401: "未登录", 403: "无权限"}.get(
+        short = {404: "未找到", 405: "不支持该方法", 401: "未登录", 403: "无权限"}.get(
             exc.status_code, "请求错误"
         )
         return JSONResponse(
-            {"error": "http_error", "detail": f"{zh} / {exc.detail}"},
+            {"error": "http_error", "detail": f"{short} / {exc.detail}", **messages(zh, en)},
             status_code=exc.status_code,
             headers=exc.headers,
         )

@@ -21,18 +21,32 @@ _REFUSED_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffd\ufffe\uff
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+# The text fields of the forms, as the Chinese sentence names them (a field not listed is
+# "填写的内容"); the English sentence names the field by its code.
+FIELD_WORDS_ZH = {
+    "address": "地址",
+    "comment": "意见",
+    "contact_name": "姓名",
+    "description": "问题描述",
+    "name": "姓名",
+    "note": "说明",
+    "title": "职务",
+}
+
+
 class BadText(BadRequest):
     def __init__(self, field: str, char: str | None = None, *, max_length: int | None = None):
+        zh_field = FIELD_WORDS_ZH.get(field, "填写的内容")
         if char is None:
             super().__init__(
-                f"{field} 不能超过 {max_length} 个字符",
+                f"{zh_field}不能超过 {max_length} 个字符",
                 f"{field} is longer than {max_length} characters",
                 extra={"field": field},
             )
             return
         code = f"U+{ord(char):04X}"
         super().__init__(
-            f"{field} 含有不允许的字符 ({code}: 控制字符或无法解码的字节), 请删除后重试",
+            f"{zh_field}含有不允许的字符 ({code}: 控制字符或无法解码的字节), 请删除后重试",
             f"{field} contains a character that is not allowed ({code}: a control character "
             "or bytes that could not be decoded); remove it and try again",
             extra={"field": field},
@@ -71,8 +85,10 @@ _CHINA = re.compile(r"^(?:\+86|0086|86)(1\d{10})$")
 class BadPhone(BadRequest):
     def __init__(self, field: str, raw: str):
         super().__init__(
-            f"{field} {raw[:30]!r} 不是有效的电话号码 (5-20 位数字)",
-            f"{field} {raw[:30]!r} is not a phone number (5-20 digits)",
+            # the sentence a person reads does not repeat what they typed: it is in the
+            # field before them (and may be any text at all)
+            "电话号码无效, 应为 5-20 位数字",
+            f"{field} is not a phone number (5-20 digits)",
             extra={"field": field},
         )
 

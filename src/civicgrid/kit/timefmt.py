@@ -39,7 +39,7 @@ def parse_aware(text: str, *, default_local: bool = False) -> dt.datetime:
 class BadTime(BadRequest):
     def __init__(self, name: str, text: str, why_zh: str, why_en: str):
         super().__init__(
-            f"{name} {text[:40]!r} {why_zh}",
+            f"时间 {text[:40]!r} {why_zh}",  # the field's code is for programs (`field`)
             f"{name} {text[:40]!r} {why_en}",
             extra={"field": name},
         )

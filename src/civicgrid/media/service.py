@@ -99,12 +99,13 @@ def check_image(data: bytes, settings: Settings, name: str = "photo") -> Checked
     """Decode and re-encode an upload. Refuses anything that is not a whole JPEG, PNG or WebP
     within the size and pixel limits (decompression bombs included)."""
     if len(data) > settings.photo_max_bytes:
+        mb = f"{settings.photo_max_bytes / 1024 / 1024:g}"
         raise BadPhoto(
-            f"照片 {name} 超过 {settings.photo_max_bytes // 1024 // 1024} MB",
-            f"photo {name} is larger than {settings.photo_max_bytes} bytes",
+            f"照片 {name} 超过 {mb} MB, 请缩小后重试",
+            f"The photo {name} is larger than {mb} MB; send a smaller one.",
         )
     if not data:
-        raise BadPhoto(f"照片 {name} 是空文件", f"photo {name} is empty")
+        raise BadPhoto(f"照片 {name} 是空文件", f"The photo {name} is an empty file.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -112,15 +113,15 @@ def check_image(data: bytes, settings: Settings, name: str = "photo") -> Checked
             if img.format not in FORMATS:
                 raise BadPhoto(
                     f"照片 {name} 格式 {img.format} 不支持, 请用 JPEG、PNG 或 WebP",
-                    f"photo {name}: {img.format} is not JPEG, PNG or WebP",
+                    f"The photo {name} is a {img.format} file; send JPEG, PNG or WebP.",
                 )
             w, h = img.size
             if w * h > settings.photo_max_pixels:
                 most = settings.photo_max_pixels / 1e6
                 raise BadPhoto(
                     f"照片 {name} 像素过多 ({w}×{h}, 最多 {most:.0f} 百万像素), 请缩小后重试",
-                    f"photo {name} has too many pixels ({w}x{h}; at most {most:.0f} MP): "
-                    "send a smaller photo",
+                    f"The photo {name} has too many pixels ({w}×{h}; at most {most:.0f} MP); "
+                    "send a smaller one.",
                 )
             gps = _gps_from_exif(img)
             img.load()
@@ -135,8 +136,8 @@ def check_image(data: bytes, settings: Settings, name: str = "photo") -> Checked
         Image.DecompressionBombWarning,
     ) as exc:
         raise BadPhoto(
-            f"照片 {name} 不是完整有效的图片",
-            f"photo {name} is not a valid image: {type(exc).__name__}",
+            f"照片 {name} 不是完整有效的图片, 请用 JPEG、PNG 或 WebP",
+            f"The photo {name} is not a whole, valid image; send JPEG, PNG or WebP.",
         ) from exc
     img = ImageOps.exif_transpose(img)
     if img.mode not in ("RGB", "L"):

@@ -60,7 +60,9 @@ def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
     try:
         first = dt.datetime.strptime(month, "%Y-%m").replace(tzinfo=local_zone())
     except ValueError:
-        raise BadRequest("月份格式应为 YYYY-MM", "month must be YYYY-MM") from None
+        raise BadRequest(
+            "月份格式应为 年-月, 如 2026-03", "month must be YYYY-MM, e.g. 2026-03"
+        ) from None
     check_year(first, "month", month)
     nxt = (first + dt.timedelta(days=32)).replace(day=1)
     return first, nxt

@@ -10,7 +10,8 @@ from civicgrid.kit.db import utcnow
 from civicgrid.kit.http import DbSession
 from civicgrid.kit.timefmt import local_zone
 from civicgrid.stats import assessment
-from civicgrid.web.layout import render
+from civicgrid.web.i18n import lang_of, translator
+from civicgrid.web.layout import render, words
 
 router = APIRouter(include_in_schema=False)
 
@@ -19,17 +20,10 @@ router = APIRouter(include_in_schema=False)
 def stats_page(request: Request, user: PageUser, month: str | None = None) -> HTMLResponse:
     """KPI tables and charts for a month, with downloads."""
     month = month or utcnow().astimezone(local_zone()).strftime("%Y-%m")
-    groups = [
-        ("street", "街道"),
-        ("unit", "处置单位"),
-        ("community", "社区"),
-        ("grid", "网格"),
-        ("category", "类别"),
-        ("major", "大类"),
-        ("source", "来源"),
-        ("none", "全区"),
-    ]
-    return render(request, "stats.html", user, month=month, groups=groups)
+    groups = ("street", "unit", "community", "grid", "category", "major", "source", "none")
+    return render(
+        request, "stats.html", user, month=month, groups=groups, words=words(lang_of(request))
+    )
 
 
 @router.get("/stats/assessment/{month}", response_class=HTMLResponse)
@@ -51,7 +45,8 @@ def assessment_page(
             return f"{value:.2f}"
         return str(value)
 
-    title = f"{month} 数字城管{'街道' if group_by == 'street' else '部门'}考核"
+    t = translator(lang_of(request))
+    title = t(f"assessment_{group_by}").format(month=month)
     return render(
         request,
         "assessment.html",

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from civicgrid.kit.errors import sentence
 from civicgrid.web.i18n import WORDS, lang_of, translator
 
 PACKAGE = Path(__file__).parent.parent
@@ -45,14 +46,15 @@ def seconds_left(deadline: dt.datetime | None, now: dt.datetime) -> int | None:
 
 
 def time_left(t: Any, seconds: int | None) -> str:
-    """ "剩 2 小时 5 分" / "超时 1 天 3 小时" in the page's language; "—" without a deadline."""
+    """ "剩 2 小时 5 分" / "超时 1 天 3 小时" ("2 h 5 min left") in the page's language; "—"
+    without a deadline."""
     if seconds is None:
         return "—"
     minutes = abs(seconds) // 60
     days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
     parts = [(days, "unit_day"), (hours, "unit_hour"), (mins, "unit_minute")]
     shown = [f"{n} {t(key)}" for n, key in parts if n][:2] or [f"0 {t('unit_minute')}"]
-    return f"{t('time_left' if seconds >= 0 else 'time_over')} {' '.join(shown)}"
+    return t("time_left" if seconds >= 0 else "time_over").format(t=" ".join(shown))
 
 
 TEMPLATES.env.globals["nav_links"] = nav_links
@@ -67,15 +69,9 @@ def render(request: Request, name: str, user: Any, **context) -> HTMLResponse:
 
 
 def words(lang: str) -> dict:
+    """Every word of WORDS in `lang`, for the page scripts (CG.words)."""
     t = translator(lang)
-    extra = {
-        "need_category": ("请选择问题类别", "choose a category"),
-        "need_score": ("请选择评分", "choose a score"),
-        "failed": ("提交失败, 请重试", "failed, try again"),
-    }
-    out = {k: t(k) for k in WORDS}
-    out.update({k: v[1 if lang == "en" else 0] for k, v in extra.items()})
-    return out
+    return {k: t(k) for k in WORDS}
 
 
 ERROR_TITLES = {
@@ -109,7 +105,7 @@ def error_page(
             "user": user,
             "status": status,
             "title": title[index],
-            "message": (zh, en)[index],
+            "message": (zh, sentence(en))[index],
         },
         status_code=status,
     )

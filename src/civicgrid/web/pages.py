@@ -17,7 +17,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, user: OptionalUser) -> HTMLResponse:
-    return render(request, "index.html", user, district="香坊区 · 哈尔滨市")
+    return render(request, "index.html", user)
 
 
 @router.get("/favicon.ico")

@@ -6,7 +6,8 @@
       var ul = document.createElement("ul");
       problems.slice(0, 50).forEach(function (p) {
         var li = document.createElement("li");
-        li.textContent = typeof p === "string" ? p : "#" + p.index + " " + (p.code || "") + ": " + p.reason;
+        var why = p.message && p.message[CG_LANG] || p.reason;
+        li.textContent = typeof p === "string" ? p : "#" + p.index + " " + (p.code || "") + ": " + why;
         ul.appendChild(li);
       });
       box.appendChild(ul);
@@ -29,17 +30,20 @@
         });
         req = {method: form.dataset.method, headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
       }
-      fetch(form.dataset.url, req)
-        .then(function (r) { return r.text().then(function (t) { return {ok: r.ok, body: t ? JSON.parse(t) : {}}; }); })
+      cgFetch(form.dataset.url, req)
         .then(function (res) {
-          if (res.ok) { show(box, true, "已保存 / saved " + JSON.stringify(res.body).slice(0, 200)); setTimeout(function () { location.reload(); }, 800); }
-          else { show(box, false, res.body.detail || "error", res.body.problems); }
-        });
+          if (res.ok) { show(box, true, CG.words.saved); setTimeout(function () { location.reload(); }, 800); }
+          else { show(box, false, cgProblem(res.body), res.body.problems); }
+        })
+        .catch(function () { show(box, false, cgProblem(null)); });
     });
   });
   Array.prototype.forEach.call(document.querySelectorAll("button.delete"), function (b) {
     b.onclick = function () {
-      fetch(b.dataset.url, {method: "DELETE"}).then(function () { location.reload(); });
+      var box = b.closest("form").querySelector(".msg");
+      cgFetch(b.dataset.url, {method: "DELETE"}).then(function (res) {
+        if (res.ok) { location.reload(); } else { show(box, false, cgProblem(res.body)); }
+      }).catch(function () { show(box, false, cgProblem(null)); });
     };
   });
 })();

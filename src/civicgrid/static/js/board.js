@@ -14,7 +14,7 @@
       });
       var tbody = document.querySelector("#streets tbody");
       tbody.replaceChildren.apply(tbody, d.streets.map(function (s) {
-        return cgRow([s.name, s.green, s.yellow, s.red, s.none, s.total]);
+        return cgRow([s.name, s.green, s.yellow, s.red, s.none, s.total], "td", [0]);
       }));
       var sum = {green: 0, yellow: 0, red: 0, none: 0, total: 0};
       d.streets.forEach(function (s) { Object.keys(sum).forEach(function (k) { sum[k] += s[k]; }); });

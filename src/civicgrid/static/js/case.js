@@ -13,7 +13,7 @@
   map.on("click", function (e) {
     if (action !== "relocate") { return; }
     chosen = {lon: Math.round(e.latlng.lng * 1e7) / 1e7, lat: Math.round(e.latlng.lat * 1e7) / 1e7};
-    if (pin) { pin.setLatLng(e.latlng); } else { pin = L.marker(e.latlng).addTo(map); }
+    if (pin) { pin.setLatLng(e.latlng); } else { pin = L.marker(e.latlng, {alt: (CG.words || {}).map_pin}).addTo(map); }
     document.getElementById("place").textContent = chosen.lon.toFixed(6) + ", " + chosen.lat.toFixed(6);
   });
   Array.prototype.forEach.call(form.querySelectorAll("[data-action]"), function (b) {
@@ -30,6 +30,11 @@
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     if (!action) { return; }
+    message.className = ""; message.textContent = "";
+    var W = CG.words || {};
+    if (action === "rate" && !(parseInt(document.getElementById("score").value, 10) >= 1)) {
+      message.className = "error"; message.textContent = W.need_score; return;
+    }
     var code = form.dataset.code, url = "/api/v1/cases/" + encodeURIComponent(code) + "/" + action.replace(/_/g, "-");
     var note = document.getElementById("note").value, req;
     var pub = document.getElementById("public").checked;  // 公开: the citizen sees this note
@@ -47,10 +52,11 @@
       if (action === "relocate" && chosen) { body.lon = chosen.lon; body.lat = chosen.lat; }
       req = {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
     }
-    fetch(url, req).then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); })
+    cgFetch(url, req)
       .then(function (res) {
         if (res.ok) { location.reload(); return; }
-        message.className = "error"; message.textContent = res.body.detail || "error";
-      });
+        message.className = "error"; message.textContent = cgProblem(res.body);
+      })
+      .catch(function () { message.className = "error"; message.textContent = cgProblem(null); });
   });
 })();

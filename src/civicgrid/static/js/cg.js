@@ -6,6 +6,28 @@
 (function () {
   var block = document.getElementById("cg-data");
   window.CG = block ? JSON.parse(block.textContent) : {};
+  // The page's language as the server rendered it: "en" or "zh".
+  window.CG_LANG = document.documentElement.lang === "en" ? "en" : "zh";
+
+  // A refusal from the API as a sentence in the page's language: every refusal carries
+  // message {zh, en} (kit.errors); anything else (no answer, not JSON) is the page's
+  // "failed, try again" (base.html puts it on <body data-failed>).
+  window.cgProblem = function (body) {
+    var m = body && body.message;
+    if (m && typeof m === "object" && m[CG_LANG]) { return m[CG_LANG]; }
+    return document.body.dataset.failed;
+  };
+
+  // fetch(url, req) answered as {ok, status, body}; a body that is not JSON becomes {}.
+  window.cgFetch = function (url, req) {
+    return fetch(url, req).then(function (r) {
+      return r.text().then(function (t) {
+        var body = {};
+        try { body = t ? JSON.parse(t) : {}; } catch (e) { body = {}; }
+        return {ok: r.ok, status: r.status, body: body};
+      });
+    });
+  };
 
   // A path on this site ("/x"), or null: no scheme (javascript:, data:, http:), no "//host",
   // no backslash or control character or space (browsers drop or turn them into "/").
@@ -29,9 +51,23 @@
     return el;
   };
 
-  // A table row of text cells (td, or th for a header).
-  window.cgRow = function (cells, tag) {
-    return cgEl("tr", {}, cells.map(function (v) { return cgEl(tag || "td", {}, [v]); }));
+  // A table row of text cells (td, or th for a header). The cells numbered in `data` hold
+  // names as the district entered them (streets, units, categories): translate="no".
+  window.cgRow = function (cells, tag, data) {
+    return cgEl("tr", {}, cells.map(function (v, i) {
+      return cgEl(tag || "td", data && data.indexOf(i) >= 0 ? {translate: "no"} : {}, [v]);
+    }));
+  };
+
+  // The words of a page (CG.words) filled in: cgWord("step_dispatched", {unit: el}) splits
+  // the text at {unit} and puts the element (or text) there.
+  window.cgWord = function (key, parts) {
+    var text = (CG.words || {})[key] || key, out = [];
+    text.split(/(\{[a-z_]+\})/).forEach(function (piece) {
+      var m = /^\{([a-z_]+)\}$/.exec(piece);
+      if (m && parts && m[1] in parts) { out.push(parts[m[1]]); } else if (piece) { out.push(piece); }
+    });
+    return out;
   };
 
   // The header's menu on a phone (CSS shows the button only on narrow screens).

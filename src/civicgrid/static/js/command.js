@@ -1,10 +1,10 @@
 (function () {
   var map = cgMap("map"), layer = L.layerGroup().addTo(map), timer = null;
   var colours = {green: "#1e8e3e", yellow: "#f2a900", red: "#d93025"};
-  function rows(id, items, cells) {
+  function rows(id, items, cells, data) {
     var tbody = document.querySelector("#" + id + " tbody");
     tbody.replaceChildren.apply(tbody, items.map(function (item) {
-      return cgRow(cells(item).map(function (v) { return v == null ? "—" : v; }));
+      return cgRow(cells(item).map(function (v) { return v == null ? "—" : v; }), "td", data);
     }));
   }
   var W = CG.words || {};
@@ -14,7 +14,7 @@
     var parts = [[d, W.unit_day], [h, W.unit_hour], [m % 60, W.unit_minute]]
       .filter(function (p) { return p[0]; }).slice(0, 2)
       .map(function (p) { return p[0] + " " + p[1]; });
-    return (ms >= 0 ? W.time_left : W.time_over) + " " + (parts.join(" ") || "0 " + W.unit_minute);
+    return (ms >= 0 ? W.time_left : W.time_over).replace("{t}", parts.join(" ") || "0 " + W.unit_minute);
   }
   function load() {
     fetch("/api/v1/command/summary").then(function (r) { return r.json(); }).then(function (d) {
@@ -29,9 +29,9 @@
       });
       var now = Date.parse(d.now);
       rows("latest", d.latest, function (c) {
-        return [c.code, c.state_zh, (c.address || "").slice(0, 16), c.light && c.deadline ? left(Date.parse(c.deadline) - now) : null];
-      });
-      rows("ranking", d.ranking, function (r) { return [r.rank, r.name, r.composite == null ? null : r.composite.toFixed(1), r.grade]; });
+        return [c.code, W["state_" + c.state] || c.state, (c.address || "").slice(0, 16), c.light && c.deadline ? left(Date.parse(c.deadline) - now) : null];
+      }, [2]);
+      rows("ranking", d.ranking, function (r) { return [r.rank, r.name, r.composite == null ? null : r.composite.toFixed(1), r.grade]; }, [1]);
     });
   }
   function soon() { if (!timer) { timer = setTimeout(function () { timer = null; load(); }, 500); } }

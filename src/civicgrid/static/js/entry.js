@@ -15,17 +15,17 @@
     var list = byId("history-list"), none = byId("history-none"), v = phone.value.trim();
     list.replaceChildren();
     if (!v) { none.textContent = W.caller_history_hint; return; }
-    fetch("/api/v1/cases/entry/caller?" + new URLSearchParams({phone: v}))
-      .then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); })
+    cgFetch("/api/v1/cases/entry/caller?" + new URLSearchParams({phone: v}))
       .then(function (res) {
-        if (!res.ok) { none.textContent = res.body.detail || W.failed; return; }
+        if (!res.ok) { none.textContent = cgProblem(res.body); return; }
         none.textContent = res.body.length ? "" : W.caller_history_none;
         res.body.forEach(function (c) {
           list.appendChild(cgEl("li", {}, [
             cgEl("a", {href: "/console/cases/" + encodeURIComponent(c.code)}, [c.code]),
-            " " + c.reported_at.slice(0, 10) + " " + (names[c.category] || c.category) + " · "
-              + (W["state_" + c.state] || c.state_zh),
-            cgEl("br"), c.address + " " + c.description
+            " " + c.reported_at.slice(0, 10) + " ",
+            cgEl("span", {translate: "no"}, [names[c.category] || c.category]),
+            " · " + (W["state_" + c.state] || c.state),
+            cgEl("br"), cgEl("span", {translate: "no"}, [c.address + " " + c.description])
           ]));
         });
       });
@@ -51,15 +51,11 @@
     }
     var key = keys.key(data);
     var button = byId("submit"); button.disabled = true;
-    fetch("/api/v1/cases/entry", {method: "POST", body: data, headers: {"Idempotency-Key": key}})
-      .then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); })
+    cgFetch("/api/v1/cases/entry", {method: "POST", body: data, headers: {"Idempotency-Key": key}})
       .then(function (res) {
         button.disabled = false;
         keys.done();
-        if (!res.ok) {
-          var d = res.body.detail;
-          message.className = "error"; message.textContent = typeof d === "string" ? d : W.failed; return;
-        }
+        if (!res.ok) { message.className = "error"; message.textContent = cgProblem(res.body); return; }
         form.hidden = true;
         var history = byId("history"); if (history) { history.hidden = true; }
         byId("done").hidden = false;

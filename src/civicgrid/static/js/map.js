@@ -2,7 +2,9 @@
 // network) the district and street outlines are drawn on a plain background.
 window.cgMap = function (id, opts) {
   opts = opts || {};
-  var map = L.map(id, {zoomControl: true, zoomSnap: 0.25, attributionControl: !!CG.tiles});
+  var W = CG.words || {};
+  var map = L.map(id, {zoomControl: false, zoomSnap: 0.25, attributionControl: !!CG.tiles});
+  L.control.zoom({zoomInTitle: W.zoom_in, zoomOutTitle: W.zoom_out}).addTo(map);
   document.getElementById(id).cgMap = map;  // for the browser tests: where a place is on screen
   map.setView([45.72, 126.70], 11);
   if (CG.tiles) {

@@ -17,12 +17,11 @@
     Array.prototype.forEach.call(document.getElementById("photos").files, function (f) { data.append("photos", f); });
     var key = keys.key(data);
     var button = document.getElementById("submit"); button.disabled = true;
-    fetch("/api/v1/citizen/reports", {method: "POST", body: data, headers: {"Idempotency-Key": key}})
-      .then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); })
+    cgFetch("/api/v1/citizen/reports", {method: "POST", body: data, headers: {"Idempotency-Key": key}})
       .then(function (res) {
         button.disabled = false;
         keys.done();  // answered: the next send is a new report
-        if (!res.ok) { message.className = "error"; message.textContent = res.body.detail || W.failed; return; }
+        if (!res.ok) { message.className = "error"; message.textContent = cgProblem(res.body); return; }
         form.hidden = true;
         document.getElementById("done").hidden = false;
         document.getElementById("done-code").textContent = res.body.code;

@@ -6,7 +6,7 @@
   window.cgCategoryPicker = function (search, choices, chosen) {
     function show(list) {
       choices.replaceChildren.apply(choices, list.slice(0, 12).map(function (c) {
-        var b = cgEl("button", {type: "button", role: "option", "data-code": c.code}, [c.name]);
+        var b = cgEl("button", {type: "button", role: "option", "data-code": c.code, translate: "no"}, [c.name]);
         if (chosen.value === c.code) { b.className = "on"; }
         b.onclick = function () { chosen.value = c.code; search.value = c.name; show(list); };
         return b;
@@ -29,22 +29,31 @@
     var map = cgMap("map"), marker = null;
     function place(lat, lon) {
       document.getElementById("lat").value = lat; document.getElementById("lon").value = lon;
-      if (marker) { marker.setLatLng([lat, lon]); } else { marker = L.marker([lat, lon]).addTo(map); }
-      fetch("/api/v1/geo/locate?" + new URLSearchParams({lon: lon, lat: lat})).then(function (r) { return r.json(); })
-        .then(function (d) {
-          document.getElementById("where").textContent = d.inside
-            ? [d.street && d.street.name, d.community && d.community.name, d.grid && d.grid.name].filter(Boolean).join(" · ")
-            : (d.message || "");
+      if (marker) { marker.setLatLng([lat, lon]); } else { marker = L.marker([lat, lon], {alt: CG.words.map_pin}).addTo(map); }
+      cgFetch("/api/v1/geo/locate?" + new URLSearchParams({lon: lon, lat: lat}))
+        .then(function (res) {
+          var d = res.body, where = document.getElementById("where"), names = d.inside
+            ? [d.street && d.street.name, d.community && d.community.name, d.grid && d.grid.name].filter(Boolean)
+            : [];
+          // the names of the place (the district's own) and, for a point outside, a sentence
+          where.replaceChildren(cgEl("span", {translate: "no"}, [names.join(" · ")]));
+          var notice = res.ok ? d.notice && d.notice[CG_LANG] : cgProblem(d);
+          if (notice) { where.appendChild(document.createTextNode((names.length ? " · " : "") + notice)); }
         });
     }
     map.on("click", function (e) { place(e.latlng.lat.toFixed(7), e.latlng.lng.toFixed(7)); });
     var locate = document.getElementById("locate");  // a hotline call has no GPS of its own
     if (locate) locate.onclick = function () {
-      if (!navigator.geolocation) { return; }
+      var W = CG.words;
+      if (!navigator.geolocation) { message.className = "error"; message.textContent = W.geo_none; return; }
       navigator.geolocation.getCurrentPosition(function (p) {
         place(p.coords.latitude.toFixed(7), p.coords.longitude.toFixed(7));
         map.setView([p.coords.latitude, p.coords.longitude], 16);
-      }, function (err) { message.className = "error"; message.textContent = err.message; });
+      }, function (err) {
+        // err.message is the browser's own English ("User denied Geolocation"): the page
+        // says it in its language by the error's code (1 denied, 2 unavailable, 3 timeout)
+        message.className = "error"; message.textContent = W["geo_" + err.code] || W.geo_2;
+      });
     };
     return map;
   };

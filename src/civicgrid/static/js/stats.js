@@ -1,9 +1,9 @@
 (function () {
   var charts = {};
   ["trend", "top", "dist", "composite"].forEach(function (id) { charts[id] = echarts.init(document.getElementById(id)); });
-  var cols = [["name", "名称"], ["registered", "立案数"], ["due", "应结案数"], ["closed", "结案数"],
-    ["closure_rate", "结案率"], ["on_time_rate", "按时完成率"], ["extension_rate", "延期率"],
-    ["rework_rate", "返工率"], ["satisfaction_rate", "满意率"], ["composite", "综合指标值"], ["grade", "等级"]];
+  var W = CG.words;
+  var cols = ["name", "registered", "due", "closed", "closure_rate", "on_time_rate", "extension_rate",
+    "rework_rate", "satisfaction_rate", "composite", "grade"];
   function fmt(key, v) {
     if (v == null) { return "—"; }
     if (/_rate$/.test(key)) { return (v * 100).toFixed(1) + "%"; }
@@ -25,11 +25,11 @@
     document.getElementById("dl-assess").href = "/stats/assessment/" + encodeURIComponent(b.month);
     get("/api/v1/stats/kpis?" + query({group_by: g})).then(function (d) {
       var thead = document.querySelector("#kpis thead"), tbody = document.querySelector("#kpis tbody");
-      thead.replaceChildren(cgRow(cols.map(function (c) { return c[1]; }), "th"));
-      tbody.replaceChildren.apply(tbody, d.rows.concat([Object.assign({name: "合计"}, d.total)]).map(function (r) {
-        return cgRow(cols.map(function (c) { return fmt(c[0], r[c[0]]); }));
-      }));
-      document.getElementById("cutoff").textContent = "截止 cut-off: " + d.cutoff;
+      thead.replaceChildren(cgRow(cols.map(function (c) { return c === "name" ? W["group_" + g] : W["kpi_" + c]; }), "th"));
+      tbody.replaceChildren.apply(tbody, d.rows.map(function (r) {
+        return cgRow(cols.map(function (c) { return fmt(c, r[c]); }), "td", [0]);  // the name is the district's
+      }).concat([cgRow(cols.map(function (c) { return c === "name" ? W.total_sum : fmt(c, d.total[c]); }))]));
+      document.getElementById("cutoff").textContent = W.cut_off + ": " + d.cutoff.slice(0, 19).replace("T", " ");
       var ranked = d.rows.filter(function (r) { return r.composite != null; }).sort(function (a, b) { return b.composite - a.composite; });
       charts.composite.setOption({grid: {left: 110}, xAxis: {type: "value", max: 100}, yAxis: {type: "category", inverse: true,
         data: ranked.map(function (r) { return r.name; })}, series: [{type: "bar", data: ranked.map(function (r) { return +r.composite.toFixed(2); })}]}, true);
@@ -37,9 +37,9 @@
     get("/api/v1/stats/trend?" + q + "&by=day").then(function (d) {
       // The tooltip is drawn on the canvas (richText): ECharts' HTML tooltip carries inline
       // styles, which the page's policy refuses.
-      charts.trend.setOption({tooltip: {trigger: "axis", renderMode: "richText"}, legend: {data: ["上报", "立案", "结案"]},
+      charts.trend.setOption({tooltip: {trigger: "axis", renderMode: "richText"}, legend: {data: [W.kpi_reported, W.kpi_registered, W.kpi_closed]},
         xAxis: {type: "category", data: d.series.map(function (s) { return s.bucket.slice(5); })}, yAxis: {type: "value"},
-        series: [["上报", "reported"], ["立案", "registered"], ["结案", "closed"]].map(function (p) {
+        series: [[W.kpi_reported, "reported"], [W.kpi_registered, "registered"], [W.kpi_closed, "closed"]].map(function (p) {
           return {name: p[0], type: "line", data: d.series.map(function (s) { return s[p[1]]; })}; })}, true);
     });
     get("/api/v1/stats/top-categories?" + q).then(function (d) {
@@ -47,7 +47,8 @@
         data: d.map(function (c) { return c.name; })}, series: [{type: "bar", data: d.map(function (c) { return c.count; })}]}, true);
     });
     get("/api/v1/stats/distributions?" + q).then(function (d) {
-      charts.dist.setOption({xAxis: {type: "category", data: d.dispatch.bins.map(function (b) { return b.label; })},
+      // the bins' labels ("≤10min") with the page's word for minutes
+      charts.dist.setOption({xAxis: {type: "category", data: d.dispatch.bins.map(function (b) { return b.label.replace("min", W.unit_minute); })},
         yAxis: {type: "value"}, series: [{type: "bar", data: d.dispatch.bins.map(function (b) { return b.count; })}]}, true);
     });
   }

@@ -3,20 +3,31 @@
   var secret = new URLSearchParams(location.search).get("s") || "";
   var message = document.getElementById("message"), score = 0;
   function load() {
-    fetch("/api/v1/citizen/cases/" + encodeURIComponent(code) + "?s=" + encodeURIComponent(secret))
-      .then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); })
+    cgFetch("/api/v1/citizen/cases/" + encodeURIComponent(code) + "?s=" + encodeURIComponent(secret))
       .then(function (res) {
-        if (!res.ok) { message.className = "error"; message.textContent = res.body.detail; return; }
-        var c = res.body;
-        document.getElementById("summary").textContent = [c.category.name, c.state_zh,
-          c.unit ? W.unit + ": " + c.unit : "", c.deadline ? W.deadline + ": " + c.deadline.slice(0, 16).replace("T", " ") : "",
-          c.score ? W.rate + ": " + c.score : ""].filter(Boolean).join(" · ");
+        if (!res.ok) { message.className = "error"; message.textContent = cgProblem(res.body); return; }
+        var c = res.body, summary = document.getElementById("summary");
+        function name(text) { return cgEl("span", {translate: "no"}, [text]); }  // the district's names
+        var parts = [[name(c.category.name)], [W["state_" + c.state] || c.state]];
+        if (c.unit) { parts.push([W.unit + ": ", name(c.unit)]); }
+        if (c.deadline) { parts.push([W.deadline + ": " + c.deadline.slice(0, 16).replace("T", " ")]); }
+        if (c.score) { parts.push([W.rate + ": " + c.score]); }
+        summary.replaceChildren();
+        parts.forEach(function (p, i) {
+          if (i) { summary.appendChild(document.createTextNode(" · ")); }
+          p.forEach(function (x) { summary.appendChild(x instanceof Node ? x : document.createTextNode(x)); });
+        });
         var photos = document.getElementById("photos");
         photos.replaceChildren.apply(photos, c.photos.filter(function (p) { return cgLocal(p.thumb_url); })
           .map(function (p) { return cgEl("img", {src: p.thumb_url, alt: p.stage === "done" ? W.after : W.before}); }));
         var ul = document.getElementById("timeline");
         ul.replaceChildren.apply(ul, c.timeline.map(function (e) {
-          return cgEl("li", {}, [e.at.slice(0, 16).replace("T", " ") + "  " + (e.text || e.action_zh) + (e.note ? " — " + e.note : "")]);
+          // the step's fixed public text (已受理, 已派遣至…) in the page's language
+          var text = e.step && W["step_" + e.step]
+            ? cgWord("step_" + e.step, {unit: name(e.unit || W.unknown_unit)})
+            : [W["state_" + e.step] || W["action_" + e.action] || e.text];
+          return cgEl("li", {}, [e.at.slice(0, 16).replace("T", " ") + "  "].concat(text,
+            e.note ? [" — ", name(e.note)] : []));
         }));
         document.getElementById("rate").hidden = !c.can_rate;
       });
@@ -31,13 +42,12 @@
   document.getElementById("rate").addEventListener("submit", function (e) {
     e.preventDefault();
     if (!score) { message.className = "error"; message.textContent = W.need_score; return; }
-    fetch("/api/v1/citizen/cases/" + encodeURIComponent(code) + "/rate", {method: "POST",
+    cgFetch("/api/v1/citizen/cases/" + encodeURIComponent(code) + "/rate", {method: "POST",
       headers: {"Content-Type": "application/json"},
       body: JSON.stringify({s: secret, score: score, comment: document.getElementById("rate-comment").value})})
-      .then(function (r) { return r.json().then(function (b) { return {ok: r.ok, body: b}; }); })
       .then(function (res) {
         message.className = res.ok ? "ok" : "error";
-        message.textContent = res.ok ? W.thanks : res.body.detail;
+        message.textContent = res.ok ? W.thanks : cgProblem(res.body);
         load();
       });
   });
