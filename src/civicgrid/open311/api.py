@@ -20,12 +20,12 @@ from civicgrid.citizen import intake
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
 from civicgrid.kit import idempotency, ratelimit
-from civicgrid.kit.db import session_scope
+from civicgrid.kit.db import session_scope, utcnow
 from civicgrid.kit.errors import AppError, ErrorBody, headers_of
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import RowId, binary_answer
 from civicgrid.kit.text import BadText, check_text
-from civicgrid.kit.timefmt import parse_time
+from civicgrid.kit.timefmt import iso_local, parse_time
 from civicgrid.media import service as media_service
 from civicgrid.open311 import schemas, service
 from civicgrid.open311.xmlout import document
@@ -112,7 +112,11 @@ BODY_LIMITS = [
         "POST",
         re.compile(r"/open311/v2/requests\.(json|xml)"),
         lambda: get_settings().photo_max_bytes + 64 * 1024,
-    )
+    ),
+    # a citizen's update: words and a URL, no file
+    BodyLimit(
+        "POST", re.compile(r"/open311/v2/servicerequestupdates\.(json|xml)"), lambda: 64 * 1024
+    ),
 ]
 
 
@@ -129,7 +133,9 @@ def _run(fmt: str, work: Callable[[], Response]) -> Response:
 def _refusal(fmt: str, exc: Open311Error | AppError) -> Response:
     if isinstance(exc, Open311Error):
         return _error(fmt, exc.status, exc.description)
-    status = exc.status_code if exc.status_code in (400, 403, 404, 503) else 400
+    # 409 and 422: an update_id sent again while its first is being done, or with another
+    # update (kit.idempotency)
+    status = exc.status_code if exc.status_code in (400, 403, 404, 409, 422, 503) else 400
     response = _error(fmt, status, exc.detail)
     if status == 503:
         response.headers.update(headers_of(exc) or {})  # Retry-After
@@ -369,8 +375,8 @@ def _prepare(
     if len(name) > NAME_MAX:
         raise BadText("first_name + last_name", max_length=NAME_MAX)
     media_url = _one_or_none(form, "media_url")
-    if media_url and not media_url.lower().startswith(("http://", "https://")):
-        raise Open311Error(400, "media_url must be an http:// or https:// URL")
+    if media_url:
+        _checked_url(media_url)
     # A client with an api_key is a known partner (one server may post for many citizens, and
     # its key can be revoked): no per-address limit; the per-phone one still holds.
     ratelimit.check_report(settings, address=None, phone=phone or None)
@@ -514,3 +520,150 @@ def media(code: str, photo_id: RowId) -> Response:
     except FileNotFoundError:
         return _error("json", 404, "no such media")
     return Response(data, media_type="image/jpeg")
+
+
+# --- FixMyStreet's service request updates -----------------------------------------------------
+
+# At most so many updates in one answer (a narrower start_date..end_date gets the rest).
+UPDATES_MAX = 10_000
+UPDATES_DEFAULT_SPAN = dt.timedelta(days=1)
+UPDATE_FIELD_MAX = {
+    "api_key": 100,
+    "service_request_id": 40,
+    "update_id": 100,
+    "status": 40,
+    "updated_datetime": 40,
+    "description": 4000,
+    "media_url": 2000,
+}
+
+
+@router.get(
+    "/open311/v2/servicerequestupdates.{fmt}",
+    response_model=list[schemas.RequestUpdate],
+    responses=ANSWER,
+)
+def get_updates(fmt: str, request: Request) -> Response:
+    """The public steps of the public requests taken between start_date and end_date (the last
+    day by default), oldest first (FixMyStreet's service request updates)."""
+    q = request.query_params
+    base = _base_url(request)
+
+    def work():
+        key = q.get("api_key")
+        start, end = _time(q.get("start_date"), "start_date"), _time(q.get("end_date"), "end_date")
+        end = end or (start + UPDATES_DEFAULT_SPAN if start else utcnow())
+        start = start or end - UPDATES_DEFAULT_SPAN
+        if end < start:
+            raise Open311Error(400, "end_date is before start_date")
+        if end - start > MAX_SPAN:
+            raise Open311Error(400, "start_date and end_date may not be more than 90 days apart")
+        ids = _listed(q.get("service_request_id"), "service_request_id")
+        policy = _policy()
+        with session_scope(read_only=True) as session:
+            if key and not service.key_seen_live(session, key):
+                raise Open311Error(403, "the api_key is not valid (send none to read anonymously)")
+            rows = service.find_updates(
+                session, policy=policy, start=start, end=end, ids=ids or None, limit=UPDATES_MAX + 1
+            )
+            if len(rows) > UPDATES_MAX:
+                raise Open311Error(
+                    400,
+                    f"more than {UPDATES_MAX} updates between start_date and end_date: "
+                    "ask for a shorter span",
+                )
+            data = service.update_views(session, rows, policy=policy, base_url=base)
+        return _render(fmt, data, "service_request_updates", "request_update")
+
+    return _run(fmt, work)
+
+
+def _update_field(form, name: str, *, required: bool = False) -> str | None:
+    value = form.get(name)
+    if isinstance(value, UploadFile):
+        raise Open311Error(400, f"{name} must be a text field")
+    value = check_text(value or "", name, multiline=name == "description").strip()
+    if len(value) > UPDATE_FIELD_MAX[name]:
+        raise BadText(name, max_length=UPDATE_FIELD_MAX[name])
+    if required and not value:
+        raise Open311Error(400, f"{name} is required")
+    return value or None
+
+
+@router.post(
+    "/open311/v2/servicerequestupdates.{fmt}",
+    response_model=list[schemas.UpdateCreated],
+    responses={200: {"description": "The update was taken", "content": _BOTH}},
+)
+async def post_update(fmt: str, request: Request) -> Response:
+    """A citizen's update on their request, sent by a partner (FixMyStreet): answered with its
+    update_id; the same update_id from the same api_key again gets the same answer and writes
+    nothing (kit.idempotency)."""
+    if fmt not in FORMATS:
+        return _error("json", 404, f"unknown format {fmt!r}: use json or xml")
+    try:
+        form = await request.form(max_files=0)
+    except Exception:  # noqa: BLE001 - a body that is not a form
+        return _error(fmt, 400, "the body must be form-encoded or multipart/form-data")
+    try:
+        return await run_in_threadpool(_take_update, fmt, form)
+    except (Open311Error, AppError) as exc:
+        return _refusal(fmt, exc)
+
+
+def _take_update(fmt: str, form) -> Response:
+    settings = get_settings()
+    key = _update_field(form, "api_key")
+    code = _update_field(form, "service_request_id", required=True)
+    update_id = _update_field(form, "update_id", required=True)
+    if not all(33 <= ord(c) <= 126 for c in update_id):
+        raise Open311Error(400, "update_id must be visible ASCII characters")
+    status = (_update_field(form, "status", required=True) or "").upper()
+    if status not in service.UPDATE_STATUSES:
+        raise Open311Error(400, f"status must be one of {', '.join(service.UPDATE_STATUSES)}")
+    description = _update_field(form, "description") or ""
+    given = {"update_id": update_id}
+    when = _update_field(form, "updated_datetime")
+    if when:
+        given["updated_datetime"] = iso_local(_time(when, "updated_datetime"))
+    media_url = _update_field(form, "media_url")
+    if media_url:
+        given["media_url"] = _checked_url(media_url)
+    digest = idempotency.request_hash(
+        "open311-update",
+        fmt,
+        sorted((k, v) for k, v in form.multi_items() if k != "api_key"),
+    )
+    policy = _policy()
+    with session_scope() as session:
+        partner = service.key_name(session, key)
+        if partner is None:
+            raise Open311Error(403, "a valid api_key is required")
+
+        def work() -> idempotency.Answer:
+            event = service.citizen_update(
+                session,
+                settings,
+                policy=policy,
+                partner=partner,
+                code=code,
+                status=status,
+                description=description,
+                given=given,
+            )
+            if event is None:
+                raise Open311Error(404, f"service_request_id {code} not found")
+            sent = _render(
+                fmt, [{"update_id": str(event.id)}], "service_request_updates", "request_update"
+            )
+            return idempotency.Answer(sent.status_code, sent.body.decode(), sent.media_type)
+
+        scope = f"open311-update:{hashlib.sha256(key.encode()).hexdigest()}"
+        answer = idempotency.run(session, update_id, scope, digest, work)
+    return answer.response()
+
+
+def _checked_url(url: str) -> str:
+    if not url.lower().startswith(("http://", "https://")):
+        raise Open311Error(400, "media_url must be an http:// or https:// URL")
+    return url

@@ -11,7 +11,9 @@ from typing import Any, Literal
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
+from civicgrid.cases import policy as case_policy
 from civicgrid.cases import queries as case_queries
+from civicgrid.cases import service as case_service
 from civicgrid.cases import workflow
 from civicgrid.categories import queries as categories_queries
 from civicgrid.citizen import service as citizen_service
@@ -235,15 +237,17 @@ def public_request(session: Session, *, policy: PublicPolicy, code: str) -> Row 
 def public_photo(
     session: Session, *, policy: PublicPolicy, code: str, photo_id: int
 ) -> media_queries.Photo | None:
-    """A report photo of a public request, if the policy shows it."""
+    """A report photo of a public request, if the policy shows it, or one of its after photos
+    (unless the policy shows no photos)."""
     if policy.photos == "none":
         return None
     case_id = case_queries.public_case_id(session, sources=policy.sources, code=code)
     if case_id is None:
         return None
+    # a report photo as the policy shows them, or an after photo (FixMyStreet's update media)
     return media_queries.report_photo(
         session, case_id=case_id, photo_id=photo_id, public_only=policy.public_photos_only
-    )
+    ) or media_queries.after_photo(session, case_id=case_id, photo_id=photo_id)
 
 
 def request_views(
@@ -310,3 +314,155 @@ def request_views(
 
 def _pairs(session: Session, query) -> list[tuple]:
     return [(a, b) for a, b in session.execute(query)]
+
+
+# --- FixMyStreet's service request updates ------------------------------------------------------
+
+# Our states as FixMyStreet's extended statuses (README: "FixMyStreet: statuses"); a case
+# rejected as the duplicate of another (merged) is DUPLICATE.
+FMS_STATUSES = {
+    "reported": "OPEN",
+    "registered": "INVESTIGATING",
+    "dispatched": "ACTION_SCHEDULED",
+    "in_progress": "IN_PROGRESS",
+    "resolved": "IN_PROGRESS",
+    "suspended": "NO_FURTHER_ACTION",
+    "closed": "FIXED",
+    "rejected": "CLOSED",
+}
+# What a partner may say of its citizen's update: FixMyStreet's basic (OPEN, CLOSED), its
+# REOPEN and its extended statuses.
+UPDATE_STATUSES = (
+    "OPEN",
+    "CLOSED",
+    "REOPEN",
+    "FIXED",
+    "INVESTIGATING",
+    "IN_PROGRESS",
+    "ACTION_SCHEDULED",
+    "NO_FURTHER_ACTION",
+    "NOT_COUNCILS_RESPONSIBILITY",
+    "DUPLICATE",
+    "INTERNAL_REFERRAL",
+)
+# The statuses with which a citizen says a closed case is not done: back before the dispatcher.
+REOPENING = ("OPEN", "REOPEN")
+UPDATE_NOTE_ZH = "市民补充 ({status})"
+
+
+def fms_status(state: str, duplicate_of: str | None = None) -> str:
+    """FixMyStreet's extended status of a case in `state` (DUPLICATE for a merged one)."""
+    if state == "rejected" and duplicate_of:
+        return "DUPLICATE"
+    return FMS_STATUSES[state]
+
+
+def find_updates(
+    session: Session,
+    *,
+    policy: PublicPolicy,
+    start: dt.datetime,
+    end: dt.datetime,
+    ids: list[str] | None = None,
+    limit: int,
+) -> list[Row]:
+    """The public steps of the requests the policy shows, taken in [start, end], oldest first
+    (cases.queries.public_updates)."""
+    return case_queries.public_updates(
+        session, sources=policy.sources, start=start, end=end, codes=ids, limit=limit
+    )
+
+
+def update_views(
+    session: Session, rows: list[Row], *, policy: PublicPolicy, base_url: str
+) -> list[dict]:
+    """FixMyStreet's `request_update` documents of rows of `find_updates`: the event's id as
+    update_id, the status after it, the step's public text with its public note (never an
+    internal one), the after photo of a report_done. One query each for the photos and the
+    units' names, whatever the number of rows."""
+    if not rows:
+        return []
+    photos = {}
+    if policy.photos != "none":
+        photos = media_queries.first_after_photos(session, [r[0] for r in rows])
+    sent_to = {(r.payload or {}).get("unit") for r in rows if r.action == "dispatch"}
+    units = org_queries.names_by_code(session, {u for u in sent_to if u})
+    out = []
+    for (
+        event_id,
+        _case_id,
+        code,
+        at,
+        action,
+        from_state,
+        to_state,
+        note,
+        public,
+        payload,
+        duplicate_of,
+    ) in rows:
+        payload = payload or {}
+        shown_note = note if public and note else None
+        if from_state != to_state:
+            unit = units.get(payload.get("unit")) if action == "dispatch" else None
+            description = citizen_service.public_status_note(to_state, unit, shown_note)
+        else:
+            description = shown_note or ""
+        photo = photos.get(event_id)
+        out.append(
+            {
+                "update_id": str(event_id),
+                "service_request_id": code,
+                "status": fms_status(to_state, payload.get("duplicate_of") or duplicate_of),
+                "updated_datetime": iso_local(at.replace(microsecond=0)),
+                "description": description,
+                "media_url": f"{base_url}/open311/v2/media/{code}/{photo}.jpg" if photo else None,
+                "external_status_code": to_state,
+            }
+        )
+    return out
+
+
+def key_name(session: Session, plain: str | None) -> str | None:
+    """The name of a live api_key (None when it is not one)."""
+    if not plain:
+        return None
+    return session.scalar(
+        select(_KEYS.c.name).where(
+            _KEYS.c.key_hash == _key_hash(plain), _KEYS.c.revoked_at.is_(None)
+        )
+    )
+
+
+def citizen_update(
+    session: Session,
+    settings: Settings,
+    *,
+    policy: PublicPolicy,
+    partner: str,
+    code: str,
+    status: str,
+    description: str,
+    given: dict,
+) -> Any:
+    """A citizen's update on their request, sent by a partner (FixMyStreet's POST
+    servicerequestupdates): a comment on the case by the citizen, kept internal; a REOPEN (or
+    OPEN) of a closed case puts it before the dispatcher as a complaint (回访不满意), like a
+    poor rating. `given` is what else the partner said (its update_id, time, media_url), kept in
+    the event's payload. The event; None when the policy does not show the case."""
+    case = case_queries.case_by_code(session, code)
+    if case is None or case.source not in policy.sources:
+        return None
+    reopen = status in REOPENING and case.state in workflow.CLOSED_STATES
+    payload = {"partner": partner, "status": status, **given}
+    if reopen:
+        payload["reopen"] = True
+    return case_service.transition(
+        session,
+        settings,
+        case,
+        "comment",
+        actor=case_policy.Actor(f"open311:{partner}"[:60], "citizen"),
+        note=description or UPDATE_NOTE_ZH.format(status=status),
+        payload=payload,
+    )
