@@ -349,6 +349,19 @@ def public_case_id(session: Session, *, sources: Collection[str], code: str) -> 
     return session.scalar(select(Case.id).where(Case.code == code, _of_sources(sources)))
 
 
+def report_payloads(session: Session, case_ids: Collection[int]) -> dict[int, dict]:
+    """The payload of the report event of each of these cases (what came with the report: an
+    Open311 client's media_url, attributes …), by case id: one query for all of them."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(CaseEvent.case_id, CaseEvent.payload).where(
+            CaseEvent.case_id.in_(list(case_ids)), CaseEvent.action == "report"
+        )
+    )
+    return {case_id: payload or {} for case_id, payload in rows}
+
+
 def public_updates(
     session: Session,
     *,

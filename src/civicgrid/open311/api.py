@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -27,7 +28,7 @@ from civicgrid.kit.http import RowId, binary_answer
 from civicgrid.kit.text import BadText, check_text
 from civicgrid.kit.timefmt import iso_local, parse_time
 from civicgrid.media import service as media_service
-from civicgrid.open311 import schemas, service
+from civicgrid.open311 import photos, schemas, service
 from civicgrid.open311.xmlout import document
 
 # The JSON answer's model is each route's response_model; XML carries the same fields.
@@ -50,6 +51,9 @@ ANSWER = {200: {"description": "JSON or XML, as the path's format says", "conten
 FORMATS = ("json", "xml")
 MAX_SPAN = dt.timedelta(days=90)
 ATTR_RE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
+# the form fields that may carry an uploaded photo (clients' names for it)
+PHOTO_FIELD = re.compile(r"^(media|photo\d*)$")
+MEDIA_URLS_MAX = 10
 
 # The longest text each field of a POST may carry (characters, after trimming); one line each
 # but the description. first_name and last_name are stored together as the reporter's name,
@@ -111,7 +115,7 @@ BODY_LIMITS = [
     BodyLimit(
         "POST",
         re.compile(r"/open311/v2/requests\.(json|xml)"),
-        lambda: get_settings().photo_max_bytes + 64 * 1024,
+        lambda: get_settings().photo_max_bytes * media_service.MAX_PHOTOS + 64 * 1024,
     ),
     # a citizen's update: words and a URL, no file
     BodyLimit(
@@ -258,10 +262,14 @@ async def post_request(fmt: str, request: Request) -> Response:
         form = await request.form(max_part_size=get_settings().photo_max_bytes + 1024)
     except Exception:  # noqa: BLE001 - a body that is not a form
         return _error(fmt, 400, "the body must be form-encoded or multipart/form-data")
-    media = form.get("media")
-    media_bytes = None
-    if isinstance(media, UploadFile):
-        media_bytes = (media.filename or "media", await media.read())
+    # photos uploaded in the request, under the names clients use: media, photo, photo1 …
+    media_files = [
+        (v.filename or k, await v.read())
+        for k, v in form.multi_items()
+        if isinstance(v, UploadFile) and PHOTO_FIELD.match(k)
+    ]
+    if len(media_files) > media_service.MAX_PHOTOS:
+        return _error(fmt, 400, f"at most {media_service.MAX_PHOTOS} photos in one request")
     try:
         key = _one_or_none(form, "api_key")
         # the client's Idempotency-Key, within its api_key's scope (kit.idempotency)
@@ -275,18 +283,21 @@ async def post_request(fmt: str, request: Request) -> Response:
             "open311",
             fmt,
             sorted((k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)),
-            hashlib.sha256(media_bytes[1]).hexdigest() if media_bytes else None,
+            [hashlib.sha256(data).hexdigest() for _, data in media_files],
         )
         # The checks, the routing and the photo, in a thread: they read cached data, but a
         # refresh of it (every few seconds), the rate limits' Redis and a photo's decoding and
         # storing are blocking I/O, never to be done on the event loop.
-        checked = await run_in_threadpool(_check, form, media_bytes, stored, digest)
+        checked = await run_in_threadpool(_check, form, media_files, stored, digest)
         if isinstance(checked, idempotency.Answer):
             return checked.response()  # a repeat: the first answer, nothing written again
         prepared, account_id = checked
 
+        written_case: dict[str, int] = {}
+
         def answer(done: citizen_service.Submitted) -> idempotency.Answer:
             case = done.case
+            written_case["id"] = case.id
             data = [
                 {
                     "service_request_id": case.code,
@@ -314,11 +325,42 @@ async def post_request(fmt: str, request: Request) -> Response:
         )
     except (Open311Error, AppError) as exc:
         return _refusal(fmt, exc)
-    return written.response()
+    response = written.response()
+    urls = _media_urls(form)
+    if urls and "id" in written_case:
+        # photos by URL: queued now, fetched once the answer is sent (open311.photos)
+        queued = await run_in_threadpool(_queue_fetches, written_case["id"], None, urls)
+        if queued:
+            response.background = BackgroundTask(photos.run, get_settings(), queued)
+    return response
+
+
+def _queue_fetches(case_id: int, event_id: int | None, urls: list[str]) -> list[int]:
+    settings = get_settings()
+    if not settings.media_fetch_hosts():
+        return []
+    with session_scope() as session:
+        return photos.queue(session, settings, case_id=case_id, event_id=event_id, urls=urls)
+
+
+def _media_urls(form) -> list[str]:
+    """Every media_url of the form (repeated ones kept, in order), each checked."""
+    urls = []
+    for value in form.getlist("media_url"):
+        if isinstance(value, UploadFile):
+            raise Open311Error(400, "media_url must be a text field")
+        url = check_text(value, "media_url", multiline=False).strip()
+        if len(url) > FIELD_MAX["media_url"]:
+            raise BadText("media_url", max_length=FIELD_MAX["media_url"])
+        if url:
+            urls.append(_checked_url(url))
+    if len(urls) > MEDIA_URLS_MAX:
+        raise Open311Error(400, f"at most {MEDIA_URLS_MAX} media_url in one request")
+    return urls
 
 
 def _check(
-    form, media: tuple[str, bytes] | None, stored_key: str | None, digest: str
+    form, media: list[tuple[str, bytes]], stored_key: str | None, digest: str
 ) -> tuple[citizen_service.Prepared, str | None] | idempotency.Answer:
     """What only reads, beside the writers: the key, the photo's decoding, the routing (or, for
     a repeat of a request with an Idempotency-Key, its stored answer)."""
@@ -329,12 +371,11 @@ def _check(
         found = idempotency.replay(session, stored_key, digest)
         if found is not None:
             return found
-        photos = media_service.check_images([media] if media else [], settings)
-        return _prepare(session, form, photos)
+        return _prepare(session, form, media_service.check_images(media, settings))
 
 
 def _prepare(
-    session, form, photos: list[media_service.CheckedImage]
+    session, form, images: list[media_service.CheckedImage]
 ) -> tuple[citizen_service.Prepared, str | None]:
     settings = get_settings()
     code = _one_or_none(form, "service_code")
@@ -374,9 +415,7 @@ def _prepare(
     )
     if len(name) > NAME_MAX:
         raise BadText("first_name + last_name", max_length=NAME_MAX)
-    media_url = _one_or_none(form, "media_url")
-    if media_url:
-        _checked_url(media_url)
+    media_urls = _media_urls(form)
     # A client with an api_key is a known partner (one server may post for many citizens, and
     # its key can be revoked): no per-address limit; the per-phone one still holds.
     ratelimit.check_report(settings, address=None, phone=phone or None)
@@ -386,7 +425,9 @@ def _prepare(
             "device_id": _one_or_none(form, "device_id"),
             "account_id": _one_or_none(form, "account_id"),
             "address_id": address_id,
-            "media_url": media_url,
+            # every media_url as given; the first also under its old key
+            "media_url": media_urls[0] if media_urls else None,
+            "media_urls": media_urls if len(media_urls) > 1 else None,
             "attributes": attributes or None,
         }.items()
         if v
@@ -403,7 +444,7 @@ def _prepare(
         phone=phone,
         name=name,
         email=_one_or_none(form, "email") or "",
-        photos=photos,
+        photos=images,
         extra=extra,
     )
     return prepared, extra.get("account_id")
@@ -653,14 +694,29 @@ def _take_update(fmt: str, form) -> Response:
             )
             if event is None:
                 raise Open311Error(404, f"service_request_id {code} not found")
+            if media_url:
+                queued.extend(
+                    photos.queue(
+                        session,
+                        settings,
+                        case_id=event.case_id,
+                        event_id=event.id,
+                        urls=[media_url],
+                    )
+                )
             sent = _render(
                 fmt, [{"update_id": str(event.id)}], "service_request_updates", "request_update"
             )
             return idempotency.Answer(sent.status_code, sent.body.decode(), sent.media_type)
 
         scope = f"open311-update:{hashlib.sha256(key.encode()).hexdigest()}"
+        queued: list[int] = []
         answer = idempotency.run(session, update_id, scope, digest, work)
-    return answer.response()
+    response = answer.response()
+    if queued:
+        # the photo by URL, fetched once the answer is sent (open311.photos)
+        response.background = BackgroundTask(photos.run, settings, queued)
+    return response
 
 
 def _checked_url(url: str) -> str:
