@@ -111,6 +111,12 @@ def refusal(path: str, exc: AppError) -> tuple[int, list[tuple[bytes, bytes]], b
     return response.status_code, response.raw_headers, response.body
 
 
+def http_refusal(path: str, status: int, detail: str) -> Response:
+    """A path or method no route takes, as the spec's error document (XML for a .xml path)."""
+    words = {404: "no such Open311 resource", 405: "method not allowed"}.get(status, detail)
+    return _error("xml" if path.endswith(".xml") else "json", status, f"{words}: {path}")
+
+
 BODY_LIMITS = [
     BodyLimit(
         "POST",
@@ -195,7 +201,7 @@ def discovery(fmt: str, request: Request) -> Response:
             "endpoints": [
                 {
                     "specification": "http://wiki.open311.org/GeoReport_v2",
-                    "url": f"{base}/open311/v2",
+                    "url": f"{base}/open311/v2/",
                     "changeset": "2026-11-25T00:00:00+08:00",
                     "type": "production",
                     "formats": ["application/json", "text/xml"],
@@ -406,7 +412,8 @@ def _prepare(
                 for v in form.getlist(key)
                 if not isinstance(v, UploadFile)
             )
-    problems = service.check_attributes(code, attributes)
+    attributes = service.clean_attributes(attributes)
+    problems = service.check_attributes(code, attributes, strict=settings.open311_strict_attributes)
     if problems:
         raise Open311Error(400, "; ".join(problems))
     phone = _one_or_none(form, "phone") or ""

@@ -142,8 +142,17 @@ def definition(code: str) -> dict:
     return {"service_code": code, "attributes": ATTRIBUTES.get(code, [])}
 
 
-def check_attributes(code: str, given: dict[str, list[str]]) -> list[str]:
-    """Problems with attribute[...] values for this service (empty when fine)."""
+def clean_attributes(given: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The attributes a client sent, blank values left out: an attribute whose values are all
+    blank counts as absent (FixMyStreet sends every attribute, the optional ones empty)."""
+    cleaned = {name: [v for v in values if v.strip()] for name, values in given.items()}
+    return {name: values for name, values in cleaned.items() if values}
+
+
+def check_attributes(code: str, given: dict[str, list[str]], *, strict: bool = False) -> list[str]:
+    """Problems with attribute[...] values (`clean_attributes`'s) for this service (empty when
+    fine). An attribute the service does not define is kept (the case's payload holds it),
+    or with `strict` (the setting open311_strict_attributes) a problem."""
     problems = []
     defs = {a["code"]: a for a in ATTRIBUTES.get(code, [])}
     for name, attr in defs.items():
@@ -156,7 +165,7 @@ def check_attributes(code: str, given: dict[str, list[str]]) -> list[str]:
         if attr["datatype"] == "singlevaluelist" and len(values) > 1:
             problems.append(f"attribute[{name}] takes one value")
     for name in given:
-        if name not in defs:
+        if strict and name not in defs:
             problems.append(f"attribute[{name}] is not an attribute of service {code}")
     return problems
 
@@ -213,7 +222,7 @@ def find_requests(
     page_size: int = 100,
 ) -> list[Row]:
     """The public requests (cases the policy shows) by the GeoReport filters, newest first;
-    ids override all the other filters, never the policy. One query."""
+    ids override all the other filters and the page, never the policy. One query."""
     return case_queries.public_requests(
         session,
         sources=policy.sources,
@@ -223,8 +232,9 @@ def find_requests(
         end=end,
         status=status,
         updated_after=updated_after,
-        offset=(page - 1) * page_size,
-        limit=page_size,
+        # a list of ids is answered whole (at most api.LIST_MAX): pages are for the searches
+        offset=0 if ids else (page - 1) * page_size,
+        limit=len(ids) if ids else page_size,
     )
 
 
