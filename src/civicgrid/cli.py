@@ -145,8 +145,11 @@ def _describe_key(found) -> str:
 @app.command()
 def init() -> None:
     """Create or migrate the database, load the category catalogue and time limits if empty,
-    and generate the secret key file when CIVICGRID_SECRET_KEY is not set."""
+    install the default dispatch rule (every category to its street office, priority 10000)
+    if there is no rule, and generate the secret key file when CIVICGRID_SECRET_KEY is not
+    set."""
     from civicgrid import migrate
+    from civicgrid.cases import routing
     from civicgrid.categories import service as cat_service
     from civicgrid.kit.db import get_engine
 
@@ -161,6 +164,12 @@ def init() -> None:
         if not cat_service.list_limits(session):
             n = cat_service.import_limits(session, cat_service.packaged_csv("time-limits.csv"))
             console.print(f"loaded {n} time limits")
+        rule = routing.ensure_default_rule(session)
+        if rule is not None:
+            console.print(
+                f"installed dispatch rule {rule.id}: every category to its street office "
+                f"(priority {rule.priority}; civicgrid rules list)"
+            )
 
     run(seed)
     console.print(f"database ready: {engine.url.render_as_string(hide_password=True)}")
