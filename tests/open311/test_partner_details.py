@@ -59,3 +59,18 @@ def test_discovery_and_unknown_paths(client):
     assert r.status_code == 404 and r.json()[0]["code"] == 404
     r = client.delete(f"{V2}/services.xml")
     assert r.status_code == 405 and xmltodict.parse(r.text)["errors"]["error"]["code"] == "405"
+
+
+def test_the_reporters_email_is_shown_to_those_who_see_the_phone(client, api_key):
+    from tests.factories import login
+
+    code = code_of(post(client, api_key, email="ann@example.org", first_name="Ann"))
+    login(client, "disp")
+    contact = client.get(f"/api/v1/cases/{code}").json()["contact"]
+    assert contact["email"] == "ann@example.org" and contact["name"] == "Ann"
+    assert "ann@example.org" in client.get(f"/console/cases/{code}").text
+    client.post("/api/v1/auth/logout")
+    client.cookies.clear()
+    login(client, "ha")  # a handler of the street: the phone masked, no e-mail
+    contact = client.get(f"/api/v1/cases/{code}").json()["contact"]
+    assert contact["email"] == "" and contact["name"] == "A**"
