@@ -49,3 +49,38 @@ def test_init_geography_and_a_key_route_a_report_to_its_street(fresh_install):  
     # Then it is sent to the street office whose area holds the point
     assert shown["agency_responsible"] == "东风街道"
     assert shown["status_notes"].startswith("已派遣至东风街道")
+
+
+def doctor() -> str:
+    """doctor's output as one line (the console wraps long lines)."""
+    return " ".join(runner.invoke(cli, ["doctor"]).output.split())
+
+
+def test_doctor_lists_what_the_district_still_lacks(fresh_install):  # noqa: F811
+    invoke("init")
+    invoke("import-geo", str(DATA / "geo-small.geojson"))
+    out = doctor()
+    assert "streets without a handler: 239901001, 239901002" in out
+    assert "grids without a supervisor: 239901001001001" in out
+    assert "no api key" in out
+    assert "categories without a time limit" not in out  # init loaded the limits
+    assert "points to unit" not in out
+    # When people, a key and next year's calendar are there
+    invoke(
+        "user",
+        "add",
+        "ha",
+        "--name",
+        "甲",
+        "--unit",
+        "239901001",
+        "--role",
+        "handler",
+        "--password",
+        "a-long-password-1",
+    )
+    invoke("apikey", "add", "FixMyStreet")
+    invoke("rules", "add", "06010", "unit", "--unit", "239901002")
+    out = doctor()
+    assert "streets without a handler: 239901002" in out and "no api key" not in out
+    assert "rule 2 points to unit 239901002, which has no people" in out
