@@ -51,6 +51,7 @@ test-packages:
 	@missing=""; \
 	test -x /usr/bin/chromium || missing="chromium fonts-noto-cjk"; \
 	command -v redis-server >/dev/null || test -x /usr/bin/redis-server || missing="$$missing redis-server"; \
+	perl -MXML::Simple -MDateTime::Format::W3CDTF -MLWP::UserAgent -e 1 2>/dev/null || missing="$$missing perl libwww-perl libxml-simple-perl libdatetime-format-w3cdtf-perl"; \
 	missing="$${missing# }"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then \
