@@ -143,9 +143,7 @@ def _run(fmt: str, work: Callable[[], Response]) -> Response:
 def _refusal(fmt: str, exc: Open311Error | AppError) -> Response:
     if isinstance(exc, Open311Error):
         return _error(fmt, exc.status, exc.description)
-    # 409 and 422: an update_id sent again while its first is being done, or with another
-    # update (kit.idempotency)
-    status = exc.status_code if exc.status_code in (400, 403, 404, 409, 422, 503) else 400
+    status = exc.status_code if exc.status_code in (400, 403, 404, 503) else 400
     response = _error(fmt, status, exc.detail)
     if status == 503:
         response.headers.update(headers_of(exc) or {})  # Retry-After
