@@ -53,6 +53,7 @@ test-packages:
 	test -x /usr/bin/chromium || missing="chromium fonts-noto-cjk"; \
 	command -v redis-server >/dev/null || test -x /usr/bin/redis-server || missing="$$missing redis-server"; \
 	command -v nginx >/dev/null || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	perl -MXML::Simple -MDateTime::Format::W3CDTF -MLWP::UserAgent -e 1 2>/dev/null || missing="$$missing perl libwww-perl libxml-simple-perl libdatetime-format-w3cdtf-perl"; \
 	missing="$${missing# }"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then \

@@ -131,6 +131,21 @@ def _refusal(path: str, exc: AppError):
     return refusal(exc)
 
 
+def _open311_http_errors(app: FastAPI) -> None:
+    """A path under /open311/ that no route has (or a method it does not take) is answered
+    with GeoReport's error document, XML for a `.xml` path; everything else as before."""
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    before = app.exception_handlers[StarletteHTTPException]
+
+    async def handler(request, exc):
+        if request.url.path.startswith("/open311/"):
+            return open311_api.http_refusal(request.url.path, exc.status_code, exc.detail)
+        return await before(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, handler)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="civicgrid 城市管理监督平台",
@@ -138,6 +153,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_handlers(app, page=_error_page)
+    _open311_http_errors(app)
     # Read, not cached: what is decided here is fixed for the app's life, and a test that sets
     # CIVICGRID_* after making the app must still see its change everywhere else.
     settings = Settings()

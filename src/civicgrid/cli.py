@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
 import sys
@@ -157,8 +158,11 @@ def _show_migration_progress() -> None:
 @app.command()
 def init() -> None:
     """Create or migrate the database, load the category catalogue and time limits if empty,
-    and generate the secret key file when CIVICGRID_SECRET_KEY is not set."""
+    install the default dispatch rule (every category to its street office, priority 10000)
+    if there is no rule, and generate the secret key file when CIVICGRID_SECRET_KEY is not
+    set."""
     from civicgrid import migrate
+    from civicgrid.cases import routing
     from civicgrid.categories import service as cat_service
     from civicgrid.kit.db import get_engine
 
@@ -174,6 +178,12 @@ def init() -> None:
         if not cat_service.list_limits(session):
             n = cat_service.import_limits(session, cat_service.packaged_csv("time-limits.csv"))
             console.print(f"loaded {n} time limits")
+        rule = routing.ensure_default_rule(session)
+        if rule is not None:
+            console.print(
+                f"installed dispatch rule {rule.id}: every category to its street office "
+                f"(priority {rule.priority}; civicgrid rules list)"
+            )
 
     run(seed)
     console.print(f"database ready: {engine.url.render_as_string(hide_password=True)}")
@@ -294,16 +304,91 @@ def doctor() -> None:
         raise typer.Exit(1) from None
     report("ok", f"database reachable: {shown}")
     head = migrate.head_revision()
-    if current == head:
-        report("ok", f"migrations at head ({head})")
-    else:
+    if current != head:
         report(
             "fail",
             f"数据库版本 {current or '(空)'} 不是最新 {head}, 请运行 civicgrid init / "
             f"the database is at {current or '(empty)'}, not {head}: run civicgrid init",
         )
+    else:
+        report("ok", f"migrations at head ({head})")
+        with session_scope(read_only=True) as session:
+            lacking = onboarding_gaps(session, settings)
+        for message in lacking:
+            report("warn", message)
+        if not lacking:
+            report("ok", "the district has what it needs to go live")
     if failed:
         raise typer.Exit(1)
+
+
+def onboarding_gaps(session, settings) -> list[str]:
+    """What a district still lacks before going live (civicgrid doctor's warnings): streets
+    without a handler, grids without a supervisor, categories without a time limit, rules that
+    point to a unit without people, no live api_key, no working calendar for next year."""
+    from civicgrid.auth import service as auth_service
+    from civicgrid.cases import routing
+    from civicgrid.cases.calendar import WorkCalendar
+    from civicgrid.categories import service as cat_service
+    from civicgrid.geo import service as geo_service
+    from civicgrid.kit.timefmt import local_zone
+    from civicgrid.open311 import service as o311
+    from civicgrid.org import queries as org_queries
+
+    gaps: list[str] = []
+    units = org_queries.units_by_code(session, org_queries.all_codes(session))
+    roles_in: dict[str, set[str]] = {}
+    for user in auth_service.list_users(session):
+        if not user.disabled:
+            roles_in.setdefault(user.person.org_unit.code, set()).update(user.roles)
+
+    def listed(codes: list[str]) -> str:
+        return ", ".join(codes[:10]) + (f" … ({len(codes)})" if len(codes) > 10 else "")
+
+    streets = sorted(c for c, u in units.items() if u.kind == "street")
+    bare = [c for c in streets if "handler" not in roles_in.get(c, set())]
+    if bare:
+        gaps.append(f"街道无处置人员 / streets without a handler: {listed(bare)}")
+    # a grid is covered by the supervisors (网格员) of its community, or its own responsible
+    grids = geo_service.areas(session, level="grid")
+    unwatched = sorted(
+        g.code
+        for g in grids
+        if not g.responsible and "supervisor" not in roles_in.get(g.parent_code or "", set())
+    )
+    if unwatched:
+        gaps.append(f"网格无网格员 / grids without a supervisor: {listed(unwatched)}")
+    unlimited = sorted(
+        {
+            c.code
+            for c in cat_service.list_categories(session)
+            if cat_service.limit_for(session, c, "normal").scope == "builtin"
+        }
+    )
+    if unlimited:
+        gaps.append(f"类别无处置时限 / categories without a time limit: {listed(unlimited)}")
+    for rule in routing.list_rules(session):
+        if rule.target == "unit" and not roles_in.get(rule.unit_code or ""):
+            gaps.append(
+                f"派遣规则 {rule.id} 指向无人员的单位 / rule {rule.id} points to unit "
+                f"{rule.unit_code}, which has no people"
+            )
+        elif rule.target == "department":
+            empty = [c for c, u in units.items() if u.kind == "department" and not roles_in.get(c)]
+            if empty:
+                gaps.append(
+                    f"派遣规则 {rule.id} 的部门无人员 / rule {rule.id} sends to departments "
+                    f"without people: {listed(sorted(empty))}"
+                )
+    if not any(k.revoked_at is None for k in o311.list_keys(session)):
+        gaps.append("没有 Open311 密钥 / no api key: civicgrid apikey add NAME")
+    next_year = dt.datetime.now(local_zone()).year + 1
+    if not WorkCalendar.load(session, settings).covered(next_year):
+        gaps.append(
+            f"{next_year} 年的节假日安排尚未录入 / no working calendar for {next_year}: "
+            f"civicgrid calendar year {next_year} (after entering its days)"
+        )
+    return gaps
 
 
 @media_app.command("sweep")

@@ -107,6 +107,17 @@ class Settings(BaseSettings):
     # Report photos of those cases: all (as FixMyStreet), after_review (only photos a
     # dispatcher has marked public), none.
     public_photos: Literal["all", "after_review", "none"] = "all"
+    # Photos by URL (an Open311 `media_url`): fetched into the photo store, after the answer,
+    # only from these hosts (comma-separated; "*.example.org" for subdomains; never "*": this
+    # is not an open fetcher). Empty: none is fetched; the URL is kept and shown as given.
+    open311_media_fetch_hosts: str = ""
+    # Also from addresses in private, loopback or link-local networks (a partner on the
+    # district's own network); off, such an address is refused whatever the host's name.
+    open311_media_fetch_private: bool = False
+    open311_media_fetch_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # An Open311 attribute the service does not define: kept in the case's payload (default),
+    # or refused with 400 (strict).
+    open311_strict_attributes: bool = False
     # Evidence (live actions only): report_done needs an after-photo, except for cases whose
     # category's major class (the code's first two digits, e.g. "14" for consultations) is
     # listed here, comma-separated; verify_pass and verify_fail always need a note.
@@ -164,7 +175,18 @@ class Settings(BaseSettings):
                     f"CIVICGRID_ALLOWED_HOSTS: {host!r} is not a host name "
                     "(civic.example.org, *.example.org or *; no scheme, port or path)"
                 )
+        for host in self.media_fetch_hosts():
+            if host == "*" or not _HOST_PATTERN.fullmatch(host):
+                raise ValueError(
+                    f"CIVICGRID_OPEN311_MEDIA_FETCH_HOSTS: {host!r} is not a host name "
+                    "(photos.example.org or *.example.org; never *: not an open fetcher)"
+                )
         return self
+
+    def media_fetch_hosts(self) -> tuple[str, ...]:
+        """The hosts Open311 photos by URL are fetched from."""
+        items = self.open311_media_fetch_hosts.split(",")
+        return tuple(h.strip().lower() for h in items if h.strip())
 
     def public_sources(self) -> frozenset[str]:
         """The case sources anonymous Open311 reads show."""

@@ -26,7 +26,7 @@ def post(client, api_key, fmt="json", files=None, **fields):
 
 def test_discovery_json_and_xml(client):
     body = client.get("/open311/discovery.json").json()
-    assert body["endpoints"][0]["url"].endswith("/open311/v2")
+    assert body["endpoints"][0]["url"].endswith("/open311/v2/")
     assert "text/xml" in body["endpoints"][0]["formats"]
     xml = xmltodict.parse(client.get("/open311/discovery.xml").text)
     assert xml["discovery"]["endpoints"]["endpoint"]["type"] == "production"

@@ -109,7 +109,9 @@ def _pick(rng: random.Random, weighted):
 
 
 def ensure_rules(session: Session) -> None:
-    if routing.list_rules(session):
+    """The demo's rules, unless the district has rules of its own (init's default rule does not
+    count: the demo's department rules come beside it)."""
+    if any(not routing.is_default(r) for r in routing.list_rules(session)):
         return
     for match, target, unit in DEMO_RULES:
         routing.add_rule(

@@ -371,6 +371,67 @@ def public_case_id(session: Session, *, sources: Collection[str], code: str) -> 
     return session.scalar(select(Case.id).where(Case.code == code, _of_sources(sources)))
 
 
+def report_payloads(session: Session, case_ids: Collection[int]) -> dict[int, dict]:
+    """The payload of the report event of each of these cases (what came with the report: an
+    Open311 client's media_url, attributes …), by case id: one query for all of them."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(CaseEvent.case_id, CaseEvent.payload).where(
+            CaseEvent.case_id.in_(list(case_ids)), CaseEvent.action == "report"
+        )
+    )
+    return {case_id: payload or {} for case_id, payload in rows}
+
+
+def public_updates(
+    session: Session,
+    *,
+    sources: Collection[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    codes: Collection[str] | None = None,
+    limit: int,
+) -> list[Row]:
+    """The steps of the cases of `sources` (of `codes`, if given) taken in [start, end] that
+    the public sees (FixMyStreet's service request updates): every event that moved the case
+    but the report itself, and every event with a note marked public. Rows of the event's id,
+    the case's id and code, the event's at, action, from_state, to_state, note, public and
+    payload, and
+    the case's duplicate_of, oldest first; at most `limit`. One query."""
+    query = (
+        select(
+            CaseEvent.id,
+            Case.id,
+            Case.code,
+            CaseEvent.at,
+            CaseEvent.action,
+            CaseEvent.from_state,
+            CaseEvent.to_state,
+            CaseEvent.note,
+            CaseEvent.public,
+            CaseEvent.payload,
+            Case.duplicate_of,
+        )
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(
+            _of_sources(sources),
+            CaseEvent.at >= start,
+            CaseEvent.at <= end,
+            CaseEvent.action != "report",
+            or_(
+                CaseEvent.from_state != CaseEvent.to_state,
+                and_(CaseEvent.public.is_(True), CaseEvent.note != ""),
+            ),
+        )
+        .order_by(CaseEvent.at, CaseEvent.id)
+        .limit(limit)
+    )
+    if codes:
+        query = query.where(Case.code.in_(list(codes)))
+    return list(session.execute(query))
+
+
 # --- the statistics' reads ----------------------------------------------------------------------
 
 

@@ -63,6 +63,28 @@ def add_rule(
     return rule
 
 
+# The rule `civicgrid init` installs in a district with none: every category to the street
+# office whose area holds the point, after every rule an administrator adds (smaller wins).
+DEFAULT_PRIORITY = 10000
+DEFAULT_NOTE = "默认规则: 各类案件派往所在街道 / default: every category to its street office"
+
+
+def ensure_default_rule(session: Session) -> DispatchRule | None:
+    """Install the default rule (`*` → street, priority DEFAULT_PRIORITY) when the district has
+    no rule at all, so that reports route on day one; an ordinary rule, listed and editable
+    (or deletable) like any. The rule installed, or None when there were rules already."""
+    if session.scalar(select(DispatchRule.id).limit(1)) is not None:
+        return None
+    return add_rule(
+        session, match="*", target="street", priority=DEFAULT_PRIORITY, note=DEFAULT_NOTE
+    )
+
+
+def is_default(rule) -> bool:
+    """Whether a rule is the one `ensure_default_rule` installs (as it installed it)."""
+    return (rule.match, rule.target, rule.priority) == ("*", "street", DEFAULT_PRIORITY)
+
+
 def delete_rule(session: Session, rule_id: int) -> None:
     rule = session.get(DispatchRule, rule_id)
     if rule is None:

@@ -283,9 +283,9 @@ def apply(
     """Fold one checked event into the case (a Case or a draft) and return its event row.
 
     The workflow's fold gives the projected columns; the payload of a few actions moves other
-    columns: a dispatch its limit unit and clears the queue, a return or a poor latest rating
-    (≤ 2, 回访不满意; a later good rating clears it) puts the case back before the
-    dispatcher, a relocate moves the place, a reject
+    columns: a dispatch its limit unit and clears the queue, a return, a poor latest rating
+    (≤ 2, 回访不满意; a later good rating clears it) or a citizen's reopening comment puts the
+    case back before the dispatcher, a relocate moves the place, a reject
     of a duplicate names the original.
     """
     p = projection_of(case)
@@ -317,6 +317,10 @@ def apply(
             case.queue_reason = TO_PLACE
     elif action == "reject" and payload.get("duplicate_of"):
         case.duplicate_of = payload["duplicate_of"]
+    elif action == "comment" and payload.get("reopen"):
+        # a citizen reopening a closed case (Open311's REOPEN): before the dispatcher, as a
+        # poor rating is
+        case.queue_reason = "complaint"
     return {
         "case_id": case.id,
         "seq": p.last_seq,

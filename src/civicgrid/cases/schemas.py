@@ -102,6 +102,8 @@ class ContactRead(BaseModel):
 
     name: str | None
     phone: str | None
+    # shown to the roles that see the phone whole; "" to the others
+    email: str = ""
 
 
 class CasePhotoRead(BaseModel):

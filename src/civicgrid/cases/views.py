@@ -70,9 +70,15 @@ def contact_view(contact: CaseContact | None, roles: list[str]) -> dict | None:
     if contact is None:
         return None
     if any(r in CONTACT_ROLES for r in roles):
-        return {"name": contact.name, "phone": contact.phone}
+        # the e-mail (an Open311 partner's citizens often leave only that) to those who may
+        # see the phone
+        return {"name": contact.name, "phone": contact.phone, "email": contact.email}
     name = contact.name[:1] + "*" * max(len(contact.name) - 1, 0)
-    return {"name": name, "phone": org_service.mask_phone(contact.phone) if contact.phone else ""}
+    return {
+        "name": name,
+        "phone": org_service.mask_phone(contact.phone) if contact.phone else "",
+        "email": "",
+    }
 
 
 def case_detail(

@@ -86,7 +86,8 @@ ROLES: dict[str, tuple[str, ...]] = {
     "rate": ("citizen", "operator"),
     "relocate": ("operator", "dispatcher"),
     "urge": ("dispatcher", "leader"),
-    "comment": STAFF,
+    # a citizen's word on their case through a partner (Open311 service request updates)
+    "comment": (*STAFF, "citizen"),
 }
 # Actions the handler takes only on cases sent to their own unit.
 UNIT_ACTIONS = ("return", "take", "extend_request", "report_done")

@@ -64,3 +64,22 @@ def stored_files(session: Session) -> Iterator[tuple[str, str, str]]:
         for _id, key, thumb, digest in rows:
             yield key, thumb, digest
         last = rows[-1][0]
+
+
+def after_photo(session: Session, *, case_id: int, photo_id: int) -> Photo | None:
+    """The after (done) photo of this id of this case; None otherwise."""
+    query = select(Photo).where(
+        Photo.id == photo_id, Photo.case_id == case_id, Photo.stage == "done"
+    )
+    return session.scalar(query)
+
+
+def first_after_photos(session: Session, event_ids: Sequence[int]) -> dict[int, int]:
+    """The id of the first after (done) photo of each of these events that has one: one query
+    for all of them."""
+    if not event_ids:
+        return {}
+    query = select(Photo.event_id, func.min(Photo.id)).where(
+        Photo.event_id.in_(event_ids), Photo.stage == "done"
+    )
+    return dict(session.execute(query.group_by(Photo.event_id)).all())

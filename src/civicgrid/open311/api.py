@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -20,14 +21,14 @@ from civicgrid.citizen import intake
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import get_settings
 from civicgrid.kit import idempotency, ratelimit
-from civicgrid.kit.db import session_scope
+from civicgrid.kit.db import session_scope, utcnow
 from civicgrid.kit.errors import AppError, ErrorBody, headers_of
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import RowId, binary_answer
 from civicgrid.kit.text import BadText, check_text
-from civicgrid.kit.timefmt import parse_time
+from civicgrid.kit.timefmt import iso_local, parse_time
 from civicgrid.media import service as media_service
-from civicgrid.open311 import schemas, service
+from civicgrid.open311 import photos, schemas, service
 from civicgrid.open311.xmlout import document
 
 # The JSON answer's model is each route's response_model; XML carries the same fields.
@@ -50,6 +51,9 @@ ANSWER = {200: {"description": "JSON or XML, as the path's format says", "conten
 FORMATS = ("json", "xml")
 MAX_SPAN = dt.timedelta(days=90)
 ATTR_RE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
+# the form fields that may carry an uploaded photo (clients' names for it)
+PHOTO_FIELD = re.compile(r"^(media|photo\d*)$")
+MEDIA_URLS_MAX = 10
 
 # The longest text each field of a POST may carry (characters, after trimming); one line each
 # but the description. first_name and last_name are stored together as the reporter's name,
@@ -107,12 +111,22 @@ def refusal(path: str, exc: AppError) -> tuple[int, list[tuple[bytes, bytes]], b
     return response.status_code, response.raw_headers, response.body
 
 
+def http_refusal(path: str, status: int, detail: str) -> Response:
+    """A path or method no route takes, as the spec's error document (XML for a .xml path)."""
+    words = {404: "no such Open311 resource", 405: "method not allowed"}.get(status, detail)
+    return _error("xml" if path.endswith(".xml") else "json", status, f"{words}: {path}")
+
+
 BODY_LIMITS = [
     BodyLimit(
         "POST",
         re.compile(r"/open311/v2/requests\.(json|xml)"),
-        lambda: get_settings().photo_max_bytes + 64 * 1024,
-    )
+        lambda: get_settings().photo_max_bytes * media_service.MAX_PHOTOS + 64 * 1024,
+    ),
+    # a citizen's update: words and a URL, no file
+    BodyLimit(
+        "POST", re.compile(r"/open311/v2/servicerequestupdates\.(json|xml)"), lambda: 64 * 1024
+    ),
 ]
 
 
@@ -185,7 +199,7 @@ def discovery(fmt: str, request: Request) -> Response:
             "endpoints": [
                 {
                     "specification": "http://wiki.open311.org/GeoReport_v2",
-                    "url": f"{base}/open311/v2",
+                    "url": f"{base}/open311/v2/",
                     "changeset": "2026-11-25T00:00:00+08:00",
                     "type": "production",
                     "formats": ["application/json", "text/xml"],
@@ -252,10 +266,14 @@ async def post_request(fmt: str, request: Request) -> Response:
         form = await request.form(max_part_size=get_settings().photo_max_bytes + 1024)
     except Exception:  # noqa: BLE001 - a body that is not a form
         return _error(fmt, 400, "the body must be form-encoded or multipart/form-data")
-    media = form.get("media")
-    media_bytes = None
-    if isinstance(media, UploadFile):
-        media_bytes = (media.filename or "media", await media.read())
+    # photos uploaded in the request, under the names clients use: media, photo, photo1 …
+    media_files = [
+        (v.filename or k, await v.read())
+        for k, v in form.multi_items()
+        if isinstance(v, UploadFile) and PHOTO_FIELD.match(k)
+    ]
+    if len(media_files) > media_service.MAX_PHOTOS:
+        return _error(fmt, 400, f"at most {media_service.MAX_PHOTOS} photos in one request")
     try:
         key = _one_or_none(form, "api_key")
         # the client's Idempotency-Key, within its api_key's scope (kit.idempotency)
@@ -269,18 +287,21 @@ async def post_request(fmt: str, request: Request) -> Response:
             "open311",
             fmt,
             sorted((k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)),
-            hashlib.sha256(media_bytes[1]).hexdigest() if media_bytes else None,
+            [hashlib.sha256(data).hexdigest() for _, data in media_files],
         )
         # The checks, the routing and the photo, in a thread: they read cached data, but a
         # refresh of it (every few seconds), the rate limits' Redis and a photo's decoding and
         # storing are blocking I/O, never to be done on the event loop.
-        checked = await run_in_threadpool(_check, form, media_bytes, stored, digest)
+        checked = await run_in_threadpool(_check, form, media_files, stored, digest)
         if isinstance(checked, idempotency.Answer):
             return checked.response()  # a repeat: the first answer, nothing written again
         prepared, account_id = checked
 
+        written_case: dict[str, int] = {}
+
         def answer(done: citizen_service.Submitted) -> idempotency.Answer:
             case = done.case
+            written_case["id"] = case.id
             data = [
                 {
                     "service_request_id": case.code,
@@ -308,11 +329,42 @@ async def post_request(fmt: str, request: Request) -> Response:
         )
     except (Open311Error, AppError) as exc:
         return _refusal(fmt, exc)
-    return written.response()
+    response = written.response()
+    urls = _media_urls(form)
+    if urls and "id" in written_case:
+        # photos by URL: queued now, fetched once the answer is sent (open311.photos)
+        queued = await run_in_threadpool(_queue_fetches, written_case["id"], None, urls)
+        if queued:
+            response.background = BackgroundTask(photos.run, get_settings(), queued)
+    return response
+
+
+def _queue_fetches(case_id: int, event_id: int | None, urls: list[str]) -> list[int]:
+    settings = get_settings()
+    if not settings.media_fetch_hosts():
+        return []
+    with session_scope() as session:
+        return photos.queue(session, settings, case_id=case_id, event_id=event_id, urls=urls)
+
+
+def _media_urls(form) -> list[str]:
+    """Every media_url of the form (repeated ones kept, in order), each checked."""
+    urls = []
+    for value in form.getlist("media_url"):
+        if isinstance(value, UploadFile):
+            raise Open311Error(400, "media_url must be a text field")
+        url = check_text(value, "media_url", multiline=False).strip()
+        if len(url) > FIELD_MAX["media_url"]:
+            raise BadText("media_url", max_length=FIELD_MAX["media_url"])
+        if url:
+            urls.append(_checked_url(url))
+    if len(urls) > MEDIA_URLS_MAX:
+        raise Open311Error(400, f"at most {MEDIA_URLS_MAX} media_url in one request")
+    return urls
 
 
 def _check(
-    form, media: tuple[str, bytes] | None, stored_key: str | None, digest: str
+    form, media: list[tuple[str, bytes]], stored_key: str | None, digest: str
 ) -> tuple[citizen_service.Prepared, str | None] | idempotency.Answer:
     """What only reads, beside the writers: the key, the photo's decoding, the routing (or, for
     a repeat of a request with an Idempotency-Key, its stored answer)."""
@@ -323,12 +375,11 @@ def _check(
         found = idempotency.replay(session, stored_key, digest)
         if found is not None:
             return found
-        photos = media_service.check_images([media] if media else [], settings)
-        return _prepare(session, form, photos)
+        return _prepare(session, form, media_service.check_images(media, settings))
 
 
 def _prepare(
-    session, form, photos: list[media_service.CheckedImage]
+    session, form, images: list[media_service.CheckedImage]
 ) -> tuple[citizen_service.Prepared, str | None]:
     settings = get_settings()
     code = _one_or_none(form, "service_code")
@@ -359,7 +410,8 @@ def _prepare(
                 for v in form.getlist(key)
                 if not isinstance(v, UploadFile)
             )
-    problems = service.check_attributes(code, attributes)
+    attributes = service.clean_attributes(attributes)
+    problems = service.check_attributes(code, attributes, strict=settings.open311_strict_attributes)
     if problems:
         raise Open311Error(400, "; ".join(problems))
     phone = _one_or_none(form, "phone") or ""
@@ -368,9 +420,7 @@ def _prepare(
     )
     if len(name) > NAME_MAX:
         raise BadText("first_name + last_name", max_length=NAME_MAX)
-    media_url = _one_or_none(form, "media_url")
-    if media_url and not media_url.lower().startswith(("http://", "https://")):
-        raise Open311Error(400, "media_url must be an http:// or https:// URL")
+    media_urls = _media_urls(form)
     # A client with an api_key is a known partner (one server may post for many citizens, and
     # its key can be revoked): no per-address limit; the per-phone one still holds.
     ratelimit.check_report(settings, address=None, phone=phone or None)
@@ -380,7 +430,9 @@ def _prepare(
             "device_id": _one_or_none(form, "device_id"),
             "account_id": _one_or_none(form, "account_id"),
             "address_id": address_id,
-            "media_url": media_url,
+            # every media_url as given; the first also under its old key
+            "media_url": media_urls[0] if media_urls else None,
+            "media_urls": media_urls if len(media_urls) > 1 else None,
             "attributes": attributes or None,
         }.items()
         if v
@@ -397,7 +449,7 @@ def _prepare(
         phone=phone,
         name=name,
         email=_one_or_none(form, "email") or "",
-        photos=photos,
+        photos=images,
         extra=extra,
     )
     return prepared, extra.get("account_id")
@@ -514,3 +566,165 @@ def media(code: str, photo_id: RowId) -> Response:
     except FileNotFoundError:
         return _error("json", 404, "no such media")
     return Response(data, media_type="image/jpeg")
+
+
+# --- FixMyStreet's service request updates -----------------------------------------------------
+
+# At most so many updates in one answer (a narrower start_date..end_date gets the rest).
+UPDATES_MAX = 10_000
+UPDATES_DEFAULT_SPAN = dt.timedelta(days=1)
+UPDATE_FIELD_MAX = {
+    "api_key": 100,
+    "service_request_id": 40,
+    "update_id": 100,
+    "status": 40,
+    "updated_datetime": 40,
+    "description": 4000,
+    "media_url": 2000,
+}
+
+
+@router.get(
+    "/open311/v2/servicerequestupdates.{fmt}",
+    response_model=list[schemas.RequestUpdate],
+    responses=ANSWER,
+)
+def get_updates(fmt: str, request: Request) -> Response:
+    """The public steps of the public requests taken between start_date and end_date (the last
+    day by default), oldest first (FixMyStreet's service request updates)."""
+    q = request.query_params
+    base = _base_url(request)
+
+    def work():
+        key = q.get("api_key")
+        start, end = _time(q.get("start_date"), "start_date"), _time(q.get("end_date"), "end_date")
+        end = end or (start + UPDATES_DEFAULT_SPAN if start else utcnow())
+        start = start or end - UPDATES_DEFAULT_SPAN
+        if end < start:
+            raise Open311Error(400, "end_date is before start_date")
+        if end - start > MAX_SPAN:
+            raise Open311Error(400, "start_date and end_date may not be more than 90 days apart")
+        ids = _listed(q.get("service_request_id"), "service_request_id")
+        policy = _policy()
+        with session_scope(read_only=True) as session:
+            if key and not service.key_seen_live(session, key):
+                raise Open311Error(403, "the api_key is not valid (send none to read anonymously)")
+            rows = service.find_updates(
+                session, policy=policy, start=start, end=end, ids=ids or None, limit=UPDATES_MAX + 1
+            )
+            if len(rows) > UPDATES_MAX:
+                raise Open311Error(
+                    400,
+                    f"more than {UPDATES_MAX} updates between start_date and end_date: "
+                    "ask for a shorter span",
+                )
+            data = service.update_views(session, rows, policy=policy, base_url=base)
+        return _render(fmt, data, "service_request_updates", "request_update")
+
+    return _run(fmt, work)
+
+
+def _update_field(form, name: str, *, required: bool = False) -> str | None:
+    value = form.get(name)
+    if isinstance(value, UploadFile):
+        raise Open311Error(400, f"{name} must be a text field")
+    value = check_text(value or "", name, multiline=name == "description").strip()
+    if len(value) > UPDATE_FIELD_MAX[name]:
+        raise BadText(name, max_length=UPDATE_FIELD_MAX[name])
+    if required and not value:
+        raise Open311Error(400, f"{name} is required")
+    return value or None
+
+
+@router.post(
+    "/open311/v2/servicerequestupdates.{fmt}",
+    response_model=list[schemas.UpdateCreated],
+    responses={200: {"description": "The update was taken", "content": _BOTH}},
+)
+async def post_update(fmt: str, request: Request) -> Response:
+    """A citizen's update on their request, sent by a partner (FixMyStreet): answered with its
+    update_id; the same update_id from the same api_key again gets the same answer and writes
+    nothing (kit.idempotency)."""
+    if fmt not in FORMATS:
+        return _error("json", 404, f"unknown format {fmt!r}: use json or xml")
+    try:
+        form = await request.form(max_files=0)
+    except Exception:  # noqa: BLE001 - a body that is not a form
+        return _error(fmt, 400, "the body must be form-encoded or multipart/form-data")
+    try:
+        return await run_in_threadpool(_take_update, fmt, form)
+    except (Open311Error, AppError) as exc:
+        return _refusal(fmt, exc)
+
+
+def _take_update(fmt: str, form) -> Response:
+    settings = get_settings()
+    key = _update_field(form, "api_key")
+    code = _update_field(form, "service_request_id", required=True)
+    update_id = _update_field(form, "update_id", required=True)
+    if not all(33 <= ord(c) <= 126 for c in update_id):
+        raise Open311Error(400, "update_id must be visible ASCII characters")
+    status = (_update_field(form, "status", required=True) or "").upper()
+    if status not in service.UPDATE_STATUSES:
+        raise Open311Error(400, f"status must be one of {', '.join(service.UPDATE_STATUSES)}")
+    description = _update_field(form, "description") or ""
+    given = {"update_id": update_id}
+    when = _update_field(form, "updated_datetime")
+    if when:
+        given["updated_datetime"] = iso_local(_time(when, "updated_datetime"))
+    media_url = _update_field(form, "media_url")
+    if media_url:
+        given["media_url"] = _checked_url(media_url)
+    digest = idempotency.request_hash(
+        "open311-update",
+        fmt,
+        sorted((k, v) for k, v in form.multi_items() if k != "api_key"),
+    )
+    policy = _policy()
+    with session_scope() as session:
+        partner = service.key_name(session, key)
+        if partner is None:
+            raise Open311Error(403, "a valid api_key is required")
+
+        def work() -> idempotency.Answer:
+            event = service.citizen_update(
+                session,
+                settings,
+                policy=policy,
+                partner=partner,
+                code=code,
+                status=status,
+                description=description,
+                given=given,
+            )
+            if event is None:
+                raise Open311Error(404, f"service_request_id {code} not found")
+            if media_url:
+                queued.extend(
+                    photos.queue(
+                        session,
+                        settings,
+                        case_id=event.case_id,
+                        event_id=event.id,
+                        urls=[media_url],
+                    )
+                )
+            sent = _render(
+                fmt, [{"update_id": str(event.id)}], "service_request_updates", "request_update"
+            )
+            return idempotency.Answer(sent.status_code, sent.body.decode(), sent.media_type)
+
+        scope = f"open311-update:{hashlib.sha256(key.encode()).hexdigest()}"
+        queued: list[int] = []
+        answer = idempotency.run(session, update_id, scope, digest, work)
+    response = answer.response()
+    if queued:
+        # the photo by URL, fetched once the answer is sent (open311.photos)
+        response.background = BackgroundTask(photos.run, settings, queued)
+    return response
+
+
+def _checked_url(url: str) -> str:
+    if not url.lower().startswith(("http://", "https://")):
+        raise Open311Error(400, "media_url must be an http:// or https:// URL")
+    return url

@@ -89,6 +89,22 @@ class RequestToken(BaseModel):
     token: str
 
 
+class RequestUpdate(BaseModel):
+    """One of FixMyStreet's service request updates (a public step of a request)."""
+
+    update_id: str
+    service_request_id: str
+    status: str
+    updated_datetime: str
+    description: str
+    media_url: str | None
+    external_status_code: str
+
+
+class UpdateCreated(BaseModel):
+    update_id: str
+
+
 class Error(BaseModel):
     """One entry of GeoReport's error list."""
 
