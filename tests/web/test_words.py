@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+import civicgrid.app  # noqa: F401 - imports every domain, so every job is registered
 from civicgrid.auth.models import ROLES
 from civicgrid.cases import workflow
 from civicgrid.cases.queries import QUEUES
 from civicgrid.cases.routing import QUEUE_REASONS
 from civicgrid.citizen.service import PUBLIC_STEP_TEXTS
+from civicgrid.kit import scheduler
 from civicgrid.org.models import UNIT_KINDS
 from civicgrid.stats.assessment import COLUMNS
 from civicgrid.stats.kpi import NAMES_ZH
@@ -57,6 +59,7 @@ def test_every_code_a_page_shows_has_a_word():
         + [f"kpi_{key}" for key, _ in COLUMNS if key != "name"]
         + [f"target_{t}" for t in ("street", "community", "department", "unit")]
         + [f"geo_{n}" for n in (1, 2, 3, "none")]
+        + [f"job_{job.name}" for job in scheduler.jobs()]
     )
     assert [k for k in needed if k not in WORDS] == []
 

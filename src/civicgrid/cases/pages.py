@@ -200,7 +200,7 @@ def _job_rows(session) -> list[dict]:
             {
                 "name": job.name,
                 "description": job.description,
-                "every": job.every,
+                "minutes": int(job.every.total_seconds() // 60),
                 "last": iso_local(state.last_started_at) if state else None,
                 "ok": state.last_ok if state else None,
                 "error": state.last_error if state else None,

@@ -393,6 +393,47 @@ WORDS: dict[str, tuple[str, str]] = {
     "target_department": ("类别的专业部门", "The category's department"),
     "target_street": ("所在街道", "The case's street"),
     "target_unit": ("指定单位", "A named unit"),
+    # --- the admin page's periodic jobs (kit.scheduler; tests/web/test_words.py) ---
+    "jobs_title": ("定时任务", "Periodic jobs"),
+    "jobs_hint": (
+        "由同一调度器运行, 每个任务同一时间只在一个节点运行",
+        "Run by the one scheduler, each on one node at a time",
+    ),
+    "jobs_job": ("任务", "Job"),
+    "jobs_every": ("间隔", "Every"),
+    "jobs_every_minutes": ("每 {n} 分钟", "every {n} min"),
+    "jobs_every_hours": ("每 {n} 小时", "every {n} h"),
+    "jobs_every_days": ("每 {n} 天", "every {n} days"),
+    "jobs_last": ("上次运行", "Last run"),
+    "jobs_result": ("结果", "Result"),
+    "jobs_next": ("下次运行", "Next run"),
+    "jobs_runs": ("次数", "Runs"),
+    "jobs_ok": ("成功", "Succeeded"),
+    "jobs_failed": ("失败", "Failed"),
+    "job_idempotency-prune": (
+        "删除超过 24 小时的幂等键",
+        "Forget idempotency keys older than a day",
+    ),
+    "job_media-sweep": ("删除无案件引用的照片文件", "Remove photo files no report refers to"),
+    "job_open311-media-fetch": (
+        "取回 Open311 合作方以链接提交的照片",
+        "Fetch Open311 photos given by URL",
+    ),
+    "job_retention": (
+        "删除结案超过保留期的举报人个人信息",
+        "Erase reporters' personal data after the retention period",
+    ),
+    "erasures_title": ("个人信息清除", "Personal data erased"),
+    "erasures_hint": (
+        "结案超过保留期 (默认 3 年) 后, 举报人姓名、电话、邮箱和查询密钥被清除, 案件保留。",
+        "Reporters' name, phone, e-mail and tracking secret go after the retention period "
+        "(3 years by default); the cases stay.",
+    ),
+    "erasures_at": ("时间", "When"),
+    "erasures_contacts": ("联系方式", "Contacts"),
+    "erasures_secrets": ("查询密钥", "Tracking secrets"),
+    "erasures_closed_before": ("结案早于", "Closed before"),
+    "erasures_none": ("尚无", "None yet"),
     # --- case states (cases.workflow.STATE_NAMES_ZH; tests/web/test_words.py) ---
     "state_closed": ("已结案", "Closed"),
     "state_dispatched": ("已派遣", "Dispatched"),
