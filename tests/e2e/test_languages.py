@@ -208,6 +208,8 @@ def staff_paths(username: str, data: dict) -> list[str]:
         "/console?cursor=0",  # a bad parameter: 400
     ]
     paths += ["/admin"]  # the admin's page, or a 403 for the others
+    if "admin" in ROLES[username]:
+        paths += ["/admin/people", "/admin/people?q=zzz", f"/admin/people/{username}"]
     paths += [f"/console/new?mode={m}" for m in ENTRY.get(username, [])]
     return paths
 

@@ -394,6 +394,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "target_street": ("所在街道", "The case's street"),
     "target_unit": ("指定单位", "A named unit"),
     # --- the admin page's periodic jobs (kit.scheduler; tests/web/test_words.py) ---
+    "list_sep": ("、", ", "),
     "jobs_title": ("定时任务", "Periodic jobs"),
     "jobs_hint": (
         "由同一调度器运行, 每个任务同一时间只在一个节点运行",

@@ -7,12 +7,6 @@
     box.className = "msg " + (ok ? "ok" : "error");
     box.textContent = text;
   }
-  // the refusal's sentence in the page's language ("中文 / English", kit.errors)
-  function sentence(detail) {
-    var i = detail.indexOf(" / ");
-    if (i < 0) { return detail; }
-    return document.documentElement.lang === "en" ? detail.slice(i + 3) : detail.slice(0, i);
-  }
   function body(form) {
     var out = {}, roles = [];
     Array.prototype.forEach.call(form.elements, function (el) {
@@ -33,14 +27,14 @@
       e.preventDefault();
       var box = form.querySelector(".msg");
       var sent = body(form);
-      fetch(form.dataset.url, {
+      // the refusal's sentence in the page's language (kit.errors' message {zh, en})
+      cgFetch(form.dataset.url, {
         method: form.dataset.method,
         headers: {"Content-Type": "application/json"},
         body: JSON.stringify(sent)
       })
-        .then(function (r) { return r.text().then(function (t) { return {ok: r.ok, body: t ? JSON.parse(t) : {}}; }); })
         .then(function (res) {
-          if (!res.ok) { show(box, false, words.failed + ": " + sentence(res.body.detail || "")); return; }
+          if (!res.ok) { show(box, false, words.failed + ": " + cgProblem(res.body)); return; }
           show(box, true, words.saved);
           var next = form.dataset.then ? form.dataset.then + encodeURIComponent(res.body.username) : null;
           setTimeout(function () { if (next) { location.href = next; } else { location.reload(); } }, 600);
