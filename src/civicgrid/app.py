@@ -44,6 +44,7 @@ from civicgrid.org import api as org_api
 from civicgrid.org import pages as org_pages
 from civicgrid.stats import api as stats_api
 from civicgrid.stats import pages as stats_pages
+from civicgrid.vehicles import api as vehicles_api
 from civicgrid.web import layout
 from civicgrid.web import pages as web_pages
 
@@ -79,6 +80,7 @@ PRIVATE_ROUTERS = [
     stats_api.router,
     command_api.router,
     ops_api.router,
+    vehicles_api.router,
 ]
 
 
@@ -137,6 +139,7 @@ def create_app() -> FastAPI:
             *cases_api.BODY_LIMITS,
             *geo_api.BODY_LIMITS,
             *categories_api.BODY_LIMITS,
+            *vehicles_api.BODY_LIMITS,
         ],
         session_cookie=SESSION_COOKIE,
         public_origin=lambda: get_settings().public_base_url,

@@ -1,0 +1,168 @@
+"""Vehicle tracks' JSON routes: the fleet registry (admin writes, staff reads)."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Depends, Response, UploadFile
+
+from civicgrid.auth.deps import require_roles
+from civicgrid.kit.guard import BodyLimit
+from civicgrid.kit.http import DbSession, RowId, binary_answer
+from civicgrid.vehicles import service
+from civicgrid.vehicles.models import Tracker, Vehicle, VehicleType
+from civicgrid.vehicles.schemas import (
+    ImportRead,
+    TrackerCreate,
+    TrackerRead,
+    VehicleCreate,
+    VehicleRead,
+    VehicleTypeRead,
+    VehicleTypeSave,
+    VehicleUpdate,
+)
+
+IMPORT_MAX_BYTES = 10 * 1024 * 1024
+BODY_LIMITS = [
+    BodyLimit("POST", re.compile(r"/api/v1/vehicles/import"), lambda: IMPORT_MAX_BYTES),
+]
+router = APIRouter(prefix="/api/v1/vehicles", tags=["vehicles"])
+admin = [Depends(require_roles("admin"))]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _type_read(kind: VehicleType) -> VehicleTypeRead:
+    return VehicleTypeRead(
+        code=kind.code,
+        name=kind.name,
+        work_speed_min=kind.work_speed_min,
+        work_speed_max=kind.work_speed_max,
+    )
+
+
+def _vehicle_reads(session, found: list[Vehicle]) -> list[VehicleRead]:
+    units = service.unit_codes_by_id(session, {v.org_unit_id for v in found})
+    terminals: dict[int, list[str]] = {}
+    for tracker in service.trackers(session, vehicle_ids=[v.id for v in found]):
+        terminals.setdefault(tracker.vehicle_id, []).append(tracker.terminal_id)
+    return [
+        VehicleRead(
+            id=v.id,
+            plate=v.plate,
+            type=v.type.code,
+            type_name=v.type.name,
+            unit=units[v.org_unit_id][0],
+            unit_name=units[v.org_unit_id][1],
+            capacity_m3=v.capacity_m3,
+            note=v.note,
+            active=v.active,
+            terminals=terminals.get(v.id, []),
+        )
+        for v in found
+    ]
+
+
+def _tracker_read(tracker: Tracker, token: str | None = None) -> TrackerRead:
+    return TrackerRead(
+        id=tracker.id,
+        terminal_id=tracker.terminal_id,
+        protocol=tracker.protocol,
+        vehicle_id=tracker.vehicle_id,
+        plate=tracker.vehicle.plate if tracker.vehicle else None,
+        person_id=tracker.person_id,
+        active=tracker.active,
+        last_fix_time=tracker.last_fix_time,
+        token=token,
+    )
+
+
+@router.get("/types", response_model=list[VehicleTypeRead])
+def list_types(session: DbSession) -> list[VehicleTypeRead]:
+    """Vehicle types (垃圾车 洒水车 清扫车 ...) with their work speed range (min, max] km/h."""
+    return [_type_read(t) for t in service.vehicle_types(session)]
+
+
+@router.put("/types", response_model=VehicleTypeRead, dependencies=admin)
+def save_type(body: VehicleTypeSave, session: DbSession) -> VehicleTypeRead:
+    """Create a vehicle type, or change the fields given of an existing one."""
+    kind = service.save_type(
+        session,
+        code=body.code,
+        name=body.name,
+        work_speed_min=body.work_speed_min,
+        work_speed_max=body.work_speed_max,
+    )
+    return _type_read(kind)
+
+
+@router.get("", response_model=list[VehicleRead])
+def list_vehicles(
+    session: DbSession, unit: str | None = None, type: str | None = None
+) -> list[VehicleRead]:
+    """The fleet, by plate; optionally one unit's or one type's vehicles."""
+    return _vehicle_reads(session, service.vehicles(session, unit_code=unit, type_code=type))
+
+
+@router.post("", response_model=VehicleRead, status_code=201, dependencies=admin)
+def create_vehicle(body: VehicleCreate, session: DbSession) -> VehicleRead:
+    vehicle = service.create_vehicle(
+        session,
+        plate=body.plate,
+        type_code=body.type,
+        unit_code=body.unit,
+        capacity_m3=body.capacity_m3,
+        note=body.note,
+    )
+    return _vehicle_reads(session, [vehicle])[0]
+
+
+@router.get("/trackers", response_model=list[TrackerRead])
+def list_trackers(session: DbSession) -> list[TrackerRead]:
+    """Every tracker: terminals in vehicles and staff phones."""
+    return [_tracker_read(t) for t in service.trackers(session)]
+
+
+@router.post("/trackers", response_model=TrackerRead, status_code=201, dependencies=admin)
+def create_tracker(body: TrackerCreate, session: DbSession) -> TrackerRead:
+    """A tracker on a vehicle or carried by a person; an HTTP tracker's answer holds its device
+    token, shown this once."""
+    made = service.create_tracker(
+        session,
+        terminal_id=body.terminal_id,
+        protocol=body.protocol,
+        vehicle_id=body.vehicle_id,
+        person_id=body.person_id,
+    )
+    return _tracker_read(made.tracker, made.token)
+
+
+@router.post("/import", response_model=ImportRead, dependencies=admin)
+def import_vehicles(session: DbSession, file: UploadFile) -> ImportRead:
+    """Vehicles (and trackers) from an xlsx workbook, all or nothing; refused with every
+    problem by row number."""
+    result = service.import_xlsx(session, file.file.read())
+    return ImportRead(vehicles=result.vehicles, trackers=result.trackers, tokens=result.tokens)
+
+
+@router.get("/import/template.xlsx", response_class=Response, responses=binary_answer(XLSX))
+def import_template() -> Response:
+    return Response(
+        service.import_template(),
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="vehicles-template.xlsx"'},
+    )
+
+
+# Last: a path parameter would take the fixed paths above.
+@router.get("/{vehicle_id}", response_model=VehicleRead)
+def get_vehicle(vehicle_id: RowId, session: DbSession) -> VehicleRead:
+    return _vehicle_reads(session, [service.get_vehicle(session, vehicle_id)])[0]
+
+
+@router.patch("/{vehicle_id}", response_model=VehicleRead, dependencies=admin)
+def update_vehicle(vehicle_id: RowId, body: VehicleUpdate, session: DbSession) -> VehicleRead:
+    changes = body.model_dump(exclude_unset=True)
+    renamed = {"type": "type_code", "unit": "unit_code"}
+    changes = {renamed.get(k, k): v for k, v in changes.items()}
+    vehicle = service.update_vehicle(session, service.get_vehicle(session, vehicle_id), **changes)
+    return _vehicle_reads(session, [vehicle])[0]

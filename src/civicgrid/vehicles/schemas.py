@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+
+class VehicleTypeSave(BaseModel):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")
+    name: str | None = Field(default=None, min_length=1, max_length=40)
+    work_speed_min: float | None = Field(default=None, ge=0, le=200)
+    work_speed_max: float | None = Field(default=None, gt=0, le=200)
+
+
+class VehicleTypeRead(BaseModel):
+    code: str
+    name: str
+    work_speed_min: float
+    work_speed_max: float | None
+
+
+class VehicleCreate(BaseModel):
+    plate: str = Field(min_length=1, max_length=20)
+    type: str = Field(min_length=1, max_length=32, description="vehicle type code")
+    unit: str = Field(min_length=1, max_length=32, description="owning org unit code")
+    capacity_m3: float | None = Field(default=None, gt=0, le=200)
+    note: str = Field(default="", max_length=200)
+
+
+class VehicleUpdate(BaseModel):
+    plate: str | None = Field(default=None, min_length=1, max_length=20)
+    type: str | None = Field(default=None, min_length=1, max_length=32)
+    unit: str | None = Field(default=None, min_length=1, max_length=32)
+    capacity_m3: float | None = Field(default=None, gt=0, le=200)
+    note: str | None = Field(default=None, max_length=200)
+    active: bool | None = None
+
+
+class VehicleRead(BaseModel):
+    id: int
+    plate: str
+    type: str
+    type_name: str
+    unit: str
+    unit_name: str
+    capacity_m3: float | None
+    note: str
+    active: bool
+    terminals: list[str]
+
+
+class TrackerCreate(BaseModel):
+    terminal_id: str = Field(min_length=1, max_length=40)
+    protocol: str = Field(default="jt808", max_length=10)
+    vehicle_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    person_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class TrackerRead(BaseModel):
+    id: int
+    terminal_id: str
+    protocol: str
+    vehicle_id: int | None
+    plate: str | None
+    person_id: int | None
+    active: bool
+    last_fix_time: dt.datetime | None
+    # only in the answer that creates an HTTP tracker: the device token, shown once
+    token: str | None = None
+
+
+class ImportRead(BaseModel):
+    vehicles: int
+    trackers: int
+    tokens: dict[str, str]
