@@ -59,6 +59,8 @@ PUBLIC_ROUTERS = [
     citizen_api.public_router,
     # signed-in staff only; it says so itself (401), as it did beside the pages
     cases_api.board_router,
+    # devices: an OsmAnd id or a device token, no sign-in
+    vehicles_api.gps_router,
 ]
 # Each domain's HTML pages (a page asks for its user itself: PageUser redirects to sign-in).
 PAGE_ROUTERS = [

@@ -177,3 +177,24 @@ def template(path: Annotated[Path, typer.Argument(help="where to write the xlsx"
 
     path.write_bytes(service.import_template())
     console.print(f"wrote {path}")
+
+
+@app.command("gps-gateway")
+def gps_gateway(
+    port: Annotated[int, typer.Option(help="TCP port to listen on")] = 6808,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "0.0.0.0",
+) -> None:
+    """Run the JT/T 808 gateway: vehicle terminals connect over TCP, register, authenticate
+    and send positions (0x0200, 0x0704), each answered (0x8001, 0x8100) once stored. Unknown
+    terminals are refused unless CIVICGRID_GPS_AUTO_REGISTER is on."""
+    import asyncio
+
+    from civicgrid.vehicles import gateway
+
+    console.print(f"JT/T 808 gateway on {host}:{port}")
+    try:
+        asyncio.run(gateway.serve(host, port))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        fail(f"无法监听 / cannot listen on {host}:{port}: {exc}")

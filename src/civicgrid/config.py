@@ -113,6 +113,25 @@ class Settings(BaseSettings):
     evidence_photo_exempt_classes: str = ""
     # A tile URL template for the maps ({z}/{x}/{y}); none: outlines on a plain background.
     tile_url: str | None = None
+    # Vehicle tracks (vehicles/). JT/T 808: an unknown terminal's 0x0100 is refused (result 4)
+    # unless this is on; then it is registered with a vehicle of its plate (type "other") in
+    # gps_auto_register_unit.
+    gps_auto_register: bool = False
+    gps_auto_register_unit: str | None = None
+    # A gateway connection with nothing received for this long is closed.
+    gps_idle_seconds: float = Field(default=300.0, gt=0, le=86400)
+    # Filters before storing (Traccar's): invalid fixes, (0, 0), duplicate times, fixes more
+    # than gps_future_seconds ahead of the server's clock, and jumps (an implied speed from
+    # the last kept fix above gps_max_speed_kmh).
+    gps_filter_invalid: bool = True
+    gps_future_seconds: int = Field(default=300, ge=0)
+    gps_max_speed_kmh: float = Field(default=200.0, gt=0)
+    # PostgreSQL: whole day partitions of fixes older than this are dropped.
+    gps_retention_days: int = Field(default=400, ge=1)
+    # Trips and stops (shared/reference/trips.md), Traccar's defaults.
+    trip_min_distance_m: float = Field(default=200.0, gt=0)
+    trip_min_duration_s: float = Field(default=180.0, gt=0)
+    trip_stop_gap_s: float = Field(default=3600.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

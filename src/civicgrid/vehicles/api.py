@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, UploadFile
+from fastapi import APIRouter, Depends, Header, Request, Response, UploadFile
 
 from civicgrid.auth.deps import require_roles
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import DbSession, RowId, binary_answer
-from civicgrid.vehicles import service
+from civicgrid.vehicles import http_ingest, service
 from civicgrid.vehicles.models import Tracker, Vehicle, VehicleType
 from civicgrid.vehicles.schemas import (
     ImportRead,
+    IngestRead,
     TrackerCreate,
     TrackerRead,
     VehicleCreate,
@@ -166,3 +168,39 @@ def update_vehicle(vehicle_id: RowId, body: VehicleUpdate, session: DbSession) -
     changes = {renamed.get(k, k): v for k, v in changes.items()}
     vehicle = service.update_vehicle(session, service.get_vehicle(session, vehicle_id), **changes)
     return _vehicle_reads(session, [vehicle])[0]
+
+
+# --- positions over HTTP (devices, not people: no sign-in) ----------------------------------
+
+INGEST_MAX_BYTES = 32 * 1024 * 1024
+BODY_LIMITS.append(BodyLimit("POST", re.compile(r"/api/v1/gps/fixes"), lambda: INGEST_MAX_BYTES))
+gps_router = APIRouter(prefix="/api/v1/gps", tags=["gps"])
+
+
+def _stored(result) -> IngestRead:
+    return IngestRead(received=result.received, stored=result.stored, dropped=result.dropped)
+
+
+@gps_router.api_route("/osmand", methods=["GET", "POST"], response_model=IngestRead)
+async def osmand(request: Request, session: DbSession) -> IngestRead:
+    """The OsmAnd protocol (Traccar Client): `id`, `lat`, `lon`, `timestamp`, `speed` (knots),
+    `bearing`, `altitude`, in the query or a form. The tracker is registered with protocol
+    `osmand` and its id."""
+    params = dict(request.query_params)
+    if request.method == "POST":
+        params.update({k: v for k, v in (await request.form()).items() if isinstance(v, str)})
+    return _stored(http_ingest.osmand(session, params))
+
+
+@gps_router.post("/fixes", response_model=IngestRead)
+async def fixes(
+    request: Request,
+    session: DbSession,
+    x_device_token: Annotated[str, Header(description="the tracker's device token")],
+) -> IngestRead:
+    """A batch of positions: a JSON array (or {"fixes": [...]}) or NDJSON, each with `time`
+    (ISO 8601 with offset, or epoch seconds), `lat`, `lon`, and optionally `speed` (km/h),
+    `direction`, `altitude`, `valid`. All or nothing; then the storage filters."""
+    body = await request.body()
+    content_type = request.headers.get("content-type", "")
+    return _stored(http_ingest.batch(session, x_device_token, body, content_type))

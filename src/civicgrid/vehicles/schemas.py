@@ -73,3 +73,9 @@ class ImportRead(BaseModel):
     vehicles: int
     trackers: int
     tokens: dict[str, str]
+
+
+class IngestRead(BaseModel):
+    received: int
+    stored: int
+    dropped: int  # by the filters: invalid, (0, 0), duplicate, future, jumps
