@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, UploadFile
 
 from civicgrid.auth.deps import require_roles
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import DbSession, RowId, binary_answer
-from civicgrid.vehicles import http_ingest, service
+from civicgrid.vehicles import http_ingest, queries, reports, service
 from civicgrid.vehicles.models import Tracker, Vehicle, VehicleType
 from civicgrid.vehicles.schemas import (
     ImportRead,
@@ -155,6 +155,20 @@ def import_template() -> Response:
     )
 
 
+@router.get("/live")
+def live(session: DbSession) -> list[dict]:
+    """The last position of every active tracker (plate, type, time, place, speed)."""
+    out = []
+    for item in queries.live_positions(session):
+        out.append({**item, "time": item["time"].isoformat()})
+    return out
+
+
+Day = Annotated[str | None, Query(description="a local date, 2026-11-29", max_length=10)]
+From = Annotated[str | None, Query(alias="from", max_length=40)]
+To = Annotated[str | None, Query(alias="to", max_length=40)]
+
+
 # Last: a path parameter would take the fixed paths above.
 @router.get("/{vehicle_id}", response_model=VehicleRead)
 def get_vehicle(vehicle_id: RowId, session: DbSession) -> VehicleRead:
@@ -168,6 +182,36 @@ def update_vehicle(vehicle_id: RowId, body: VehicleUpdate, session: DbSession) -
     changes = {renamed.get(k, k): v for k, v in changes.items()}
     vehicle = service.update_vehicle(session, service.get_vehicle(session, vehicle_id), **changes)
     return _vehicle_reads(session, [vehicle])[0]
+
+
+@router.get("/{vehicle_id}/track")
+def track(
+    vehicle_id: RowId, session: DbSession, day: Day = None, start: From = None, end: To = None
+) -> dict:
+    """The fixes of a vehicle-day (or [from, to)) for playback: [epoch s, lon, lat, km/h,
+    direction, alarm, backfill] each, WGS-84."""
+    return reports.track(session, vehicle_id, reports.period(day, start, end))
+
+
+@router.get("/{vehicle_id}/report")
+def report(
+    vehicle_id: RowId, session: DbSession, day: Day = None, start: From = None, end: To = None
+) -> dict:
+    """Trips, stops and the summary (distance, moving and parked time, max and average speed)
+    of a vehicle over a day or [from, to), after shared/reference/trips.md."""
+    return reports.report(session, vehicle_id, reports.period(day, start, end))
+
+
+@router.get("/{vehicle_id}/report.xlsx", response_class=Response, responses=binary_answer(XLSX))
+def report_xlsx(
+    vehicle_id: RowId, session: DbSession, day: Day = None, start: From = None, end: To = None
+) -> Response:
+    data = reports.report(session, vehicle_id, reports.period(day, start, end))
+    return Response(
+        reports.xlsx(data),
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="vehicle-report.xlsx"'},
+    )
 
 
 # --- positions over HTTP (devices, not people: no sign-in) ----------------------------------
