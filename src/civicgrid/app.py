@@ -45,6 +45,7 @@ from civicgrid.org import pages as org_pages
 from civicgrid.stats import api as stats_api
 from civicgrid.stats import pages as stats_pages
 from civicgrid.vehicles import api as vehicles_api
+from civicgrid.vehicles import pages as vehicles_pages
 from civicgrid.web import layout
 from civicgrid.web import pages as web_pages
 
@@ -70,6 +71,7 @@ PAGE_ROUTERS = [
     org_pages.router,
     stats_pages.router,
     command_pages.router,
+    vehicles_pages.router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,

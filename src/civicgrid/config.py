@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     evidence_photo_exempt_classes: str = ""
     # A tile URL template for the maps ({z}/{x}/{y}); none: outlines on a plain background.
     tile_url: str | None = None
+    # The datum of those tiles: fixes are WGS-84, and pages shift them for GCJ-02 tiles (AMap,
+    # Tencent) so that a track lies on its road.
+    tile_datum: Literal["wgs84", "gcj02"] = "wgs84"
     # Vehicle tracks (vehicles/). JT/T 808: an unknown terminal's 0x0100 is refused (result 4)
     # unless this is on; then it is registered with a vehicle of its plate (type "other") in
     # gps_auto_register_unit.
