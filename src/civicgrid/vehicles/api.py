@@ -10,11 +10,15 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, Upload
 from civicgrid.auth.deps import require_roles
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import DbSession, RowId, binary_answer
-from civicgrid.vehicles import http_ingest, queries, reports, service
+from civicgrid.vehicles import coverage, http_ingest, queries, reports, service
+from civicgrid.vehicles.exceptions import BadVehicle
 from civicgrid.vehicles.models import Tracker, Vehicle, VehicleType
 from civicgrid.vehicles.schemas import (
+    CollectionPointCreate,
+    CollectionPointRead,
     ImportRead,
     IngestRead,
+    RoadCreate,
     TrackerCreate,
     TrackerRead,
     VehicleCreate,
@@ -169,6 +173,65 @@ From = Annotated[str | None, Query(alias="from", max_length=40)]
 To = Annotated[str | None, Query(alias="to", max_length=40)]
 
 
+@router.get("/collection-points", response_model=list[CollectionPointRead])
+def list_points(session: DbSession) -> list[CollectionPointRead]:
+    """Collection points (垃圾收集点) with their rule and assigned vehicles."""
+    return [_point_read(p) for p in coverage.points(session)]
+
+
+def _point_read(point) -> CollectionPointRead:
+    return CollectionPointRead(
+        code=point.code,
+        name=point.name,
+        lon=point.lon,
+        lat=point.lat,
+        rule=point.rule,
+        plates=[v.plate for v in point.vehicles],
+    )
+
+
+@router.post(
+    "/collection-points", response_model=CollectionPointRead, status_code=201, dependencies=admin
+)
+def create_point(body: CollectionPointCreate, session: DbSession) -> CollectionPointRead:
+    point = coverage.create_point(
+        session,
+        code=body.code,
+        name=body.name,
+        lon=body.lon,
+        lat=body.lat,
+        rule=body.rule,
+        plates=body.plates,
+    )
+    return _point_read(point)
+
+
+@router.post("/roads", status_code=201, dependencies=admin)
+def create_road(body: RoadCreate, session: DbSession) -> dict:
+    """A road (LineString, WGS-84) assigned to a unit and to vehicle types."""
+    for pair in body.coordinates:
+        if len(pair) != 2 or not (-180 <= pair[0] <= 180 and -90 <= pair[1] <= 90):
+            raise BadVehicle("坐标应为 [经度, 纬度]", "each coordinate is [lon, lat]")
+    road = coverage.create_road(
+        session,
+        code=body.code,
+        name=body.name,
+        unit_code=body.unit,
+        coordinates=body.coordinates,
+        type_codes=body.types,
+    )
+    return {"code": road.code, "length_m": round(road.length_m, 1)}
+
+
+@router.get("/coverage")
+def unit_coverage(
+    session: DbSession, unit: Annotated[str, Query(max_length=32)], day: Day = None
+) -> dict:
+    """Road coverage (道路作业覆盖率) of a unit on a local day: each assigned road's covered
+    share by the unit's vehicles of its types, and the unit's Σ covered / Σ length."""
+    return coverage.unit_coverage(session, unit, reports.period(day, None, None).start.date())
+
+
 # Last: a path parameter would take the fixed paths above.
 @router.get("/{vehicle_id}", response_model=VehicleRead)
 def get_vehicle(vehicle_id: RowId, session: DbSession) -> VehicleRead:
@@ -212,6 +275,24 @@ def report_xlsx(
         media_type=XLSX,
         headers={"Content-Disposition": 'attachment; filename="vehicle-report.xlsx"'},
     )
+
+
+@router.get("/{vehicle_id}/coverage")
+def vehicle_coverage(vehicle_id: RowId, session: DbSession, day: Day = None) -> dict:
+    """This vehicle's coverage of its unit's roads assigned to its type, on a local day."""
+    when = reports.period(day, None, None)
+    return coverage.vehicle_coverage(
+        session, service.get_vehicle(session, vehicle_id), when.start.date()
+    )
+
+
+@router.get("/{vehicle_id}/idle")
+def idle(vehicle_id: RowId, session: DbSession, day: Day = None) -> list[dict]:
+    """Idling (怠速/停驶) in working hours: ≥ 30 min within 20 m of the first fix."""
+    when = reports.period(day, None, None)
+    vehicle = service.get_vehicle(session, vehicle_id)
+    fixes = reports.points(session, vehicle, when)
+    return coverage.idle_stretches(fixes)
 
 
 # --- positions over HTTP (devices, not people: no sign-in) ----------------------------------

@@ -5,14 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
+    Date,
     Float,
     ForeignKey,
     Integer,
     SmallInteger,
     String,
+    Table,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -110,8 +114,76 @@ class Fix(Base):
     backfill: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+RULES = ("日产即清", "夜产晨清")  # shared/reference/coverage.md
+
+collection_point_vehicles = Table(
+    "collection_point_vehicles",
+    Base.metadata,
+    Column("point_id", ForeignKey("collection_points.id"), primary_key=True),
+    Column("vehicle_id", ForeignKey("vehicles.id"), primary_key=True, index=True),
+)
+
+road_vehicle_types = Table(
+    "road_vehicle_types",
+    Base.metadata,
+    Column("road_id", ForeignKey("roads.id"), primary_key=True),
+    Column("type_id", ForeignKey("vehicle_types.id"), primary_key=True),
+)
+
+
+class CollectionPoint(Base):
+    """A rubbish collection point (垃圾收集点) with its rule (日产即清: served by 24:00 the same
+    day; 夜产晨清: by 06:00) and the vehicles that serve it."""
+
+    __tablename__ = "collection_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    rule: Mapped[str] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    vehicles: Mapped[list[Vehicle]] = relationship(
+        secondary=collection_point_vehicles, lazy="selectin"
+    )
+
+
+class CollectionCheck(Base):
+    """The outcome of one point's window for day D: served (the visit's time) or missed (the
+    case opened). Its key makes a missed window open exactly one case."""
+
+    __tablename__ = "collection_checks"
+
+    point_id: Mapped[int] = mapped_column(ForeignKey("collection_points.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    served: Mapped[bool] = mapped_column(Boolean)
+    visit_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    case_code: Mapped[str | None] = mapped_column(String(40))
+    checked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Road(Base):
+    """A road (a LineString, WGS-84) a unit's vehicles of some types must work along."""
+
+    __tablename__ = "roads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    coordinates: Mapped[list] = mapped_column(JSON)  # [[lon, lat], ...]
+    length_m: Mapped[float] = mapped_column(Float)  # in UTM zone 52N
+
+    types: Mapped[list[VehicleType]] = relationship(secondary=road_vehicle_types, lazy="selectin")
+
+
 audit.register(VehicleType)
 audit.register(Vehicle)
+audit.register(CollectionPoint)
+audit.register(Road, skip=("coordinates",))
 audit.register(
     Tracker,
     secret=("auth_code", "token_hash"),

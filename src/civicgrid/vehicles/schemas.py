@@ -79,3 +79,31 @@ class IngestRead(BaseModel):
     received: int
     stored: int
     dropped: int  # by the filters: invalid, (0, 0), duplicate, future, jumps
+
+
+class CollectionPointCreate(BaseModel):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
+    name: str = Field(min_length=1, max_length=100)
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    rule: str = Field(description="日产即清 or 夜产晨清", max_length=8)
+    plates: list[str] = Field(default=[], max_length=50)
+
+
+class CollectionPointRead(BaseModel):
+    code: str
+    name: str
+    lon: float
+    lat: float
+    rule: str
+    plates: list[str]
+
+
+class RoadCreate(BaseModel):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
+    name: str = Field(min_length=1, max_length=100)
+    unit: str = Field(min_length=1, max_length=32)
+    types: list[str] = Field(min_length=1, max_length=20)
+    coordinates: list[list[float]] = Field(
+        min_length=2, max_length=5000, description="a LineString's [lon, lat] pairs, WGS-84"
+    )

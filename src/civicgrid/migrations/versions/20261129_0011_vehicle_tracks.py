@@ -1,5 +1,6 @@
 """vehicle tracks: vehicle types (seeded), vehicles, trackers, fixes (on PostgreSQL
-partitioned by day on fix_time, with a default partition for days not made yet)
+partitioned by day on fix_time, with a default partition for days not made yet), collection
+points and their checks, roads
 
 Revision ID: 0011
 Revises: 0008
@@ -118,6 +119,84 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tracker_id", "fix_time", name=op.f("pk_vehicle_fixes")),
         postgresql_partition_by="RANGE (fix_time)",
     )
+    op.create_table(
+        "collection_points",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("lon", sa.Float(), nullable=False),
+        sa.Column("lat", sa.Float(), nullable=False),
+        sa.Column("rule", sa.String(length=8), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", UTC, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_collection_points")),
+        sa.UniqueConstraint("code", name=op.f("uq_collection_points_code")),
+    )
+    op.create_table(
+        "collection_point_vehicles",
+        sa.Column("point_id", sa.Integer(), nullable=False),
+        sa.Column("vehicle_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["point_id"],
+            ["collection_points.id"],
+            name=op.f("fk_collection_point_vehicles_point_id_collection_points"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["vehicle_id"],
+            ["vehicles.id"],
+            name=op.f("fk_collection_point_vehicles_vehicle_id_vehicles"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "point_id", "vehicle_id", name=op.f("pk_collection_point_vehicles")
+        ),
+    )
+    op.create_index(
+        op.f("ix_collection_point_vehicles_vehicle_id"), "collection_point_vehicles", ["vehicle_id"]
+    )
+    op.create_table(
+        "collection_checks",
+        sa.Column("point_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("served", sa.Boolean(), nullable=False),
+        sa.Column("visit_time", UTC, nullable=True),
+        sa.Column("case_code", sa.String(length=40), nullable=True),
+        sa.Column("checked_at", UTC, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["point_id"],
+            ["collection_points.id"],
+            name=op.f("fk_collection_checks_point_id_collection_points"),
+        ),
+        sa.PrimaryKeyConstraint("point_id", "day", name=op.f("pk_collection_checks")),
+    )
+    op.create_table(
+        "roads",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("org_unit_id", sa.Integer(), nullable=False),
+        sa.Column("coordinates", sa.JSON(), nullable=False),
+        sa.Column("length_m", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_unit_id"], ["org_units.id"], name=op.f("fk_roads_org_unit_id_org_units")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_roads")),
+        sa.UniqueConstraint("code", name=op.f("uq_roads_code")),
+    )
+    op.create_index(op.f("ix_roads_org_unit_id"), "roads", ["org_unit_id"])
+    op.create_table(
+        "road_vehicle_types",
+        sa.Column("road_id", sa.Integer(), nullable=False),
+        sa.Column("type_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["road_id"], ["roads.id"], name=op.f("fk_road_vehicle_types_road_id_roads")
+        ),
+        sa.ForeignKeyConstraint(
+            ["type_id"],
+            ["vehicle_types.id"],
+            name=op.f("fk_road_vehicle_types_type_id_vehicle_types"),
+        ),
+        sa.PrimaryKeyConstraint("road_id", "type_id", name=op.f("pk_road_vehicle_types")),
+    )
     if op.get_bind().dialect.name == "postgresql":
         # Days without their own partition yet land here; the gps-partitions job makes the
         # coming days' partitions ahead and drops those past retention.
@@ -125,6 +204,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("road_vehicle_types")
+    op.drop_index(op.f("ix_roads_org_unit_id"), table_name="roads")
+    op.drop_table("roads")
+    op.drop_table("collection_checks")
+    op.drop_index(
+        op.f("ix_collection_point_vehicles_vehicle_id"), table_name="collection_point_vehicles"
+    )
+    op.drop_table("collection_point_vehicles")
+    op.drop_table("collection_points")
     op.drop_table("vehicle_fixes")
     op.drop_index(op.f("ix_vehicle_trackers_vehicle_id"), table_name="vehicle_trackers")
     op.drop_index(op.f("ix_vehicle_trackers_person_id"), table_name="vehicle_trackers")
