@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, Upload
 from civicgrid.auth.deps import require_roles
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import DbSession, RowId, binary_answer
-from civicgrid.vehicles import coverage, http_ingest, queries, reports, service
+from civicgrid.vehicles import coverage, http_ingest, partitions, queries, reports, service
 from civicgrid.vehicles.exceptions import BadVehicle
 from civicgrid.vehicles.models import Tracker, Vehicle, VehicleType
 from civicgrid.vehicles.schemas import (
@@ -28,6 +28,8 @@ from civicgrid.vehicles.schemas import (
     VehicleUpdate,
 )
 
+# the periodic jobs register when imported (the app imports this module)
+JOBS = (coverage.CHECK_JOB, partitions.PARTITION_JOB)
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
 BODY_LIMITS = [
     BodyLimit("POST", re.compile(r"/api/v1/vehicles/import"), lambda: IMPORT_MAX_BYTES),
