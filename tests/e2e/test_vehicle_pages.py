@@ -70,3 +70,26 @@ def test_a_bad_day_is_a_400_page(site, committed, browser):  # noqa: F811
     response = page.goto(f"{site}/vehicles/{vehicle_id}/playback?day=1999-01-01")
     assert response.status == 400
     page.close()
+
+
+TOOLTIPS = """() => { const out = [];
+  document.getElementById('map').cgMap.eachLayer(l => {
+    if (l.getTooltip && l.getTooltip()) out.push(l.getTooltip().getContent()); });
+  return out; }"""
+
+
+def test_live_positions_on_the_command_screen_and_the_board(site, committed, browser):  # noqa: F811
+    a_vehicle_day(site, committed)
+    page = browser.new_page(viewport=DESK)
+    sign_in_with_keyboard(page, site, "boss")
+    for path in ("command", "board"):
+        page.goto(f"{site}/{path}")
+        labels = []
+        for _ in range(100):  # the page's CSP allows no eval: poll from here
+            labels = [t for t in page.evaluate(TOOLTIPS) if "黑A7777" in t]
+            if labels:
+                break
+            page.wait_for_timeout(100)
+        (label,) = labels
+        assert "清扫车" in label and ("天前" in label or "小时前" in label or "分钟前" in label)
+    page.close()

@@ -130,3 +130,25 @@ def test_a_batch_with_a_bad_position_is_refused_whole(client, session):
         headers={"X-Device-Token": token, "Content-Type": "application/json"},
     )
     assert r.status_code == 400
+
+
+def test_traccar_client_json(client, session):
+    setup(session)
+    body = {
+        "device_id": "osm-1",
+        "location": {
+            "timestamp": "2026-11-29T00:00:00.000Z",
+            "coords": {
+                "latitude": 45.75,
+                "longitude": 126.65,
+                "speed": 5.0,
+                "heading": 180,
+                "altitude": 140,
+            },
+        },
+    }
+    r = client.post("/api/v1/gps/osmand", json=body)
+    assert r.status_code == 200, r.text
+    (fix,) = stored(session, "osm-1")
+    assert round(fix.speed, 6) == 18.0 and fix.direction == 180  # 5 m/s
+    assert client.post("/api/v1/gps/osmand", json={"device_id": "osm-1"}).status_code == 400

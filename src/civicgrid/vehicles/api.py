@@ -311,8 +311,11 @@ def _stored(result) -> IngestRead:
 @gps_router.api_route("/osmand", methods=["GET", "POST"], response_model=IngestRead)
 async def osmand(request: Request, session: DbSession) -> IngestRead:
     """The OsmAnd protocol (Traccar Client): `id`, `lat`, `lon`, `timestamp`, `speed` (knots),
-    `bearing`, `altitude`, in the query or a form. The tracker is registered with protocol
-    `osmand` and its id."""
+    `bearing`, `altitude`, in the query or a form; or Traccar Client's JSON body
+    (`device_id`, `location.timestamp`, `location.coords`, speed in m/s). The tracker is
+    registered with protocol `osmand` and its id."""
+    if "json" in request.headers.get("content-type", ""):
+        return _stored(http_ingest.osmand_json(session, await request.body()))
     params = dict(request.query_params)
     if request.method == "POST":
         params.update({k: v for k, v in (await request.form()).items() if isinstance(v, str)})

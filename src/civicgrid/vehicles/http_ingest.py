@@ -102,6 +102,31 @@ def osmand(session: Session, params: Mapping[str, str]) -> ingest.Stored:
     return ingest.store(session, tracker, [fix])
 
 
+def osmand_json(session: Session, body: bytes) -> ingest.Stored:
+    """Traccar Client's JSON form of OsmAnd: {"device_id", "location": {"timestamp",
+    "coords": {"latitude", "longitude", "speed" (m/s), "heading", "altitude"}}}."""
+    try:
+        data = orjson.loads(body)
+        location = data["location"]
+        coords = location["coords"]
+        params = {
+            "id": str(data["device_id"]),
+            "timestamp": location["timestamp"],
+            "lat": coords["latitude"],
+            "lon": coords["longitude"],
+            "bearing": coords.get("heading"),
+            "altitude": coords.get("altitude"),
+        }
+        speed = coords.get("speed")
+        if speed not in (None, "") and not isinstance(speed, bool) and float(speed) >= 0:
+            params["speed"] = float(speed) * 3.6 / KNOT_KMH  # m/s, as knots for osmand()
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise BadFix(
+            "不是 Traccar Client 的 JSON 位置", "not a Traccar Client JSON position"
+        ) from None
+    return osmand(session, params)
+
+
 def parse_batch(body: bytes, content_type: str) -> list[dict]:
     """The items of a JSON array, a {"fixes": [...]} object or NDJSON lines."""
     try:
