@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from civicgrid.config import get_settings
@@ -48,12 +48,73 @@ class Stored:
 
 def _insert(session: Session):
     """INSERT … ON CONFLICT DO NOTHING: a fix of a second already stored is a duplicate."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(Fix).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(Fix).on_conflict_do_nothing()
-    return insert(Fix)
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(Fix.__table__).on_conflict_do_nothing()
+    return insert(Fix.__table__)
+
+
+_COLUMNS = (
+    "tracker_id, fix_time, server_time, lon, lat, speed, direction, altitude, alarm, status, "
+    "mileage, valid, backfill"
+)
+# SQLite: the driver's executemany with the times as UTCDateTime stores them (kit.db), without
+# the ORM's per-row bind processing (the bulk of a batch's time).
+_SQLITE_INSERT = (
+    f"INSERT INTO vehicle_fixes ({_COLUMNS}) VALUES ({', '.join('?' * 13)}) ON CONFLICT DO NOTHING"
+)
+
+
+def _sqlite_time(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _write(session: Session, tracker_id: int, now: dt.datetime, kept: list[FixIn]) -> None:
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        server = _sqlite_time(now)
+        conn.exec_driver_sql(
+            _SQLITE_INSERT,
+            [
+                (
+                    tracker_id,
+                    _sqlite_time(f.fix_time),
+                    server,
+                    f.lon,
+                    f.lat,
+                    f.speed,
+                    f.direction,
+                    f.altitude,
+                    f.alarm,
+                    f.status,
+                    f.mileage,
+                    f.valid,
+                    f.backfill,
+                )
+                for f in kept
+            ],
+        )
+        return
+    conn.execute(
+        _insert(session),
+        [
+            {
+                "tracker_id": tracker_id,
+                "fix_time": f.fix_time,
+                "server_time": now,
+                "lon": f.lon,
+                "lat": f.lat,
+                "speed": f.speed,
+                "direction": f.direction,
+                "altitude": f.altitude,
+                "alarm": f.alarm,
+                "status": f.status,
+                "mileage": f.mileage,
+                "valid": f.valid,
+                "backfill": f.backfill,
+            }
+            for f in kept
+        ],
+    )
 
 
 def keep(tracker: Tracker, fixes: list[FixIn], *, now: dt.datetime) -> list[FixIn]:
@@ -100,27 +161,7 @@ def store(session: Session, tracker: Tracker, fixes: list[FixIn]) -> Stored:
     now = utcnow()
     kept = keep(tracker, fixes, now=now)
     if kept:
-        session.execute(
-            _insert(session),
-            [
-                {
-                    "tracker_id": tracker.id,
-                    "fix_time": f.fix_time,
-                    "server_time": now,
-                    "lon": f.lon,
-                    "lat": f.lat,
-                    "speed": f.speed,
-                    "direction": f.direction,
-                    "altitude": f.altitude,
-                    "alarm": f.alarm,
-                    "status": f.status,
-                    "mileage": f.mileage,
-                    "valid": f.valid,
-                    "backfill": f.backfill,
-                }
-                for f in kept
-            ],
-        )
+        _write(session, tracker.id, now, kept)
         newest = kept[-1]
         if tracker.last_fix_time is None or newest.fix_time > tracker.last_fix_time:
             tracker.last_fix_time = newest.fix_time
