@@ -6,7 +6,7 @@ import datetime as dt
 import socket
 import struct
 import threading
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select
@@ -28,10 +28,10 @@ def running_gateway():
 
     async def main():
         holder["server"] = await gateway.start("127.0.0.1", port)
+        holder["stop"] = asyncio.Event()
         started.set()
-        async with holder["server"]:
-            with suppress(asyncio.CancelledError):
-                await holder["server"].serve_forever()
+        await holder["stop"].wait()
+        await gateway.shutdown(holder["server"])
 
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     thread.start()
@@ -39,8 +39,9 @@ def running_gateway():
     try:
         yield port
     finally:
-        loop.call_soon_threadsafe(holder["server"].close)
+        loop.call_soon_threadsafe(holder["stop"].set)
         thread.join(10)
+        loop.close()
 
 
 class Terminal:
@@ -226,3 +227,18 @@ def test_gateway_command_has_help():
 
     result = CliRunner().invoke(app, ["gps-gateway", "--help"])
     assert result.exit_code == 0 and "6808" in result.output
+
+
+def test_gps_simulate_sends_a_day_through_an_in_process_gateway(fleet):
+    from typer.testing import CliRunner
+
+    from civicgrid.cli import app
+
+    result = CliRunner().invoke(app, ["gps-simulate", "--day", "2026-11-20"])
+    assert result.exit_code == 0, result.output
+    stored = fixes(fleet)
+    # 06:30–18:00 local, a fix every 30 s
+    assert len(stored) == 23 * 60 and f"sent {len(stored)} fixes of 1 vehicle" in result.output
+    assert stored[0].fix_time == dt.datetime(2026, 11, 19, 22, 30, tzinfo=dt.UTC)
+    assert max(f.speed for f in stored) == 6.0  # ¾ of the sweeper's 8 km/h
+    assert CliRunner().invoke(app, ["gps-simulate", "--day", "1999-01-01"]).exit_code != 0

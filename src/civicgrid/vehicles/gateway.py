@@ -153,6 +153,10 @@ class Connection:
                         return
         except (ConnectionError, OSError):
             return
+        except asyncio.CancelledError:
+            # the gateway shutting down: the connection ends here (a task that ends cancelled
+            # makes asyncio's stream callback log an error)
+            return
         finally:
             self.stream.close()
 
@@ -225,6 +229,16 @@ async def _connected(reader: asyncio.StreamReader, stream: asyncio.StreamWriter)
 async def start(host: str, port: int) -> asyncio.Server:
     """The listening server (already accepting); close it with server.close()."""
     return await asyncio.start_server(_connected, host, port, reuse_address=True)
+
+
+async def shutdown(server: asyncio.Server) -> None:
+    """Stop listening and end every open connection (their tasks cancelled and awaited)."""
+    server.close()
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
+    await server.wait_closed()
 
 
 async def serve(host: str, port: int) -> None:
