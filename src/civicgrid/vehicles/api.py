@@ -10,12 +10,21 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, Upload
 from civicgrid.auth.deps import require_roles
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import DbSession, RowId, binary_answer
-from civicgrid.vehicles import coverage, http_ingest, partitions, queries, reports, service
+from civicgrid.vehicles import (
+    coverage,
+    geofences,
+    http_ingest,
+    partitions,
+    queries,
+    reports,
+    service,
+)
 from civicgrid.vehicles.exceptions import BadVehicle
 from civicgrid.vehicles.models import Tracker, Vehicle, VehicleType
 from civicgrid.vehicles.schemas import (
     CollectionPointCreate,
     CollectionPointRead,
+    GeofenceCreate,
     ImportRead,
     IngestRead,
     RoadCreate,
@@ -225,6 +234,37 @@ def create_road(body: RoadCreate, session: DbSession) -> dict:
     return {"code": road.code, "length_m": round(road.length_m, 1)}
 
 
+@router.get("/geofences")
+def list_geofences(session: DbSession) -> list[dict]:
+    """Geofences (电子围栏): polygons, circles, buffered road lines."""
+    return [
+        {
+            "code": f.code,
+            "name": f.name,
+            "kind": f.kind,
+            "coordinates": f.coordinates,
+            "distance_m": f.distance_m,
+        }
+        for f in geofences.fences(session)
+    ]
+
+
+@router.post("/geofences", status_code=201, dependencies=admin)
+def create_geofence(body: GeofenceCreate, session: DbSession) -> dict:
+    for pair in body.coordinates:
+        if len(pair) != 2 or not (-180 <= pair[0] <= 180 and -90 <= pair[1] <= 90):
+            raise BadVehicle("坐标应为 [经度, 纬度]", "each coordinate is [lon, lat]")
+    fence = geofences.create(
+        session,
+        code=body.code,
+        name=body.name,
+        kind=body.kind,
+        coordinates=body.coordinates,
+        distance_m=body.distance_m,
+    )
+    return {"code": fence.code, "kind": fence.kind, "distance_m": fence.distance_m}
+
+
 @router.get("/coverage")
 def unit_coverage(
     session: DbSession, unit: Annotated[str, Query(max_length=32)], day: Day = None
@@ -286,6 +326,16 @@ def vehicle_coverage(vehicle_id: RowId, session: DbSession, day: Day = None) -> 
     return coverage.vehicle_coverage(
         session, service.get_vehicle(session, vehicle_id), when.start.date()
     )
+
+
+@router.get("/{vehicle_id}/geofence-events")
+def geofence_events(
+    vehicle_id: RowId, session: DbSession, day: Day = None, start: From = None, end: To = None
+) -> list[dict]:
+    """The vehicle's enter and exit events of every geofence over a day or [from, to)."""
+    when = reports.period(day, start, end)
+    vehicle = service.get_vehicle(session, vehicle_id)
+    return geofences.vehicle_events(session, reports.points(session, vehicle, when))
 
 
 @router.get("/{vehicle_id}/idle")

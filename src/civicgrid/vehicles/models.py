@@ -180,10 +180,30 @@ class Road(Base):
     types: Mapped[list[VehicleType]] = relationship(secondary=road_vehicle_types, lazy="selectin")
 
 
+GEOFENCE_KINDS = ("polygon", "circle", "line")
+
+
+class Geofence(Base):
+    """An area vehicles enter and leave: a polygon, a circle (centre and radius) or a road line
+    buffered (default 20 m). Coordinates WGS-84; distances in UTM zone 52N."""
+
+    __tablename__ = "geofences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(8))
+    # polygon: [[lon, lat], ...] (the ring); circle: [[lon, lat]]; line: [[lon, lat], ...]
+    coordinates: Mapped[list] = mapped_column(JSON)
+    # circle: the radius; line: the buffer (m)
+    distance_m: Mapped[float | None] = mapped_column(Float)
+
+
 audit.register(VehicleType)
 audit.register(Vehicle)
 audit.register(CollectionPoint)
 audit.register(Road, skip=("coordinates",))
+audit.register(Geofence, skip=("coordinates",))
 audit.register(
     Tracker,
     secret=("auth_code", "token_hash"),

@@ -107,3 +107,11 @@ class RoadCreate(BaseModel):
     coordinates: list[list[float]] = Field(
         min_length=2, max_length=5000, description="a LineString's [lon, lat] pairs, WGS-84"
     )
+
+
+class GeofenceCreate(BaseModel):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")
+    name: str = Field(min_length=1, max_length=100)
+    kind: str = Field(description="polygon, circle or line", max_length=8)
+    coordinates: list[list[float]] = Field(min_length=1, max_length=5000)
+    distance_m: float | None = Field(default=None, gt=0, le=50_000)

@@ -1,6 +1,6 @@
 """vehicle tracks: vehicle types (seeded), vehicles, trackers, fixes (on PostgreSQL
 partitioned by day on fix_time, with a default partition for days not made yet), collection
-points and their checks, roads
+points and their checks, roads, geofences
 
 Revision ID: 0011
 Revises: 0008
@@ -197,6 +197,17 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("road_id", "type_id", name=op.f("pk_road_vehicle_types")),
     )
+    op.create_table(
+        "geofences",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("coordinates", sa.JSON(), nullable=False),
+        sa.Column("distance_m", sa.Float(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_geofences")),
+        sa.UniqueConstraint("code", name=op.f("uq_geofences_code")),
+    )
     if op.get_bind().dialect.name == "postgresql":
         # Days without their own partition yet land here; the gps-partitions job makes the
         # coming days' partitions ahead and drops those past retention.
@@ -204,6 +215,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("geofences")
     op.drop_table("road_vehicle_types")
     op.drop_index(op.f("ix_roads_org_unit_id"), table_name="roads")
     op.drop_table("roads")
