@@ -24,12 +24,20 @@ from civicgrid.vehicles.models import Tracker, Vehicle, VehicleType
 from civicgrid.vehicles.schemas import (
     CollectionPointCreate,
     CollectionPointRead,
+    CoverageRead,
     GeofenceCreate,
+    GeofenceEvent,
+    GeofenceRead,
+    IdleStretch,
     ImportRead,
     IngestRead,
+    LivePosition,
+    ReportRead,
     RoadCreate,
+    RoadRead,
     TrackerCreate,
     TrackerRead,
+    TrackRead,
     VehicleCreate,
     VehicleRead,
     VehicleTypeRead,
@@ -170,7 +178,7 @@ def import_template() -> Response:
     )
 
 
-@router.get("/live")
+@router.get("/live", response_model=list[LivePosition])
 def live(session: DbSession) -> list[dict]:
     """The last position of every active tracker (plate, type, time, place, speed)."""
     out = []
@@ -217,7 +225,7 @@ def create_point(body: CollectionPointCreate, session: DbSession) -> CollectionP
     return _point_read(point)
 
 
-@router.post("/roads", status_code=201, dependencies=admin)
+@router.post("/roads", response_model=RoadRead, status_code=201, dependencies=admin)
 def create_road(body: RoadCreate, session: DbSession) -> dict:
     """A road (LineString, WGS-84) assigned to a unit and to vehicle types."""
     for pair in body.coordinates:
@@ -234,7 +242,7 @@ def create_road(body: RoadCreate, session: DbSession) -> dict:
     return {"code": road.code, "length_m": round(road.length_m, 1)}
 
 
-@router.get("/geofences")
+@router.get("/geofences", response_model=list[GeofenceRead])
 def list_geofences(session: DbSession) -> list[dict]:
     """Geofences (电子围栏): polygons, circles, buffered road lines."""
     return [
@@ -249,7 +257,7 @@ def list_geofences(session: DbSession) -> list[dict]:
     ]
 
 
-@router.post("/geofences", status_code=201, dependencies=admin)
+@router.post("/geofences", response_model=GeofenceRead, status_code=201, dependencies=admin)
 def create_geofence(body: GeofenceCreate, session: DbSession) -> dict:
     for pair in body.coordinates:
         if len(pair) != 2 or not (-180 <= pair[0] <= 180 and -90 <= pair[1] <= 90):
@@ -265,7 +273,7 @@ def create_geofence(body: GeofenceCreate, session: DbSession) -> dict:
     return {"code": fence.code, "kind": fence.kind, "distance_m": fence.distance_m}
 
 
-@router.get("/coverage")
+@router.get("/coverage", response_model=CoverageRead)
 def unit_coverage(
     session: DbSession, unit: Annotated[str, Query(max_length=32)], day: Day = None
 ) -> dict:
@@ -289,7 +297,7 @@ def update_vehicle(vehicle_id: RowId, body: VehicleUpdate, session: DbSession) -
     return _vehicle_reads(session, [vehicle])[0]
 
 
-@router.get("/{vehicle_id}/track")
+@router.get("/{vehicle_id}/track", response_model=TrackRead)
 def track(
     vehicle_id: RowId, session: DbSession, day: Day = None, start: From = None, end: To = None
 ) -> dict:
@@ -298,7 +306,7 @@ def track(
     return reports.track(session, vehicle_id, reports.period(day, start, end))
 
 
-@router.get("/{vehicle_id}/report")
+@router.get("/{vehicle_id}/report", response_model=ReportRead)
 def report(
     vehicle_id: RowId, session: DbSession, day: Day = None, start: From = None, end: To = None
 ) -> dict:
@@ -319,7 +327,7 @@ def report_xlsx(
     )
 
 
-@router.get("/{vehicle_id}/coverage")
+@router.get("/{vehicle_id}/coverage", response_model=CoverageRead)
 def vehicle_coverage(vehicle_id: RowId, session: DbSession, day: Day = None) -> dict:
     """This vehicle's coverage of its unit's roads assigned to its type, on a local day."""
     when = reports.period(day, None, None)
@@ -328,7 +336,7 @@ def vehicle_coverage(vehicle_id: RowId, session: DbSession, day: Day = None) -> 
     )
 
 
-@router.get("/{vehicle_id}/geofence-events")
+@router.get("/{vehicle_id}/geofence-events", response_model=list[GeofenceEvent])
 def geofence_events(
     vehicle_id: RowId, session: DbSession, day: Day = None, start: From = None, end: To = None
 ) -> list[dict]:
@@ -338,7 +346,7 @@ def geofence_events(
     return geofences.vehicle_events(session, reports.points(session, vehicle, when))
 
 
-@router.get("/{vehicle_id}/idle")
+@router.get("/{vehicle_id}/idle", response_model=list[IdleStretch])
 def idle(vehicle_id: RowId, session: DbSession, day: Day = None) -> list[dict]:
     """Idling (怠速/停驶) in working hours: ≥ 30 min within 20 m of the first fix."""
     when = reports.period(day, None, None)

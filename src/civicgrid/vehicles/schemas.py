@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class VehicleTypeSave(BaseModel):
@@ -115,3 +115,56 @@ class GeofenceCreate(BaseModel):
     kind: str = Field(description="polygon, circle or line", max_length=8)
     coordinates: list[list[float]] = Field(min_length=1, max_length=5000)
     distance_m: float | None = Field(default=None, gt=0, le=50_000)
+
+
+class _Open(BaseModel):
+    # answers built by reports/coverage/geofences as plain values; the fields named here are
+    # the ones every answer has
+    model_config = ConfigDict(extra="allow")
+
+
+class LivePosition(_Open):
+    terminal_id: str
+    time: str
+    lon: float
+    lat: float
+
+
+class TrackRead(_Open):
+    vehicle: dict
+    points: list[list]
+
+
+class ReportRead(_Open):
+    vehicle: dict
+    fixes: int
+    trips: list[dict]
+    stops: list[dict]
+    summary: dict
+
+
+class CoverageRead(_Open):
+    day: str
+    roads: list[dict]
+
+
+class RoadRead(_Open):
+    code: str
+    length_m: float
+
+
+class GeofenceRead(_Open):
+    code: str
+    kind: str
+
+
+class GeofenceEvent(_Open):
+    geofence: str
+    event: str
+    time: str
+
+
+class IdleStretch(_Open):
+    start: str
+    end: str
+    duration_s: int
