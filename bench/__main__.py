@@ -17,6 +17,7 @@ BENCHMARKS = {
     "kpis_month": ("bench.kpis_month", {"n": 10_000_000}),
     "intake": ("bench.intake", {}),
     "open311_list": ("bench.open311_list", {"cases": 6000}),
+    "gps_ingest": ("bench.gps_ingest", {"batches": 20}),
 }
 
 

@@ -93,7 +93,8 @@ def session(engine) -> Iterator[Session]:
         geo_index.loaded = False
 
 
-TABLES_KEPT = {"categories", "time_limits", "alembic_version"}
+# vehicle_types: seeded by migration 0011, as the catalogue is by the engine fixture
+TABLES_KEPT = {"categories", "time_limits", "alembic_version", "vehicle_types"}
 
 
 @pytest.fixture()

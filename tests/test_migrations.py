@@ -39,9 +39,12 @@ def test_the_migrations_make_the_schema_the_models_declare(session):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
+    from civicgrid import migrate
     from civicgrid.kit import db
 
-    context = MigrationContext.configure(session.connection())
+    context = MigrationContext.configure(
+        session.connection(), opts={"include_name": migrate.include_name}
+    )
     assert compare_metadata(context, db.Base.metadata) == []
 
 

@@ -45,6 +45,8 @@ from civicgrid.org import api as org_api
 from civicgrid.org import pages as org_pages
 from civicgrid.stats import api as stats_api
 from civicgrid.stats import pages as stats_pages
+from civicgrid.vehicles import api as vehicles_api
+from civicgrid.vehicles import pages as vehicles_pages
 from civicgrid.web import layout
 from civicgrid.web import pages as web_pages
 
@@ -59,6 +61,8 @@ PUBLIC_ROUTERS = [
     citizen_api.public_router,
     # signed-in staff only; it says so itself (401), as it did beside the pages
     cases_api.board_router,
+    # devices: an OsmAnd id or a device token, no sign-in
+    vehicles_api.gps_router,
 ]
 # Each domain's HTML pages (a page asks for its user itself: PageUser redirects to sign-in).
 PAGE_ROUTERS = [
@@ -69,6 +73,7 @@ PAGE_ROUTERS = [
     stats_pages.router,
     command_pages.router,
     ops_pages.router,
+    vehicles_pages.router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,
@@ -81,6 +86,7 @@ PRIVATE_ROUTERS = [
     stats_api.router,
     command_api.router,
     ops_api.router,
+    vehicles_api.router,
 ]
 
 
@@ -169,6 +175,7 @@ def create_app() -> FastAPI:
             *cases_api.BODY_LIMITS,
             *geo_api.BODY_LIMITS,
             *categories_api.BODY_LIMITS,
+            *vehicles_api.BODY_LIMITS,
         ],
         session_cookie=SESSION_COOKIE,
         public_origin=lambda: get_settings().public_base_url,

@@ -1049,5 +1049,10 @@ def citizen_erase(
     console.print(f"erased the contact of {n} case(s)")
 
 
+# Commands of their own modules, registered on `app` when imported (after run() and the rest
+# they use are defined above).
+from civicgrid import cli_vehicles  # noqa: E402, F401
+
+
 def main() -> None:  # pragma: no cover
     sys.exit(app())

@@ -127,6 +127,28 @@ class Settings(BaseSettings):
     # Retention: the reporter's name, phone, e-mail and tracking secret of a case are erased
     # this many days after the case was closed (the case stays); 0 keeps them.
     personal_data_retention_days: int = Field(default=3 * 365, ge=0, le=36500)
+    # The datum of those tiles: fixes are WGS-84, and pages shift them for GCJ-02 tiles (AMap,
+    # Tencent) so that a track lies on its road.
+    tile_datum: Literal["wgs84", "gcj02"] = "wgs84"
+    # Vehicle tracks (vehicles/). JT/T 808: an unknown terminal's 0x0100 is refused (result 4)
+    # unless this is on; then it is registered with a vehicle of its plate (type "other") in
+    # gps_auto_register_unit.
+    gps_auto_register: bool = False
+    gps_auto_register_unit: str | None = None
+    # A gateway connection with nothing received for this long is closed.
+    gps_idle_seconds: float = Field(default=300.0, gt=0, le=86400)
+    # Filters before storing (Traccar's): invalid fixes, (0, 0), duplicate times, fixes more
+    # than gps_future_seconds ahead of the server's clock, and jumps (an implied speed from
+    # the last kept fix above gps_max_speed_kmh).
+    gps_filter_invalid: bool = True
+    gps_future_seconds: int = Field(default=300, ge=0)
+    gps_max_speed_kmh: float = Field(default=200.0, gt=0)
+    # PostgreSQL: whole day partitions of fixes older than this are dropped.
+    gps_retention_days: int = Field(default=400, ge=1)
+    # Trips and stops (shared/reference/trips.md), Traccar's defaults.
+    trip_min_distance_m: float = Field(default=200.0, gt=0)
+    trip_min_duration_s: float = Field(default=180.0, gt=0)
+    trip_stop_gap_s: float = Field(default=3600.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -11,6 +11,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Tables the database makes that no model declares: PostgreSQL's partitions of the fixes
+# table (vehicle_fixes_default, vehicle_fixes_p20261129 ...), made and dropped by a job.
+PARTITIONED = ("vehicle_fixes",)
+
+
+def include_name(name: str | None, type_: str, _parents: dict) -> bool:
+    """Autogenerate's filter: a partition is part of its parent table, not a table to drop."""
+    return not (type_ == "table" and name and name.startswith(tuple(p + "_" for p in PARTITIONED)))
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -1,6 +1,7 @@
 from alembic import context
 
 from civicgrid.kit.db import get_engine
+from civicgrid.migrate import include_name
 from civicgrid.models import metadata
 
 
@@ -20,6 +21,7 @@ def _run(connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -44,3 +44,20 @@ def people_matching(q: str) -> Select:
         low = q.lower()
         found += [Person.initials.like(f"{low}%"), Person.initials.like(f"% {low}%")]
     return select(Person.id).where(or_(*found))
+
+
+def code_names_by_id(session: Session, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """(code, name) of each of these unit ids that exists."""
+    query = select(OrgUnit.id, OrgUnit.code, OrgUnit.name).where(OrgUnit.id.in_(list(ids)))
+    return {row.id: (row.code, row.name) for row in session.execute(query)}
+
+
+def person_exists(session: Session, person_id: int) -> bool:
+    """Whether a directory entry of this id exists."""
+    return session.get(Person, person_id) is not None
+
+
+def person_names_by_id(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """The name of each of these people that exists."""
+    query = select(Person.id, Person.name).where(Person.id.in_(list(ids)))
+    return dict(session.execute(query).all())

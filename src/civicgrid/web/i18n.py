@@ -11,6 +11,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "console": ("工作台", "Console"),
     "board": ("指挥调度", "Dispatch board"),
     "directory": ("通讯录", "Directory"),
+    "vehicles": ("车辆轨迹", "Vehicle tracks"),
     "command": ("信息中心", "Command centre"),
     "stats": ("统计", "Statistics"),
     "admin": ("管理", "Admin"),

@@ -27,6 +27,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("/command", "command", None),
     ("/stats", "stats", None),
     ("/directory", "directory", None),
+    ("/vehicles", "vehicles", None),
     ("/admin", "admin", ("admin",)),
 )
 

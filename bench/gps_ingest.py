@@ -1,0 +1,170 @@
+"""GPS ingest: HTTP batches of fixes (POST /api/v1/gps/fixes, NDJSON) into SQLite, beside the
+floor the issue names: the same rows inserted with the driver's executemany into the same
+indexed table (vehicle_fixes, key (tracker_id, fix_time)).
+
+Building. A fresh SQLite file migrated as `civicgrid init` does; a unit, a vehicle and one
+HTTP tracker per 10,000 fixes (a day of a fix every ~9 s each).
+
+Measuring. The real app (`create_app`, every middleware) through Starlette's TestClient in
+this process: `batches` NDJSON bodies of 10,000 fixes, each one request and one transaction;
+fixes per second = fixes stored / wall time. The floor: sqlite3's executemany of the same
+rows (the columns ingest.store writes, times as the ORM writes them) into a second file with
+the same schema, one transaction per 10,000, also committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BATCH = 10_000
+TARGET_PER_S = 50_000
+T0 = dt.datetime(2026, 11, 20, 0, 0, tzinfo=dt.UTC)  # a past day: no fix is "future"
+
+
+def _fixes(tracker: int):
+    for k in range(BATCH):
+        yield {
+            "time": int(T0.timestamp()) + k * 9,
+            "lat": 45.70 + (tracker % 50) * 0.002 + k * 0.00001,
+            "lon": 126.60 + (tracker // 50) * 0.002,
+            "speed": 12.5,
+            "direction": 90,
+        }
+
+
+def _fresh_db(path: str) -> None:
+    from civicgrid import migrate
+    from civicgrid.config import Settings
+    from civicgrid.kit import db
+
+    engine = db.make_engine(Settings(database_url=f"sqlite:///{path}", mode="test"))
+    migrate.upgrade(engine)
+    engine.dispose()
+
+
+def main(batches: int = 20) -> dict:
+    tmp = tempfile.mkdtemp(prefix="civicgrid-bench-gps-")
+    app_db, floor_db = f"{tmp}/app.db", f"{tmp}/floor.db"
+    os.environ.update(
+        CIVICGRID_DATABASE_URL=f"sqlite:///{app_db}",
+        CIVICGRID_MODE="test",
+        CIVICGRID_SECRET_KEY="bench-secret-0123456789-0123456789-0123",
+    )
+    from fastapi.testclient import TestClient
+
+    from civicgrid.app import create_app
+    from civicgrid.config import get_settings
+    from civicgrid.kit.db import session_scope
+    from civicgrid.org import service as org_service
+    from civicgrid.vehicles import service
+
+    get_settings.cache_clear()
+    _fresh_db(app_db)
+    _fresh_db(floor_db)
+    tokens = []
+    with session_scope() as session:
+        org_service.ensure_unit(session, code="2301", name="市", kind="city", parent_code=None)
+        vehicle_ids = []
+        for n in range(batches):
+            vehicle = service.create_vehicle(
+                session, plate=f"黑A{n:05d}", type_code="sweeper", unit_code="2301"
+            )
+            vehicle_ids.append(vehicle.id)
+            made = service.create_tracker(
+                session, terminal_id=f"bench-{n}", protocol="http", vehicle_id=vehicle.id
+            )
+            tokens.append((made.tracker.id, made.token))
+    bodies = [b"\n".join(orjson.dumps(f) for f in _fixes(tracker_id)) for tracker_id, _t in tokens]
+    client = TestClient(create_app())
+    stored = 0
+    started, cpu = time.perf_counter(), time.process_time()
+    for (_id, token), body in zip(tokens, bodies, strict=True):
+        r = client.post(
+            "/api/v1/gps/fixes",
+            content=body,
+            headers={"X-Device-Token": token, "Content-Type": "application/x-ndjson"},
+        )
+        assert r.status_code == 200, r.text
+        stored += r.json()["stored"]
+    app_s, app_cpu = time.perf_counter() - started, time.process_time() - cpu
+    assert stored == batches * BATCH, stored
+
+    # the floor: the same rows, executemany, same table and key
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    rows = [
+        [
+            (
+                tracker_id,
+                dt.datetime.fromtimestamp(f["time"], dt.UTC)
+                .replace(tzinfo=None)
+                .isoformat(" ", "microseconds"),
+                now,
+                f["lon"],
+                f["lat"],
+                f["speed"],
+                f["direction"],
+                0,
+                0,
+                0,
+                None,
+                1,
+                0,
+            )
+            for f in _fixes(tracker_id)
+        ]
+        for tracker_id, _t in tokens
+    ]
+    conn = sqlite3.connect(floor_db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    started = time.perf_counter()
+    for batch in rows:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            "INSERT INTO vehicle_fixes (tracker_id, fix_time, server_time, lon, lat, speed, "
+            "direction, altitude, alarm, status, mileage, valid, backfill) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            batch,
+        )
+        conn.execute("COMMIT")
+    floor_s = time.perf_counter() - started
+    conn.close()
+    ours = stored / app_s
+    floor = stored / floor_s
+    return {
+        "name": "gps_ingest (HTTP NDJSON batches of 10,000 into SQLite)",
+        "fixes": stored,
+        "ours_fixes_per_s": round(ours, 1),
+        "ours_cpu_s_per_fix_us": round(app_cpu / stored * 1e6, 2),
+        "floor_executemany_fixes_per_s": round(floor, 1),
+        "ratio_to_floor": round(ours / floor, 3),
+        "targets": [
+            {
+                "target": f"≥ {TARGET_PER_S:,} fixes/s on SQLite",
+                "measured": f"{ours:,.0f}/s",
+                "floor": f"{floor:,.0f}/s",
+                "met": ours >= TARGET_PER_S,
+            },
+            {
+                "target": "≥ 0.5 × the executemany floor",
+                "measured": f"{ours / floor:.2f} ×",
+                "floor": f"{floor:,.0f}/s",
+                "met": ours >= 0.5 * floor,
+            },
+        ],
+    }
+
+
+if __name__ == "__main__":
+    print(orjson.dumps(main(), option=orjson.OPT_INDENT_2).decode())
