@@ -412,6 +412,14 @@ WORDS: dict[str, tuple[str, str]] = {
     "jobs_runs": ("次数", "Runs"),
     "jobs_ok": ("成功", "Succeeded"),
     "jobs_failed": ("失败", "Failed"),
+    "job_collection-points": (
+        "收集点清运检查: 错过清运时段的收集点立一个案件",
+        "Collection points: a missed window opens one case",
+    ),
+    "job_gps-partitions": (
+        "定位数据按日分区, 超过保留期的日期删除",
+        "GPS fixes: day partitions made ahead, days past retention dropped",
+    ),
     "job_idempotency-prune": (
         "删除超过 24 小时的幂等键",
         "Forget idempotency keys older than a day",
