@@ -29,6 +29,7 @@ ALLOWED_LATIN = frozenset(
         "png",
         "vcard",
         "webp",
+        "km",  # the SI symbol in distances and speeds (km, km/h), as Chinese pages write it
         "mb",  # megabytes, in the size limits of photos and uploads
         "open311",  # the standard's name
     }

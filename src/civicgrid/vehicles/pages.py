@@ -13,62 +13,22 @@ from civicgrid.kit.db import utcnow
 from civicgrid.kit.http import AppSettings, DbSession, RowId
 from civicgrid.kit.timefmt import local_zone
 from civicgrid.vehicles import queries, reports, service
-from civicgrid.web.i18n import lang_of
+from civicgrid.web.i18n import WORDS, lang_of
 from civicgrid.web.layout import render
 
 router = APIRouter(include_in_schema=False)
 
-# This domain's words (zh, en); the header's are web.i18n's.
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("车辆轨迹", "Vehicle tracks"),
-    "fleet": ("车辆", "Fleet"),
-    "plate": ("车牌号", "Plate"),
-    "type": ("车辆类型", "Type"),
-    "unit": ("所属单位", "Unit"),
-    "capacity": ("容积 (m³)", "Capacity (m³)"),
-    "terminal": ("终端号", "Terminal"),
-    "last_seen": ("最后定位", "Last seen"),
-    "never": ("从未定位", "never"),
-    "ago_min": ("分钟前", "min ago"),
-    "ago_hour": ("小时前", "h ago"),
-    "ago_day": ("天前", "d ago"),
-    "playback": ("轨迹回放", "Playback"),
-    "day": ("日期", "Day"),
-    "show": ("查看", "Show"),
-    "add_vehicle": ("登记车辆", "Register a vehicle"),
-    "import": ("从 Excel 导入", "Import from Excel"),
-    "template": ("下载模板", "Download the template"),
-    "save": ("保存", "Save"),
-    "summary": ("概要", "Summary"),
-    "distance": ("里程", "Distance"),
-    "moving": ("行驶时长", "Moving"),
-    "parked": ("停车时长", "Parked"),
-    "max_speed": ("最高速度", "Max speed"),
-    "avg_speed": ("平均速度", "Average speed"),
-    "trips": ("行程", "Trips"),
-    "stops": ("停车", "Stops"),
-    "start": ("开始", "Start"),
-    "end": ("结束", "End"),
-    "arrival": ("到达", "Arrival"),
-    "departure": ("离开", "Departure"),
-    "duration": ("时长", "Duration"),
-    "open": ("进行中", "open"),
-    "play": ("播放", "Play"),
-    "pause": ("暂停", "Pause"),
-    "speed_factor": ("倍速 (1× = 每秒 1 分钟)", "Speed (1× = a minute a second)"),
-    "follow": ("跟随车辆", "Follow the vehicle"),
-    "print": ("打印", "Print"),
-    "report_xlsx": ("下载报表 (xlsx)", "Report (xlsx)"),
-    "no_fixes": ("当天没有定位数据", "No fixes on this day"),
-    "fixes": ("定位点", "Fixes"),
-    "saved": ("已保存", "Saved"),
-    "failed": ("失败", "Failed"),
-}
+# This domain's words are web.i18n's "vehicles_*" (one place for every page word).
+PREFIX = "vehicles_"
 
 
 def words(request: Request) -> dict[str, str]:
+    """The vehicles' words in the page's language, without their prefix (templates and
+    scripts ask w.title, words.play)."""
     index = 1 if lang_of(request) == "en" else 0
-    return {key: pair[index] for key, pair in WORDS.items()}
+    return {
+        key[len(PREFIX) :]: pair[index] for key, pair in WORDS.items() if key.startswith(PREFIX)
+    }
 
 
 def _age(w: dict[str, str], when: dt.datetime | None, now: dt.datetime) -> str:

@@ -28,7 +28,7 @@
   function hm(iso) { return iso.slice(11, 19); }
   function dur(s) {
     var h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60);
-    return (h ? h + " h " : "") + m + " min";
+    return (h ? h + " " + W.unit_h + " " : "") + m + " " + W.unit_min;
   }
   function cell(row, text) { var td = document.createElement("td"); td.textContent = text; row.appendChild(td); }
 

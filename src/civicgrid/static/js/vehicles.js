@@ -14,7 +14,7 @@
         .then(function (r) { return r.json().then(function (d) { return [r.ok, d]; }); })
         .then(function (res) {
           if (res[0]) { show(out, W.saved + ": " + res[1].plate); setTimeout(function () { location.reload(); }, 600); }
-          else { show(out, W.failed + ": " + res[1].detail); }
+          else { show(out, W.failed + ": " + cgProblem(res[1])); }
         });
     });
   }
@@ -28,7 +28,7 @@
         .then(function (res) {
           var d = res[1];
           if (res[0]) { show(out, W.saved + ": " + d.vehicles + " / " + d.trackers); return; }
-          var lines = [W.failed + ": " + d.detail];
+          var lines = [W.failed + ": " + cgProblem(d)];
           (d.problems || []).forEach(function (p) { lines.push("#" + p.index + " " + (p.code || "") + " " + p.reason); });
           show(out, lines.join("\n"));
         });
