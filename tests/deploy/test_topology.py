@@ -16,6 +16,8 @@ import queue
 import re
 import shlex
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from civicgrid.config import Settings
 from civicgrid.kit import db
+from civicgrid.vehicles import jt808
 from tests.conftest import DB_URL, IS_PG, free_port
 from tests.factories import PASSWORD, POINT_A, world
 from tests.images import jpeg
@@ -220,6 +223,13 @@ def layout(tmp_path, redis_url):
             proc, log = start(exec_start("civicgrid-web@.service", str(port)), f"web-{port}")
             _wait_http(f"http://127.0.0.1:{port}/healthz", proc, log)
         start(exec_start("civicgrid-jobs.service"), "jobs")
+        # the GPS gateway's unit, on a free port of this machine's loopback
+        gps_port = free_port()
+        gateway = [
+            {"6808": str(gps_port), "0.0.0.0": "127.0.0.1"}.get(a, a)
+            for a in exec_start("civicgrid-gps-gateway.service")
+        ]
+        start(gateway, "gps-gateway")
         http_port, https_port = free_port(), free_port()
         conf = _nginx_conf(tmp_path, http_port, https_port, workers)
         check = subprocess.run([nginx, "-t", "-c", str(conf)], capture_output=True, text=True)
@@ -233,6 +243,7 @@ def layout(tmp_path, redis_url):
             "bucket": bucket,
             "s3": f"http://127.0.0.1:{s3_port}",
             "tmp": tmp_path,
+            "gps": gps_port,
         }
     finally:
         for proc in reversed(procs):
@@ -366,3 +377,31 @@ def test_the_layout_serves_a_report_a_live_update_a_photo_and_a_login(layout):
         assert ran, (layout["tmp"] / "jobs.log").read_text()[-2000:]
     finally:
         engine.dispose()
+
+
+def test_the_gps_gateway_unit_answers_a_terminal(layout):
+    # an unknown terminal registers (JT/T 808 0x0100, 2013 body) and is refused (0x8100,
+    # result 4: not in the registry), as the settings' default says
+    body = struct.pack(">HH", 23, 100) + b"MAKER" + b"MODEL".ljust(20, b"\0") + b"T000001"
+    body += bytes([1]) + "黑A00001".encode("gbk")
+    frame = jt808.build(jt808.REGISTER, "013800000001", 1, body)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = socket.create_connection(("127.0.0.1", layout["gps"]), timeout=10)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+    with conn:
+        conn.sendall(frame)
+        answer = b""
+        while answer.count(b"\x7e") < 2:
+            chunk = conn.recv(4096)
+            assert chunk, "the gateway closed the connection without an answer"
+            answer += chunk
+    reply = jt808.parse(answer[1 : answer.index(b"\x7e", 1)])  # between its two 0x7e
+    assert reply.msg_id == jt808.REGISTER_RESPONSE
+    serial, result = struct.unpack(">HB", reply.body[:3])
+    assert (serial, result) == (1, jt808.REG_NO_TERMINAL)
