@@ -23,9 +23,11 @@ from civicgrid.cases import admin_api as cases_admin_api
 from civicgrid.cases import api as cases_api
 from civicgrid.cases import metrics as case_metrics
 from civicgrid.cases import pages as case_pages
+from civicgrid.cases import workflow
 from civicgrid.categories import api as categories_api
 from civicgrid.citizen import api as citizen_api
 from civicgrid.citizen import pages as citizen_pages
+from civicgrid.citizen import service as citizen_service
 from civicgrid.command import api as command_api
 from civicgrid.command import pages as command_pages
 from civicgrid.config import Settings, get_settings
@@ -44,10 +46,11 @@ from civicgrid.ops import pages as ops_pages
 from civicgrid.org import api as org_api
 from civicgrid.org import pages as org_pages
 from civicgrid.stats import api as stats_api
+from civicgrid.stats import kpi
 from civicgrid.stats import pages as stats_pages
 from civicgrid.vehicles import api as vehicles_api
 from civicgrid.vehicles import pages as vehicles_pages
-from civicgrid.web import layout
+from civicgrid.web import i18n, layout
 from civicgrid.web import pages as web_pages
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,12 @@ PUBLIC_ROUTERS = [
     # devices: an OsmAnd id or a device token, no sign-in
     vehicles_api.gps_router,
 ]
+# The names the domains keep in both languages, as the pages' words (web imports no domain).
+i18n.add_words("action_", workflow.ACTION_NAMES)
+i18n.add_words("state_", workflow.STATE_NAMES)
+i18n.add_words("kpi_", kpi.NAMES)
+i18n.add_words("step_", citizen_service.PUBLIC_STEPS)
+
 # Each domain's HTML pages (a page asks for its user itself: PageUser redirects to sign-in).
 PAGE_ROUTERS = [
     citizen_pages.router,

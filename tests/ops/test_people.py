@@ -211,9 +211,9 @@ def test_the_page_shows_people_in_words(client, people):
     assert "派遣员" in html and "监督员" in html and "管理员" in html
     assert "指挥中心" in html and "13900001111" in html and "在用" in html
     assert "从未登录" in html  # most never signed in
-    row = html.split("<td>disp</td>", 1)[1].split("</tr>", 1)[0]
+    row = html.split('<td translate="no">disp</td>', 1)[1].split("</tr>", 1)[0]
     assert "从未登录" not in row and "20" in row  # the date of the sign-in
-    assert "网格" in html.split("<td>sup</td>", 1)[1].split("</tr>", 1)[0]
+    assert "网格" in html.split('<td translate="no">sup</td>', 1)[1].split("</tr>", 1)[0]
     assert ">dispatcher<" not in html and ">supervisor<" not in html  # no codes as words
     # searched and paged
     html = client.get("/admin/people", params={"q": "sup"}).text

@@ -125,7 +125,7 @@ def test_an_error_page_shows_the_signed_in_users_header(client, session, usernam
     assert_error_page(r, status)
     header = _header(r.text)
     assert SIGNED_IN in header and SIGNED_OUT not in header
-    assert f'<span class="who">{username}</span>' in header
+    assert f'<span class="who" translate="no">{username}</span>' in header
     assert 'href="/console"' in header and 'href="/directory"' in header
     # and the admin link only for whom the menu holds it
     assert ('href="/admin"' in header) == (username == "boss")
@@ -146,7 +146,7 @@ def test_a_500_page_shows_the_signed_in_users_header(app, session):
         login(c, "disp")
         r = c.get("/boom")
     assert_error_page(r, 500, "服务器内部错误")
-    assert SIGNED_IN in _header(r.text) and '<span class="who">disp</span>' in r.text
+    assert SIGNED_IN in _header(r.text) and '<span class="who" translate="no">disp</span>' in r.text
 
 
 def test_an_error_page_for_nobody_or_a_dead_session_is_signed_out(client, session):

@@ -91,26 +91,29 @@ ROLES: dict[str, tuple[str, ...]] = {
 }
 # Actions the handler takes only on cases sent to their own unit.
 UNIT_ACTIONS = ("return", "take", "extend_request", "report_done")
-ACTION_NAMES_ZH = {
-    "report": "上报",
-    "accept": "立案",
-    "reject": "不予立案",
-    "dispatch": "派遣",
-    "return": "退回",
-    "take": "签收",
-    "extend_request": "申请延期",
-    "extend_approve": "批准延期",
-    "extend_refuse": "驳回延期",
-    "report_done": "处置反馈",
-    "verify_fail": "核查不通过(返工)",
-    "verify_pass": "核查结案",
-    "suspend": "挂账",
-    "resume": "恢复",
-    "rate": "回访评价",
-    "relocate": "定位",
-    "urge": "督办",
-    "comment": "备注",
+# Each action's name (Chinese, English): the one place; the pages read it as web.i18n's
+# "action_<code>" words (registered by civicgrid.app).
+ACTION_NAMES = {
+    "report": ("上报", "Reported"),
+    "accept": ("立案", "Accept"),
+    "reject": ("不予立案", "Reject"),
+    "dispatch": ("派遣", "Dispatch"),
+    "return": ("退回", "Return"),
+    "take": ("签收", "Take"),
+    "extend_request": ("申请延期", "Ask for more time"),
+    "extend_approve": ("批准延期", "Approve the extension"),
+    "extend_refuse": ("驳回延期", "Refuse the extension"),
+    "report_done": ("处置反馈", "Report it done"),
+    "verify_fail": ("核查不通过(返工)", "Verification failed (rework)"),
+    "verify_pass": ("核查结案", "Verified and closed"),
+    "suspend": ("挂账", "Suspend"),
+    "resume": ("恢复", "Resume"),
+    "rate": ("回访评价", "Rating"),
+    "relocate": ("定位", "Place on the map"),
+    "urge": ("督办", "Urge"),
+    "comment": ("备注", "Comment"),
 }
+ACTION_NAMES_ZH = {key: zh for key, (zh, _en) in ACTION_NAMES.items()}
 # What a payload field is called in a refusal a person reads (Chinese; English says the field
 # with spaces for underscores).
 FIELD_NAMES_ZH = {
@@ -129,16 +132,18 @@ def in_words(code: str) -> str:
     return code.replace("_", " ")
 
 
-STATE_NAMES_ZH = {
-    "reported": "已上报",
-    "registered": "已立案",
-    "dispatched": "已派遣",
-    "in_progress": "处置中",
-    "resolved": "待核查",
-    "closed": "已结案",
-    "rejected": "不予立案",
-    "suspended": "挂账",
+# Each state's name (Chinese, English); the pages read it as "state_<code>".
+STATE_NAMES = {
+    "reported": ("已上报", "Reported"),
+    "registered": ("已立案", "Registered"),
+    "dispatched": ("已派遣", "Dispatched"),
+    "in_progress": ("处置中", "In progress"),
+    "resolved": ("待核查", "To verify"),
+    "closed": ("已结案", "Closed"),
+    "rejected": ("不予立案", "Rejected"),
+    "suspended": ("挂账", "Suspended"),
 }
+STATE_NAMES_ZH = {key: zh for key, (zh, _en) in STATE_NAMES.items()}
 # The yellow mark of events written before each dispatch and extension carried its own
 # `warn_at` (imports of older versions): the fold recomputes it with this fraction of the
 # natural time. Every event written now carries warn_at, computed with the setting

@@ -43,13 +43,15 @@ AnyCase = Any
 # What the public reads of each step, by the state it leaves the case in (issue #14): a
 # note is shown beside it only where staff marked it public (case_events.public); a
 # return's or rework's reason stays internal unless so marked. Other states by their name.
-PUBLIC_STEP_TEXTS = {
-    "registered": "已受理",
-    "dispatched": "已派遣至{unit}",
-    "in_progress": "处置中",
-    "resolved": "已处置待核查",
-    "closed": "已办结",
+# (Chinese, English); the pages read it as "step_<state>".
+PUBLIC_STEPS = {
+    "registered": ("已受理", "Accepted"),
+    "dispatched": ("已派遣至{unit}", "Sent to {unit}"),
+    "in_progress": ("处置中", "Being handled"),
+    "resolved": ("已处置待核查", "Handled, to be checked"),
+    "closed": ("已办结", "Closed"),
 }
+PUBLIC_STEP_TEXTS = {key: zh for key, (zh, _en) in PUBLIC_STEPS.items()}
 
 
 def public_step_text(state: str | None, unit_name: str | None) -> str:

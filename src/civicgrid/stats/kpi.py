@@ -40,31 +40,33 @@ RATE_KEYS = (
     "grade",
 )
 KEYS = COUNT_KEYS + RATE_KEYS
-NAMES_ZH = {
-    "reported": "上报数",
-    "registered": "立案数",
-    "dispatched": "派遣数",
-    "closed": "结案数",
-    "due": "应结案数",
-    "on_time": "按时完成数",
-    "overdue_open": "超期未结数",
-    "extended": "延期数",
-    "returned": "退回数",
-    "reworked": "返工数",
-    "handled": "处置数",
-    "rated": "回访数",
-    "closure_rate": "结案率",
-    "on_time_rate": "按时完成率",
-    "extension_rate": "延期率",
-    "return_rate": "退回率",
-    "rework_rate": "返工率",
-    "satisfaction_rate": "满意率",
-    "satisfaction_mean": "平均满意度",
-    "dispatch_seconds_mean": "平均派遣用时(秒)",
-    "dispatch_seconds_p90": "90%派遣用时(秒)",
-    "composite": "综合指标值",
-    "grade": "等级",
+# Each KPI's name (Chinese, English); the pages read it as "kpi_<key>".
+NAMES = {
+    "reported": ("上报数", "Reported"),
+    "registered": ("立案数", "Registered"),
+    "dispatched": ("派遣数", "Dispatched"),
+    "closed": ("结案数", "Closed"),
+    "due": ("应结案数", "Due"),
+    "on_time": ("按时完成数", "On time"),
+    "overdue_open": ("超期未结数", "Overdue and open"),
+    "extended": ("延期数", "Extended"),
+    "returned": ("退回数", "Returned"),
+    "reworked": ("返工数", "Reworked"),
+    "handled": ("处置数", "Handled"),
+    "rated": ("回访数", "Rated"),
+    "closure_rate": ("结案率", "Closure rate"),
+    "on_time_rate": ("按时完成率", "On-time rate"),
+    "extension_rate": ("延期率", "Extension rate"),
+    "return_rate": ("退回率", "Return rate"),
+    "rework_rate": ("返工率", "Rework rate"),
+    "satisfaction_rate": ("满意率", "Satisfaction rate"),
+    "satisfaction_mean": ("平均满意度", "Mean satisfaction"),
+    "dispatch_seconds_mean": ("平均派遣用时(秒)", "Mean time to dispatch (s)"),
+    "dispatch_seconds_p90": ("90%派遣用时(秒)", "90th percentile time to dispatch (s)"),
+    "composite": ("综合指标值", "Composite"),
+    "grade": ("等级", "Grade"),
 }
+NAMES_ZH = {key: zh for key, (zh, _en) in NAMES.items()}
 DEFAULT_WEIGHTS = (0.4, 0.3, 0.3)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import Request
 
 WORDS: dict[str, tuple[str, str]] = {
@@ -198,25 +200,8 @@ WORDS: dict[str, tuple[str, str]] = {
         "姓名、拼音首字母或电话号码中的数字",
         "Name, pinyin initials or digits of a phone",
     ),
-    # --- the case's actions (cases.workflow.ACTION_NAMES_ZH; tests/web/test_words.py) ---
-    "action_accept": ("立案", "Accept"),
-    "action_comment": ("备注", "Comment"),
-    "action_dispatch": ("派遣", "Dispatch"),
-    "action_extend_approve": ("批准延期", "Approve the extension"),
-    "action_extend_refuse": ("驳回延期", "Refuse the extension"),
-    "action_extend_request": ("申请延期", "Ask for more time"),
-    "action_rate": ("回访评价", "Rating"),
-    "action_reject": ("不予立案", "Reject"),
-    "action_relocate": ("定位", "Place on the map"),
-    "action_report": ("上报", "Reported"),
-    "action_report_done": ("处置反馈", "Report it done"),
-    "action_resume": ("恢复", "Resume"),
-    "action_return": ("退回", "Return"),
-    "action_suspend": ("挂账", "Suspend"),
-    "action_take": ("签收", "Take"),
-    "action_urge": ("督办", "Urge"),
-    "action_verify_fail": ("核查不通过(返工)", "Verification failed (rework)"),
-    "action_verify_pass": ("核查结案", "Verified and closed"),
+    # (the case's actions, states, KPI names and public steps are their domains' words, added
+    # by civicgrid.app with add_words: cases.workflow, stats.kpi, citizen.service)
     # --- the admin page ---
     "admin_add": ("添加", "Add"),
     "admin_calendar": ("节假日", "Holiday calendar"),
@@ -276,31 +261,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "group_source": ("来源", "Source"),
     "group_street": ("街道", "Street"),
     "group_unit": ("处置单位", "Unit"),
-    # --- KPI names (stats.kpi.NAMES_ZH; tests/web/test_words.py) ---
-    "kpi_closed": ("结案数", "Closed"),
-    "kpi_closure_rate": ("结案率", "Closure rate"),
-    "kpi_composite": ("综合指标值", "Composite"),
-    "kpi_dispatch_seconds_mean": ("平均派遣用时(秒)", "Mean time to dispatch (s)"),
-    "kpi_dispatch_seconds_p90": ("90%派遣用时(秒)", "90th percentile time to dispatch (s)"),
-    "kpi_dispatched": ("派遣数", "Dispatched"),
-    "kpi_due": ("应结案数", "Due"),
-    "kpi_extended": ("延期数", "Extended"),
-    "kpi_extension_rate": ("延期率", "Extension rate"),
-    "kpi_grade": ("等级", "Grade"),
-    "kpi_handled": ("处置数", "Handled"),
+    # --- the KPI table's first column (the KPIs' names are stats.kpi.NAMES) ---
     "kpi_name": ("名称", "Name"),
-    "kpi_on_time": ("按时完成数", "On time"),
-    "kpi_on_time_rate": ("按时完成率", "On-time rate"),
-    "kpi_overdue_open": ("超期未结数", "Overdue and open"),
-    "kpi_rated": ("回访数", "Rated"),
-    "kpi_registered": ("立案数", "Registered"),
-    "kpi_reported": ("上报数", "Reported"),
-    "kpi_return_rate": ("退回率", "Return rate"),
-    "kpi_returned": ("退回数", "Returned"),
-    "kpi_rework_rate": ("返工率", "Rework rate"),
-    "kpi_reworked": ("返工数", "Reworked"),
-    "kpi_satisfaction_mean": ("平均满意度", "Mean satisfaction"),
-    "kpi_satisfaction_rate": ("满意率", "Satisfaction rate"),
     # --- the console's queues (cases.queries.QUEUES; tests/web/test_words.py) ---
     "queue_all": ("全部", "All"),
     "queue_complaints": ("回访不满意", "Unsatisfied"),
@@ -491,22 +453,18 @@ WORDS: dict[str, tuple[str, str]] = {
     "vehicles_fixes": ("定位点", "Fixes"),
     "vehicles_saved": ("已保存", "Saved"),
     "vehicles_failed": ("失败", "Failed"),
-    # --- case states (cases.workflow.STATE_NAMES_ZH; tests/web/test_words.py) ---
-    "state_closed": ("已结案", "Closed"),
-    "state_dispatched": ("已派遣", "Dispatched"),
-    "state_in_progress": ("处置中", "In progress"),
-    "state_registered": ("已立案", "Registered"),
-    "state_rejected": ("不予立案", "Rejected"),
-    "state_reported": ("已上报", "Reported"),
-    "state_resolved": ("待核查", "To verify"),
-    "state_suspended": ("挂账", "Suspended"),
-    # --- what the public reads of each step (citizen.service.PUBLIC_STEP_TEXTS) ---
-    "step_closed": ("已办结", "Closed"),
-    "step_dispatched": ("已派遣至{unit}", "Sent to {unit}"),
-    "step_in_progress": ("处置中", "Being handled"),
-    "step_registered": ("已受理", "Accepted"),
-    "step_resolved": ("已处置待核查", "Handled, to be checked"),
 }
+
+
+def add_words(prefix: str, names: Mapping[str, tuple[str, str]]) -> None:
+    """Words a domain keeps in both languages (its states, actions, KPIs, public steps: the one
+    place each is named), added under `prefix` + code. civicgrid.app adds them at import, so
+    web imports no domain; a key already here is a bug (two places for one word)."""
+    for code, pair in names.items():
+        key = prefix + code
+        if WORDS.get(key, pair) != pair:
+            raise ValueError(f"the word {key!r} is defined twice")
+        WORDS[key] = pair
 
 
 def lang_of(request: Request) -> str:
