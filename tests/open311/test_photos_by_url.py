@@ -138,7 +138,7 @@ def test_a_loopback_address_is_refused_unless_allowed(client, session, api_key, 
     ("path", "why"),
     [
         ("/big.jpg", "larger than 200000 bytes"),
-        ("/text.jpg", "not a valid image"),
+        ("/text.jpg", "not a whole, valid image"),
         ("/away", "elsewhere.example.org is not on the list"),
         ("/slow.jpg", "within 1 s"),
         ("/missing.jpg", "answered 404"),
