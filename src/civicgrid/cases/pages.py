@@ -3,6 +3,7 @@ administrators' page (time limits, dispatch rules, the calendar, people and unit
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -22,7 +23,7 @@ from civicgrid.kit.http import MAX_ID, AppSettings, DbSession
 from civicgrid.kit.timefmt import iso_local
 from civicgrid.media import service as media_service
 from civicgrid.org import service as org_service
-from civicgrid.web.i18n import lang_of
+from civicgrid.web.i18n import lang_of, translator
 from civicgrid.web.layout import render, seconds_left, words
 
 router = APIRouter(include_in_schema=False)
@@ -182,7 +183,7 @@ def admin(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
         limit_units=workflow.LIMIT_UNITS,
         rules=routing.list_rules(session),
         calendar=case_admin.calendar_entries(session),
-        jobs=_job_rows(session),
+        jobs=_job_rows(session, translator(lang_of(request))),
         erasures=[
             {"at": iso_local(e.at), **(e.after or {})}
             for e in audit.latest(session, "retention", limit=20)
@@ -190,7 +191,17 @@ def admin(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     )
 
 
-def _job_rows(session) -> list[dict]:
+def _every(t, every: dt.timedelta) -> str:
+    """A job's interval in the page's words: every minute, every 5 min, every hour, every day."""
+    minutes = int(every.total_seconds() // 60)
+    for size, unit in ((1440, "day"), (60, "hour"), (1, "minute")):
+        if minutes % size == 0:
+            n = minutes // size
+            return t(f"jobs_every_{unit}") if n == 1 else t(f"jobs_every_{unit}s").format(n=n)
+    return str(every)
+
+
+def _job_rows(session, t) -> list[dict]:
     """Every periodic job of the one scheduler: interval, last run, result, next run."""
     states = scheduler.job_states(session)
     rows = []
@@ -200,7 +211,7 @@ def _job_rows(session) -> list[dict]:
             {
                 "name": job.name,
                 "description": job.description,
-                "minutes": int(job.every.total_seconds() // 60),
+                "every": _every(t, job.every),
                 "last": iso_local(state.last_started_at) if state else None,
                 "ok": state.last_ok if state else None,
                 "error": state.last_error if state else None,
