@@ -6,7 +6,6 @@ it, and no tracking secret leaves the site in a Referer."""
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
@@ -22,6 +21,7 @@ from tests.e2e.conftest import DESK, PHONE
 from tests.e2e.hostile import ALL, HOLIDAY, attack, hostile_world, rename_category
 from tests.factories import PASSWORD
 from tests.images import png
+from tests.servers import serving
 
 # Elements or attributes an attack would leave in the page had it become HTML.
 INJECTED = ", ".join(
@@ -84,14 +84,8 @@ def tile_server() -> Iterator[tuple[str, list[dict]]]:
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Tiles) as base:
+        yield base, seen
 
 
 @pytest.fixture()

@@ -3,7 +3,6 @@ from allow-listed hosts, public addresses (unless allowed), within a size cap an
 checked by Pillow, after the answer is sent. Against a real HTTP server on this machine."""
 
 import http.server
-import threading
 import time
 from contextlib import contextmanager
 
@@ -18,6 +17,7 @@ from civicgrid.open311 import photos
 from tests.images import jpeg
 from tests.open311.test_open311 import post
 from tests.open311.test_updates import finish, update
+from tests.servers import serving
 
 V2 = "/open311/v2"
 
@@ -66,14 +66,8 @@ def image_server():
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as base:
+        yield base, seen
 
 
 def test_without_an_allow_list_the_url_is_kept_and_nothing_fetched(client, session, api_key):

@@ -225,12 +225,17 @@ def create_point(body: CollectionPointCreate, session: DbSession) -> CollectionP
     return _point_read(point)
 
 
+def _check_coordinates(pairs: list[list[float]]) -> None:
+    """Every pair of a road's or a geofence's coordinates is [lon, lat] within WGS-84's range."""
+    for pair in pairs:
+        if len(pair) != 2 or not (-180 <= pair[0] <= 180 and -90 <= pair[1] <= 90):
+            raise BadVehicle("坐标应为 [经度, 纬度]", "each coordinate is [lon, lat]")
+
+
 @router.post("/roads", response_model=RoadRead, status_code=201, dependencies=admin)
 def create_road(body: RoadCreate, session: DbSession) -> dict:
     """A road (LineString, WGS-84) assigned to a unit and to vehicle types."""
-    for pair in body.coordinates:
-        if len(pair) != 2 or not (-180 <= pair[0] <= 180 and -90 <= pair[1] <= 90):
-            raise BadVehicle("坐标应为 [经度, 纬度]", "each coordinate is [lon, lat]")
+    _check_coordinates(body.coordinates)
     road = coverage.create_road(
         session,
         code=body.code,
@@ -259,9 +264,7 @@ def list_geofences(session: DbSession) -> list[dict]:
 
 @router.post("/geofences", response_model=GeofenceRead, status_code=201, dependencies=admin)
 def create_geofence(body: GeofenceCreate, session: DbSession) -> dict:
-    for pair in body.coordinates:
-        if len(pair) != 2 or not (-180 <= pair[0] <= 180 and -90 <= pair[1] <= 90):
-            raise BadVehicle("坐标应为 [经度, 纬度]", "each coordinate is [lon, lat]")
+    _check_coordinates(body.coordinates)
     fence = geofences.create(
         session,
         code=body.code,
