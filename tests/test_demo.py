@@ -25,10 +25,10 @@ def counts(session) -> tuple[int, int, int]:
 
 def test_demo_without_cases_routes_reports_and_loads_once(session):
     quiet = Console(quiet=True)
-    demo.load(quiet, cases=0)
+    demo.load(quiet, cases=0, fleet=False)
     first = counts(session)
     assert first[0] > 35_000 and first[2] > 0
-    demo.load(quiet, cases=0)
+    demo.load(quiet, cases=0, fleet=False)
     assert counts(session) == first
     geo_index.ensure_fresh(session)
     done = citizen_service.submit(
@@ -55,7 +55,7 @@ def test_demo_cases_close_with_after_photos_and_the_evidence_rules_on(session, m
 
     monkeypatch.setattr(case_service, "act", watched)
     # When the demo makes its cases
-    demo.load(Console(quiet=True), cases=120)
+    demo.load(Console(quiet=True), cases=120, fleet=False)
     # Then every action ran under the exemption setting untouched
     assert seen and set(seen) == {""}
     assert get_settings().evidence_photo_exempt_classes == ""
@@ -71,3 +71,59 @@ def test_demo_cases_close_with_after_photos_and_the_evidence_rules_on(session, m
     closed = session.scalars(select(Case.id).where(Case.state == "closed")).all()
     assert len(closed) > 10
     assert set(closed) <= {p.case_id for p in photos}
+
+
+def test_demo_fleet_comes_in_through_the_gateway_and_http_and_covers_its_roads(committed):
+    """The demo's fleet (WAVE2-NOTES: fed through an in-process gateway and the HTTP ingest before
+    serve): every fix a tracker could have sent by `now` is stored, the sweepers cover their
+    roads, the trucks serve the points on their rounds and not the one on no round; a second
+    run changes nothing."""
+    import datetime as dt
+
+    from civicgrid.auth import service as auth_service
+    from civicgrid.vehicles import coverage, service
+    from civicgrid.vehicles import demo as vehicles_demo
+    from civicgrid.vehicles.models import Fix
+
+    # Given the sanitation centre and its handler (the rest of the demo is not needed)
+    with committed() as s:
+        demo._ensure_org(s)  # the city, the district and its departments
+        auth_service.create_user(
+            s,
+            username="sanitation",
+            password=demo.DEMO_PASSWORD,
+            name="孙志强",
+            org_unit_code=vehicles_demo.UNIT,
+            roles=["handler"],
+        )
+        s.commit()
+    # When the fleet is loaded at 00:30 of 2026-11-20 (Beijing time): a whole yesterday
+    now = dt.datetime(2026, 11, 19, 16, 30, tzinfo=dt.UTC)
+    demo._load_fleet(Console(quiet=True), now=now)
+    days = [dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
+    with committed() as s:
+        # Then each tracker holds exactly the fixes its days had by then
+        for vehicle in vehicles_demo.FLEET:
+            expected = {f.time for d in days for f in vehicles_demo.sendable(vehicle.day(d), now)}
+            tracker = service.get_tracker(s, vehicle.terminal)
+            stored = set(s.scalars(select(Fix.fix_time).where(Fix.tracker_id == tracker.id)))
+            assert stored == expected, vehicle.plate
+        phone = service.get_tracker(s, vehicles_demo.PHONE_TERMINAL)
+        assert phone.protocol == "http" and phone.person_id is not None
+        phone_fixes = s.scalar(
+            select(func.count()).select_from(Fix).where(Fix.tracker_id == phone.id)
+        )
+        assert phone_fixes == sum(
+            len(vehicles_demo.sendable(vehicles_demo.phone_day(d), now)) for d in days
+        )
+        # and yesterday the sweepers and the sprinkler covered every road
+        cover = coverage.unit_coverage(s, vehicles_demo.UNIT, days[0])
+        assert [r["coverage"] for r in cover["roads"]] == [1.0] * len(vehicles_demo.ROADS)
+        # and the trucks served the points on their rounds (P004's 夜产晨清 before 06:00)
+        served = {p.code: coverage.served_at(s, p, days[0]) for p in coverage.points(s)}
+        assert {c for c, at in served.items() if at} == {"P001", "P002", "P003", "P004", "P005"}
+        total = s.scalar(select(func.count()).select_from(Fix))
+    # and a second run changes nothing
+    demo._load_fleet(Console(quiet=True), now=now + dt.timedelta(hours=2))
+    with committed() as s:
+        assert s.scalar(select(func.count()).select_from(Fix)) == total

@@ -502,12 +502,19 @@ def jobs_work() -> None:
 @app.command()
 def demo(
     cases: Annotated[int, typer.Option(help="how many demo cases to create")] = 1000,
+    fleet: Annotated[
+        bool,
+        typer.Option(
+            help="the sanitation fleet, its roads and collection points, with yesterday's and"
+            " today's tracks sent through the JT/T 808 gateway and the HTTP ingest"
+        ),
+    ] = True,
 ) -> None:
     """Load the Xiangfang District demo (idempotent: a second run changes nothing)."""
     from civicgrid import demo as demo_mod
 
     try:
-        demo_mod.load(console, cases=cases)
+        demo_mod.load(console, cases=cases, fleet=fleet)
     except AppError as exc:
         fail(exc.detail)
 

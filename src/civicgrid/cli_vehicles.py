@@ -211,12 +211,10 @@ def gps_simulate(
     """Simulate a working day of every vehicle with a JT/T 808 terminal and send it through
     the gateway over TCP (register, auth, 0x0704 batches), as the terminals would: the demo's
     tracks come in by the real path, never written as rows."""
-    import asyncio
     import datetime as dt
-    import threading
 
     from civicgrid.kit.timefmt import check_year
-    from civicgrid.vehicles import gateway, service, simulate
+    from civicgrid.vehicles import service, simulate
 
     try:
         when = dt.date.fromisoformat(day)
@@ -231,22 +229,17 @@ def gps_simulate(
         ],
         read_only=True,
     )
-    loop = None
-    if port is None:  # an in-process gateway on a free port, for this run
-        import socket as socket_mod
 
-        with socket_mod.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        host = "127.0.0.1"
-        loop = asyncio.new_event_loop()
-        server = loop.run_until_complete(gateway.start(host, port))
-        threading.Thread(target=loop.run_forever, daemon=True).start()
-    total = 0
-    for terminal, plate, speed in trackers:
-        fixes = simulate.day_of(terminal, when, (lon, lat), min(speed * 0.75, 40.0))
-        total += simulate.send_day(host or "127.0.0.1", port, terminal, plate, fixes)
-    if loop is not None:
-        asyncio.run_coroutine_threadsafe(gateway.shutdown(server), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
+    def send_all(host: str, port: int) -> int:
+        total = 0
+        for terminal, plate, speed in trackers:
+            fixes = simulate.day_of(terminal, when, (lon, lat), min(speed * 0.75, 40.0))
+            total += simulate.send_day(host, port, terminal, plate, fixes)
+        return total
+
+    if port is None:  # an in-process gateway on a free port, for this run
+        with simulate.in_process_gateway() as (local_host, local_port):
+            total = send_all(local_host, local_port)
+    else:
+        total = send_all(host or "127.0.0.1", port)
     console.print(f"sent {total} fixes of {len(trackers)} vehicle(s) for {when.isoformat()}")

@@ -7,10 +7,17 @@ again changes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 
+import httpx
 from rich.console import Console
 from shapely.geometry import box, shape
 from sqlalchemy.orm import Session
@@ -208,7 +215,7 @@ def _ensure_users(session: Session, console: Console) -> None:
             )
 
 
-def load(console: Console, *, cases: int = 0) -> None:
+def load(console: Console, *, cases: int = 0, fleet: bool = True) -> None:
     """Load the demo; parts already there are left as they are."""
     with session_scope() as session:
         have_geo = geo_queries.area_exists(session, DISTRICT[0])
@@ -228,4 +235,83 @@ def load(console: Console, *, cases: int = 0) -> None:
             made = cases_demo.ensure_cases(session, count=cases)
         if made:
             console.print(f"  {made} demo cases created")
+    if fleet:
+        _load_fleet(console)
     console.print("demo ready. Street, community and grid boundaries are illustrative.")
+
+
+# --- the fleet --------------------------------------------------------------------------------
+
+
+def _load_fleet(console: Console, now: dt.datetime | None = None) -> None:
+    """The sanitation centre's fleet, roads and collection points (vehicles.demo), and its
+    yesterday and today so far sent as the trackers send: the trucks' JT/T 808 terminals through
+    an in-process gateway over TCP, the handler's phone as an HTTP batch to the app itself."""
+    from civicgrid.kit.timefmt import local_zone
+    from civicgrid.vehicles import demo as vehicles_demo
+    from civicgrid.vehicles import simulate
+
+    with session_scope() as session:
+        phone_user = auth_service.get_user(session, "sanitation")
+        made = vehicles_demo.ensure_fleet(
+            session, phone_person_id=phone_user.person_id if phone_user else None
+        )
+    if made is None:
+        return
+    now = now or dt.datetime.now(dt.UTC)
+    today = now.astimezone(local_zone()).date()
+    days = [today - dt.timedelta(days=1), today]
+    sent = 0
+    with simulate.in_process_gateway() as (host, port):
+        for vehicle in made.vehicles:
+            fixes = [f for day in days for f in vehicles_demo.sendable(vehicle.day(day), now)]
+            sent += simulate.send_day(host, port, vehicle.terminal, vehicle.plate, fixes)
+    console.print(f"  {len(made.vehicles)} vehicles: {sent} fixes through the JT/T 808 gateway")
+    if made.phone_token:
+        fixes = [
+            f for day in days for f in vehicles_demo.sendable(vehicles_demo.phone_day(day), now)
+        ]
+        body = [
+            {
+                "time": f.time.isoformat(),
+                "lon": f.lon,
+                "lat": f.lat,
+                "speed": f.speed,
+                "direction": f.direction,
+            }
+            for f in fixes
+        ]
+        with _serving_app() as base:
+            answer = httpx.post(
+                f"{base}/api/v1/gps/fixes",
+                json=body,
+                headers={"X-Device-Token": made.phone_token},
+                timeout=60,
+            )
+        answer.raise_for_status()
+        console.print(f"  a handler's phone: {answer.json()['stored']} fixes through HTTP")
+
+
+@contextmanager
+def _serving_app() -> Iterator[str]:
+    """The app on a free port of 127.0.0.1 in a thread (no scheduler), for the demo's HTTP
+    ingest; yields its base URL."""
+    import uvicorn
+
+    from civicgrid.app import create_app
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the demo's in-process server did not start")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
