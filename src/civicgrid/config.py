@@ -149,6 +149,19 @@ class Settings(BaseSettings):
     trip_min_distance_m: float = Field(default=200.0, gt=0)
     trip_min_duration_s: float = Field(default=180.0, gt=0)
     trip_stop_gap_s: float = Field(default=3600.0, gt=0)
+    # Sanitation coverage (shared/reference/coverage.md, where every number is a setting): a
+    # segment is two fixes at most coverage_segment_max_gap_s apart; a road is covered within
+    # coverage_road_buffer_m of working segments (also a line geofence's default half-width);
+    # a collection point is visited by a stay of coverage_visit_min_s or more within
+    # coverage_visit_radius_m; a vehicle is idle after coverage_idle_min_s within
+    # coverage_idle_radius_m; a missed point opens a case of coverage_missed_category.
+    coverage_segment_max_gap_s: float = Field(default=60.0, gt=0)
+    coverage_road_buffer_m: float = Field(default=20.0, gt=0, le=1000)
+    coverage_visit_radius_m: float = Field(default=30.0, gt=0, le=1000)
+    coverage_visit_min_s: float = Field(default=60.0, ge=0)
+    coverage_idle_radius_m: float = Field(default=20.0, gt=0, le=1000)
+    coverage_idle_min_s: float = Field(default=1800.0, gt=0)
+    coverage_missed_category: str = Field(default="06042", pattern=r"^\d{4,8}$")
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

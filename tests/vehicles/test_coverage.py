@@ -70,6 +70,15 @@ def test_a_visit_is_a_run_within_30_m_lasting_60_s():
         ]
     ]  # run 150–180 s: 30 s → none
     assert coverage.visits(fixes, LON, LAT) == [t0 + dt.timedelta(seconds=30)]
+    # and the contract's numbers are settings: a 30 s stay counts, a 25 m radius ends the
+    # first run at 90 s (29 m away), so the first visit is 30–60 s and too short for 60 s
+    shorter = get_settings().model_copy(update={"coverage_visit_min_s": 30.0})
+    assert coverage.visits(fixes, LON, LAT, shorter) == [
+        t0 + dt.timedelta(seconds=30),
+        t0 + dt.timedelta(seconds=150),
+    ]
+    narrower = get_settings().model_copy(update={"coverage_visit_radius_m": 26.0})
+    assert coverage.visits(fixes, LON, LAT, narrower) == []
 
 
 def test_a_point_missed_by_one_minute_opens_exactly_one_case(session):

@@ -35,14 +35,8 @@ from civicgrid.vehicles.motion import Point as Fix
 
 log = logging.getLogger(__name__)
 
-# the contract's numbers (each a setting in spirit; kept here as the contract's defaults)
-SEGMENT_MAX_GAP_S = 60
-ROAD_BUFFER_M = 20.0
-VISIT_RADIUS_M = 30.0
-VISIT_MIN_S = 60
-IDLE_RADIUS_M = 20.0
-IDLE_MIN_S = 1800
-MISSED_CATEGORY = "06042"  # 垃圾站（箱）满溢
+# The contract's numbers are settings (coverage_*, config.py): segment gap 60 s, road buffer
+# 20 m, visit 60 s within 30 m, idle 30 min within 20 m, a missed point's case category 06042.
 
 
 @lru_cache(maxsize=1)
@@ -76,10 +70,14 @@ def window(rule: str, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     raise BadVehicle(f"规则 {rule} 无效, 应为 {' '.join(RULES)}", f"unknown rule {rule}")
 
 
-def visits(fixes: list[Fix], lon: float, lat: float) -> list[dt.datetime]:
+def visits(
+    fixes: list[Fix], lon: float, lat: float, settings: Settings | None = None
+) -> list[dt.datetime]:
     """The visits of one vehicle's fixes (time order) to a point: runs of consecutive fixes each
-    within VISIT_RADIUS_M, first to last lasting ≥ VISIT_MIN_S; each visit's time is its first
-    fix."""
+    within coverage_visit_radius_m, first to last lasting ≥ coverage_visit_min_s; each visit's
+    time is its first fix."""
+    settings = settings or get_settings()
+    radius, least = settings.coverage_visit_radius_m, settings.coverage_visit_min_s
     if not fixes:
         return []
     (px, py), *xy = project([(lon, lat)] + [(f.lon, f.lat) for f in fixes])
@@ -87,15 +85,15 @@ def visits(fixes: list[Fix], lon: float, lat: float) -> list[dt.datetime]:
     run_start = None
     last_in = None
     for fix, (x, y) in zip(fixes, xy, strict=True):
-        if math.hypot(x - px, y - py) <= VISIT_RADIUS_M:
+        if math.hypot(x - px, y - py) <= radius:
             if run_start is None:
                 run_start = fix
             last_in = fix
             continue
-        if run_start is not None and (last_in.time - run_start.time).total_seconds() >= VISIT_MIN_S:
+        if run_start is not None and (last_in.time - run_start.time).total_seconds() >= least:
             found.append(run_start.time)
         run_start = None
-    if run_start is not None and (last_in.time - run_start.time).total_seconds() >= VISIT_MIN_S:
+    if run_start is not None and (last_in.time - run_start.time).total_seconds() >= least:
         found.append(run_start.time)
     return found
 
@@ -181,7 +179,7 @@ def _open_case(session: Session, settings: Settings, point: CollectionPoint, day
     prepared = citizen_service.prepare(
         session,
         settings,
-        category=MISSED_CATEGORY,
+        category=settings.coverage_missed_category,
         source="system",
         lon=point.lon,
         lat=point.lat,
@@ -278,16 +276,17 @@ def create_road(
 def working_segments(
     fixes: list[Fix], low: float, high: float | None, start: dt.datetime, end: dt.datetime
 ) -> list[tuple[tuple[float, float], tuple[float, float]]]:
-    """Segments (two consecutive fixes ≤ 60 s apart, both in [start, end), both speeds in
-    (low, high]) in UTM metres."""
+    """Segments (two consecutive fixes ≤ coverage_segment_max_gap_s apart, both in [start, end),
+    both speeds in (low, high]) in UTM metres."""
     if high is None:
         return []
+    max_gap = get_settings().coverage_segment_max_gap_s
     inside = [f for f in fixes if start <= f.time < end]
     xy = project([(f.lon, f.lat) for f in inside])
     out = []
     for k in range(len(inside) - 1):
         a, b = inside[k], inside[k + 1]
-        if (b.time - a.time).total_seconds() > SEGMENT_MAX_GAP_S:
+        if (b.time - a.time).total_seconds() > max_gap:
             continue
         if low < a.speed <= high and low < b.speed <= high:
             out.append((xy[k], xy[k + 1]))
@@ -310,7 +309,9 @@ def _covered(road: Road, segments: list) -> float:
     if not segments:
         return 0.0
     line = LineString(project([(c[0], c[1]) for c in road.coordinates]))
-    area = MultiLineString([list(s) for s in segments]).buffer(ROAD_BUFFER_M)
+    area = MultiLineString([list(s) for s in segments]).buffer(
+        get_settings().coverage_road_buffer_m
+    )
     return line.intersection(area).length
 
 
@@ -398,9 +399,10 @@ def _periods(settings: Settings) -> list[tuple[dt.time, dt.time]]:
 
 def idle_stretches(fixes: list[Fix], settings: Settings | None = None) -> list[dict]:
     """In working hours (work_periods, local time), each stretch in which the fixes stay within
-    20 m of their first for 30 min or more: from that first fix to the first fix beyond 20 m
-    (or the last fix), flagged once."""
+    coverage_idle_radius_m (20 m) of their first for coverage_idle_min_s (30 min) or more: from
+    that first fix to the first fix beyond the radius (or the last fix), flagged once."""
     settings = settings or get_settings()
+    radius, least = settings.coverage_idle_radius_m, settings.coverage_idle_min_s
     periods = _periods(settings)
     zone = local_zone()
 
@@ -415,11 +417,11 @@ def idle_stretches(fixes: list[Fix], settings: Settings | None = None) -> list[d
     for k in range(1, len(inside) + 1):
         beyond = (
             k < len(inside)
-            and math.hypot(xy[k][0] - xy[anchor][0], xy[k][1] - xy[anchor][1]) > IDLE_RADIUS_M
+            and math.hypot(xy[k][0] - xy[anchor][0], xy[k][1] - xy[anchor][1]) > radius
         )
         if k == len(inside) or beyond:
             last_within = inside[k - 1]
-            if (last_within.time - inside[anchor].time).total_seconds() >= IDLE_MIN_S:
+            if (last_within.time - inside[anchor].time).total_seconds() >= least:
                 until = inside[k] if k < len(inside) else last_within
                 out.append(
                     {

@@ -9,8 +9,9 @@ from shapely import Point as ShapelyPoint
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civicgrid.config import get_settings
 from civicgrid.kit.timefmt import local_zone
-from civicgrid.vehicles.coverage import ROAD_BUFFER_M, project
+from civicgrid.vehicles.coverage import project
 from civicgrid.vehicles.exceptions import BadVehicle, Exists
 from civicgrid.vehicles.models import GEOFENCE_KINDS, Geofence
 from civicgrid.vehicles.motion import Point
@@ -40,7 +41,7 @@ def create(
     if kind == "circle" and not distance_m:
         raise BadVehicle("圆形围栏须给出半径", "a circle needs its radius (distance_m)")
     if kind == "line" and distance_m is None:
-        distance_m = ROAD_BUFFER_M
+        distance_m = get_settings().coverage_road_buffer_m
     if session.scalar(select(Geofence.id).where(Geofence.code == code)):
         raise Exists(f"围栏 {code} 已存在", f"geofence {code} exists")
     fence = Geofence(
