@@ -211,6 +211,7 @@ def staff_paths(username: str, data: dict) -> list[str]:
     if "admin" in ROLES[username]:
         paths += ["/admin/people", "/admin/people?q=zzz", f"/admin/people/{username}"]
     paths += ["/vehicles"]  # the fleet (with the admin's entry and import forms)
+    paths += ["/vehicles/coverage"]  # roads, collection points and geofences (none here)
     paths += [f"/console/new?mode={m}" for m in ENTRY.get(username, [])]
     return paths
 

@@ -209,3 +209,60 @@ def test_points_and_roads_over_the_api(client, session):
     assert r.status_code == 201 and r.json()["length_m"] == pytest.approx(300, abs=1)
     r = client.get("/api/v1/vehicles/coverage", params={"unit": STREET_A, "day": "2026-11-29"})
     assert r.json()["coverage"] == 0 and r.json()["roads"][0]["code"] == "R9"
+
+
+def test_the_coverage_page_shows_a_units_roads_and_points_as_computed(client, session):
+    """/vehicles/coverage: the unit's road at the hand-computed 52 %, and each point's state as
+    an independent reading of the fixes gives it (served in its window / missed)."""
+    import re
+
+    world(session)
+    user(session, "disp2", ["dispatcher"], "239901")
+    sweeper, sweeper_tracker = truck(session, "黑A6", "sweeper")
+    lorry, lorry_tracker = truck(session, "黑A7", "garbage_truck")
+    east = LON + 0.01  # the road, 780 m east of the points
+    coverage.create_road(
+        session,
+        code="R1",
+        name="通天街",
+        unit_code=STREET_A,
+        coordinates=[[east, north(0)], [east, north(1000)]],
+        type_codes=["sweeper"],
+    )
+    t0 = local(29, 9, 0)
+    feed(
+        session,
+        sweeper_tracker,
+        [  # 0 → 500 m at 6 km/h: 520 m of the road covered (the 20 m buffer beyond its end)
+            ingest.FixIn(
+                fix_time=t0 + dt.timedelta(seconds=10 * k),
+                lon=east,
+                lat=north(k * 500 / 30),
+                speed=6.0,
+            )
+            for k in range(31)
+        ],
+    )
+    for code, rule in (("P1", "夜产晨清"), ("P2", "日产即清")):
+        coverage.create_point(
+            session, code=code, name=f"点{code}", lon=LON, lat=LAT, rule=rule, plates=["黑A7"]
+        )
+    # the lorry stays 90 s at the points at 05:00 on the 29th: in P1's window for the 29th
+    # (28th 20:00 – 29th 06:00) and in P2's (the 29th); on the 28th both were missed
+    feed(session, lorry_tracker, stay(local(29, 5, 0), 90))
+    login(client, "disp2")
+    page = client.get(f"/vehicles/coverage?unit={STREET_A}&day=2026-11-29")
+    assert page.status_code == 200, page.text
+    html = page.text
+    (road_row,) = re.findall(r'<tr data-code="R1">(.*?)</tr>', html, re.S)
+    assert re.findall(r">([\d.]+%?)</td>", road_row)[-1] == "52.0%"
+    assert dict(re.findall(r'<tr data-code="(P\d)" data-state="(\w+)">', html)) == {
+        "P1": "served",
+        "P2": "served",
+    }
+    earlier = client.get(f"/vehicles/coverage?unit={STREET_A}&day=2026-11-28").text
+    assert dict(re.findall(r'<tr data-code="(P\d)" data-state="(\w+)">', earlier)) == {
+        "P1": "missed",
+        "P2": "missed",
+    }
+    assert client.get("/vehicles/coverage?day=2026-13-01").status_code == 400

@@ -10,8 +10,9 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
+import shapely
 from pyproj import Transformer
-from shapely import LineString, MultiLineString
+from shapely import LineString
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -306,13 +307,18 @@ class RoadCoverage:
 
 
 def _covered(road: Road, segments: list) -> float:
+    """The length of the road within the buffer of the segments. Only the segments within the
+    buffer distance of the road count; they are merged first (a sweeper passes the same road
+    many times), which leaves the buffer's point set as it is and makes it cheap."""
     if not segments:
         return 0.0
+    distance = get_settings().coverage_road_buffer_m
     line = LineString(project([(c[0], c[1]) for c in road.coordinates]))
-    area = MultiLineString([list(s) for s in segments]).buffer(
-        get_settings().coverage_road_buffer_m
-    )
-    return line.intersection(area).length
+    lines = shapely.linestrings([list(s) for s in segments])
+    near = lines[shapely.dwithin(lines, line, distance)]
+    if not len(near):
+        return 0.0
+    return line.intersection(shapely.union_all(near).buffer(distance)).length
 
 
 def day_window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -434,3 +440,57 @@ def idle_stretches(fixes: list[Fix], settings: Settings | None = None) -> list[d
                 )
             anchor = k
     return out
+
+
+# --- a unit's day on one page ---------------------------------------------------------------
+
+
+def units_with_work(session: Session) -> list[tuple[str, str]]:
+    """(code, name) of the units that have roads to work or vehicles on collection rounds."""
+    ids = set(session.scalars(select(Road.org_unit_id)))
+    ids |= {v.org_unit_id for p in points(session) for v in p.vehicles}
+    return sorted(service.unit_codes_by_id(session, ids).values())
+
+
+def point_states(
+    session: Session, unit_code: str, day: dt.date, now: dt.datetime | None = None
+) -> list[dict]:
+    """The collection points on the rounds of the unit's vehicles, each for `day`: `served`
+    (with the visit's time), `missed` (its window over without a visit; the case the
+    collection-points job opened, once it has run) or `open` (its window not over)."""
+    now = now or utcnow()
+    zone = local_zone()
+    out = []
+    for point in points(session):
+        plates = sorted(v.plate for v in point.vehicles)
+        units = service.unit_codes_by_id(session, {v.org_unit_id for v in point.vehicles})
+        if unit_code not in {code for code, _ in units.values()}:
+            continue
+        start, end = window(point.rule, day)
+        visit = served_at(session, point, day)
+        check = session.get(CollectionCheck, (point.id, day))
+        state = "served" if visit else ("missed" if now >= end else "open")
+        out.append(
+            {
+                "code": point.code,
+                "name": point.name,
+                "rule": point.rule,
+                "lon": point.lon,
+                "lat": point.lat,
+                "plates": plates,
+                "window_end": end.astimezone(zone).isoformat(),
+                "state": state,
+                "visit_time": visit.astimezone(zone).isoformat() if visit else None,
+                "case_code": check.case_code if check else None,
+            }
+        )
+    return out
+
+
+def road_lines(session: Session, unit_code: str) -> dict[str, list]:
+    """The unit's roads as WGS-84 coordinates by road code, for the map."""
+    unit = org_queries.units_by_code(session, [unit_code]).get(unit_code)
+    if unit is None:
+        return {}
+    found = session.scalars(select(Road).where(Road.org_unit_id == unit.id))
+    return {road.code: road.coordinates for road in found}

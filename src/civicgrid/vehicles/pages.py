@@ -12,7 +12,7 @@ from civicgrid.auth.deps import PageUser
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.http import AppSettings, DbSession, RowId
 from civicgrid.kit.timefmt import local_zone
-from civicgrid.vehicles import queries, reports, service
+from civicgrid.vehicles import coverage, geofences, queries, reports, service
 from civicgrid.web.i18n import WORDS, lang_of
 from civicgrid.web.layout import render
 
@@ -105,5 +105,57 @@ def playback(
             "tiles": settings.tile_url,
             "datum": settings.tile_datum,
             "words": words(request),
+        },
+    )
+
+
+@router.get("/vehicles/coverage", response_class=HTMLResponse)
+def coverage_day(
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    settings: AppSettings,
+    unit: str | None = None,
+    day: str | None = None,
+) -> HTMLResponse:
+    """A unit's day of sanitation work: each road's coverage, each collection point served,
+    missed or not yet due, and the geofences, on a map and in tables."""
+    w = words(request)
+    now = utcnow()
+    day = day or now.astimezone(local_zone()).date().isoformat()
+    the_day = reports.period(day, None, None).start.date()  # a bad day is a 400
+    units = coverage.units_with_work(session)
+    unit = unit or (units[0][0] if units else None)
+    roads = coverage.unit_coverage(session, unit, the_day) if unit else None
+    states = coverage.point_states(session, unit, the_day, now) if unit else []
+    fences = [
+        {
+            "code": f.code,
+            "name": f.name,
+            "kind": f.kind,
+            "coordinates": f.coordinates,
+            "distance_m": f.distance_m,
+        }
+        for f in geofences.fences(session)
+    ]
+    return render(
+        request,
+        "coverage.html",
+        user,
+        w=w,
+        units=units,
+        unit=unit,
+        day=day,
+        roads=roads,
+        points=states,
+        fences=fences,
+        data={
+            "tiles": settings.tile_url,
+            "datum": settings.tile_datum,
+            "roads": coverage.road_lines(session, unit) if unit else {},
+            "coverage": {r["code"]: r["coverage"] for r in (roads or {}).get("roads", [])},
+            "points": states,
+            "fences": fences,
+            "words": w,
         },
     )
