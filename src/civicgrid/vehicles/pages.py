@@ -26,9 +26,10 @@ def words(request: Request) -> dict[str, str]:
     """The vehicles' words in the page's language, without their prefix (templates and
     scripts ask w.title, words.play)."""
     index = 1 if lang_of(request) == "en" else 0
-    return {
-        key[len(PREFIX) :]: pair[index] for key, pair in WORDS.items() if key.startswith(PREFIX)
-    }
+    out = {key[len(PREFIX) :]: pair[index] for key, pair in WORDS.items() if key.startswith(PREFIX)}
+    for key in ("zoom_in", "zoom_out"):  # the maps' zoom buttons, named as on every map
+        out[key] = WORDS[key][index]
+    return out
 
 
 def _age(w: dict[str, str], when: dt.datetime | None, now: dt.datetime) -> str:

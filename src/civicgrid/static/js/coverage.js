@@ -5,7 +5,8 @@
   var W = CG.words || {};
   function at(lat, lon) { return cgDatum.toTiles(lat, lon, CG.datum); }
   function line(coords) { return coords.map(function (c) { return at(c[1], c[0]); }); }
-  var map = L.map("map", {zoomSnap: 0.25, attributionControl: !!CG.tiles});
+  var map = L.map("map", {zoomControl: false, zoomSnap: 0.25, attributionControl: !!CG.tiles});
+  L.control.zoom({zoomInTitle: W.zoom_in, zoomOutTitle: W.zoom_out}).addTo(map);
   document.getElementById("map").cgMap = map;
   if (CG.tiles) { L.tileLayer(CG.tiles, {maxZoom: 19, attribution: "map tiles"}).addTo(map); }
   var drawn = L.featureGroup().addTo(map);

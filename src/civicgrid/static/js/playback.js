@@ -13,7 +13,8 @@
   }
   function cell(row, text) { var td = document.createElement("td"); td.textContent = text; row.appendChild(td); }
 
-  var map = L.map("map", {zoomSnap: 0.25, attributionControl: !!CG.tiles});
+  var map = L.map("map", {zoomControl: false, zoomSnap: 0.25, attributionControl: !!CG.tiles});
+  L.control.zoom({zoomInTitle: W.zoom_in, zoomOutTitle: W.zoom_out}).addTo(map);
   document.getElementById("map").cgMap = map;
   map.setView([45.72, 126.70], 12);
   if (CG.tiles) { L.tileLayer(CG.tiles, {maxZoom: 19, attribution: "map tiles"}).addTo(map); }
