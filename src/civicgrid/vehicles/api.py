@@ -250,16 +250,7 @@ def create_road(body: RoadCreate, session: DbSession) -> dict:
 @router.get("/geofences", response_model=list[GeofenceRead])
 def list_geofences(session: DbSession) -> list[dict]:
     """Geofences (电子围栏): polygons, circles, buffered road lines."""
-    return [
-        {
-            "code": f.code,
-            "name": f.name,
-            "kind": f.kind,
-            "coordinates": f.coordinates,
-            "distance_m": f.distance_m,
-        }
-        for f in geofences.fences(session)
-    ]
+    return [geofences.described(f) for f in geofences.fences(session)]
 
 
 @router.post("/geofences", response_model=GeofenceRead, status_code=201, dependencies=admin)

@@ -69,6 +69,17 @@ def _shape(fence: Geofence):
     return LineString(xy).buffer(fence.distance_m)
 
 
+def described(fence: Geofence) -> dict:
+    """A geofence as the API and the coverage page give it."""
+    return {
+        "code": fence.code,
+        "name": fence.name,
+        "kind": fence.kind,
+        "coordinates": fence.coordinates,
+        "distance_m": fence.distance_m,
+    }
+
+
 def fences(session: Session) -> list[Geofence]:
     return list(session.scalars(select(Geofence).order_by(Geofence.code)))
 

@@ -129,16 +129,7 @@ def coverage_day(
     unit = unit or (units[0][0] if units else None)
     roads = coverage.unit_coverage(session, unit, the_day) if unit else None
     states = coverage.point_states(session, unit, the_day, now) if unit else []
-    fences = [
-        {
-            "code": f.code,
-            "name": f.name,
-            "kind": f.kind,
-            "coordinates": f.coordinates,
-            "distance_m": f.distance_m,
-        }
-        for f in geofences.fences(session)
-    ]
+    fences = [geofences.described(f) for f in geofences.fences(session)]
     return render(
         request,
         "coverage.html",
