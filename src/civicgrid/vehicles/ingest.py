@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from civicgrid.config import get_settings
 from civicgrid.kit.db import utcnow
@@ -68,7 +69,8 @@ def _sqlite_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _write(session: Session, tracker_id: int, now: dt.datetime, kept: list[FixIn]) -> None:
+def _write(session: Session, now: dt.datetime, kept: list[tuple[int, list[FixIn]]]) -> None:
+    """One statement for the fixes of every tracker of the batch."""
     conn = session.connection()
     if conn.dialect.name == "sqlite":
         server = _sqlite_time(now)
@@ -90,7 +92,8 @@ def _write(session: Session, tracker_id: int, now: dt.datetime, kept: list[FixIn
                     f.valid,
                     f.backfill,
                 )
-                for f in kept
+                for tracker_id, fixes in kept
+                for f in fixes
             ],
         )
         return
@@ -112,7 +115,8 @@ def _write(session: Session, tracker_id: int, now: dt.datetime, kept: list[FixIn
                 "valid": f.valid,
                 "backfill": f.backfill,
             }
-            for f in kept
+            for tracker_id, fixes in kept
+            for f in fixes
         ],
     )
 
@@ -158,17 +162,46 @@ def keep(tracker: Tracker, fixes: list[FixIn], *, now: dt.datetime) -> list[FixI
 def store(session: Session, tracker: Tracker, fixes: list[FixIn]) -> Stored:
     """Filter and store one tracker's fixes in this transaction (flushes, never commits); the
     tracker's last fix follows the newest one kept."""
+    return store_many(session, [(tracker, fixes)])[0]
+
+
+def store_many(session: Session, batches: list[tuple[Tracker, list[FixIn]]]) -> list[Stored]:
+    """`store` for the fixes of many trackers (a tracker may come more than once, its batches
+    filtered in order), in one statement: the gateway's group commit writes what many
+    terminals sent meanwhile this way."""
     now = utcnow()
-    kept = keep(tracker, fixes, now=now)
-    if kept:
-        _write(session, tracker.id, now, kept)
+    results: list[Stored] = []
+    rows: list[tuple[int, list[FixIn]]] = []
+    last: dict[int, dict] = {}
+    for tracker, fixes in batches:
+        kept = keep(tracker, fixes, now=now)
+        results.append(Stored(received=len(fixes), stored=len(kept)))
+        if not kept:
+            continue
+        rows.append((tracker.id, kept))
         newest = kept[-1]
         if tracker.last_fix_time is None or newest.fix_time > tracker.last_fix_time:
-            tracker.last_fix_time = newest.fix_time
-            tracker.last_lon, tracker.last_lat = newest.lon, newest.lat
-            tracker.last_speed = newest.speed
-        session.flush()
-    return Stored(received=len(fixes), stored=len(kept))
+            last[tracker.id] = {
+                "tracker": tracker.id,
+                "last_fix_time": newest.fix_time,
+                "last_lon": newest.lon,
+                "last_lat": newest.lat,
+                "last_speed": newest.speed,
+            }
+            # as loaded: the UPDATE below writes it, not the flush
+            for key, value in last[tracker.id].items():
+                if key != "tracker":
+                    set_committed_value(tracker, key, value)
+    if rows:
+        _write(session, now, rows)
+        # one statement for every tracker's last fix (not audited, as the flush of these
+        # columns is not: the audit skips them)
+        if last:
+            table = Tracker.__table__
+            session.connection().execute(
+                update(table).where(table.c.id == bindparam("tracker")), list(last.values())
+            )
+    return results
 
 
 def tracker_for_update(session: Session, tracker_id: int) -> Tracker:
