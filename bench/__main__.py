@@ -19,6 +19,7 @@ BENCHMARKS = {
     "open311_list": ("bench.open311_list", {"cases": 6000}),
     "gps_ingest": ("bench.gps_ingest", {"batches": 20}),
     "gateway": ("bench.gateway", {"terminals": 1000, "seconds": 60}),
+    "vehicle_day": ("bench.vehicle_day", {"fixes": 100_000_000}),
 }
 
 

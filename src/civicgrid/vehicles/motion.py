@@ -66,15 +66,28 @@ def _seconds(a: Point, b: Point) -> float:
     return (b.time - a.time).total_seconds()
 
 
-def _dist(a: Point, b: Point) -> float:
-    return distance_m(a.lat, a.lon, b.lat, b.lon)
+def _times(points: list[Point]) -> list[float]:
+    """Each fix's time in seconds since the epoch (differences are _seconds)."""
+    return [p.time.timestamp() for p in points]
 
 
-def events(points: list[Point], settings: Settings) -> tuple[bool, list[tuple[bool, int]]]:
+def legs(points: list[Point]) -> list[float]:
+    """The distance (m) from each fix to the next."""
+    return [
+        distance_m(a.lat, a.lon, b.lat, b.lon) for a, b in zip(points, points[1:], strict=False)
+    ]
+
+
+def events(
+    points: list[Point], settings: Settings, times: list[float] | None = None
+) -> tuple[bool, list[tuple[bool, int]]]:
     """The initial state (True: moving) and the motion events, each (moving, index of its fix),
     in order."""
     if not points:
         return False, []
+    t = times if times is not None else _times(points)
+    lats = [p.lat for p in points]
+    lons = [p.lon for p in points]
     min_distance, min_duration = settings.min_distance, settings.min_duration
     min_speed = min_distance / min_duration  # m/s
     moving = points[0].speed > INITIAL_MOTION_KMH
@@ -83,27 +96,33 @@ def events(points: list[Point], settings: Settings) -> tuple[bool, list[tuple[bo
     event_index = 0  # the initial state counts as an event at the first fix
     window = 0  # the latest fix at least min_duration older than the current one
     for i in range(1, len(points)):
-        p, last = points[i], points[i - 1]
-        gap = _seconds(last, p)
+        lat, lon = lats[i], lons[i]
+        gap = t[i] - t[i - 1]
         if moving and gap > settings.stop_gap:
-            covered = _dist(last, p)
+            covered = distance_m(lats[i - 1], lons[i - 1], lat, lon)
             if covered >= min_distance and covered / gap > min_speed:
                 found += [(False, i - 1), (True, i - 1), (False, i)]
                 moving, event_index = False, i
                 continue
         if moving:
-            while window + 1 < i and _seconds(points[window + 1], p) >= min_duration:
+            while window + 1 < i and t[i] - t[window + 1] >= min_duration:
                 window += 1
-            if _seconds(points[window], p) < min_duration:
+            if t[i] - t[window] < min_duration:
                 continue  # nothing that old yet: no stop can be decided
-            if all(_dist(points[j], p) < min_distance for j in range(window, i)):
+            for j in range(window, i):
+                if distance_m(lats[j], lons[j], lat, lon) >= min_distance:
+                    break
+            else:
                 found.append((False, i))
                 moving, event_index = False, i
-        elif _dist(points[event_index], p) >= min_distance:
+        elif distance_m(lats[event_index], lons[event_index], lat, lon) >= min_distance:
             start = i
             while start - 1 > event_index:
-                step = _seconds(points[start - 1], points[start])
-                if step <= 0 or _dist(points[start - 1], points[start]) / step <= min_speed:
+                step = t[start] - t[start - 1]
+                if step <= 0 or (
+                    distance_m(lats[start - 1], lons[start - 1], lats[start], lons[start]) / step
+                    <= min_speed
+                ):
                     break
                 start -= 1
             found.append((True, start))
@@ -111,8 +130,8 @@ def events(points: list[Point], settings: Settings) -> tuple[bool, list[tuple[bo
     return initial, found
 
 
-def _trip(points: list[Point], a: int, b: int, *, open_: bool = False) -> Trip:
-    distance = sum(_dist(points[k], points[k + 1]) for k in range(a, b))
+def _trip(points: list[Point], a: int, b: int, legs_m: list[float], *, open_: bool = False) -> Trip:
+    distance = sum(legs_m[a:b])
     duration = _seconds(points[a], points[b])
     return Trip(
         start=points[a],
@@ -138,14 +157,16 @@ def _stop(points: list[Point], a: int, b: int, *, open_: bool = False) -> Stop:
 
 
 def trips_and_stops(
-    points: list[Point], settings: Settings = Settings()
+    points: list[Point], settings: Settings = Settings(), legs_m: list[float] | None = None
 ) -> tuple[list[Trip], list[Stop]]:
     """The trips and stops of these fixes (time order). A trip or stop still running at the
     last fix ends there, marked open. A stop of no duration (between a trip that ends at the
     last fix before a gap and the gap's own trip) is not a stop."""
-    initial, found = events(points, settings)
     if not points:
         return [], []
+    initial, found = events(points, settings)
+    if legs_m is None:
+        legs_m = legs(points)
     trips: list[Trip] = []
     stops: list[Stop] = []
     moving, since = initial, 0
@@ -153,23 +174,25 @@ def trips_and_stops(
         if now_moving == moving:
             continue
         if moving:
-            trips.append(_trip(points, since, index))
+            trips.append(_trip(points, since, index, legs_m))
         elif index > since and _seconds(points[since], points[index]) > 0:
             stops.append(_stop(points, since, index))
         moving, since = now_moving, index
     last = len(points) - 1
     if moving:
-        trips.append(_trip(points, since, last, open_=True))
+        trips.append(_trip(points, since, last, legs_m, open_=True))
     elif last > since or not found:
         stops.append(_stop(points, since, last, open_=True))
     return trips, stops
 
 
-def summary(points: list[Point], trips: list[Trip], stops: list[Stop]) -> Summary:
+def summary(
+    points: list[Point], trips: list[Trip], stops: list[Stop], legs_m: list[float] | None = None
+) -> Summary:
     moving = sum(t.duration for t in trips)
     trip_distance = sum(t.distance for t in trips)
     return Summary(
-        distance=sum(_dist(points[k], points[k + 1]) for k in range(len(points) - 1)),
+        distance=sum(legs_m if legs_m is not None else legs(points)),
         moving=moving,
         parked=sum(s.duration for s in stops),
         max_speed=max((p.speed for p in points), default=0.0),

@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civicgrid.kit.db import epoch_seconds
 from civicgrid.vehicles.models import Fix, Tracker, Vehicle, VehicleType
 from civicgrid.vehicles.motion import Point
 
@@ -25,32 +26,43 @@ def track(
     if not tracker_ids:
         return []
     query = (
-        select(Fix.fix_time, Fix.lon, Fix.lat, Fix.speed)
+        select(epoch_seconds(Fix.fix_time), Fix.lon, Fix.lat, Fix.speed)
         .where(Fix.tracker_id.in_(tracker_ids), Fix.fix_time >= start, Fix.fix_time < end)
         .order_by(Fix.fix_time, Fix.tracker_id)
     )
     points: list[Point] = []
     last = None
-    for row in session.execute(query):
-        if row[0] == last:
+    at, utc = dt.datetime.fromtimestamp, dt.UTC
+    # through the connection: plain rows, without the ORM's loading of each
+    for when, lon, lat, speed in session.connection().execute(query):
+        if when == last:
             continue
-        last = row[0]
-        points.append(Point(row[0], row[1], row[2], row[3]))
+        last = when
+        points.append(Point(at(when, utc), lon, lat, speed))
     return points
 
 
 def track_rows(
     session: Session, tracker_ids: list[int], start: dt.datetime, end: dt.datetime
 ) -> list[tuple]:
-    """(fix_time, lon, lat, speed, direction, alarm, backfill) of the fixes in [start, end)."""
+    """(epoch seconds, lon, lat, speed, direction, alarm, backfill) of the fixes in
+    [start, end)."""
     if not tracker_ids:
         return []
     query = (
-        select(Fix.fix_time, Fix.lon, Fix.lat, Fix.speed, Fix.direction, Fix.alarm, Fix.backfill)
+        select(
+            epoch_seconds(Fix.fix_time),
+            Fix.lon,
+            Fix.lat,
+            Fix.speed,
+            Fix.direction,
+            Fix.alarm,
+            Fix.backfill,
+        )
         .where(Fix.tracker_id.in_(tracker_ids), Fix.fix_time >= start, Fix.fix_time < end)
         .order_by(Fix.fix_time, Fix.tracker_id)
     )
-    return [tuple(r) for r in session.execute(query)]
+    return [tuple(r) for r in session.connection().execute(query)]
 
 
 def live_positions(session: Session) -> list[dict]:

@@ -111,7 +111,8 @@ def report(session: Session, vehicle_id: int, when: Period) -> dict:
     """The vehicle, the period, its trips, stops and summary."""
     vehicle = service.get_vehicle(session, vehicle_id)
     found = points(session, vehicle, when)
-    trips, stops = motion.trips_and_stops(found, settings())
+    legs = motion.legs(found)
+    trips, stops = motion.trips_and_stops(found, settings(), legs)
     return {
         "vehicle": {"id": vehicle.id, "plate": vehicle.plate, "type": vehicle.type.name},
         "from": _iso(when.start),
@@ -119,7 +120,7 @@ def report(session: Session, vehicle_id: int, when: Period) -> dict:
         "fixes": len(found),
         "trips": [trip_dict(t) for t in trips],
         "stops": [stop_dict(s) for s in stops],
-        "summary": summary_dict(motion.summary(found, trips, stops)),
+        "summary": summary_dict(motion.summary(found, trips, stops, legs)),
     }
 
 
@@ -133,7 +134,7 @@ def track(session: Session, vehicle_id: int, when: Period) -> dict:
         "vehicle": {"id": vehicle.id, "plate": vehicle.plate, "type": vehicle.type.name},
         "from": _iso(when.start),
         "to": _iso(when.end),
-        "points": [[int(r[0].timestamp()), r[1], r[2], r[3], r[4], r[5], bool(r[6])] for r in rows],
+        "points": [[r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])] for r in rows],
     }
 
 
