@@ -20,6 +20,7 @@ BENCHMARKS = {
     "gps_ingest": ("bench.gps_ingest", {"batches": 20}),
     "gateway": ("bench.gateway", {"terminals": 1000, "seconds": 60}),
     "vehicle_day": ("bench.vehicle_day", {"fixes": 100_000_000}),
+    "coverage_day": ("bench.coverage_day", {"vehicles": 200, "roads": 2000}),
 }
 
 

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import shapely
 from pyproj import Transformer
 from shapely import LineString
@@ -137,6 +138,13 @@ def _vehicle_fixes(
 ) -> list[Fix]:
     ids = queries.tracker_ids_of_vehicle(session, vehicle.id)
     return queries.track(session, ids, start, end)
+
+
+def _vehicle_columns(
+    session: Session, vehicle: Vehicle, start: dt.datetime, end: dt.datetime
+) -> np.ndarray:
+    ids = queries.tracker_ids_of_vehicle(session, vehicle.id)
+    return queries.track_columns(session, ids, start, end)
 
 
 def served_at(session: Session, point: CollectionPoint, day: dt.date) -> dt.datetime | None:
@@ -275,23 +283,22 @@ def create_road(
 
 
 def working_segments(
-    fixes: list[Fix], low: float, high: float | None, start: dt.datetime, end: dt.datetime
-) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    columns: np.ndarray, low: float, high: float | None, start: dt.datetime, end: dt.datetime
+) -> np.ndarray:
     """Segments (two consecutive fixes ≤ coverage_segment_max_gap_s apart, both in [start, end),
-    both speeds in (low, high]) in UTM metres."""
-    if high is None:
-        return []
-    max_gap = get_settings().coverage_segment_max_gap_s
-    inside = [f for f in fixes if start <= f.time < end]
-    xy = project([(f.lon, f.lat) for f in inside])
-    out = []
-    for k in range(len(inside) - 1):
-        a, b = inside[k], inside[k + 1]
-        if (b.time - a.time).total_seconds() > max_gap:
-            continue
-        if low < a.speed <= high and low < b.speed <= high:
-            out.append((xy[k], xy[k + 1]))
-    return out
+    both speeds in (low, high]) in UTM metres, as an array (segments, 2 ends, x y). `columns`:
+    epoch seconds, lon, lat and speed of the fixes in time order (queries.track_columns)."""
+    times, lons, lats, speeds = columns.T
+    inside = (times >= start.timestamp()) & (times < end.timestamp())
+    if high is None or inside.sum() < 2:
+        return np.empty((0, 2, 2))
+    times, lons, lats, speeds = times[inside], lons[inside], lats[inside], speeds[inside]
+    xs, ys = _utm().transform(lons, lats)
+    xy = np.column_stack([xs, ys])
+    working = (speeds > low) & (speeds <= high)
+    keep = (np.diff(times) <= get_settings().coverage_segment_max_gap_s) & working[:-1]
+    keep &= working[1:]
+    return np.stack([xy[:-1][keep], xy[1:][keep]], axis=1)
 
 
 @dataclass
@@ -306,19 +313,100 @@ class RoadCoverage:
         return min(1.0, self.covered_m / self.length_m) if self.length_m > 0 else 0.0
 
 
-def _covered(road: Road, segments: list) -> float:
-    """The length of the road within the buffer of the segments. Only the segments within the
-    buffer distance of the road count; they are merged first (a sweeper passes the same road
-    many times), which leaves the buffer's point set as it is and makes it cheap."""
-    if not segments:
-        return 0.0
+def road_line(road: Road) -> LineString:
+    return LineString(project([(c[0], c[1]) for c in road.coordinates]))
+
+
+def _slab(x0: np.ndarray, k: np.ndarray, low, high) -> tuple[np.ndarray, np.ndarray]:
+    """The t where low ≤ x0 + t·k ≤ high: an interval, empty (lo > hi) or all of t."""
+    flat = np.abs(k) < 1e-12
+    safe = np.where(flat, 1.0, k)
+    t1, t2 = (low - x0) / safe, (high - x0) / safe
+    inside = (low <= x0) & (x0 <= high)
+    lo = np.where(flat, np.where(inside, -np.inf, np.inf), np.minimum(t1, t2))
+    hi = np.where(flat, np.where(inside, np.inf, -np.inf), np.maximum(t1, t2))
+    return lo, hi
+
+
+def _within(p0, u, length, a, b, distance) -> tuple[np.ndarray, np.ndarray]:
+    """For pairs of a road edge (from p0, unit direction u, `length` long) and a segment a–b:
+    the interval [lo, hi] of the edge (metres from p0) within `distance` of the segment. The
+    points within `distance` of a segment make a convex capsule (a rectangle and two discs),
+    so the interval is where the edge's line crosses the discs and the rectangle."""
+    lo = np.full(len(p0), np.inf)
+    hi = np.full(len(p0), -np.inf)
+    for centre in (a, b):
+        w = p0 - centre
+        half = (w * u).sum(axis=1)
+        disc = half * half - ((w * w).sum(axis=1) - distance * distance)
+        hit = disc >= 0
+        root = np.sqrt(np.where(hit, disc, 0.0))
+        lo = np.where(hit, np.minimum(lo, -half - root), lo)
+        hi = np.where(hit, np.maximum(hi, -half + root), hi)
+    v = b - a
+    span = np.hypot(v[:, 0], v[:, 1])
+    real = span > 0
+    along = v / np.where(real, span, 1.0)[:, None]
+    normal = np.column_stack([-along[:, 1], along[:, 0]])
+    lo1, hi1 = _slab(((p0 - a) * along).sum(axis=1), (u * along).sum(axis=1), 0.0, span)
+    lo2, hi2 = _slab(((p0 - a) * normal).sum(axis=1), (u * normal).sum(axis=1), -distance, distance)
+    r_lo, r_hi = np.maximum(lo1, lo2), np.minimum(hi1, hi2)
+    box = real & (r_lo <= r_hi)
+    lo = np.where(box, np.minimum(lo, r_lo), lo)
+    hi = np.where(box, np.maximum(hi, r_hi), hi)
+    return np.maximum(lo, 0.0), np.minimum(hi, length)
+
+
+CHUNK = 16
+
+
+def covered_lengths(lines: list[LineString], segments: np.ndarray) -> list[float]:
+    """The length of each road line within the buffer distance of any of the segments, exact:
+    each road edge near a segment (found for all at once in a tree) gets the
+    interval of it within the distance of that segment (a capsule's crossing, not a polygon's
+    approximation of a circle), and each edge's intervals are merged and measured."""
+    if not len(segments) or not lines:
+        return [0.0] * len(lines)
     distance = get_settings().coverage_road_buffer_m
-    line = LineString(project([(c[0], c[1]) for c in road.coordinates]))
-    lines = shapely.linestrings([list(s) for s in segments])
-    near = lines[shapely.dwithin(lines, line, distance)]
-    if not len(near):
-        return 0.0
-    return line.intersection(shapely.union_all(near).buffer(distance)).length
+    coords = [np.asarray(line.coords)[:, :2] for line in lines]
+    starts = np.concatenate([c[:-1] for c in coords])
+    ends = np.concatenate([c[1:] for c in coords])
+    edge_road = np.concatenate([np.full(len(c) - 1, k) for k, c in enumerate(coords)])
+    edge_len = np.hypot(*(ends - starts).T)
+    edges = shapely.linestrings(np.stack([starts, ends], axis=1))
+    # the tree holds boxes of CHUNK consecutive segments (a vehicle's path stays together):
+    # far fewer than the segments. Each edge near a box is then paired with the box's segments.
+    # The boxes are a metre wider than their segments (a box of one point is no polygon).
+    chunks = np.arange(0, len(segments), CHUNK)
+    low = np.minimum.reduceat(segments.min(axis=1), chunks) - 1.0
+    high = np.maximum.reduceat(segments.max(axis=1), chunks) + 1.0
+    boxes = shapely.box(low[:, 0], low[:, 1], high[:, 0], high[:, 1])
+    e, c = shapely.STRtree(boxes).query(edges, predicate="dwithin", distance=distance)
+    real = edge_len[e] > 0  # a repeated vertex adds no length
+    e, c = e[real], c[real]
+    size = np.minimum(CHUNK, len(segments) - chunks[c])  # the last chunk may be short
+    e = np.repeat(e, size)
+    first = np.repeat(chunks[c], size)
+    k = first + np.arange(len(first)) - np.repeat(np.cumsum(size) - size, size)
+    unit = (ends - starts)[e] / edge_len[e][:, None]
+    lo, hi = _within(starts[e], unit, edge_len[e], segments[k, 0], segments[k, 1], distance)
+    keep = lo < hi
+    e, lo, hi = e[keep], lo[keep], hi[keep]
+    if not len(e):
+        return [0.0] * len(lines)
+    # the union of each edge's intervals: the edges apart on one axis, sorted, a new run
+    # wherever an interval starts after every earlier one has ended
+    gap = float(edge_len.max()) + 1.0
+    lo, hi = lo + e * gap, hi + e * gap
+    order = np.argsort(lo, kind="stable")
+    e, lo, hi = e[order], lo[order], hi[order]
+    reach = np.maximum.accumulate(hi)
+    new = np.ones(len(lo), dtype=bool)
+    new[1:] = lo[1:] > reach[:-1]
+    first = np.flatnonzero(new)
+    run = np.maximum.reduceat(hi, first) - lo[first]
+    per_edge = np.bincount(e[first], weights=run, minlength=len(edge_len))
+    return np.bincount(edge_road, weights=per_edge, minlength=len(lines)).tolist()
 
 
 def day_window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -338,16 +426,27 @@ def unit_coverage(session: Session, unit_code: str, day: dt.date) -> dict:
         session.scalars(select(Road).where(Road.org_unit_id == unit.id).order_by(Road.code))
     )
     fleet = service.vehicles(session, unit_code=unit_code)
-    by_type: dict[int, list] = {}
+    by_type: dict[int, list[np.ndarray]] = {}
     for vehicle in fleet:
-        fixes = _vehicle_fixes(session, vehicle, start, end)
         kind = vehicle.type
-        segments = working_segments(fixes, kind.work_speed_min, kind.work_speed_max, start, end)
-        by_type.setdefault(kind.id, []).extend(segments)
-    result = []
-    for road in roads:
-        segments = [s for kind in road.types for s in by_type.get(kind.id, [])]
-        result.append(RoadCoverage(road.code, road.name, road.length_m, _covered(road, segments)))
+        columns = _vehicle_columns(session, vehicle, start, end)
+        segments = working_segments(columns, kind.work_speed_min, kind.work_speed_max, start, end)
+        by_type.setdefault(kind.id, []).append(segments)
+    # the roads of the same types (in the same order) share their segments
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for k, road in enumerate(roads):
+        groups.setdefault(tuple(t.id for t in road.types), []).append(k)
+    covered = [0.0] * len(roads)
+    for kinds, members in groups.items():
+        parts = [s for kind in kinds for s in by_type.get(kind, [])]
+        segments = np.concatenate(parts) if parts else np.empty((0, 2, 2))
+        lengths = covered_lengths([road_line(roads[k]) for k in members], segments)
+        for k, length in zip(members, lengths, strict=True):
+            covered[k] = length
+    result = [
+        RoadCoverage(road.code, road.name, road.length_m, covered[k])
+        for k, road in enumerate(roads)
+    ]
     total = sum(r.length_m for r in result)
     return {
         "unit": unit_code,
@@ -369,26 +468,27 @@ def unit_coverage(session: Session, unit_code: str, day: dt.date) -> dict:
 def vehicle_coverage(session: Session, vehicle: Vehicle, day: dt.date) -> dict:
     """The coverage of each road of the vehicle's unit assigned to its type, by this vehicle."""
     start, end = day_window(day)
-    fixes = _vehicle_fixes(session, vehicle, start, end)
     kind = vehicle.type
-    segments = working_segments(fixes, kind.work_speed_min, kind.work_speed_max, start, end)
-    roads = session.scalars(
-        select(Road).where(Road.org_unit_id == vehicle.org_unit_id).order_by(Road.code)
-    )
-    out = []
-    for road in roads:
-        if kind.id not in {t.id for t in road.types}:
-            continue
-        covered = _covered(road, segments)
-        out.append(
-            {
-                "code": road.code,
-                "name": road.name,
-                "length_m": round(road.length_m, 1),
-                "covered_m": round(covered, 1),
-                "coverage": round(min(1.0, covered / road.length_m), 4) if road.length_m else 0.0,
-            }
+    columns = _vehicle_columns(session, vehicle, start, end)
+    segments = working_segments(columns, kind.work_speed_min, kind.work_speed_max, start, end)
+    roads = [
+        road
+        for road in session.scalars(
+            select(Road).where(Road.org_unit_id == vehicle.org_unit_id).order_by(Road.code)
         )
+        if kind.id in {t.id for t in road.types}
+    ]
+    lengths = covered_lengths([road_line(road) for road in roads], segments)
+    out = [
+        {
+            "code": road.code,
+            "name": road.name,
+            "length_m": round(road.length_m, 1),
+            "covered_m": round(covered, 1),
+            "coverage": round(min(1.0, covered / road.length_m), 4) if road.length_m else 0.0,
+        }
+        for road, covered in zip(roads, lengths, strict=True)
+    ]
     return {"vehicle": vehicle.plate, "day": day.isoformat(), "roads": out}
 
 
