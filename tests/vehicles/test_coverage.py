@@ -266,3 +266,37 @@ def test_the_coverage_page_shows_a_units_roads_and_points_as_computed(client, se
         "P2": "missed",
     }
     assert client.get("/vehicles/coverage?day=2026-13-01").status_code == 400
+
+
+def test_covered_lengths_match_a_fine_buffer_of_the_segments():
+    """The exact intervals (capsules crossed by road edges, boxes of segments in the tree)
+    against shapely's union of the segments' buffers drawn with 256 segments a quarter circle:
+    random roads and segments, zero-length segments and a vehicle standing still among them."""
+    import random
+
+    import numpy as np
+    import shapely
+
+    from civicgrid.vehicles.coverage import covered_lengths
+
+    rng = random.Random(7)
+    for trial in range(400):
+        roads = [
+            shapely.LineString([(rng.uniform(0, 200), rng.uniform(0, 200)) for _ in range(4)])
+            for _ in range(rng.randint(1, 3))
+        ]
+        segments = np.array(
+            [
+                [[rng.uniform(-20, 220), rng.uniform(-20, 220)] for _ in range(2)]
+                for _ in range(rng.randint(1, 40))
+            ]
+        )
+        if trial % 7 == 0:
+            segments[0, 1] = segments[0, 0]
+        if trial % 13 == 0:
+            segments[:] = segments[0, 0]
+        reference = shapely.union_all(
+            shapely.buffer(shapely.linestrings(segments), 20, quad_segs=256)
+        )
+        for road, ours in zip(roads, covered_lengths(roads, segments), strict=True):
+            assert ours == pytest.approx(road.intersection(reference).length, abs=0.01), trial
