@@ -152,3 +152,86 @@ def test_traccar_client_json(client, session):
     (fix,) = stored(session, "osm-1")
     assert round(fix.speed, 6) == 18.0 and fix.direction == 180  # 5 m/s
     assert client.post("/api/v1/gps/osmand", json={"device_id": "osm-1"}).status_code == 400
+
+
+def test_a_plain_batch_as_columns_stores_what_the_one_by_one_way_stores(session):
+    """The columns' way (ingest.store_plain) against keep()'s, on random plain batches:
+    fractional and millisecond times, repeated seconds, (0, 0), future fixes, jumps, and a
+    tracker whose last fix is before, inside or after the batch."""
+    import random
+
+    from civicgrid.kit.db import utcnow
+    from civicgrid.vehicles import http_ingest, ingest
+
+    small_geography(session)
+    rng = random.Random(11)
+    now = int(utcnow().timestamp())
+    fast_ways = 0
+    for trial in range(60):
+        pair = []
+        for side in ("plain", "each"):
+            vehicle = service.create_vehicle(
+                session, plate=f"黑T{trial:03d}{side[0]}", type_code="sweeper", unit_code=STREET_A
+            )
+            pair.append(
+                service.create_tracker(
+                    session, terminal_id=f"p-{trial}-{side}", protocol="http", vehicle_id=vehicle.id
+                ).tracker
+            )
+        base = now - 86_400
+        if trial % 3:
+            before = base + rng.choice([-600, 300, 10_000])
+            for tracker in pair:
+                ingest.store(
+                    session,
+                    tracker,
+                    [http_ingest.fix_from({"time": before, "lat": 45.75, "lon": 126.65})],
+                )
+        items = []
+        for k in range(rng.randint(1, 40)):
+            t = base + k * rng.choice([1, 5, 10]) + rng.choice([0, 0, 0.4, 0.9])
+            item = {
+                "time": t * 1000 if trial % 5 == 0 else t,
+                "lat": 45.75 + k * 1e-4,
+                "lon": 126.65,
+            }
+            if rng.random() < 0.1:
+                item["time"] = items[-1]["time"] if items else item["time"]
+            if rng.random() < 0.05:
+                item["lat"], item["lon"] = 0, 0
+            if rng.random() < 0.05:
+                item["time"] = now + 3_600
+            if trial % 4 == 0 and rng.random() < 0.1:
+                item["lat"] = 46.5  # a jump
+            if rng.random() < 0.5:
+                item["speed"] = rng.uniform(0, 60)
+                item["direction"] = rng.choice([0, 45.5, 359.6, 360])
+            items.append(item)
+        plain = ingest.plain_columns(items)
+        assert plain is not None
+        got = ingest.store_plain(session, pair[0], plain)
+        if got is None:
+            got = ingest.store(session, pair[0], [http_ingest.fix_from(i) for i in items])
+        else:
+            fast_ways += 1
+        want = ingest.store(session, pair[1], [http_ingest.fix_from(i) for i in items])
+        assert (got.received, got.stored) == (want.received, want.stored), trial
+        session.flush()
+        rows = [
+            [
+                (f.fix_time, f.lon, f.lat, f.speed, f.direction, f.valid, f.backfill)
+                for f in session.scalars(
+                    select(Fix).where(Fix.tracker_id == tracker.id).order_by(Fix.fix_time)
+                )
+            ]
+            for tracker in pair
+        ]
+        assert rows[0] == rows[1], trial
+        session.refresh(pair[0])
+        session.refresh(pair[1])
+        assert (pair[0].last_fix_time, pair[0].last_lat, pair[0].last_speed) == (
+            pair[1].last_fix_time,
+            pair[1].last_lat,
+            pair[1].last_speed,
+        ), trial
+    assert 10 <= fast_ways <= 50  # both ways were compared (a jump, a late batch: keep()'s)

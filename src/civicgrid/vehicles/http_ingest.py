@@ -151,8 +151,14 @@ def batch(session: Session, token: str, body: bytes, content_type: str) -> inges
     """A device's batch, all or nothing: any unreadable position refuses the batch (400, each
     problem by its index); readable ones then pass the storage filters."""
     tracker = service.tracker_by_token(session, token)
+    items = parse_batch(body, content_type)
+    plain = ingest.plain_columns(items)
+    if plain is not None:
+        stored = ingest.store_plain(session, tracker, plain)
+        if stored is not None:
+            return stored
     fixes, problems = [], []
-    for index, item in enumerate(parse_batch(body, content_type)):
+    for index, item in enumerate(items):
         try:
             fixes.append(fix_from(item))
         except ValueError as exc:

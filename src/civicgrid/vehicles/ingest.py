@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from itertools import repeat
 
+import numpy as np
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
@@ -18,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from civicgrid.config import get_settings
 from civicgrid.kit.db import utcnow
-from civicgrid.vehicles.geodesy import distance_m
+from civicgrid.vehicles.geodesy import EARTH_RADIUS_M, distance_m
 from civicgrid.vehicles.models import Fix, Tracker
 
 
@@ -202,6 +204,152 @@ def store_many(session: Session, batches: list[tuple[Tracker, list[FixIn]]]) -> 
                 update(table).where(table.c.id == bindparam("tracker")), list(last.values())
             )
     return results
+
+
+# --- a plain batch as columns ---------------------------------------------------------------
+# A phone's or a platform's batch is mostly thousands of plain positions ({time: epoch s, lat,
+# lon, speed, direction}). Those are checked and filtered as whole columns (numpy) and written
+# in one statement; anything else in a batch (other fields, text times, a fix behind the
+# tracker's last one, a jump) goes the way of one FixIn per position, which decides the same.
+
+PLAIN_KEYS = frozenset({"time", "lat", "lon", "speed", "direction"})
+_YEARS = (946_684_800, 4_102_444_800)  # 2000-01-01 ≤ t < 2100-01-01, UTC
+_NUMBERS = frozenset({int, float})
+
+
+def _column(items: list[dict], key: str, default: float | None) -> np.ndarray | None:
+    values = list(map(dict.get, items, repeat(key), repeat(default)))  # no Python call a fix
+    if not set(map(type, values)) <= _NUMBERS:  # a bool, a text, a None: the long way
+        return None
+    return np.asarray(values, dtype=float)
+
+
+def plain_columns(items: list[dict]) -> dict[str, np.ndarray] | None:
+    """The batch as columns when every position is plain and readable, else None."""
+    if not items or not set().union(*map(dict.keys, items)) <= PLAIN_KEYS:
+        return None
+    columns = {
+        "time": _column(items, "time", None),
+        "lat": _column(items, "lat", None),
+        "lon": _column(items, "lon", None),
+        "speed": _column(items, "speed", 0.0),
+        "direction": _column(items, "direction", 0.0),
+    }
+    if any(c is None for c in columns.values()):
+        return None
+    t = columns["time"]
+    t = np.where(t > 1e11, t / 1000, t)  # milliseconds, as some apps send
+    columns["time"] = t
+    ok = (
+        np.isfinite(t).all()
+        and ((t >= _YEARS[0]) & (t < _YEARS[1])).all()
+        and ((columns["lat"] >= -90) & (columns["lat"] <= 90)).all()
+        and ((columns["lon"] >= -180) & (columns["lon"] <= 180)).all()
+        and ((columns["speed"] >= 0) & (columns["speed"] <= 1000)).all()
+        and ((columns["direction"] >= 0) & (columns["direction"] <= 360)).all()
+    )
+    return columns if ok else None
+
+
+def _haversine(lat1, lon1, lat2, lon2) -> np.ndarray:
+    rad = np.pi / 180
+    d_lat, d_lon = (lat2 - lat1) * rad, (lon2 - lon1) * rad
+    a = np.sin(d_lat / 2) ** 2 + np.cos(lat1 * rad) * np.cos(lat2 * rad) * np.sin(d_lon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arctan2(np.sqrt(a), np.sqrt(1 - a))
+
+
+def store_plain(
+    session: Session, tracker: Tracker, columns: dict[str, np.ndarray]
+) -> Stored | None:
+    """`store` for a plain batch (plain_columns), deciding as `keep` does; None (nothing
+    written) when the batch needs keep()'s way: a fix not after the tracker's last, a jump."""
+    now = utcnow()
+    settings = get_settings()
+    received = len(columns["time"])
+    # in time order (equal times: the first sent first), then whole seconds, as keep() does
+    order = np.argsort(columns["time"], kind="stable")
+    t = np.floor(columns["time"][order])
+    lat, lon = columns["lat"][order], columns["lon"][order]
+    first = np.ones(len(t), dtype=bool)
+    first[1:] = t[1:] != t[:-1]
+    kept = first & (t <= now.timestamp() + settings.gps_future_seconds)
+    kept &= ~((lat == 0) & (lon == 0))
+    idx = np.flatnonzero(kept)
+    last = tracker.last_fix_time
+    if len(idx) and last is not None and last.timestamp() >= t[idx[0]]:
+        return None
+    if len(idx):
+        lats, lons, ts = lat[idx], lon[idx], t[idx]
+        if last is not None:
+            lats = np.concatenate([[tracker.last_lat], lats])
+            lons = np.concatenate([[tracker.last_lon], lons])
+            ts = np.concatenate([[last.timestamp()], ts])
+        if len(ts) > 1:
+            speed = _haversine(lats[:-1], lons[:-1], lats[1:], lons[1:]) / np.diff(ts) * 3.6
+            # a jump, or an implied speed within a hair of the limit (where numpy's and
+            # math's last bits could decide differently): the long way
+            if (speed > settings.gps_max_speed_kmh * (1 - 1e-9)).any():
+                return None
+    rows = order[idx]
+    speeds, directions = columns["speed"][rows], columns["direction"][rows]
+    if not len(rows):
+        return Stored(received=received, stored=0)
+    times = t[idx].astype("int64")
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        server = _sqlite_time(now)
+        # "2026-11-20T08:00:00" → "2026-11-20 08:00:00.000000", as UTCDateTime writes it
+        iso = ".000000|".join(np.datetime_as_string(times.astype("datetime64[s]")).tolist())
+        text = (iso + ".000000").replace("T", " ").split("|")
+        conn.exec_driver_sql(
+            _SQLITE_INSERT,
+            list(
+                zip(
+                    [tracker.id] * len(rows),
+                    text,
+                    [server] * len(rows),
+                    lon[idx].tolist(),
+                    lat[idx].tolist(),
+                    speeds.tolist(),
+                    (np.round(directions).astype(int) % 360).tolist(),
+                    [0] * len(rows),
+                    [0] * len(rows),
+                    [0] * len(rows),
+                    [None] * len(rows),
+                    [True] * len(rows),
+                    [False] * len(rows),
+                    strict=True,
+                )
+            ),
+        )
+    else:
+        at = dt.datetime.fromtimestamp
+        fixes = [
+            FixIn(at(w, dt.UTC), lo, la, sp, round(di) % 360)
+            for w, lo, la, sp, di in zip(
+                times.tolist(),
+                lon[idx].tolist(),
+                lat[idx].tolist(),
+                speeds.tolist(),
+                directions.tolist(),
+                strict=True,
+            )
+        ]
+        _write(session, now, [(tracker.id, fixes)])
+    newest = int(times[-1])
+    newest_at = dt.datetime.fromtimestamp(newest, dt.UTC)
+    if last is None or newest_at > last:
+        values = {
+            "last_fix_time": newest_at,
+            "last_lon": float(lon[idx][-1]),
+            "last_lat": float(lat[idx][-1]),
+            "last_speed": float(speeds[-1]),
+        }
+        table = Tracker.__table__
+        conn.execute(update(table).where(table.c.id == tracker.id).values(**values))
+        for key, value in values.items():
+            set_committed_value(tracker, key, value)
+    return Stored(received=received, stored=len(rows))
 
 
 def tracker_for_update(session: Session, tracker_id: int) -> Tracker:
