@@ -39,6 +39,7 @@ from civicgrid.kit.errors import ERROR_RESPONSES, AppError, install_handlers, re
 from civicgrid.kit.guard import InputGuard, OpsGate
 from civicgrid.kit.http import DbSession
 from civicgrid.media import service as media_service  # noqa: F401 - registers media-sweep
+from civicgrid.notices import api as notices_api
 from civicgrid.notices import pages as notices_pages
 from civicgrid.notices import words as notices_words
 from civicgrid.open311 import api as open311_api
@@ -100,6 +101,7 @@ PRIVATE_ROUTERS = [
     command_api.router,
     ops_api.router,
     vehicles_api.router,
+    notices_api.router,
 ]
 
 

@@ -140,3 +140,21 @@ def test_a_bad_form_is_a_400_naming_the_field(client, world):
     client.cookies.clear()
     login(client, "ha")
     assert _post(client, "/notices/new", {"kind": "notice", "title": "x"}).status_code == 403
+
+
+def test_the_inbox_api_lists_a_person_s_notices_with_the_unread_count(client, world):
+    assert client.get("/api/v1/notices/inbox").status_code == 401
+    from .helpers import published
+
+    first = published(world, title="一", audience="internal", unit_codes=[STREET_A])
+    second = published(world, title="二", audience="internal", unit_codes=[STREET_A], pinned=True)
+    published(world, title="别处", audience="internal", unit_codes=[STREET_B])
+    published(world, title="公开")
+    service.mark_read(world, first, by(world, "ha"))
+    login(client, "ha")
+    r = client.get("/api/v1/notices/inbox")
+    assert r.status_code == 200
+    body = r.json()
+    assert [i["id"] for i in body["items"]] == [second.id, first.id]  # pinned first
+    assert body["unread"] == 1 == service.unread_count(world, by(world, "ha"))
+    assert body["items"][1]["read_at"] is not None and body["items"][0]["read_at"] is None
