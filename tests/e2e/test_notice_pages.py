@@ -95,6 +95,11 @@ def test_a_notice_written_reviewed_published_read_and_reminded(site, committed, 
         page.click("#remind")
     expect(page.locator("#receipts tr[data-user=hb]")).to_contain_text("1 ·")
     expect(page.locator("#receipts tr[data-user=ha]")).not_to_contain_text("1 ·")
+    page.screenshot(path=str(SHOTS / "desk-notice-receipts.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(SHOTS / "phone-notice-receipts.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    page.set_viewport_size(DESK)
     # the street B handler finds it marked as reminded
     _sign_out(page, site)
     sign_in_with_keyboard(page, site, "hb")
