@@ -281,3 +281,5 @@ def test_a_snow_forecast_can_publish_a_warning_in_one_go(world):
     assert [name for name, _ in areas] == ["示例区"]
     with pytest.raises(BadNotice, match="severity"):
         service.create(world, kind="warning", by=by(world, "chief"), title="x", severity="Huge")
+    with pytest.raises(BadNotice, match="area_codes"):
+        service.create(world, kind="warning", by=by(world, "chief"), title="x", area_codes=["9"])

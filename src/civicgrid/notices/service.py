@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from civicgrid.auth import service as auth_service
 from civicgrid.config import Settings
+from civicgrid.geo import queries as geo_queries
 from civicgrid.kit import scheduler
 from civicgrid.kit.db import utcnow
 from civicgrid.media import service as media_service
@@ -158,7 +159,14 @@ def _check_fields(session: Session, fields: dict, *, warning: bool) -> dict:
                     f"{key} must be one of {', '.join(allowed)}",
                 )
     if "area_codes" in out:
-        out["area_codes"] = [c for c in out["area_codes"] or [] if c] if warning else []
+        codes = list(dict.fromkeys(c for c in out["area_codes"] or [] if c)) if warning else []
+        missing = [c for c in codes if not geo_queries.area_exists(session, c)]
+        if missing:
+            raise BadNotice(
+                f"预警区域 (area_codes) 不存在: {', '.join(missing)}",
+                f"area_codes: no such area {', '.join(missing)}",
+            )
+        out["area_codes"] = codes
     return out
 
 
