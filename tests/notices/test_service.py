@@ -13,9 +13,11 @@ from sqlalchemy import text
 
 from civicgrid.config import Settings
 from civicgrid.kit.db import utcnow
+from civicgrid.media import service as media_service
 from civicgrid.media.exceptions import BadDocument, BadPhoto
 from civicgrid.notices import content, feeds, service
 from civicgrid.notices.exceptions import BadNotice, NotAllowed, WrongState
+from civicgrid.ops.backup import check_photos
 from tests.factories import STREET_A, STREET_B
 from tests.images import png
 
@@ -215,6 +217,23 @@ def test_attachments_are_checked_by_content(world):
     with pytest.raises(BadDocument, match="MB"):
         service.attach(world, small, notice, filename="a.pdf", data=pdf_bytes(), by=author)
     assert [a.filename for a in service.attachments(world, notice)] == ["a.pdf", "b.docx", "c.jpg"]
+
+
+def test_the_sweep_keeps_attachments_and_restores_check_them(world):
+    settings = Settings()
+    author = by(world, "author")
+    notice = service.create(world, kind="notice", by=author, title="附件")
+    pdf = service.attach(world, settings, notice, filename="a.pdf", data=pdf_bytes(), by=author)
+    store = media_service.storage(settings)
+    orphan = "documents/20261130/orphan.pdf"  # a file whose transaction never committed
+    store.put(orphan, pdf_bytes())
+    removed = media_service.sweep(world, settings)
+    assert orphan in removed and pdf.key not in removed
+    assert store.get(pdf.key) == pdf_bytes()
+    checked, problems = check_photos(world, store)
+    assert (checked, problems) == (1, [])
+    store.put(pdf.key, b"changed")
+    assert check_photos(world, store)[1] == [f"{pdf.key}: sha256 differs from the document row"]
 
 
 def test_the_atom_feed_of_a_kind_reads_in_a_feed_parser(world):

@@ -20,7 +20,7 @@ from civicgrid.kit import scheduler
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.storage import Storage, for_settings
 from civicgrid.media.exceptions import BadDocument, BadPhoto, PhotoNotFound
-from civicgrid.media.models import Photo
+from civicgrid.media.models import Document, Photo
 
 FORMATS = {"JPEG", "PNG", "WEBP"}
 THUMB_SIZE = (320, 320)
@@ -178,11 +178,10 @@ def sweep(session: Session, settings: Settings, *, grace_seconds: float = 0) -> 
     referenced: set[str] = set()
     for key, thumb_key in session.execute(select(Photo.key, Photo.thumb_key)):
         referenced.update((key, thumb_key))
+    referenced.update(session.scalars(select(Document.key)))
     before = time.time() - grace_seconds
     removed = []
     for key, modified in list(store.keys()):
-        if key.startswith(DOCUMENT_PREFIX):  # documents belong to their domain's rows
-            continue
         if key not in referenced and modified <= before:
             store.delete(key)
             removed.append(key)
@@ -398,19 +397,24 @@ def check_document(data: bytes, filename: str, settings: Settings) -> CheckedDoc
     raise refused
 
 
-def store_document(session: Session, settings: Settings, document: CheckedDocument) -> dict:
-    """Put a checked document in the store; the file is removed again if the transaction rolls
-    back. Returns key, size and sha256 for the owner's row."""
+def store_document(session: Session, settings: Settings, document: CheckedDocument) -> Document:
+    """Put a checked document in the store with its row (what the sweep, backups and restores
+    go by); the file is removed again if the transaction rolls back. The owner's row names it
+    by its key."""
     target = storage(settings)
     suffix = document.filename.rsplit(".", 1)[-1].lower() if "." in document.filename else "bin"
     key = f"{DOCUMENT_PREFIX}{utcnow():%Y%m%d}/{uuid.uuid4().hex}.{suffix}"
     session.info.setdefault("pending_files", []).append((target, key))
     target.put(key, document.data)
-    return {
-        "key": key,
-        "size": len(document.data),
-        "sha256": hashlib.sha256(document.data).hexdigest(),
-    }
+    row = Document(
+        key=key,
+        content_type=document.content_type,
+        size=len(document.data),
+        sha256=hashlib.sha256(document.data).hexdigest(),
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def read_document(settings: Settings, key: str) -> bytes:

@@ -477,7 +477,9 @@ def attach(
         content_type=document.content_type,
         by=by.username,
         at=utcnow(),
-        **stored,
+        key=stored.key,
+        size=stored.size,
+        sha256=stored.sha256,
     )
     session.add(row)
     session.flush()

@@ -1,4 +1,5 @@
-"""notices: kinds (seeded), notices, their steps, versions, attachments and readers
+"""notices: kinds (seeded), notices, their steps, versions, attachments and readers; media's
+documents (the attachments' files)
 
 Revision ID: 0011
 Revises: 0010
@@ -27,6 +28,17 @@ KINDS = [
 
 
 def upgrade() -> None:
+    op.create_table(
+        "media_documents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("content_type", sa.String(length=120), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", UTC, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_media_documents")),
+        sa.UniqueConstraint("key", name=op.f("uq_media_documents_key")),
+    )
     kinds = op.create_table(
         "notice_kinds",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -175,3 +187,4 @@ def downgrade() -> None:
         op.drop_index(op.f(f"ix_notices_{column}"), table_name="notices")
     op.drop_table("notices")
     op.drop_table("notice_kinds")
+    op.drop_table("media_documents")
