@@ -136,8 +136,18 @@ def test_an_internal_notice_reaches_its_units_with_their_sub_units_and_roles(wor
     )
     assert {r.username for r in service.receipts(world, handlers_only)} == {"hb"}
     assert service.public(world) == []  # internal notices are not public
-    assert service.may_read(world, notice, by(world, "hc"))
-    assert not service.may_read(world, notice, by(world, "ha")) or True
+    nobody = service.create(
+        world, kind="news", by=by(world, "chief"), title="无", audience="internal"
+    )
+    service.step(world, nobody, "submit", by=by(world, "chief"))
+    service.step(world, nobody, "approve", by=by(world, "chief"))
+    with pytest.raises(BadNotice, match="unit_codes"):
+        service.step(world, nobody, "publish", by=by(world, "chief"))
+    assert nobody.state == "approved"
+    assert service.may_read(world, notice, by(world, "hc"))  # a reader (community A)
+    assert service.may_read(world, notice, by(world, "author"))  # an editor
+    assert not service.may_read(world, handlers_only, by(world, "sup"))  # not a handler
+    assert not service.may_read(world, handlers_only, None)
 
 
 def test_read_receipts_unread_counts_and_a_reminder_to_the_not_yet_read(world):

@@ -278,6 +278,10 @@ def step(session: Session, notice: Notice, action: str, *, by, note: str = "") -
             raise NotAllowed(
                 f"「{kind.name}」须由起草人以外的人审核", f"a {kind.name_en} needs another reviewer"
             )
+    if action == "publish" and notice.audience == "internal" and not notice.unit_codes:
+        raise BadNotice(
+            "内部公告须选择发布单位 (unit_codes)", "an internal notice needs unit_codes"
+        )
     before = notice.state
     notice.state = to_state
     now = utcnow()
@@ -311,10 +315,6 @@ def readers(session: Session, notice: Notice) -> list:
 
 
 def _fix_readers(session: Session, notice: Notice) -> None:
-    if not notice.unit_codes:
-        raise BadNotice(
-            "内部公告须选择发布单位 (unit_codes)", "an internal notice needs unit_codes"
-        )
     for user in readers(session, notice):
         session.merge(NoticeRecipient(notice_id=notice.id, user_id=user.id, reminders=0))
 
