@@ -243,9 +243,10 @@ def staff_paths(username: str, data: dict) -> list[str]:
         paths += ["/admin/people", "/admin/people?q=zzz", f"/admin/people/{username}"]
     paths += ["/vehicles"]  # the fleet (with the admin's entry and import forms)
     paths += ["/vehicles/coverage"]  # roads, collection points and geofences (none here)
-    # notices: the desk, the form (403 for who may not write), an internal notice (404 for who
-    # is not its reader)
-    paths += ["/notices/desk", "/notices/new", f"/notices/{data['notice']}"]
+    # notices, as their author, reviewer, a reader and a non-reader: the desk, the form (403
+    # for who may not write), an internal notice (404 for who is not its reader)
+    if username in ("disp", "lead", "ha", "sup"):
+        paths += ["/notices/desk", "/notices/new", f"/notices/{data['notice']}"]
     paths += [f"/console/new?mode={m}" for m in ENTRY.get(username, [])]
     return paths
 

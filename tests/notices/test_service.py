@@ -175,6 +175,8 @@ def test_hostile_markdown_is_neutralised():
     assert hrefs == ["https://example.org/a"]  # javascript: and data: links are not links
     assert "<strong>正文</strong>" in html and 'rel="noopener noreferrer nofollow"' in html
     assert "&lt;script&gt;" in html  # raw HTML is shown as text
+    # an attachment's image, by its path on this site, stays an image
+    assert '<img src="/notices/1/files/2" alt="图">' in content.render("![图](/notices/1/files/2)")
     # nh3 alone, given raw HTML, keeps only what is allowed
     cleaned = content.nh3.clean(
         '<p onclick="x()">a<script>b()</script><a href="javascript:c()">d</a></p>',

@@ -62,4 +62,5 @@ WORDS: dict[str, tuple[str, str]] = {
     "do_publish": ("发布", "Publish"),
     "do_withdraw": ("撤回", "Withdraw"),
     "preview": ("预览", "Preview"),
+    "markdown_link": ("在正文中引用:", "Use in the text:"),
 }
