@@ -93,8 +93,9 @@ def session(engine) -> Iterator[Session]:
         geo_index.loaded = False
 
 
-# vehicle_types: seeded by migration 0011, as the catalogue is by the engine fixture
-TABLES_KEPT = {"categories", "time_limits", "alembic_version", "vehicle_types"}
+# vehicle_types and notice_kinds: seeded by their migrations, as the catalogue is by the engine
+# fixture
+TABLES_KEPT = {"categories", "time_limits", "alembic_version", "vehicle_types", "notice_kinds"}
 
 
 @pytest.fixture()

@@ -35,6 +35,28 @@ def test_demo_without_cases_routes_reports_and_loads_once(session):
         session, get_settings(), category="06010", lon=POINT[0], lat=POINT[1]
     )
     assert done.case.state == "dispatched" and done.case.street_code.startswith("230110")
+    _the_demo_notices(session)
+
+
+def _the_demo_notices(session) -> None:
+    """Published by the leader after the dispatcher wrote them, once (the second load above
+    made none)."""
+    from civicgrid.notices import service as notices
+
+    shown = notices.public(session)
+    assert shown[0].title == "关于冬季清雪期间占道作业的通告"  # pinned
+    kinds = {notices.get_kind(session, k).id for k in ("notice", "news", "warning")}
+    assert {n.kind_id for n in shown} == kinds and len(shown) == 3
+    internal = [n for n in notices.desk(session) if n.audience == "internal"]
+    assert len(internal) == 1 and internal[0].state == "published"
+    readers = {r.username for r in notices.receipts(session, internal[0])}
+    assert readers == {"h230110001", "h230110002", "handler"}
+    assert [s.by for s in notices.steps(session, internal[0])] == [
+        "dispatcher",
+        "dispatcher",
+        "leader",
+        "leader",
+    ]
 
 
 def test_demo_cases_close_with_after_photos_and_the_evidence_rules_on(session, monkeypatch):

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, MetaData, Table, inspect, select, text
+from sqlalchemy import Column, MetaData, Table, func, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -223,6 +223,8 @@ def test_a_populated_database_of_an_earlier_release_upgrades_to_head(
                     continue
                 table = _at(reflected.name, [c.name for c in reflected.columns])
                 then[table.name] = table
+                if conn.execute(select(func.count()).select_from(table)).scalar():
+                    continue  # seeded by its migration (vehicle types): the same rows
                 rows = [dict(r._mapping) for r in _rows_of(source, table)]
                 for start in range(0, len(rows), 5000):
                     conn.execute(table.insert(), rows[start : start + 5000])

@@ -39,6 +39,9 @@ from civicgrid.kit.errors import ERROR_RESPONSES, AppError, install_handlers, re
 from civicgrid.kit.guard import InputGuard, OpsGate
 from civicgrid.kit.http import DbSession
 from civicgrid.media import service as media_service  # noqa: F401 - registers media-sweep
+from civicgrid.notices import api as notices_api
+from civicgrid.notices import pages as notices_pages
+from civicgrid.notices import words as notices_words
 from civicgrid.open311 import api as open311_api
 from civicgrid.open311 import service as open311_service
 from civicgrid.ops import api as ops_api
@@ -72,6 +75,7 @@ i18n.add_words("action_", workflow.ACTION_NAMES)
 i18n.add_words("state_", workflow.STATE_NAMES)
 i18n.add_words("kpi_", kpi.NAMES)
 i18n.add_words("step_", citizen_service.PUBLIC_STEPS)
+i18n.add_words("notices_", notices_words.WORDS)
 
 # Each domain's HTML pages (a page asks for its user itself: PageUser redirects to sign-in).
 PAGE_ROUTERS = [
@@ -83,6 +87,7 @@ PAGE_ROUTERS = [
     command_pages.router,
     ops_pages.router,
     vehicles_pages.router,
+    notices_pages.router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,
@@ -96,6 +101,7 @@ PRIVATE_ROUTERS = [
     command_api.router,
     ops_api.router,
     vehicles_api.router,
+    notices_api.router,
 ]
 
 
@@ -185,6 +191,7 @@ def create_app() -> FastAPI:
             *geo_api.BODY_LIMITS,
             *categories_api.BODY_LIMITS,
             *vehicles_api.BODY_LIMITS,
+            *notices_pages.BODY_LIMITS,
         ],
         session_cookie=SESSION_COOKIE,
         public_origin=lambda: get_settings().public_base_url,

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     # How often the scheduler looks for due jobs.
     scheduler_tick_seconds: float = Field(default=30.0, gt=0, le=3600)
     photo_max_bytes: int = 10 * 1024 * 1024
+    # A notice's attachment (PDF, Office file, image) and how many one notice may carry.
+    document_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    notice_max_attachments: int = Field(default=10, ge=1, le=100)
+    # A warning's CAP 1.2 sender (no spaces, commas, < or &).
+    notice_cap_sender: str = Field(default="civicgrid@xiangfang", pattern=r"^[^\s,<&]+$")
     # Decoding costs by the pixel: a photo may have at most this many, a report's photos together
     # this many (six 6000x6000 PNGs of 105 KB each cost 5.9 s of CPU and 345 MB before these).
     photo_max_pixels: int = 24_000_000

@@ -230,6 +230,10 @@ def load(console: Console, *, cases: int = 0, fleet: bool = True) -> None:
         from civicgrid.cases import demo as cases_demo
 
         cases_demo.ensure_rules(session)
+        from civicgrid.notices import demo as notices_demo
+
+        if made := notices_demo.ensure_notices(session):
+            console.print(f"  {made} demo notices published")
     if cases:
         with session_scope() as session:
             made = cases_demo.ensure_cases(session, count=cases)

@@ -8,6 +8,7 @@ from civicgrid.geo import models as geo_models  # noqa: F401
 from civicgrid.kit import audit, idempotency, scheduler  # noqa: F401 - the machinery's tables
 from civicgrid.kit.db import Base
 from civicgrid.media import models as media_models  # noqa: F401
+from civicgrid.notices import models as notices_models  # noqa: F401
 from civicgrid.open311 import models as open311_models  # noqa: F401
 from civicgrid.org import models as org_models  # noqa: F401
 from civicgrid.vehicles import models as vehicles_models  # noqa: F401

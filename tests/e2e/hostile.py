@@ -53,6 +53,7 @@ class Hostile:
     secret: str = ""
     codes: list[str] = field(default_factory=list)
     people: dict[str, str] = field(default_factory=dict)  # username: name, one per role
+    notices: list[int] = field(default_factory=list)  # an internal notice, a public warning
 
 
 def rename_category(session: Session, name: str | None) -> None:
@@ -185,5 +186,30 @@ def hostile_world(session: Session) -> Hostile:
     report(at=utcnow() - dt.timedelta(days=20))  # red light
     report(point=None)  # no location: waits to be accepted
     report(point=POINT_B, category="03005")  # the department's
+    out.notices = _notices(session)
     session.flush()
     return out
+
+
+def _notices(session) -> list[int]:
+    """Notices whose titles, texts (Markdown and raw HTML) and steps' notes are attacks: an
+    internal one to street A with its read receipts, and a public warning."""
+    from civicgrid.auth import service as auth_service
+    from civicgrid.notices import service as notices_service
+
+    disp, lead = (auth_service.require_user(session, u) for u in ("disp", "lead"))
+    notice = notices_service.create(
+        session,
+        kind="notice",
+        by=disp,
+        title=ATTACKS[1][:200],
+        body=f"{ALL}\n\n[x]({ATTACKS[2]})\n\n**{ATTACKS[0]}**",
+        audience="internal",
+        unit_codes=[STREET_A],
+    )
+    for action, who in (("submit", disp), ("approve", lead), ("publish", lead)):
+        notices_service.step(session, notice, action, by=who, note=ALL[:500])
+    warning = notices_service.publish_warning(
+        session, title=ATTACKS[0], body=ALL, by=lead, area_codes=[]
+    )
+    return [notice.id, warning.id]

@@ -32,6 +32,20 @@ ALLOWED_LATIN = frozenset(
         "km",  # the SI symbol in distances and speeds (km, km/h), as Chinese pages write it
         "mb",  # megabytes, in the size limits of photos and uploads
         "open311",  # the standard's name
+        # notices: the formats and standards a notice names (its feed, its warning's alert,
+        # its text's markup, its attachments' types and sizes)
+        "atom",
+        "cap",
+        "markdown",
+        "pdf",
+        "office",
+        "docx",
+        "xlsx",
+        "pptx",
+        "doc",
+        "xls",
+        "ppt",
+        "kb",
     }
 )
 

@@ -169,6 +169,10 @@ def walk_every_page(walk: Walk, data) -> None:
     page = walk.visit(citizen, f"/track/{quote(attack(1))}?s=x", ready="#message:not(:empty)")
     expect(page.locator("h1")).to_contain_text(attack(1))
     walk.visit(citizen, f"/console/login?next={quote(ALL)}")
+    page = walk.visit(citizen, "/notices")  # the public warning
+    expect(page.locator("#notices")).to_contain_text(attack(0))
+    page = walk.visit(citizen, f"/notices/{data.notices[1]}")
+    expect(page.locator("h1")).to_contain_text(attack(0))
 
     for username, name in data.people.items():  # every role's queues
         page = walk.person(username)
@@ -233,6 +237,13 @@ def walk_every_page(walk: Walk, data) -> None:
     expect(page.locator("#people")).to_contain_text(attack(1))  # the people's names
     expect(page.locator("#n-unit")).to_contain_text(attack(2))
     walk.visit(admin, f"/admin/people?q={quote(attack(0))}")
+    page = walk.visit(admin, "/notices/desk")  # notices: their titles, texts, steps, receipts
+    expect(page.locator("#all-notices")).to_contain_text(attack(1))
+    page = walk.visit(admin, f"/notices/{data.notices[0]}")
+    expect(page.locator(".notice-body")).to_contain_text(attack(0))
+    expect(page.locator("#receipts")).to_contain_text(data.people["ha"])
+    expect(page.locator("#history")).to_contain_text(ALL)
+    walk.visit(admin, "/notices/new")
     page = walk.visit(admin, "/admin/people/ha")
     expect(page.locator("#e-name")).to_have_value(data.people["ha"])
 

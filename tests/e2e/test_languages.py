@@ -116,8 +116,39 @@ def shift(session) -> dict:
     report(point=None)  # no place
     report(point=POINT_B, category="03005")  # the department's
     act(report().case, "suspend", dispatcher, note="winter works")
+    notices = _notices(session)
     session.flush()
-    return {"tracked": tracked.case.code, "secret": tracked.secret, "resolved": resolved.code}
+    return {
+        "tracked": tracked.case.code,
+        "secret": tracked.secret,
+        "resolved": resolved.code,
+        **notices,
+    }
+
+
+def _notices(session) -> dict:
+    """An internal notice to street A's handlers (read receipts, versions, steps) and a public
+    warning (its CAP link)."""
+    from civicgrid.auth import service as auth_service
+    from civicgrid.notices import service as notices_service
+
+    disp, lead = (auth_service.require_user(session, u) for u in ("disp", "lead"))
+    notice = notices_service.create(
+        session,
+        kind="notice",
+        by=disp,
+        title="值班通知",
+        body="请 **按时** 到岗",
+        audience="internal",
+        unit_codes=[STREET_A],
+        roles=["handler"],
+    )
+    for action, who in (("submit", disp), ("approve", lead), ("publish", lead)):
+        notices_service.step(session, notice, action, by=who)
+    warning = notices_service.publish_warning(
+        session, title="暴雪预警", body="今夜大雪", by=lead, area_codes=[]
+    )
+    return {"notice": notice.id, "warning": warning.id}
 
 
 @pytest.fixture()
@@ -212,6 +243,10 @@ def staff_paths(username: str, data: dict) -> list[str]:
         paths += ["/admin/people", "/admin/people?q=zzz", f"/admin/people/{username}"]
     paths += ["/vehicles"]  # the fleet (with the admin's entry and import forms)
     paths += ["/vehicles/coverage"]  # roads, collection points and geofences (none here)
+    # notices, as their author, reviewer, a reader and a non-reader: the desk, the form (403
+    # for who may not write), an internal notice (404 for who is not its reader)
+    if username in ("disp", "lead", "ha", "sup"):
+        paths += ["/notices/desk", "/notices/new", f"/notices/{data['notice']}"]
     paths += [f"/console/new?mode={m}" for m in ENTRY.get(username, [])]
     return paths
 
@@ -243,6 +278,8 @@ def test_every_public_page_and_refusal_is_in_one_language(shift_site, browser, l
         "/console/login",
         "/no-such-page",
         "/board",  # signed out: the sign-in page
+        "/notices",
+        f"/notices/{data['warning']}",
     ):
         visit(page, base, path, lang, problems)
 

@@ -10,3 +10,7 @@ class PhotoNotFound(NotFound):
         super().__init__(
             f"照片 {photo_id} 不是此案件的照片", f"photo {photo_id} is not of this case"
         )
+
+
+class BadDocument(BadRequest):
+    error = "bad_document"

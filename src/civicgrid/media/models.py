@@ -33,3 +33,17 @@ class Photo(Base):
     public: Mapped[bool] = mapped_column(default=False)
     public_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     public_by: Mapped[str | None] = mapped_column(String(60))
+
+
+class Document(Base):
+    """A stored document (a notice's attachment: PDF, Office file, image), checked by content.
+    Its owner's row names it by key; the sweep, backups and restores know it from here."""
+
+    __tablename__ = "media_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

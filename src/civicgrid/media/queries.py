@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from civicgrid.media.models import Photo
+from civicgrid.media.models import Document, Photo
 
 
 def case_photo(session: Session, *, case_id: int, photo_id: int) -> Photo | None:
@@ -83,3 +83,21 @@ def first_after_photos(session: Session, event_ids: Sequence[int]) -> dict[int, 
         Photo.event_id.in_(event_ids), Photo.stage == "done"
     )
     return dict(session.execute(query.group_by(Photo.event_id)).all())
+
+
+def stored_documents(session: Session) -> Iterator[tuple[str, str]]:
+    """(key, sha256) of every stored document, by id, read in batches: what a backup copies
+    and a restore checks beside the photos."""
+    last = 0
+    while True:
+        rows = session.execute(
+            select(Document.id, Document.key, Document.sha256)
+            .where(Document.id > last)
+            .order_by(Document.id)
+            .limit(5000)
+        ).all()
+        if not rows:
+            return
+        for _id, key, digest in rows:
+            yield key, digest
+        last = rows[-1][0]

@@ -19,8 +19,8 @@ from civicgrid.config import Settings
 from civicgrid.kit import scheduler
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.storage import Storage, for_settings
-from civicgrid.media.exceptions import BadPhoto, PhotoNotFound
-from civicgrid.media.models import Photo
+from civicgrid.media.exceptions import BadDocument, BadPhoto, PhotoNotFound
+from civicgrid.media.models import Document, Photo
 
 FORMATS = {"JPEG", "PNG", "WEBP"}
 THUMB_SIZE = (320, 320)
@@ -178,6 +178,7 @@ def sweep(session: Session, settings: Settings, *, grace_seconds: float = 0) -> 
     referenced: set[str] = set()
     for key, thumb_key in session.execute(select(Photo.key, Photo.thumb_key)):
         referenced.update((key, thumb_key))
+    referenced.update(session.scalars(select(Document.key)))
     before = time.time() - grace_seconds
     removed = []
     for key, modified in list(store.keys()):
@@ -316,3 +317,106 @@ def mark_public(
         photo.public, photo.public_at, photo.public_by = public, utcnow(), by
         session.flush()
     return photo
+
+
+# --- documents (a notice's attachments): checked by content, stored under their own prefix ----
+
+DOCUMENT_PREFIX = "documents/"
+OOXML = {
+    "word/": ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "xl/": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "ppt/": ("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+}
+LEGACY_OFFICE = {
+    "doc": "application/msword",
+    "xls": "application/vnd.ms-excel",
+    "ppt": "application/vnd.ms-powerpoint",
+}
+IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+
+@dataclass
+class CheckedDocument:
+    data: bytes
+    filename: str
+    content_type: str
+    image: bool
+
+
+def _office_zip(data: bytes) -> tuple[str, str] | None:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return None
+    if "[Content_Types].xml" not in names:
+        return None
+    for prefix, found in OOXML.items():
+        if any(n.startswith(prefix) for n in names):
+            return found
+    return None
+
+
+def check_document(data: bytes, filename: str, settings: Settings) -> CheckedDocument:
+    """What a file is by its content, not its name: a PDF (a header and an end-of-file marker),
+    an Office file (OOXML's zip with its parts, or the older OLE2 compound file of a .doc,
+    .xls or .ppt) or an image (decoded and re-encoded as a photo). The name's extension must
+    agree with the content. Refuses anything else, empty files and files above
+    `document_max_bytes`."""
+    name = (filename or "file").replace("\\", "/").rsplit("/", 1)[-1][:150] or "file"
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if not data:
+        raise BadDocument(f"文件 {name} 是空文件", f"the file {name} is empty")
+    if len(data) > settings.document_max_bytes:
+        mb = f"{settings.document_max_bytes / 1024 / 1024:g}"
+        raise BadDocument(f"文件 {name} 超过 {mb} MB", f"the file {name} is larger than {mb} MB")
+    refused = BadDocument(
+        f"文件 {name} 的内容与类型不符或不受支持 (可上传 PDF、Office 文件和 JPEG/PNG/WebP 图片)",
+        f"the content of {name} is not what its name says or is not accepted "
+        "(PDF, Office files and JPEG/PNG/WebP images are)",
+    )
+    if data.startswith(b"%PDF-"):
+        if ext != "pdf" or b"%%EOF" not in data[-2048:]:
+            raise refused
+        return CheckedDocument(data, name, "application/pdf", False)
+    if data.startswith(b"PK\x03\x04"):
+        found = _office_zip(data)
+        if found is None or found[0] != ext:
+            raise refused
+        return CheckedDocument(data, name, found[1], False)
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        if ext not in LEGACY_OFFICE:
+            raise refused
+        return CheckedDocument(data, name, LEGACY_OFFICE[ext], False)
+    if ext in ("jpg", "jpeg", "png", "webp"):
+        image = check_image(data, settings, name)  # re-encoded: nothing hidden survives
+        stem = name.rsplit(".", 1)[0]
+        return CheckedDocument(image.jpeg, f"{stem}.jpg", "image/jpeg", True)
+    raise refused
+
+
+def store_document(session: Session, settings: Settings, document: CheckedDocument) -> Document:
+    """Put a checked document in the store with its row (what the sweep, backups and restores
+    go by); the file is removed again if the transaction rolls back. The owner's row names it
+    by its key."""
+    target = storage(settings)
+    suffix = document.filename.rsplit(".", 1)[-1].lower() if "." in document.filename else "bin"
+    key = f"{DOCUMENT_PREFIX}{utcnow():%Y%m%d}/{uuid.uuid4().hex}.{suffix}"
+    session.info.setdefault("pending_files", []).append((target, key))
+    target.put(key, document.data)
+    row = Document(
+        key=key,
+        content_type=document.content_type,
+        size=len(document.data),
+        sha256=hashlib.sha256(document.data).hexdigest(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def read_document(settings: Settings, key: str) -> bytes:
+    """A stored document's bytes."""
+    return storage(settings).get(key)

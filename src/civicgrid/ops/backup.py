@@ -178,6 +178,8 @@ def _photo_keys(conn) -> list[tuple[str, str | None]]:
         for key, thumb, digest in media_queries.stored_files(session):
             keys.append((key, digest))
             keys.append((thumb, None))
+        if inspect(conn).has_table("media_documents"):  # notices' attachments
+            keys.extend(media_queries.stored_documents(session))
         return keys
 
 
@@ -545,7 +547,7 @@ def _restore_pg(settings: Settings, engine: Engine, dump: Path, schema: str) -> 
 
 def check_photos(session: Session, store: Storage) -> tuple[int, list[str]]:
     """Every photo row's file and thumbnail in the store, the file's bytes matching the row's
-    sha256: (photos checked, problems)."""
+    sha256, and every document's file likewise: (photos and documents checked, problems)."""
     problems, checked = [], 0
     for key, thumb, digest in media_queries.stored_files(session):
         checked += 1
@@ -558,4 +560,13 @@ def check_photos(session: Session, store: Storage) -> tuple[int, list[str]]:
                 problems.append(f"{key}: sha256 differs from the photo row")
         if not store.exists(thumb):
             problems.append(f"{thumb}: thumbnail missing")
+    for key, digest in media_queries.stored_documents(session):  # notices' attachments
+        checked += 1
+        try:
+            data = store.get(key)
+        except FileNotFoundError:
+            problems.append(f"{key}: missing")
+        else:
+            if hashlib.sha256(data).hexdigest() != digest:
+                problems.append(f"{key}: sha256 differs from the document row")
     return checked, problems

@@ -14,6 +14,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "board": ("指挥调度", "Dispatch board"),
     "directory": ("通讯录", "Directory"),
     "vehicles": ("车辆轨迹", "Vehicle tracks"),
+    "notices": ("信息发布", "Notices"),
+    "public_notices": ("公告", "Notices"),
+    "unread_notices": ("{n} 条未读通知", "{n} unread notices"),
     "command": ("信息中心", "Command centre"),
     "stats": ("统计", "Statistics"),
     "admin": ("管理", "Admin"),
@@ -391,6 +394,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "Forget idempotency keys older than a day",
     ),
     "job_media-sweep": ("删除无案件引用的照片文件", "Remove photo files no report refers to"),
+    "job_notices-expire": ("公告到期下线", "Take notices past their expiry down"),
     "job_open311-media-fetch": (
         "取回 Open311 合作方以链接提交的照片",
         "Fetch Open311 photos given by URL",
