@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import sqlite3
 import sys
 import tempfile
@@ -34,6 +33,8 @@ import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import fleet  # noqa: E402
 
 TARGET_S = 10.0
 DAY = dt.date(2026, 11, 20)
@@ -52,26 +53,13 @@ def _road(k: int) -> list[list[float]]:
 
 
 def _build(path: str, vehicles: int, roads: int) -> list[int]:
-    os.environ.update(
-        CIVICGRID_DATABASE_URL=f"sqlite:///{path}",
-        CIVICGRID_MODE="test",
-        CIVICGRID_SECRET_KEY="bench-secret-0123456789-0123456789-0123",
-    )
-    from civicgrid import migrate
-    from civicgrid.config import Settings, get_settings
-    from civicgrid.kit import db
     from civicgrid.kit.db import session_scope
     from civicgrid.kit.timefmt import local_zone
-    from civicgrid.org import service as org_service
-    from civicgrid.vehicles import coverage, service
+    from civicgrid.vehicles import coverage
 
-    get_settings.cache_clear()
-    engine = db.make_engine(Settings(database_url=f"sqlite:///{path}", mode="test"))
-    migrate.upgrade(engine)
-    engine.dispose()
-    trackers = []
+    made = fleet.fleet(path, vehicles, type_code="sweeper", protocol="http", terminal="cov-{n}")
+    trackers = [tracker for _vehicle, tracker, _token in made]
     with session_scope() as session:
-        org_service.ensure_unit(session, code="2301", name="市", kind="city", parent_code=None)
         for k in range(roads):
             coverage.create_road(
                 session,
@@ -81,14 +69,6 @@ def _build(path: str, vehicles: int, roads: int) -> list[int]:
                 coordinates=_road(k),
                 type_codes=["sweeper"],
             )
-        for n in range(vehicles):
-            vehicle = service.create_vehicle(
-                session, plate=f"黑A{n:05d}", type_code="sweeper", unit_code="2301"
-            )
-            made = service.create_tracker(
-                session, terminal_id=f"bench-cov-{n}", protocol="http", vehicle_id=vehicle.id
-            )
-            trackers.append(made.tracker.id)
     start = dt.datetime.combine(DAY, dt.time(0), tzinfo=local_zone()).astimezone(dt.UTC)
     step_m = 6 / 3.6 * 10  # 6 km/h, 10 s
     conn = sqlite3.connect(path, isolation_level=None)

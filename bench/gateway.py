@@ -38,6 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import fleet  # noqa: E402
+
 TARGET_P99_MS = 50.0
 BIN = Path(sys.executable).parent
 
@@ -48,38 +50,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+PHONE = "0139{n:08d}"  # a terminal's SIM number, 12 digits
+
+
 def _phone(n: int) -> str:
-    return f"0139{n:08d}"
-
-
-def _fresh_db(path: str, terminals: int) -> None:
-    os.environ.update(
-        CIVICGRID_DATABASE_URL=f"sqlite:///{path}",
-        CIVICGRID_MODE="test",
-        CIVICGRID_SECRET_KEY="bench-secret-0123456789-0123456789-0123",
-    )
-    from civicgrid import migrate
-    from civicgrid.config import Settings, get_settings
-    from civicgrid.kit import db
-    from civicgrid.kit.db import session_scope
-    from civicgrid.org import service as org_service
-    from civicgrid.vehicles import service
-
-    get_settings.cache_clear()
-    engine = db.make_engine(Settings(database_url=f"sqlite:///{path}", mode="test"))
-    migrate.upgrade(engine)
-    engine.dispose()
-    if not terminals:
-        return
-    with session_scope() as session:
-        org_service.ensure_unit(session, code="2301", name="市", kind="city", parent_code=None)
-        for n in range(terminals):
-            vehicle = service.create_vehicle(
-                session, plate=f"黑A{n:05d}", type_code="garbage_truck", unit_code="2301"
-            )
-            service.create_tracker(
-                session, terminal_id=_phone(n), protocol="jt808", vehicle_id=vehicle.id
-            )
+    return PHONE.format(n=n)
 
 
 def _cpu_s(pid: int) -> float:
@@ -213,8 +188,8 @@ def main(terminals: int = 1000, seconds: int = 60) -> dict:
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
     tmp = tempfile.mkdtemp(prefix="civicgrid-bench-gateway-")
     app_db, floor_db = f"{tmp}/app.db", f"{tmp}/floor.db"
-    _fresh_db(app_db, terminals)  # first: the sessions' engine is made once, for this file
-    _fresh_db(floor_db, 0)
+    fleet.fleet(app_db, terminals, type_code="garbage_truck", protocol="jt808", terminal=PHONE)
+    fleet.migrate(floor_db)
     env = dict(
         os.environ,
         CIVICGRID_DATABASE_URL=f"sqlite:///{app_db}",

@@ -15,7 +15,6 @@ the same schema, one transaction per 10,000, also committed.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
 import sys
 import tempfile
@@ -26,6 +25,8 @@ import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import fleet  # noqa: E402
 
 BATCH = 10_000
 TARGET_PER_S = 50_000
@@ -43,48 +44,16 @@ def _fixes(tracker: int):
         }
 
 
-def _fresh_db(path: str) -> None:
-    from civicgrid import migrate
-    from civicgrid.config import Settings
-    from civicgrid.kit import db
-
-    engine = db.make_engine(Settings(database_url=f"sqlite:///{path}", mode="test"))
-    migrate.upgrade(engine)
-    engine.dispose()
-
-
 def main(batches: int = 20) -> dict:
     tmp = tempfile.mkdtemp(prefix="civicgrid-bench-gps-")
     app_db, floor_db = f"{tmp}/app.db", f"{tmp}/floor.db"
-    os.environ.update(
-        CIVICGRID_DATABASE_URL=f"sqlite:///{app_db}",
-        CIVICGRID_MODE="test",
-        CIVICGRID_SECRET_KEY="bench-secret-0123456789-0123456789-0123",
-    )
+    made = fleet.fleet(app_db, batches, type_code="sweeper", protocol="http")
+    fleet.migrate(floor_db)
     from fastapi.testclient import TestClient
 
     from civicgrid.app import create_app
-    from civicgrid.config import get_settings
-    from civicgrid.kit.db import session_scope
-    from civicgrid.org import service as org_service
-    from civicgrid.vehicles import service
 
-    get_settings.cache_clear()
-    _fresh_db(app_db)
-    _fresh_db(floor_db)
-    tokens = []
-    with session_scope() as session:
-        org_service.ensure_unit(session, code="2301", name="市", kind="city", parent_code=None)
-        vehicle_ids = []
-        for n in range(batches):
-            vehicle = service.create_vehicle(
-                session, plate=f"黑A{n:05d}", type_code="sweeper", unit_code="2301"
-            )
-            vehicle_ids.append(vehicle.id)
-            made = service.create_tracker(
-                session, terminal_id=f"bench-{n}", protocol="http", vehicle_id=vehicle.id
-            )
-            tokens.append((made.tracker.id, made.token))
+    tokens = [(tracker_id, token) for _vehicle, tracker_id, token in made]
     bodies = [b"\n".join(orjson.dumps(f) for f in _fixes(tracker_id)) for tracker_id, _t in tokens]
     client = TestClient(create_app())
     stored = 0

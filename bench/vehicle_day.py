@@ -32,45 +32,17 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import fleet  # noqa: E402
+
 TARGET_MS = 50.0
 PER_TRACKER_DEFAULT = 100_000
 START = dt.datetime(2026, 10, 1, 0, 0, tzinfo=dt.UTC)
 
 
-def _use(path: str) -> None:
-    os.environ.update(
-        CIVICGRID_DATABASE_URL=f"sqlite:///{path}",
-        CIVICGRID_MODE="test",
-        CIVICGRID_SECRET_KEY="bench-secret-0123456789-0123456789-0123",
-    )
-    from civicgrid.config import get_settings
-
-    get_settings.cache_clear()
-
-
 def _build(path: str, trackers: int, per_tracker: int) -> tuple[int, int]:
-    from civicgrid import migrate
-    from civicgrid.config import Settings
-    from civicgrid.kit import db
-    from civicgrid.kit.db import session_scope
-    from civicgrid.org import service as org_service
-    from civicgrid.vehicles import service
-
-    _use(path)
-    engine = db.make_engine(Settings(database_url=f"sqlite:///{path}", mode="test"))
-    migrate.upgrade(engine)
-    engine.dispose()
-    pairs = []
-    with session_scope() as session:
-        org_service.ensure_unit(session, code="2301", name="市", kind="city", parent_code=None)
-        for n in range(trackers):
-            vehicle = service.create_vehicle(
-                session, plate=f"黑A{n:05d}", type_code="garbage_truck", unit_code="2301"
-            )
-            made = service.create_tracker(
-                session, terminal_id=f"bench-day-{n}", protocol="http", vehicle_id=vehicle.id
-            )
-            pairs.append((vehicle.id, made.tracker.id))
+    pairs = fleet.fleet(
+        path, trackers, type_code="garbage_truck", protocol="http", terminal="bench-day-{n}"
+    )
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
@@ -92,13 +64,14 @@ def _build(path: str, trackers: int, per_tracker: int) -> tuple[int, int]:
                90, 150, 0, 3, NULL, 1, 0
         FROM k
     """
-    for _vehicle, tracker in pairs:
+    for _vehicle, tracker, _token in pairs:
         conn.execute("BEGIN")
         conn.execute(insert, {"tracker": tracker})
         conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    return pairs[len(pairs) // 2]
+    vehicle, tracker, _token = pairs[len(pairs) // 2]
+    return vehicle, tracker
 
 
 def _median_ms(fn, repeat: int) -> tuple[float, float]:
@@ -124,7 +97,7 @@ def main(fixes: int = 100_000_000, repeat: int = 15) -> dict:
     built = time.perf_counter()
     if done.exists():
         vehicle_id, tracker_id, build_s = orjson.loads(done.read_bytes())
-        _use(path)
+        fleet.use(path)
     else:
         Path(tmp).mkdir(parents=True, exist_ok=True)
         Path(path).unlink(missing_ok=True)
