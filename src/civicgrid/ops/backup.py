@@ -549,24 +549,22 @@ def check_photos(session: Session, store: Storage) -> tuple[int, list[str]]:
     """Every photo row's file and thumbnail in the store, the file's bytes matching the row's
     sha256, and every document's file likewise: (photos and documents checked, problems)."""
     problems, checked = [], 0
-    for key, thumb, digest in media_queries.stored_files(session):
-        checked += 1
+
+    def check(key: str, digest: str, row: str) -> None:
         try:
             data = store.get(key)
         except FileNotFoundError:
             problems.append(f"{key}: missing")
         else:
             if hashlib.sha256(data).hexdigest() != digest:
-                problems.append(f"{key}: sha256 differs from the photo row")
+                problems.append(f"{key}: sha256 differs from the {row} row")
+
+    for key, thumb, digest in media_queries.stored_files(session):
+        checked += 1
+        check(key, digest, "photo")
         if not store.exists(thumb):
             problems.append(f"{thumb}: thumbnail missing")
     for key, digest in media_queries.stored_documents(session):  # notices' attachments
         checked += 1
-        try:
-            data = store.get(key)
-        except FileNotFoundError:
-            problems.append(f"{key}: missing")
-        else:
-            if hashlib.sha256(data).hexdigest() != digest:
-                problems.append(f"{key}: sha256 differs from the document row")
+        check(key, digest, "document")
     return checked, problems
