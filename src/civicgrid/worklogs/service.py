@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from civicgrid.auth import service as auth_service
@@ -264,15 +265,20 @@ def write_draft(session: Session, user, day: dt.date) -> WorkLog:
     draft, the sources' new lines are added (and refreshing lines brought up to date)."""
     log = queries.log_of(session, user.person_id, day)
     if log is None:
-        log = WorkLog(
-            person_id=user.person_id,
-            day=day,
-            unit_id=user.person.org_unit_id,
-            state="draft",
-            review_comment="",
-        )
-        session.add(log)
-        session.flush()
+        try:
+            with session.begin_nested():  # two first openings at once: one log, both see it
+                log = WorkLog(
+                    person_id=user.person_id,
+                    day=day,
+                    unit_id=user.person.org_unit_id,
+                    state="draft",
+                    review_comment="",
+                )
+                session.add(log)
+        except IntegrityError:
+            log = queries.log_of(session, user.person_id, day)
+            if log is None:
+                raise
     if log.state != "draft":
         return log
     start, end = day_bounds(day)
