@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from civicgrid.auth import service as auth_service
 from civicgrid.auth.deps import PageUser
 from civicgrid.kit.http import AppSettings, DbSession, RowId
 from civicgrid.kit.timefmt import local_zone
@@ -53,7 +54,7 @@ def _log_view(session: Session, user, log, w: dict[str, str]) -> dict:
                 {"url": f"{base}/{p.id}", "thumb": f"{base}/{p.id}?thumb=true"} for p in e.photos
             ],
         }
-        for e in log.entries
+        for e in sorted(log.entries, key=lambda e: (e.at, e.seq))
     ]
     return {
         "id": log.id,
@@ -142,6 +143,7 @@ def team(
     names = org_queries.person_names_by_id(session, {log.person_id for log in logs})
     units_of = org_queries.code_names_by_id(session, {log.unit_id for log in logs})
     scope = service.units_under(session, user, None)
+    home = auth_service.scope_unit(session, user)
     choices = [
         (u.code, u.name)
         for u in org_service.units(session, None)
@@ -155,6 +157,7 @@ def team(
         day=the_day.isoformat(),
         month=the_day.isoformat()[:7],
         unit=unit or "",
+        export_unit=unit or (home.code if home else ""),
         units=choices,
         missing=missing,
         logs=[

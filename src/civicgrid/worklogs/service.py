@@ -285,31 +285,31 @@ def write_draft(session: Session, user, day: dt.date) -> WorkLog:
     ctx = Day(session, user.person_id, user.username, day, start, end)
     by_ref = {e.ref: e for e in log.entries if e.ref}
     seq = _next_seq(session, log)
-    for source in DRAFT_SOURCES:
-        for line in source(ctx):
-            if line.distance_m is not None:
-                log.distance_m = line.distance_m
-            found = by_ref.get(line.ref)
-            if found is not None:
-                if line.refresh:
-                    found.text, found.lon, found.lat = line.text, line.lon, line.lat
-                continue
-            entry = WorkLogEntry(
-                log_id=log.id,
-                seq=seq,
-                at=line.at,
-                lon=line.lon,
-                lat=line.lat,
-                text=line.text,
-                case_code=line.case_code,
-                source=line.source,
-                ref=line.ref,
-                amendment=False,
-                created_by=user.username,
-            )
-            seq += 1
-            session.add(entry)
-            by_ref[line.ref] = entry
+    lines = [line for source in DRAFT_SOURCES for line in source(ctx)]
+    for line in sorted(lines, key=lambda line: line.at):
+        if line.distance_m is not None:
+            log.distance_m = line.distance_m
+        found = by_ref.get(line.ref)
+        if found is not None:
+            if line.refresh:
+                found.text, found.lon, found.lat = line.text, line.lon, line.lat
+            continue
+        entry = WorkLogEntry(
+            log_id=log.id,
+            seq=seq,
+            at=line.at,
+            lon=line.lon,
+            lat=line.lat,
+            text=line.text,
+            case_code=line.case_code,
+            source=line.source,
+            ref=line.ref,
+            amendment=False,
+            created_by=user.username,
+        )
+        seq += 1
+        session.add(entry)
+        by_ref[line.ref] = entry
     session.flush()
     session.expire(log, ["entries"])
     return log
