@@ -50,6 +50,7 @@ def entry_read(log: WorkLog, entry: WorkLogEntry) -> EntryRead:
         corrects=entry.corrects,
         created_at=entry.created_at,
         created_by=entry.created_by,
+        edited_at=entry.edited_at,
         photos=[
             PhotoRead(id=p.id, url=f"{base}/{p.id}", thumb_url=f"{base}/{p.id}?thumb=true")
             for p in entry.photos

@@ -64,6 +64,8 @@ class WorkLogEntry(Base):
     corrects: Mapped[int | None] = mapped_column(Integer)  # the seq of the line corrected
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(60))
+    # When the author last changed the line in the draft: a source no longer refreshes it.
+    edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     log: Mapped[WorkLog] = relationship(back_populates="entries", lazy="raise")
     photos: Mapped[list[WorkLogPhoto]] = relationship(

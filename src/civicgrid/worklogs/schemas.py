@@ -39,6 +39,7 @@ class EntryRead(BaseModel):
     corrects: int | None
     created_at: dt.datetime
     created_by: str | None
+    edited_at: dt.datetime | None = Field(description="when the author last changed the draft line")
     photos: list[PhotoRead]
 
 

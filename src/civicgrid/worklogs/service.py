@@ -128,7 +128,8 @@ class Day:
 class Line:
     """A line a source writes. `ref` is the source's own key of it: writing the draft again adds
     only lines whose ref is not in the log yet (a line with `refresh` has its words, place and
-    distance brought up to date while the log is a draft: the route grows during the day)."""
+    distance brought up to date while the log is a draft, unless its author changed it: the
+    route grows during the day)."""
 
     at: dt.datetime
     text: str
@@ -291,7 +292,7 @@ def write_draft(session: Session, user, day: dt.date) -> WorkLog:
             log.distance_m = line.distance_m
         found = by_ref.get(line.ref)
         if found is not None:
-            if line.refresh:
+            if line.refresh and found.edited_at is None:
                 found.text, found.lon, found.lat = line.text, line.lon, line.lat
             continue
         entry = WorkLogEntry(
@@ -411,6 +412,7 @@ def edit_entry(
     _check_entry(session, settings, log, body)
     entry.at, entry.text = body.at, body.text.strip()
     entry.lon, entry.lat, entry.case_code = body.lon, body.lat, body.case_code or None
+    entry.edited_at = utcnow()
     session.flush()
     return entry
 

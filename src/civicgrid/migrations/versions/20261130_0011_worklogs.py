@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("corrects", sa.Integer(), nullable=True),
         sa.Column("created_at", UTC, nullable=False),
         sa.Column("created_by", sa.String(length=60), nullable=True),
+        sa.Column("edited_at", UTC, nullable=True),
         sa.ForeignKeyConstraint(
             ["log_id"],
             ["worklogs.id"],
