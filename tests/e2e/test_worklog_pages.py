@@ -104,3 +104,7 @@ def test_a_handler_writes_and_submits_the_day_and_the_leader_returns_then_approv
     expect(handler.locator("#entry-form")).to_have_count(0)  # approved: final
     handler.screenshot(path=str(SHOTS / "phone-worklog-approved.png"), full_page=True)
     fits(handler)
+    handler.context.add_cookies([{"name": "lang", "value": "en", "url": site}])
+    handler.reload()
+    expect(handler.locator("#log-state")).to_have_text("Approved")
+    handler.screenshot(path=str(SHOTS / "phone-worklog-en.png"), full_page=True)

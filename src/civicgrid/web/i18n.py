@@ -555,7 +555,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "worklogs_xlsx": ("下载 Excel", "Download Excel"),
     "worklogs_print": ("打印", "Print"),
     "worklogs_printable": ("打印版", "Printable page"),
-    "worklogs_my_month": ("我的本月日志", "My month"),
+    "worklogs_my_month": ("本月日志", "The month's logs"),
     "worklogs_all_units": ("全部", "All"),
     "worklogs_saved": ("已保存", "Saved"),
     "worklogs_failed": ("操作失败", "Failed"),

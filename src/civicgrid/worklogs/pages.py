@@ -96,7 +96,7 @@ def _render_log(request, session, user, settings, log, day: str, mine: bool) -> 
         mine=mine,
         is_leader=user.has_role("leader", "admin"),
         month=day[:7],
-        person_id=user.person_id,
+        person_id=log.person_id if log else user.person_id,
         data={
             "log": log.id if log else None,
             "day": day,
@@ -163,6 +163,7 @@ def team(
         logs=[
             {
                 "id": log.id,
+                "person_id": log.person_id,
                 "person": names.get(log.person_id, ""),
                 "unit": units_of[log.unit_id][1],
                 "state": w[f"state_{log.state}"],
