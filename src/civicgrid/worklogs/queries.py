@@ -37,6 +37,17 @@ def logs_between(
     return list(session.scalars(query))
 
 
+def logs_of_units(
+    session: Session, unit_ids: Collection[int] | None, first: dt.date, last: dt.date
+) -> list[WorkLog]:
+    """The logs of the days first..last (inclusive) written in these units (None: all), by day
+    then person."""
+    query = select(WorkLog).where(WorkLog.day >= first, WorkLog.day <= last)
+    if unit_ids is not None:
+        query = query.where(WorkLog.unit_id.in_(list(unit_ids)))
+    return list(session.scalars(query.order_by(WorkLog.day, WorkLog.person_id)))
+
+
 def history(session: Session, log_id: int) -> list[WorkLogEvent]:
     query = select(WorkLogEvent).where(WorkLogEvent.log_id == log_id).order_by(WorkLogEvent.id)
     return list(session.scalars(query))

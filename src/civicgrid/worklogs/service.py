@@ -639,34 +639,27 @@ def month_rows(
             raise BadLog(f"person: 找不到人员 {person_id}", f"person: no person {person_id}")
         logs = queries.logs_between(session, [person_id], first, last)
         if person_id != user.person_id:
-            logs = [log for log in logs if in_leader_scope(session, user, log.unit_id)]
             if not user.has_role("leader", "admin"):
                 raise NotAllowed()
+            scope = auth_service.scope_codes(session, user)
+            if scope is not None:  # only the days they wrote in a unit this leader leads
+                units = org_queries.code_names_by_id(session, {log.unit_id for log in logs})
+                logs = [log for log in logs if units[log.unit_id][0] in scope]
         title = names[person_id]
     else:
         if not user.has_role("leader", "admin"):
             raise NotAllowed()
-        codes = units_under(session, user, unit_code)
-        people = {p["person_id"] for p in writers_any(session, codes)}
-        logs = [
-            log
-            for log in queries.logs_between(session, people, first, last)
-            if in_leader_scope(session, user, log.unit_id)
-        ]
-        unit_name = org_queries.names_by_code(session, [unit_code]).get(unit_code, unit_code)
-        title = unit_name
+        codes = units_under(session, user, unit_code)  # within the leader's scope
+        ids = (
+            None
+            if codes is None
+            else [u.id for u in org_queries.units_by_code(session, codes).values()]
+        )
+        logs = queries.logs_of_units(session, ids, first, last)
+        title = org_queries.names_by_code(session, [unit_code]).get(unit_code, unit_code)
     names = org_queries.person_names_by_id(session, {log.person_id for log in logs})
     units = org_queries.code_names_by_id(session, {log.unit_id for log in logs})
     return title, logs, names, units
-
-
-def writers_any(session: Session, codes: set[str] | None) -> list[dict]:
-    """Everyone with an account in these units (an export covers whoever wrote a log)."""
-    return [
-        {"person_id": u.person_id}
-        for u in auth_service.list_users(session)
-        if codes is None or u.person.org_unit.code in codes
-    ]
 
 
 def export_lines(logs, names, units, lang: int = 0) -> list[list]:
