@@ -19,7 +19,7 @@ from civicgrid.config import Settings
 from civicgrid.kit.timefmt import local_zone
 from civicgrid.media import service as media_service
 from civicgrid.worklogs import service
-from tests.factories import POINT_A, login
+from tests.factories import POINT_A, STREET_B, login, user
 from tests.images import jpeg
 from tests.worklogs.day import WALK, at, handler_day
 
@@ -264,3 +264,27 @@ def test_monthly_exports_per_person_and_unit(client, session):
         client.get("/api/v1/worklogs/export.xlsx", params={"month": "2026-13"}).status_code == 400
     )
     assert client.get("/api/v1/worklogs/export.xlsx", params={"month": month}).status_code == 400
+
+
+def test_only_the_log_s_own_unit_leader_reviews_and_photos_are_checked(client, session):
+    data = handler_day(session)
+    day = data["day"]
+    user(session, "lb", ["leader"], STREET_B)  # a leader of the other street
+    login(client, "ha")
+    log = client.post(f"/api/v1/worklogs/mine/{day}").json()
+    url = f"/api/v1/worklogs/{log['id']}"
+    line = log["entries"][0]["id"]
+    fake = client.post(
+        f"{url}/entries/{line}/photos", files=[("photos", ("a.jpg", b"not an image", "image/jpeg"))]
+    )
+    assert fake.status_code == 400, fake.text
+    assert client.post(f"{url}/submit").status_code == 200
+    login(client, "lb")
+    assert client.get(url).status_code == 404
+    assert client.post(f"{url}/review", json={"decision": "approve"}).status_code == 404
+    missing = client.get("/api/v1/worklogs/missing", params={"day": day.isoformat()}).json()
+    assert {u["unit"] for u in missing} == {STREET_B}
+    login(client, "lead")
+    assert client.get(url).json()["may_review"] is True
+    ok = client.post(f"{url}/review", json={"decision": "approve", "comment": "好"})
+    assert ok.status_code == 200 and ok.json()["may_write"] is False

@@ -143,7 +143,10 @@ def team(
     names = org_queries.person_names_by_id(session, {log.person_id for log in logs})
     units_of = org_queries.code_names_by_id(session, {log.unit_id for log in logs})
     scope = service.units_under(session, user, None)
-    home = auth_service.scope_unit(session, user)
+    # the monthly export of the unit they lead (an administrator: of their scope)
+    home = (
+        auth_service.scope_unit(session, user) if user.has_role("admin") else user.person.org_unit
+    )
     choices = [
         (u.code, u.name)
         for u in org_service.units(session, None)

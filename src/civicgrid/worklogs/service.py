@@ -221,11 +221,22 @@ def _unit_code(session: Session, unit_id: int) -> str:
     return org_queries.code_names_by_id(session, [unit_id])[unit_id][0]
 
 
+def led_codes(session: Session, user) -> set[str] | None:
+    """The units whose logs this user reads as their leader (None: all). A leader leads their
+    own unit and the units under it (a street office's leader its street, the district's
+    leader the district); an administrator reads what their scope holds. Others: none."""
+    if user.has_role("admin"):
+        return auth_service.scope_codes(session, user)
+    if user.has_role("leader"):
+        return {u.code for u in org_service.units(session, user.person.org_unit)}
+    return set()
+
+
 def in_leader_scope(session: Session, user, unit_id: int) -> bool:
-    """Whether this user leads the unit: a leader (or an administrator) whose scope holds it."""
+    """Whether this user leads the unit (or, an administrator, sees it)."""
     if not user.has_role("leader", "admin"):
         return False
-    codes = auth_service.scope_codes(session, user)
+    codes = led_codes(session, user)
     return codes is None or _unit_code(session, unit_id) in codes
 
 
@@ -536,7 +547,7 @@ def writers(session: Session, settings: Settings, unit_codes: set[str] | None) -
 def units_under(session: Session, user, unit_code: str | None) -> set[str] | None:
     """The unit codes a leader's page covers: the chosen unit and its sub-units, within the
     user's scope (None: the whole scope)."""
-    scope = auth_service.scope_codes(session, user)
+    scope = led_codes(session, user)
     if not unit_code:
         return scope
     unit = org_service.find_unit(session, unit_code)
@@ -641,7 +652,7 @@ def month_rows(
         if person_id != user.person_id:
             if not user.has_role("leader", "admin"):
                 raise NotAllowed()
-            scope = auth_service.scope_codes(session, user)
+            scope = led_codes(session, user)
             if scope is not None:  # only the days they wrote in a unit this leader leads
                 units = org_queries.code_names_by_id(session, {log.unit_id for log in logs})
                 logs = [log for log in logs if units[log.unit_id][0] in scope]
