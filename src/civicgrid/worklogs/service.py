@@ -10,8 +10,9 @@ The rules:
 - Before the first submission the author edits and removes lines freely. From the first
   submission on the log is append-only: a line is added as an amendment (who, when, which line
   it corrects), nothing is changed or removed.
-- A leader whose scope holds the log's unit (not the author) approves it or returns it with a
-  comment; a returned log is amended and submitted again; an approved log is final.
+- A leader of the log's unit (a leader whose own unit is it or above it; not the author)
+  approves it or returns it with a comment; a returned log is amended and submitted again; an
+  approved log is final. Administrators read the logs of their scope but do not review.
 """
 
 from __future__ import annotations
