@@ -207,13 +207,6 @@ DRAFT_SOURCES: list[Callable[[Day], list[Line]]] = [case_actions, tracked_route]
 # --- reading and access ------------------------------------------------------------------------
 
 
-def get_log(session: Session, log_id: int) -> WorkLog:
-    log = session.get(WorkLog, log_id)
-    if log is None:
-        raise LogNotFound(log_id)
-    return log
-
-
 def is_author(user, log: WorkLog) -> bool:
     return user.person_id == log.person_id
 
