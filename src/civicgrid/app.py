@@ -55,6 +55,9 @@ from civicgrid.vehicles import api as vehicles_api
 from civicgrid.vehicles import pages as vehicles_pages
 from civicgrid.web import i18n, layout
 from civicgrid.web import pages as web_pages
+from civicgrid.worklogs import api as worklogs_api
+from civicgrid.worklogs import pages as worklogs_pages
+from civicgrid.worklogs import service as worklogs_service
 
 log = logging.getLogger(__name__)
 # What only operators may read in production (kit.guard.OpsGate).
@@ -76,6 +79,8 @@ i18n.add_words("state_", workflow.STATE_NAMES)
 i18n.add_words("kpi_", kpi.NAMES)
 i18n.add_words("step_", citizen_service.PUBLIC_STEPS)
 i18n.add_words("notices_", notices_words.WORDS)
+i18n.add_words("worklogs_state_", worklogs_service.STATE_NAMES)
+i18n.add_words("worklogs_source_", worklogs_service.SOURCE_NAMES)
 
 # Each domain's HTML pages (a page asks for its user itself: PageUser redirects to sign-in).
 PAGE_ROUTERS = [
@@ -88,6 +93,7 @@ PAGE_ROUTERS = [
     ops_pages.router,
     vehicles_pages.router,
     notices_pages.router,
+    worklogs_pages.router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,
@@ -102,6 +108,7 @@ PRIVATE_ROUTERS = [
     ops_api.router,
     vehicles_api.router,
     notices_api.router,
+    worklogs_api.router,
 ]
 
 

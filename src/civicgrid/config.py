@@ -167,6 +167,10 @@ class Settings(BaseSettings):
     coverage_idle_radius_m: float = Field(default=20.0, gt=0, le=1000)
     coverage_idle_min_s: float = Field(default=1800.0, gt=0)
     coverage_missed_category: str = Field(default="06042", pattern=r"^\d{4,8}$")
+    # Work logs (worklogs/): the roles whose people write a log every day (the leader's page of
+    # who has not submitted lists them), and the longest entry (characters).
+    worklog_roles: str = Field(default="handler,supervisor", pattern=r"^[a-z,]+$")
+    worklog_entry_max_chars: int = Field(default=2000, ge=100, le=20000)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

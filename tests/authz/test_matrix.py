@@ -2,6 +2,7 @@
 org unit; and personal data only to the roles that need it."""
 
 import csv
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -41,10 +42,21 @@ def a_case(session) -> str:
     return case.code
 
 
+def a_log(session) -> int:
+    """ha's work log of a past day (the {log} of the matrix's work log rows)."""
+    from civicgrid.auth import service as auth_service
+    from civicgrid.worklogs import service as worklogs_service
+
+    ha = auth_service.require_user(session, "ha")
+    return worklogs_service.write_draft(session, ha, dt.date(2026, 11, 2)).id
+
+
 @pytest.mark.parametrize("row", MATRIX, ids=[f"{r['method']} {r['path']}" for r in MATRIX])
 def test_endpoint_by_role(client, session, row):
     code = a_case(session)
     path = row["path"].replace("{code}", code)
+    if "{log}" in path:
+        path = path.replace("{log}", str(a_log(session)))
     body = json.loads(row["body"]) if row["body"] else None
     results = {}
     for role in ["anonymous", *ROLES]:

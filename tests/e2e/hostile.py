@@ -54,6 +54,7 @@ class Hostile:
     codes: list[str] = field(default_factory=list)
     people: dict[str, str] = field(default_factory=dict)  # username: name, one per role
     notices: list[int] = field(default_factory=list)  # an internal notice, a public warning
+    worklog: int = 0  # the handler's work log of today, returned by the leader
 
 
 def rename_category(session: Session, name: str | None) -> None:
@@ -187,6 +188,20 @@ def hostile_world(session: Session) -> Hostile:
     report(point=None)  # no location: waits to be accepted
     report(point=POINT_B, category="03005")  # the department's
     out.notices = _notices(session)
+    session.flush()
+
+    # The handler's work log of today: the draft from their actions (notes and addresses are
+    # attacks), a line of their own, submitted, returned by the leader with a hostile comment.
+    from civicgrid.auth import service as auth_service
+    from civicgrid.worklogs import service as worklogs_service
+
+    ha, lead = (auth_service.require_user(session, name) for name in ("ha", "lead"))
+    log = worklogs_service.write_draft(session, ha, worklogs_service.today())
+    line = worklogs_service.EntryIn(at=utcnow(), text=ALL, lon=POINT_A[0], lat=POINT_A[1])
+    worklogs_service.add_entry(session, settings, ha, log, line)
+    worklogs_service.submit(session, ha, log)
+    worklogs_service.review(session, lead, log, decision="return", comment=ALL)
+    out.worklog = log.id
     session.flush()
     return out
 

@@ -229,6 +229,20 @@ def walk_every_page(walk: Walk, data) -> None:
     expect(page.locator("table.assess")).to_contain_text(attack(1))
     walk.visit(staff, f"/stats/assessment/{month}?group_by=unit")
 
+    # work logs: the handler's own (its lines and the leader's comment), the leader's pages
+    handler = walk.person("ha")
+    page = walk.visit(handler, "/worklogs", ready="#entries")
+    expect(page.locator("#entries")).to_contain_text(ALL)
+    expect(page.locator("#review-comment")).to_contain_text(ALL)
+    leader = walk.person("lead")
+    page = walk.visit(leader, "/worklogs/team")
+    expect(page.locator("#day-logs")).to_contain_text(attack(4))  # the handler's name
+    expect(page.locator("#missing")).to_contain_text(attack(5))  # the supervisor's name
+    page = walk.visit(leader, f"/worklogs/{data.worklog}", ready="#entries")
+    expect(page.locator("#history")).to_contain_text(ALL)
+    page = walk.visit(leader, f"/worklogs/print?month={month}&unit=239901")
+    expect(page.locator("#month-lines")).to_contain_text(ALL)
+
     admin = walk.person("boss")
     page = walk.visit(admin, "/admin")
     expect(page.locator("#o-parent")).to_contain_text(attack(2))  # the units

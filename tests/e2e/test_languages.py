@@ -118,10 +118,22 @@ def shift(session) -> dict:
     act(report().case, "suspend", dispatcher, note="winter works")
     notices = _notices(session)
     session.flush()
+    # the handler's work log of today, written from these actions, with a line of their own
+    from civicgrid.auth import service as auth_service
+    from civicgrid.worklogs import service as worklogs_service
+
+    ha = auth_service.require_user(session, "ha")
+    log = worklogs_service.write_draft(session, ha, worklogs_service.today())
+    line = worklogs_service.EntryIn(
+        at=utcnow(), text="巡查 Tongtian Street", lon=POINT_A[0], lat=POINT_A[1]
+    )
+    worklogs_service.add_entry(session, settings, ha, log, line)
+    session.flush()
     return {
         "tracked": tracked.case.code,
         "secret": tracked.secret,
         "resolved": resolved.code,
+        "worklog": log.id,
         **notices,
     }
 
@@ -248,6 +260,10 @@ def staff_paths(username: str, data: dict) -> list[str]:
     if username in ("disp", "lead", "ha", "sup"):
         paths += ["/notices/desk", "/notices/new", f"/notices/{data['notice']}"]
     paths += [f"/console/new?mode={m}" for m in ENTRY.get(username, [])]
+    # work logs: one's own day, the handler's log (404 to those not its author or leader), the
+    # leader's page (403 to the others) and a month's printable page
+    paths += ["/worklogs", f"/worklogs/{data['worklog']}", "/worklogs/team"]
+    paths += [f"/worklogs/print?month={month}&unit={STREET_A}"]
     return paths
 
 

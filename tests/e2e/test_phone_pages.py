@@ -24,6 +24,9 @@ WIDE_PAGES = (
     "notices",
     "notices/desk",
     "notices/new",
+    "worklogs",
+    "worklogs/team",
+    "worklogs/print?month=2026-11&unit=239901",
 )
 
 

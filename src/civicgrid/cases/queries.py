@@ -785,3 +785,51 @@ def count_open_by_light(session: Session, *, scope, now: dt.datetime) -> dict[st
         if rank in names:
             counts[names[rank]] = n
     return {"open": total, **counts}
+
+
+# --- a person's day of actions (work logs) ------------------------------------------------------
+
+
+def actions_by_actor(
+    session: Session, actor: str, *, start: dt.datetime, end: dt.datetime
+) -> list[dict]:
+    """Every event this user (username) took in [start, end), in time order: the event's id,
+    time, action, note, and its case's code, category and place. What a work log's draft is
+    written from."""
+    query = (
+        select(
+            CaseEvent.id,
+            CaseEvent.at,
+            CaseEvent.action,
+            CaseEvent.note,
+            Case.code,
+            Case.category_code,
+            Case.lon,
+            Case.lat,
+            Case.address,
+        )
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(CaseEvent.actor == actor, CaseEvent.at >= start, CaseEvent.at < end)
+        .order_by(CaseEvent.at, CaseEvent.id)
+    )
+    return [
+        {
+            "event_id": r[0],
+            "at": r[1],
+            "action": r[2],
+            "note": r[3] or "",
+            "code": r[4],
+            "category": r[5],
+            "lon": r[6],
+            "lat": r[7],
+            "address": r[8] or "",
+        }
+        for r in session.execute(query)
+    ]
+
+
+def existing_codes(session: Session, codes: Collection[str]) -> set[str]:
+    """Which of these case codes exist."""
+    if not codes:
+        return set()
+    return set(session.scalars(select(Case.code).where(Case.code.in_(list(codes)))))

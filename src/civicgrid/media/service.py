@@ -8,7 +8,7 @@ import io
 import time
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -166,6 +166,18 @@ def storage(settings: Settings) -> Storage:
     return for_settings(settings)
 
 
+# Other domains that keep checked images in the store without a case photo row (work logs'
+# photos) name their keys here, so that the sweep keeps them: each a function of the session
+# answering the keys (and thumbnail keys) its rows refer to.
+KEEPERS: list[Callable[[Session], Iterable[str]]] = []
+
+
+def keep_referenced(keys_of: Callable[[Session], Iterable[str]]) -> None:
+    """Register a function naming stored keys the sweep must keep."""
+    if keys_of not in KEEPERS:
+        KEEPERS.append(keys_of)
+
+
 def sweep(session: Session, settings: Settings, *, grace_seconds: float = 0) -> list[str]:
     """Remove stored files that no photo row refers to and that are older than the grace.
 
@@ -179,6 +191,8 @@ def sweep(session: Session, settings: Settings, *, grace_seconds: float = 0) -> 
     for key, thumb_key in session.execute(select(Photo.key, Photo.thumb_key)):
         referenced.update((key, thumb_key))
     referenced.update(session.scalars(select(Document.key)))
+    for keys_of in KEEPERS:
+        referenced.update(keys_of(session))
     before = time.time() - grace_seconds
     removed = []
     for key, modified in list(store.keys()):

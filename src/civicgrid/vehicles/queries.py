@@ -122,3 +122,15 @@ def live_positions(session: Session) -> list[dict]:
         }
         for r in session.execute(query)
     ]
+
+
+def tracker_ids_of_person(session: Session, person_id: int) -> list[int]:
+    """The trackers a person carries (a phone tracked as a person, not as a vehicle)."""
+    return list(session.scalars(select(Tracker.id).where(Tracker.person_id == person_id)))
+
+
+def person_track(
+    session: Session, person_id: int, start: dt.datetime, end: dt.datetime
+) -> list[Point]:
+    """The fixes of a person's trackers in [start, end), in time order (work logs' route)."""
+    return track(session, tracker_ids_of_person(session, person_id), start, end)

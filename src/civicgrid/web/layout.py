@@ -29,6 +29,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("/directory", "directory", None),
     ("/vehicles", "vehicles", None),
     ("/notices/desk", "notices", None),
+    ("/worklogs", "worklogs", None),
     ("/admin", "admin", ("admin",)),
 )
 

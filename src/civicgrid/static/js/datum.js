@@ -21,5 +21,13 @@ var cgDatum = (function () {
   }
   // [lat, lon] for Leaflet, on tiles of `datum` ("wgs84" or "gcj02")
   function toTiles(lat, lon, datum) { return datum === "gcj02" ? gcj02(lat, lon) : [lat, lon]; }
-  return {toTiles: toTiles};
+  // the inverse: a point clicked on the tiles back to WGS-84 (a few fixed-point steps, well
+  // under a metre)
+  function fromTiles(lat, lon, datum) {
+    if (datum !== "gcj02") { return [lat, lon]; }
+    var p = [lat, lon];
+    for (var i = 0; i < 4; i++) { var t = gcj02(p[0], p[1]); p = [p[0] - (t[0] - lat), p[1] - (t[1] - lon)]; }
+    return p;
+  }
+  return {toTiles: toTiles, fromTiles: fromTiles};
 })();
