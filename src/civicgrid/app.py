@@ -45,6 +45,8 @@ from civicgrid.ops import api as ops_api
 from civicgrid.ops import pages as ops_pages
 from civicgrid.org import api as org_api
 from civicgrid.org import pages as org_pages
+from civicgrid.spotchecks import api as spotchecks_api
+from civicgrid.spotchecks import pages as spotchecks_pages
 from civicgrid.stats import api as stats_api
 from civicgrid.stats import kpi
 from civicgrid.stats import pages as stats_pages
@@ -66,6 +68,8 @@ PUBLIC_ROUTERS = [
     cases_api.board_router,
     # devices: an OsmAnd id or a device token, no sign-in
     vehicles_api.gps_router,
+    # the published draws: commitments, and seeds after their period
+    spotchecks_api.public_router,
 ]
 # The names the domains keep in both languages, as the pages' words (web imports no domain).
 i18n.add_words("action_", workflow.ACTION_NAMES)
@@ -83,6 +87,7 @@ PAGE_ROUTERS = [
     command_pages.router,
     ops_pages.router,
     vehicles_pages.router,
+    spotchecks_pages.router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,
@@ -96,6 +101,7 @@ PRIVATE_ROUTERS = [
     command_api.router,
     ops_api.router,
     vehicles_api.router,
+    spotchecks_api.router,
 ]
 
 

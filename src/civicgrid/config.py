@@ -162,6 +162,14 @@ class Settings(BaseSettings):
     coverage_idle_radius_m: float = Field(default=20.0, gt=0, le=1000)
     coverage_idle_min_s: float = Field(default=1800.0, gt=0)
     coverage_missed_category: str = Field(default="06042", pattern=r"^\d{4,8}$")
+    # Spot checks (以克论净): the most dust (g/m²) a road of each grade may keep; a grade not
+    # listed uses "default" (Shijiazhuang: 5 inside the 2nd ring, 8 outside, 20 on sidewalks;
+    # Zhengzhou: 10). The share of the spot-check score in the monthly assessment: 0 keeps
+    # kpis.md's composite unchanged.
+    spotcheck_dust_limits: dict[str, float] = Field(
+        default_factory=lambda: {"inner": 5.0, "outer": 8.0, "sidewalk": 20.0, "default": 10.0}
+    )
+    spotcheck_assessment_weight: float = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

@@ -28,6 +28,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("/stats", "stats", None),
     ("/directory", "directory", None),
     ("/vehicles", "vehicles", None),
+    ("/spotchecks", "spotchecks", ("supervisor", "dispatcher", "admin", "leader")),
     ("/admin", "admin", ("admin",)),
 )
 

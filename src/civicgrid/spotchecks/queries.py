@@ -1,0 +1,70 @@
+"""Named reads of spot checks, for this domain's routes and for other domains (the monthly
+assessment may weigh the spot-check score: `scores_by_unit`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civicgrid.spotchecks.models import SpotCheck, SpotFailure, SpotPhoto, SpotPlan, SpotSite
+
+
+def plan_by_code(session: Session, code: str) -> SpotPlan | None:
+    return session.scalar(select(SpotPlan).where(SpotPlan.code == code))
+
+
+def plans(session: Session) -> list[SpotPlan]:
+    return list(session.scalars(select(SpotPlan).order_by(SpotPlan.period.desc(), SpotPlan.code)))
+
+
+def sites(session: Session) -> list[SpotSite]:
+    return list(session.scalars(select(SpotSite).order_by(SpotSite.code)))
+
+
+def sites_by_code(session: Session, codes) -> dict[str, SpotSite]:
+    codes = list(codes)
+    if not codes:
+        return {}
+    return {s.code: s for s in session.scalars(select(SpotSite).where(SpotSite.code.in_(codes)))}
+
+
+def checks_of_plan(session: Session, plan_id: int) -> list[SpotCheck]:
+    return list(
+        session.scalars(
+            select(SpotCheck).where(SpotCheck.plan_id == plan_id).order_by(SpotCheck.id)
+        )
+    )
+
+
+def checks_of_day(session: Session, day) -> list[SpotCheck]:
+    return list(
+        session.scalars(
+            select(SpotCheck).where(SpotCheck.day == day).order_by(SpotCheck.slot, SpotCheck.id)
+        )
+    )
+
+
+def done_checks_of_period(session: Session, period: str) -> list[tuple[SpotCheck, SpotPlan]]:
+    query = (
+        select(SpotCheck, SpotPlan)
+        .join(SpotPlan, SpotPlan.id == SpotCheck.plan_id)
+        .where(SpotPlan.period == period, SpotCheck.state == "done")
+        .order_by(SpotCheck.id)
+    )
+    return [(c, p) for c, p in session.execute(query)]
+
+
+def photos_of(session: Session, check_id: int) -> list[SpotPhoto]:
+    return list(
+        session.scalars(
+            select(SpotPhoto).where(SpotPhoto.check_id == check_id).order_by(SpotPhoto.id)
+        )
+    )
+
+
+def failures_of(session: Session, check_id: int) -> list[SpotFailure]:
+    return list(
+        session.scalars(
+            select(SpotFailure).where(SpotFailure.check_id == check_id).order_by(SpotFailure.id)
+        )
+    )
