@@ -3,6 +3,8 @@ assessment may weigh the spot-check score: `scores_by_unit`)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -44,11 +46,15 @@ def checks_of_day(session: Session, day) -> list[SpotCheck]:
     )
 
 
-def done_checks_of_period(session: Session, period: str) -> list[tuple[SpotCheck, SpotPlan]]:
+def done_checks_between(
+    session: Session, first: dt.date, last: dt.date
+) -> list[tuple[SpotCheck, SpotPlan]]:
+    """The finished checks whose slot's day is in [first, last], whatever their plan's
+    period (a month's bulletin counts its weekly plans' checks)."""
     query = (
         select(SpotCheck, SpotPlan)
         .join(SpotPlan, SpotPlan.id == SpotCheck.plan_id)
-        .where(SpotPlan.period == period, SpotCheck.state == "done")
+        .where(SpotCheck.day >= first, SpotCheck.day <= last, SpotCheck.state == "done")
         .order_by(SpotCheck.id)
     )
     return [(c, p) for c, p in session.execute(query)]

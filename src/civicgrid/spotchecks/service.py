@@ -594,12 +594,12 @@ def previous_period(period: str) -> str:
 
 def _grouped(session: Session, period: str, by: str) -> dict[str, dict]:
     try:
-        draw.period_days(period)
+        days = draw.period_days(period)
     except draw.DrawError as exc:
         raise from_draw_error(exc) from exc
     if by not in GROUPS:
         raise _invalid(f"分组须为 {GROUPS}", f"group by one of {GROUPS}", "by")
-    done = queries.done_checks_of_period(session, period)
+    done = queries.done_checks_between(session, days[0], days[-1])
     found = queries.sites_by_code(session, {c.site_code for c, _ in done})
     names = unit_codes(
         session,

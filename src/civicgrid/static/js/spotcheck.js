@@ -7,11 +7,14 @@
   function say(text) { if (status) { status.textContent = text; } }
   function queue() { try { return JSON.parse(localStorage.getItem(KEY) || "[]"); } catch (e) { return []; } }
   function keep(q) { try { localStorage.setItem(KEY, JSON.stringify(q)); } catch (e) { /* full: the send still runs */ } }
-  var busy = false;
+  // what waits for the queue to be empty (the finish), run once everything has been sent
+  var busy = false, waiting = [];
+  function drained() { var w = waiting; waiting = []; w.forEach(function (f) { f(); }); }
   function flush(then) {
+    if (then) { waiting.push(then); }
     if (busy) { return; }
     var q = queue();
-    if (!q.length) { if (then) { then(); } return; }
+    if (!q.length) { drained(); return; }
     busy = true;
     say(W.saving);
     var op = q[0];
@@ -20,9 +23,9 @@
         busy = false;
         var rest = queue().slice(1);
         keep(rest);
-        if (!res.ok) { say(W.failed + ": " + cgProblem(res.body)); return; }
-        if (rest.length) { flush(then); } else { say(W.saved); if (then) { then(); } }
-      }, function () { busy = false; say(W.queued); });
+        if (!res.ok) { waiting = []; say(W.failed + ": " + cgProblem(res.body)); return; }
+        if (rest.length) { flush(); } else { say(W.saved); drained(); }
+      }, function () { busy = false; waiting = []; say(W.queued); });
   }
   function send(url, method, body) {
     var q = queue();
@@ -43,8 +46,12 @@
       var p = ((CG.entries || {}).points || [])[Number(input.dataset.point)];
       if (p !== undefined && p !== null) { input.value = p; }
     }
-    input.addEventListener("change", function () {
-      if (input.value === "" || !input.checkValidity()) { return; }
+    // sent as it is typed (after a short pause), and on leaving the field if not sent yet
+    var timer = null, sent = input.value;
+    function save() {
+      clearTimeout(timer);
+      if (input.value === "" || input.value === sent || !input.checkValidity()) { return; }
+      sent = input.value;
       var value = Number(input.value), body;
       if (input.dataset.side) {
         var side = {}; side[input.dataset.item] = value;
@@ -55,7 +62,9 @@
         body = {points: points};
       }
       send(base + "/entries", "PUT", body);
-    });
+    }
+    input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(save, 500); });
+    input.addEventListener("change", save);
   });
 
   document.getElementById("arrive").addEventListener("click", function () {
