@@ -26,6 +26,7 @@ from civicgrid.kit.db import utcnow
 from civicgrid.org import service as org_service
 from tests.conftest import DATA
 from tests.factories import COMMUNITY_A, POINT_A, POINT_B, SMALL_DISTRICT, STREET_A, user
+from tests.spotchecks.seed import spot_day
 
 # Each would run script if a page turned it into HTML (or, the third, into a link).
 ATTACKS = (
@@ -53,6 +54,7 @@ class Hostile:
     secret: str = ""
     codes: list[str] = field(default_factory=list)
     people: dict[str, str] = field(default_factory=dict)  # username: name, one per role
+    spot: dict = field(default_factory=dict)  # a day of spot checks (tests/spotchecks/seed.py)
 
 
 def rename_category(session: Session, name: str | None) -> None:
@@ -185,5 +187,9 @@ def hostile_world(session: Session) -> Hostile:
     report(at=utcnow() - dt.timedelta(days=20))  # red light
     report(point=None)  # no location: waits to be accepted
     report(point=POINT_B, category="03005")  # the department's
+    # spot checks on roads named by attacks, by a contractor named by one; the finished
+    # check's case has its road's name as its address
+    out.spot = spot_day(session, names=(f"{ALL}1", f"{ALL}2"), contractor=attack(2))
+    out.codes.append(out.spot["spot_case"])
     session.flush()
     return out

@@ -29,6 +29,7 @@ from tests.e2e.conftest import DESK, PHONE
 from tests.e2e.scripts import COLLECT, wrong_script
 from tests.e2e.test_browser import SHOTS
 from tests.factories import PASSWORD, POINT_A, POINT_B, STREET_A, world
+from tests.spotchecks.seed import spot_day
 
 LANGS = ("zh", "en")
 ROLES = {  # a user of each role (tests/factories.world)
@@ -48,7 +49,15 @@ FILLED = {
     "/report": "#cat-choices button",
     "/console/new": "#cat-choices button",
 }
-SHOT = ("/console?queue=all", "/console/cases/", "/stats", "/command", "/admin", "/track?")
+SHOT = (
+    "/console?queue=all",
+    "/console/cases/",
+    "/stats",
+    "/command",
+    "/admin",
+    "/track?",
+    "/spotchecks",
+)
 
 
 def word(lang: str, key: str) -> str:
@@ -117,7 +126,12 @@ def shift(session) -> dict:
     report(point=POINT_B, category="03005")  # the department's
     act(report().case, "suspend", dispatcher, note="winter works")
     session.flush()
-    return {"tracked": tracked.case.code, "secret": tracked.secret, "resolved": resolved.code}
+    return {
+        "tracked": tracked.case.code,
+        "secret": tracked.secret,
+        "resolved": resolved.code,
+        **spot_day(session),  # a day of spot checks: one done (its case opened), one to do
+    }
 
 
 @pytest.fixture()
@@ -212,6 +226,13 @@ def staff_paths(username: str, data: dict) -> list[str]:
         paths += ["/admin/people", "/admin/people?q=zzz", f"/admin/people/{username}"]
     paths += ["/vehicles"]  # the fleet (with the admin's entry and import forms)
     paths += ["/vehicles/coverage"]  # roads, collection points and geofences (none here)
+    paths += [  # the inspector's day and checks (a 403 for the roles that do not check)
+        "/spotchecks",
+        f"/spotchecks/checks/{data['spot_open']}",
+        f"/spotchecks/checks/{data['spot_done']}",
+        f"/spotchecks/bulletin?period={data['spot_period']}",
+        "/spotchecks/draws",
+    ]
     paths += [f"/console/new?mode={m}" for m in ENTRY.get(username, [])]
     return paths
 
@@ -243,6 +264,7 @@ def test_every_public_page_and_refusal_is_in_one_language(shift_site, browser, l
         "/console/login",
         "/no-such-page",
         "/board",  # signed out: the sign-in page
+        "/spotchecks/draws",  # the published draws
     ):
         visit(page, base, path, lang, problems)
 

@@ -12,9 +12,8 @@ from tests.e2e.test_browser import (
     sign_in_with_keyboard,
     site,  # noqa: F401 - the fixture
 )
-from tests.factories import POINT_A
 from tests.images import jpeg
-from tests.spotchecks.seed import spot_day
+from tests.spotchecks.seed import ROADS, spot_day
 
 
 def overflow(page) -> int:
@@ -29,7 +28,7 @@ def test_an_inspectors_check_on_a_phone_then_the_bulletin(site, committed, brows
     photo.write_bytes(jpeg())
     context = browser.new_context(
         viewport=PHONE,
-        geolocation={"latitude": POINT_A[1], "longitude": POINT_A[0]},
+        geolocation={"latitude": ROADS[1], "longitude": ROADS[0]},
         permissions=["geolocation"],
     )
     page = context.new_page()

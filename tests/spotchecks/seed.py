@@ -11,8 +11,11 @@ from civicgrid.kit.db import utcnow
 from civicgrid.kit.timefmt import local_zone
 from civicgrid.org import service as org_service
 from civicgrid.spotchecks import service
-from tests.factories import POINT_A, SMALL_DISTRICT, STREET_A
+from tests.factories import SMALL_DISTRICT, STREET_A
 from tests.images import jpeg
+
+# In grid 239901001001004 (street A), away from the cases the walks put at POINT_A.
+ROADS = (126.7139, 45.7129)
 
 
 def spot_day(session, names=("示例大街", "示例二街"), contractor="洁城保洁公司") -> dict:
@@ -30,8 +33,8 @@ def spot_day(session, names=("示例大街", "示例二街"), contractor="洁城
             street=STREET_A,
             unit=STREET_A,
             contractor="239901950",
-            lon=POINT_A[0] + 0.001 * i,
-            lat=POINT_A[1],
+            lon=ROADS[0] + 0.001 * i,
+            lat=ROADS[1],
         )
     today = utcnow().astimezone(local_zone()).date()
     year, week, _ = today.isocalendar()
@@ -50,7 +53,7 @@ def spot_day(session, names=("示例大街", "示例二街"), contractor="洁城
     )
     checks = sorted(c.id for c in service.queries.checks_of_plan(session, plan.id))
     done = service.get_check(session, checks[0])
-    service.arrive(session, done, lon=POINT_A[0], lat=POINT_A[1])
+    service.arrive(session, done, lon=ROADS[0], lat=ROADS[1])
     service.set_weather(session, done, {"humidity": 50, "wind_force": 1})
     for side in ("left", "right"):
         service.save_entries(session, done, "sup", {side: {"C1": 5, "C2": 4, "C3": 4, "C4": 1}})
@@ -58,6 +61,7 @@ def spot_day(session, names=("示例大街", "示例二街"), contractor="洁城
     service.finish(session, settings, done, "sup")
     session.flush()
     return {
+        "spot_case": service.queries.failures_of(session, done.id)[0].case_code,
         "spot_open": checks[1],
         "spot_done": checks[0],
         "spot_period": today.strftime("%Y-%m"),

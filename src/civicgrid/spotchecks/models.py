@@ -34,7 +34,7 @@ class SpotSite(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(8), default="road")
     grade: Mapped[str] = mapped_column(String(16))
     street_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)

@@ -8,7 +8,7 @@ import datetime as dt
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from civicgrid.auth.deps import PageUser
+from civicgrid.auth.deps import OptionalUser, PageUser
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.errors import BadRequest, Forbidden
 from civicgrid.kit.http import AppSettings, DbSession, RowId
@@ -124,11 +124,11 @@ def check_page(
 
 
 @router.get("/spotchecks/draws", response_class=HTMLResponse)
-def draws_page(request: Request, session: DbSession) -> HTMLResponse:
+def draws_page(request: Request, session: DbSession, user: OptionalUser) -> HTMLResponse:
     """Every plan's commitment, and its seed once the period has ended (anyone may look)."""
     plans = [service.public_plan(p) for p in queries.plans(session)]
     return render(
-        request, "spotdraws.html", None, w=words(request), plans=plans, algorithm=draw.ALGORITHM
+        request, "spotdraws.html", user, w=words(request), plans=plans, algorithm=draw.ALGORITHM
     )
 
 

@@ -49,7 +49,7 @@ class SheetDefinition(BaseModel):
 
 class SiteSave(BaseModel):
     code: str = Field(pattern=r"^[^\s|]{1,40}$")
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=200)
     kind: Literal["road", "grid"] = "road"
     grade: str = Field(min_length=1, max_length=16, pattern=r"^[^\s|/]+$")
     street: str = Field(min_length=1, max_length=32, description="the street's org unit code")

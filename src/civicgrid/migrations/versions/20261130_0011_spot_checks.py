@@ -81,7 +81,7 @@ def upgrade() -> None:
         "spot_sites",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=40), nullable=False),
-        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("grade", sa.String(length=16), nullable=False),
         sa.Column("street_id", sa.Integer(), nullable=False),

@@ -12,7 +12,7 @@
     var at = cgDatum.toTiles(c.lat, c.lon, CG.datum);
     points.push(at);
     var link = cgEl("a", {href: "/spotchecks/checks/" + encodeURIComponent(c.id), translate: "no"}, [c.name]);
-    L.marker(at).addTo(map).bindPopup(link);
+    L.marker(at, {alt: W.site + " " + c.id, title: W.site + " " + c.id}).addTo(map).bindPopup(link);
   });
   if (points.length) { map.fitBounds(L.latLngBounds(points).pad(0.3), {maxZoom: 16}); }
   else { map.setView([45.72, 126.70], 11); }
