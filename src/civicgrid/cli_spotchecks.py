@@ -98,3 +98,32 @@ def _stored_plan(code: str):
             f"{code} is neither a plan file nor a stored plan",
         )
     return found
+
+
+@spotcheck_app.command("plan-file")
+def plan_file(
+    code: Annotated[str, typer.Argument(help="a stored plan's code")],
+    out: Annotated[
+        Path | None, typer.Option(help="write the plan file here (default: stdout)")
+    ] = None,
+) -> None:
+    """A stored plan as the draw's plan file (id, strata), with its period, slots, commitment
+    and, once the period has ended, its seed on stderr: what an outside check re-runs."""
+    import json
+
+    from civicgrid.spotchecks import service
+
+    def read(session):
+        plan = service.get_plan(session, code)
+        return service.public_plan(plan)
+
+    shown = run(read, read_only=True)
+    text = json.dumps({"id": shown["code"], "strata": shown["strata"]}, ensure_ascii=False)
+    if out is None:
+        sys.stdout.write(text + "\n")
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+    err.print(f"period {shown['period']}", soft_wrap=True)
+    err.print(f"slots {','.join(shown['slots'])}", soft_wrap=True)
+    err.print(f"commitment {shown['commitment']}", soft_wrap=True)
+    err.print(f"seed {shown['seed'] or '(published after the period)'}", soft_wrap=True)

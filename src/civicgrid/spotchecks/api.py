@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi.responses import PlainTextResponse
 
 from civicgrid.auth.deps import CurrentUser, require_roles
 from civicgrid.kit.http import AppSettings, DbSession, RowId, binary_answer
@@ -44,6 +45,17 @@ def public_plans(session: DbSession) -> list[PlanPublic]:
 @public_router.get("/plans/{code}", response_model=PlanPublic)
 def public_plan(code: str, session: DbSession) -> PlanPublic:
     return PlanPublic(**service.public_plan(service.get_plan(session, code)))
+
+
+@public_router.get(
+    "/plans/{code}/draw.txt",
+    response_class=PlainTextResponse,
+    responses=binary_answer("text/plain", description="the draw's published form"),
+)
+def public_draw(code: str, session: DbSession) -> PlainTextResponse:
+    """The drawn list as `civicgrid spotcheck draw` prints it, once the period has ended (409
+    before: the seed is not published yet)."""
+    return PlainTextResponse(service.published_draw(session, service.get_plan(session, code)))
 
 
 @router.get("/sheets", response_model=list[SheetDefinition], dependencies=readers)

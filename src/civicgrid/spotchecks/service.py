@@ -269,6 +269,15 @@ def public_plan(plan: SpotPlan, now: dt.datetime | None = None) -> dict:
     }
 
 
+def published_draw(session: Session, plan: SpotPlan, now: dt.datetime | None = None) -> str:
+    if not revealed(plan, now):
+        raise Conflict(
+            f"计划 {plan.code} 的期间尚未结束, 种子与抽样结果在期满后公布",
+            f"the period of plan {plan.code} has not ended: the seed and the draw come after it",
+        )
+    return drawn_text(session, plan)
+
+
 def drawn_text(session: Session, plan: SpotPlan) -> str:
     """The draw's published form, re-run from the stored plan and seed."""
     the_plan = draw.parse_plan({"id": plan.code, "strata": plan.strata})

@@ -9,7 +9,6 @@ fails), `category` (the case category a failed item opens). Visual sheets also h
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from statistics import fmean
 
@@ -113,7 +112,7 @@ def visual(sheet: dict, entries: dict) -> Result:
     failed = {
         i["code"]: round(fmean(per_item[i["code"]]), 2)
         for i in items
-        if fmean(per_item[i["code"]]) < i.get("fail_below", -math.inf)
+        if i.get("fail_below") is not None and fmean(per_item[i["code"]]) < i["fail_below"]
     }
     return Result(score, None, score >= sheet["pass_score"] and not failed, failed)
 

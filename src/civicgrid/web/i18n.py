@@ -413,6 +413,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "spot_seed": ("种子", "Seed"),
     "spot_seed_later": ("期满后公布", "Published after the period"),
     "spot_algorithm": ("算法", "Algorithm"),
+    "spot_plan_file": ("计划与时段 (可重算)", "The plan and its windows (to re-run)"),
+    "spot_draw_list": ("抽样结果", "The draw"),
     "spot_no_plans": ("尚无抽查计划", "No plan yet"),
     "spot_bulletin": ("抽查月报", "Spot-check bulletin"),
     "spot_worst": ("最差道路", "Worst roads"),
