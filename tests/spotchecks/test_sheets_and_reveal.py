@@ -96,3 +96,19 @@ def test_the_draw_is_not_published_before_the_period_ends(session, client, world
     assert client.get("/api/v1/spotchecks/public/plans/LATER/draw.txt").status_code == 409
     shown = runner.invoke(app, ["spotcheck", "plan-file", "LATER"])
     assert "published after the period" in shown.stderr
+
+
+def test_the_media_sweep_keeps_an_open_checks_photos(session, world, monkeypatch, tmp_path):  # noqa: F811
+    from civicgrid.media import service as media_service
+    from tests.images import jpeg
+
+    monkeypatch.setenv("CIVICGRID_MEDIA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    _plan(session, code="PH", n=1, slots=["2026-11-18/AM"])
+    check = service.queries.checks_of_plan(session, service.get_plan(session, "PH").id)[0]
+    settings = get_settings()
+    photo = service.add_photo(session, settings, check, "C1", "a.jpg", jpeg())
+    session.flush()
+    removed = media_service.sweep(session, settings, grace_seconds=0)
+    assert photo.key not in removed and photo.thumb_key not in removed
+    assert media_service.storage(settings).get(photo.key)

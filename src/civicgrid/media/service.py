@@ -8,7 +8,7 @@ import io
 import time
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -166,6 +166,17 @@ def storage(settings: Settings) -> Storage:
     return for_settings(settings)
 
 
+# Readers of the stored files other domains keep before any case has them (a spot check's
+# photos until the check is finished): the sweep leaves their keys alone.
+KEEPERS: list[Callable[[Session], Iterable[str]]] = []
+
+
+def keep_files(reader: Callable[[Session], Iterable[str]]) -> Callable[[Session], Iterable[str]]:
+    """Register `reader(session)`, the keys (and thumbnail keys) a domain keeps in the store."""
+    KEEPERS.append(reader)
+    return reader
+
+
 def sweep(session: Session, settings: Settings, *, grace_seconds: float = 0) -> list[str]:
     """Remove stored files that no photo row refers to and that are older than the grace.
 
@@ -178,6 +189,8 @@ def sweep(session: Session, settings: Settings, *, grace_seconds: float = 0) -> 
     referenced: set[str] = set()
     for key, thumb_key in session.execute(select(Photo.key, Photo.thumb_key)):
         referenced.update((key, thumb_key))
+    for reader in KEEPERS:
+        referenced.update(reader(session))
     before = time.time() - grace_seconds
     removed = []
     for key, modified in list(store.keys()):

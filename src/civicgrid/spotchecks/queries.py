@@ -74,3 +74,8 @@ def failures_of(session: Session, check_id: int) -> list[SpotFailure]:
             select(SpotFailure).where(SpotFailure.check_id == check_id).order_by(SpotFailure.id)
         )
     )
+
+
+def photo_keys(session: Session) -> list[str]:
+    """Every stored file of the checks' photos (the media sweep keeps them)."""
+    return [k for row in session.execute(select(SpotPhoto.key, SpotPhoto.thumb_key)) for k in row]

@@ -34,6 +34,9 @@ from civicgrid.spotchecks.models import (
     SpotSite,
 )
 
+# a check's photos stay in the store while it is open (no case refers to them yet)
+media_service.keep_files(queries.photo_keys)
+
 
 def _invalid(zh: str, en: str, field: str) -> Invalid:
     return Invalid(f"{zh} ({field})", f"{en} ({field})")
