@@ -198,6 +198,8 @@ def test_a_visual_check_scores_opens_one_case_per_failed_item_on_the_right_unit(
     case = case_queries.case_by_code(session, cases[0].code)
     assert (case.unit_code, case.category_code) == (STREET_A, "06011")
     assert f"#{check['id']}" in case.description
+    link = case_queries.report_payloads(session, [case.id])[case.id]["spotcheck"]
+    assert (link["check"], link["item"], link["plan"]) == (check["id"], "C4", "P-W47")
     photos = session.scalar(select(func.count()).select_from(Photo).where(Photo.case_id == case.id))
     assert photos == 1
     # done is done
