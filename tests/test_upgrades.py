@@ -219,8 +219,8 @@ def test_a_populated_database_of_an_earlier_release_upgrades_to_head(
         then: dict[str, Table] = {}
         with engine.begin() as conn:
             for reflected in old.sorted_tables:
-                if reflected.name == "alembic_version":
-                    continue
+                if reflected.name not in db.Base.metadata.tables:
+                    continue  # alembic_version; on PostgreSQL a partition (vehicle_fixes_*)
                 table = _at(reflected.name, [c.name for c in reflected.columns])
                 then[table.name] = table
                 if conn.execute(select(table).limit(1)).first() is not None:
