@@ -32,6 +32,9 @@ runner = CliRunner()
         ["doctor"],
         ["backup"],
         ["restore"],
+        ["spotcheck"],
+        ["spotcheck", "draw"],
+        ["spotcheck", "plan-file"],
     ],
 )
 def test_every_command_has_help(args):

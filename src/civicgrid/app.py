@@ -48,6 +48,8 @@ from civicgrid.ops import api as ops_api
 from civicgrid.ops import pages as ops_pages
 from civicgrid.org import api as org_api
 from civicgrid.org import pages as org_pages
+from civicgrid.spotchecks import api as spotchecks_api
+from civicgrid.spotchecks import pages as spotchecks_pages
 from civicgrid.stats import api as stats_api
 from civicgrid.stats import kpi
 from civicgrid.stats import pages as stats_pages
@@ -72,6 +74,8 @@ PUBLIC_ROUTERS = [
     cases_api.board_router,
     # devices: an OsmAnd id or a device token, no sign-in
     vehicles_api.gps_router,
+    # the published draws: commitments, and seeds after their period
+    spotchecks_api.public_router,
 ]
 # The names the domains keep in both languages, as the pages' words (web imports no domain).
 i18n.add_words("action_", workflow.ACTION_NAMES)
@@ -94,6 +98,7 @@ PAGE_ROUTERS = [
     vehicles_pages.router,
     notices_pages.router,
     worklogs_pages.router,
+    spotchecks_pages.router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,
@@ -109,6 +114,7 @@ PRIVATE_ROUTERS = [
     vehicles_api.router,
     notices_api.router,
     worklogs_api.router,
+    spotchecks_api.router,
 ]
 
 

@@ -1058,7 +1058,7 @@ def citizen_erase(
 
 # Commands of their own modules, registered on `app` when imported (after run() and the rest
 # they use are defined above).
-from civicgrid import cli_vehicles  # noqa: E402, F401
+from civicgrid import cli_spotchecks, cli_vehicles  # noqa: E402, F401
 
 
 def main() -> None:  # pragma: no cover

@@ -171,6 +171,14 @@ class Settings(BaseSettings):
     # who has not submitted lists them), and the longest entry (characters).
     worklog_roles: str = Field(default="handler,supervisor", pattern=r"^[a-z,]+$")
     worklog_entry_max_chars: int = Field(default=2000, ge=100, le=20000)
+    # Spot checks (以克论净): the most dust (g/m²) a road of each grade may keep; a grade not
+    # listed uses "default" (Shijiazhuang: 5 inside the 2nd ring, 8 outside, 20 on sidewalks;
+    # Zhengzhou: 10). The share of the spot-check score in the monthly assessment: 0 keeps
+    # kpis.md's composite unchanged.
+    spotcheck_dust_limits: dict[str, float] = Field(
+        default_factory=lambda: {"inner": 5.0, "outer": 8.0, "sidewalk": 20.0, "default": 10.0}
+    )
+    spotcheck_assessment_weight: float = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

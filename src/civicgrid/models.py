@@ -11,6 +11,7 @@ from civicgrid.media import models as media_models  # noqa: F401
 from civicgrid.notices import models as notices_models  # noqa: F401
 from civicgrid.open311 import models as open311_models  # noqa: F401
 from civicgrid.org import models as org_models  # noqa: F401
+from civicgrid.spotchecks import models as spotchecks_models  # noqa: F401
 from civicgrid.vehicles import models as vehicles_models  # noqa: F401
 from civicgrid.worklogs import models as worklogs_models  # noqa: F401
 

@@ -26,6 +26,7 @@ from civicgrid.kit.db import utcnow
 from civicgrid.org import service as org_service
 from tests.conftest import DATA
 from tests.factories import COMMUNITY_A, POINT_A, POINT_B, SMALL_DISTRICT, STREET_A, user
+from tests.spotchecks.seed import spot_day
 
 # Each would run script if a page turned it into HTML (or, the third, into a link).
 ATTACKS = (
@@ -55,6 +56,7 @@ class Hostile:
     people: dict[str, str] = field(default_factory=dict)  # username: name, one per role
     notices: list[int] = field(default_factory=list)  # an internal notice, a public warning
     worklog: int = 0  # the handler's work log of today, returned by the leader
+    spot: dict = field(default_factory=dict)  # a day of spot checks (tests/spotchecks/seed.py)
 
 
 def rename_category(session: Session, name: str | None) -> None:
@@ -202,6 +204,10 @@ def hostile_world(session: Session) -> Hostile:
     worklogs_service.submit(session, ha, log)
     worklogs_service.review(session, lead, log, decision="return", comment=ALL)
     out.worklog = log.id
+    # spot checks on roads named by attacks, by a contractor named by one; the finished
+    # check's case has its road's name as its address
+    out.spot = spot_day(session, names=(f"{ALL}1", f"{ALL}2"), contractor=attack(2))
+    out.codes.append(out.spot["spot_case"])
     session.flush()
     return out
 

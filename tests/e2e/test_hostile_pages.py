@@ -261,6 +261,22 @@ def walk_every_page(walk: Walk, data) -> None:
     page = walk.visit(admin, "/admin/people/ha")
     expect(page.locator("#e-name")).to_have_value(data.people["ha"])
 
+    # spot checks: the inspector's day on a phone (a map of the roads), both checks, the
+    # bulletin naming the roads and the contractor, the published draws
+    inspector = walk.person("sup", PHONE)
+    page = walk.visit(inspector, "/spotchecks", ready=".spot-list li")
+    expect(page.locator(".spot-list")).to_contain_text(ALL)
+    page.locator(".leaflet-marker-icon").first.click()
+    expect(page.locator(".leaflet-popup-content")).to_contain_text(ALL)
+    walk.check(page)
+    for key in ("spot_open", "spot_done"):
+        page = walk.visit(inspector, f"/spotchecks/checks/{data.spot[key]}")
+        expect(page.locator("h1")).to_contain_text(ALL)
+    page = walk.visit(staff, f"/spotchecks/bulletin?period={data.spot['spot_period']}")
+    expect(page.locator("#worst")).to_contain_text(ALL)
+    expect(page.locator("main")).to_contain_text(attack(2))  # the contractor
+    walk.visit(walk.person(None, PHONE), "/spotchecks/draws")
+
 
 def test_hostile_text_is_shown_as_text_on_every_page(hostile_site, browser):
     # Given a district whose every text is an attack, and the policy switched off, so that

@@ -29,6 +29,7 @@ from tests.e2e.conftest import DESK, PHONE
 from tests.e2e.scripts import COLLECT, wrong_script
 from tests.e2e.test_browser import SHOTS
 from tests.factories import PASSWORD, POINT_A, POINT_B, STREET_A, world
+from tests.spotchecks.seed import spot_day
 
 LANGS = ("zh", "en")
 ROLES = {  # a user of each role (tests/factories.world)
@@ -48,7 +49,15 @@ FILLED = {
     "/report": "#cat-choices button",
     "/console/new": "#cat-choices button",
 }
-SHOT = ("/console?queue=all", "/console/cases/", "/stats", "/command", "/admin", "/track?")
+SHOT = (
+    "/console?queue=all",
+    "/console/cases/",
+    "/stats",
+    "/command",
+    "/admin",
+    "/track?",
+    "/spotchecks",
+)
 
 
 def word(lang: str, key: str) -> str:
@@ -135,6 +144,7 @@ def shift(session) -> dict:
         "resolved": resolved.code,
         "worklog": log.id,
         **notices,
+        **spot_day(session),  # a day of spot checks: one done (its case opened), one to do
     }
 
 
@@ -259,6 +269,13 @@ def staff_paths(username: str, data: dict) -> list[str]:
     # for who may not write), an internal notice (404 for who is not its reader)
     if username in ("disp", "lead", "ha", "sup"):
         paths += ["/notices/desk", "/notices/new", f"/notices/{data['notice']}"]
+    paths += [  # the inspector's day and checks (a 403 for the roles that do not check)
+        "/spotchecks",
+        f"/spotchecks/checks/{data['spot_open']}",
+        f"/spotchecks/checks/{data['spot_done']}",
+        f"/spotchecks/bulletin?period={data['spot_period']}",
+        "/spotchecks/draws",
+    ]
     paths += [f"/console/new?mode={m}" for m in ENTRY.get(username, [])]
     # work logs: one's own day, the handler's log (404 to those not its author or leader), the
     # leader's page (403 to the others) and a month's printable page
@@ -296,6 +313,7 @@ def test_every_public_page_and_refusal_is_in_one_language(shift_site, browser, l
         "/board",  # signed out: the sign-in page
         "/notices",
         f"/notices/{data['warning']}",
+        "/spotchecks/draws",  # the published draws
     ):
         visit(page, base, path, lang, problems)
 

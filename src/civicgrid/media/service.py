@@ -167,15 +167,19 @@ def storage(settings: Settings) -> Storage:
 
 
 # Other domains that keep checked images in the store without a case photo row (work logs'
-# photos) name their keys here, so that the sweep keeps them: each a function of the session
-# answering the keys (and thumbnail keys) its rows refer to.
+# photos, a spot check's photos until the check is finished) name their keys here, so that the
+# sweep keeps them: each a function of the session answering the keys (and thumbnail keys) its
+# rows refer to.
 KEEPERS: list[Callable[[Session], Iterable[str]]] = []
 
 
-def keep_referenced(keys_of: Callable[[Session], Iterable[str]]) -> None:
-    """Register a function naming stored keys the sweep must keep."""
+def keep_referenced(
+    keys_of: Callable[[Session], Iterable[str]],
+) -> Callable[[Session], Iterable[str]]:
+    """Register a function naming stored keys the sweep must keep (usable as a decorator)."""
     if keys_of not in KEEPERS:
         KEEPERS.append(keys_of)
+    return keys_of
 
 
 def sweep(session: Session, settings: Settings, *, grace_seconds: float = 0) -> list[str]:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from civicgrid.kit import audit
 from civicgrid.kit.db import Base, UTCDateTime, utcnow
 
-UNIT_KINDS = ("city", "district", "street", "community", "department", "team")
+UNIT_KINDS = ("city", "district", "street", "community", "department", "team", "contractor")
 
 
 class OrgUnit(Base):

@@ -30,6 +30,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("/vehicles", "vehicles", None),
     ("/notices/desk", "notices", None),
     ("/worklogs", "worklogs", None),
+    ("/spotchecks", "spotchecks", ("supervisor", "dispatcher", "admin", "leader")),
     ("/admin", "admin", ("admin",)),
 )
 
