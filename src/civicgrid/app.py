@@ -48,6 +48,8 @@ from civicgrid.org import pages as org_pages
 from civicgrid.stats import api as stats_api
 from civicgrid.stats import kpi
 from civicgrid.stats import pages as stats_pages
+from civicgrid.supervision import api as supervision_api
+from civicgrid.supervision import pages as supervision_pages
 from civicgrid.vehicles import api as vehicles_api
 from civicgrid.vehicles import pages as vehicles_pages
 from civicgrid.web import i18n, layout
@@ -83,6 +85,7 @@ PAGE_ROUTERS = [
     command_pages.router,
     ops_pages.router,
     vehicles_pages.router,
+    supervision_pages.router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,
@@ -96,6 +99,7 @@ PRIVATE_ROUTERS = [
     command_api.router,
     ops_api.router,
     vehicles_api.router,
+    supervision_api.router,
 ]
 
 

@@ -350,3 +350,10 @@ def announce(session: Session, case: Case, action: str, **extra) -> None:
         "unit": case.unit_code,
     }
     events.queue_change(session, {**change, **places, **extra})
+
+
+def working_time_between(
+    session: Session, settings: Settings, start: dt.datetime, end: dt.datetime
+) -> dt.timedelta:
+    """The working time (the district's calendar and hours) from `start` to `end`."""
+    return WorkCalendar.load(session, settings).working_between(start, end)

@@ -28,6 +28,8 @@ NAV: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("/stats", "stats", None),
     ("/directory", "directory", None),
     ("/vehicles", "vehicles", None),
+    ("/supervision", "sup_title", ("leader", "dispatcher", "admin")),
+    ("/app/", "sup_app", ("handler",)),
     ("/admin", "admin", ("admin",)),
 )
 
