@@ -139,7 +139,7 @@
     cases.forEach(function (c) {
       var state = pendingState(c, items);
       list.appendChild(cgEl("li", {"data-code": c.code}, [
-        cgEl("a", {href: "#/case/" + encodeURIComponent(c.code)}, [c.code]), " ",
+        cgEl("a", {href: "/app/#/case/" + encodeURIComponent(c.code)}, [c.code]), " ",
         c.light ? cgEl("span", {"class": "light " + c.light}, []) : "",
         cgEl("span", {"class": "muted"}, [" " + (W["state_" + state] || state)]),
         cgEl("br", {}, []), cgEl("span", {translate: "no"}, [c.description || ""])
@@ -159,7 +159,7 @@
     clear();
     var state = pendingState(c, items), msg = cgEl("p", {id: "message", role: "alert"}, []);
     var card = cgEl("div", {"class": "card"}, [
-      cgEl("p", {}, [cgEl("a", {href: "#/"}, [W.app_back])]),
+      cgEl("p", {}, [cgEl("a", {href: "/app/#/"}, [W.app_back])]),
       cgEl("h1", {}, [c.code]),
       cgEl("p", {}, [W["state_" + state] || state, c.light ? cgEl("span", {"class": "light " + c.light}, []) : ""]),
       cgEl("p", {translate: "no"}, [c.description || ""]),
@@ -216,14 +216,20 @@
   function listen() {
     if (!window.EventSource) { return; }
     var source = new EventSource("/api/v1/command/stream");
-    source.addEventListener("case", function (e) {
-      var change = {};
-      try { change = JSON.parse(e.data); } catch (err) { return; }
-      loadCases().then(route).then(function () {
-        if (change.action === "dispatch") {
-          var note = cgEl("p", {"class": "notice", role: "status"}, [W.app_new + ": ", cgEl("a", {href: "#/case/" + encodeURIComponent(change.code)}, [change.code])]);
-          view.insertBefore(note, view.firstChild);
-        }
+    source.addEventListener("case", function () {
+      // a case the handler may see changed: read the queue again; a code not seen before is new
+      all("cases").then(function (before) {
+        var known = {};
+        before.forEach(function (c) { known[c.code] = true; });
+        return loadCases().then(function () { return all("cases"); }).then(function (after) {
+          return route().then(function () {
+            after.filter(function (c) { return !known[c.code]; }).forEach(function (c) {
+              view.insertBefore(cgEl("p", {"class": "notice", role: "status"}, [
+                W.app_new + ": ", cgEl("a", {href: "/app/#/case/" + encodeURIComponent(c.code)}, [c.code])
+              ]), view.firstChild);
+            });
+          });
+        });
       });
     });
   }
