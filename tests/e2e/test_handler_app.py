@@ -16,7 +16,7 @@ from civicgrid.cases.models import Case, CaseEvent
 from civicgrid.media.models import Photo
 from tests.conftest import free_port
 from tests.e2e.conftest import PHONE
-from tests.e2e.test_browser import sign_in_with_keyboard
+from tests.e2e.test_browser import SHOTS, sign_in_with_keyboard
 from tests.factories import PASSWORD, POINT_A, world
 from tests.images import jpeg
 
@@ -81,6 +81,9 @@ def test_offline_take_and_done_with_a_photo_reach_the_server_once(
         manifest = page.locator("link[rel=manifest]").get_attribute("href")
         assert httpx.get(base + manifest).json()["start_url"] == "/app/"
         expect(page.locator(f"#cases [data-code='{first}']")).to_be_visible()
+        # a phone's width, no wider
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        page.screenshot(path=str(SHOTS / "handler-app-360.png"), full_page=True)
         # a case dispatched to the unit arrives while the app is open (server-sent events)
         second = new_case(base)
         expect(page.locator(".notice")).to_contain_text(second)
@@ -101,6 +104,7 @@ def test_offline_take_and_done_with_a_photo_reach_the_server_once(
     page.set_input_files("#photos", str(photo))
     page.get_by_role("button", name="处置反馈").click()
     expect(page.locator("#outbox")).to_contain_text("2")
+    page.screenshot(path=str(SHOTS / "handler-app-offline-360.png"), full_page=True)
     page.wait_for_timeout(1500)  # a retry or two against the stopped server
 
     with serving(port):

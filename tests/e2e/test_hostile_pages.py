@@ -225,6 +225,11 @@ def walk_every_page(walk: Walk, data) -> None:
     expect(page.locator("table.assess")).to_contain_text(attack(1))
     walk.visit(staff, f"/stats/assessment/{month}?group_by=unit")
 
+    # the handler's phone app (its live stream never lets the network idle) and the 督办 list
+    handler = walk.person("ha", PHONE)
+    walk.visit(handler, "/app/", ready="#cases", idle=False)
+    walk.visit(walk.person("lead"), "/supervision")
+
     admin = walk.person("boss")
     page = walk.visit(admin, "/admin")
     expect(page.locator("#o-parent")).to_contain_text(attack(2))  # the units

@@ -47,8 +47,18 @@ FILLED = {
     "/stats": "#kpis tbody tr",
     "/report": "#cat-choices button",
     "/console/new": "#cat-choices button",
+    "/app/": "#cases",
 }
-SHOT = ("/console?queue=all", "/console/cases/", "/stats", "/command", "/admin", "/track?")
+SHOT = (
+    "/console?queue=all",
+    "/console/cases/",
+    "/stats",
+    "/command",
+    "/admin",
+    "/track?",
+    "/supervision",
+    "/app/",
+)
 
 
 def word(lang: str, key: str) -> str:
@@ -212,6 +222,8 @@ def staff_paths(username: str, data: dict) -> list[str]:
         paths += ["/admin/people", "/admin/people?q=zzz", f"/admin/people/{username}"]
     paths += ["/vehicles"]  # the fleet (with the admin's entry and import forms)
     paths += ["/vehicles/coverage"]  # roads, collection points and geofences (none here)
+    paths += ["/supervision"]  # the 督办 list and rules, or a 403
+    paths += ["/app/"]  # the handler's phone app (its shell, then the cases)
     paths += [f"/console/new?mode={m}" for m in ENTRY.get(username, [])]
     return paths
 

@@ -55,7 +55,7 @@ WORDS = {
     "step_district_leader": service.STEP_NAMES["district_leader"],
     "app": ("处置通", "Handler app"),
     "app_queue": ("本单位案件", "My unit's cases"),
-    "app_offline": ("离线: 操作将在恢复网络后发送", "Offline: actions are sent on reconnect"),
+    "app_offline": ("离线", "Offline"),
     "app_online": ("在线", "Online"),
     "app_outbox": ("待发送", "Waiting to send"),
     "app_sign_in": ("请先登录", "Please sign in"),
