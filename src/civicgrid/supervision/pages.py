@@ -25,7 +25,7 @@ APP_STATES = ("dispatched", "in_progress", "resolved")
 
 # This domain's words (web.i18n's "sup_*"): zh-CN first, English.
 WORDS = {
-    "title": ("督办", "Supervision (督办)"),
+    "title": ("督办", "Supervision"),
     "urges": ("督办列表", "Urge list"),
     "rules": ("督办规则", "Escalation rules"),
     "step": ("环节", "Step"),
@@ -34,14 +34,14 @@ WORDS = {
     "enabled": ("启用", "On"),
     "save": ("保存", "Save"),
     "saved": ("已保存", "Saved"),
-    "number": ("督办单编号", "督办单 number"),
+    "number": ("督办单编号", "Notice number"),
     "case": ("案件", "Case"),
     "unit": ("责任单位", "Unit"),
     "deadline": ("处置时限", "Deadline"),
     "targets": ("督办对象", "Sent to"),
     "at": ("督办时间", "At"),
-    "none": ("暂无督办", "No 督办 yet"),
-    "sheet": ("督办单", "督办单 (supervision notice)"),
+    "none": ("暂无督办", "Nothing escalated yet"),
+    "sheet": ("督办单", "Supervision notice"),
     "sheet_body": (
         "该案件已超过处置时限, 请责任单位领导督促办理, 并于收到本单后尽快反馈办理结果。",
         "This case is past its deadline: the unit's leaders are asked to see it handled and "
@@ -73,6 +73,7 @@ WORDS = {
     "app_open_app": ("手机处置", "Phone app"),
 }
 add_words("sup_", WORDS)
+add_words("job_", {"supervision-escalate": ("督办升级", "Escalate late cases")})
 
 
 def _words(request: Request) -> dict[str, str]:

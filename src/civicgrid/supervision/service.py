@@ -28,8 +28,8 @@ MAX_AFTER_HOURS = 2000.0
 # Which role is told, and where, at each step.
 STEP_NAMES = {
     "remind": ("黄灯提醒处置人员", "Yellow light: remind the handlers"),
-    "unit_leader": ("红灯督办单位领导", "Red light: 督办 to the unit's leaders"),
-    "district_leader": ("红灯超时督办区领导", "Red for long: 督办 to the district's leaders"),
+    "unit_leader": ("红灯督办单位领导", "Red light: escalate to the unit's leaders"),
+    "district_leader": ("红灯超时督办区领导", "Red for long: escalate to the district's leaders"),
 }
 
 
