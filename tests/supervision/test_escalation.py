@@ -112,3 +112,18 @@ def test_an_administrator_edits_the_rule_table(client, session):
 
 def test_the_escalation_is_a_job_of_the_one_scheduler():
     assert any(j.name == "supervision-escalate" for j in scheduler.jobs())
+
+
+def test_a_rule_table_without_rows_holds_the_defaults(session):
+    from sqlalchemy import delete
+
+    from civicgrid.supervision.models import EscalationRule
+
+    session.execute(delete(EscalationRule))
+    assert [(r.step, r.light, r.after_hours) for r in service.rules(session)] == [
+        (step, light, hours) for step, light, hours in service.DEFAULT_RULES
+    ]
+    rule = service.update_rule(
+        session, "remind", light=None, after_hours=2, enabled=None, by="boss"
+    )
+    assert rule.id is not None and rule.after_hours == 2

@@ -43,8 +43,22 @@ class SheetNotFound(NotFound):
         super().__init__(f"督办单 {number} 不存在", f"no 督办单 numbered {number}")
 
 
+# The issue's three steps; the district's leaders after 8 working hours (one working day) of
+# red. The migration writes them; a database made otherwise (create_all) gets them on first use.
+DEFAULT_RULES = (
+    ("remind", "yellow", 0.0),
+    ("unit_leader", "red", 0.0),
+    ("district_leader", "red", 8.0),
+)
+
+
 def rules(session: Session) -> list[EscalationRule]:
-    return queries.rules(session)
+    """The rule table (STEPS' order); a step missing from it is taken as its default."""
+    found = {r.step: r for r in queries.rules(session)}
+    return [
+        found.get(step) or EscalationRule(step=step, light=light, after_hours=hours, enabled=True)
+        for step, light, hours in DEFAULT_RULES
+    ]
 
 
 def update_rule(
@@ -57,9 +71,11 @@ def update_rule(
     by: str,
 ) -> EscalationRule:
     """Change one rule (audited); BadRequest naming the field when a value is out of range."""
-    rule = next((r for r in queries.rules(session) if r.step == step), None)
+    rule = next((r for r in rules(session) if r.step == step), None)
     if rule is None:
         raise RuleNotFound(step)
+    if rule.id is None:
+        session.add(rule)
     if light is not None:
         if light not in LIGHTS:
             raise BadRequest("light 须为 yellow 或 red", "light must be yellow or red")
@@ -128,7 +144,7 @@ def _note(step: str, number: str | None, targets: list[str]) -> str:
 def escalate(session: Session, settings: Settings, now: dt.datetime | None = None) -> dict:
     """Take every due step on every late case; how many of each step were taken."""
     now = now or utcnow()
-    active = [r for r in queries.rules(session) if r.enabled]
+    active = [r for r in rules(session) if r.enabled]
     counts = dict.fromkeys(STEPS, 0)
     if not active:
         return counts
