@@ -111,7 +111,14 @@ def test_offline_take_and_done_with_a_photo_reach_the_server_once(
         # the app sends its outbox by itself once the server answers again
         expect(page.locator("#outbox")).to_have_text("", timeout=20000)
         expect(page.locator("#status")).to_contain_text("在线")
-        page.wait_for_timeout(500)
+        # sign-out forgets the app's caches and its outbox
+        page.get_by_role("button", name="退出").click()
+        page.wait_for_url(f"{base}/")
+        left = page.evaluate(
+            """async () => ({caches: (await caches.keys()).filter(k => k.startsWith('cg-handler')),
+                dbs: (await indexedDB.databases()).map(d => d.name)})"""
+        )
+        assert left == {"caches": [], "dbs": []}, left
         # the page is closed before the server goes: its live stream would keep it waiting
         context.close()
 

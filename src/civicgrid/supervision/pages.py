@@ -64,6 +64,8 @@ WORDS = {
     "app_done": ("处置反馈", "Report it done"),
     "app_note": ("说明", "Note"),
     "app_photos": ("处置后照片", "Photos after"),
+    "app_comment": ("备注", "Note on the case"),
+    "app_comment_send": ("添加备注", "Add the note"),
     "app_queued": ("已保存, 待发送", "Saved, waiting to send"),
     "app_sent": ("已发送", "Sent"),
     "app_new": ("新案件", "New case"),

@@ -150,7 +150,7 @@
     var refused = items.filter(function (i) { return i.refused; });
     if (refused.length) {
       view.appendChild(cgEl("div", {"class": "card"}, refused.map(function (i) {
-        return cgEl("p", {"class": "error"}, [i.code + " " + (W["app_" + (i.action === "take" ? "take" : "done")]) + ": " + W.app_refused + " — " + i.refused]);
+        return cgEl("p", {"class": "error"}, [i.code + " " + (W[{take: "app_take", report_done: "app_done"}[i.action] || "app_comment"]) + ": " + W.app_refused + " — " + i.refused]);
       })));
     }
   }
@@ -195,6 +195,19 @@
       });
       card.appendChild(form);
     }
+    // 备注: a note on the case in any state (a comment), queued like every action
+    var noteForm = cgEl("form", {id: "comment"}, [
+      cgEl("label", {"for": "comment-note"}, [W.app_comment]),
+      cgEl("textarea", {id: "comment-note", required: "required"}, []),
+      cgEl("p", {}, [cgEl("button", {type: "submit", "class": "secondary"}, [W.app_comment_send])])
+    ]);
+    noteForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var text = document.getElementById("comment-note").value.trim();
+      if (!text) { return; }
+      enqueue({code: c.code, action: "comment", note: text}).then(function () { msg.textContent = W.app_queued; route(); });
+    });
+    card.appendChild(noteForm);
     card.appendChild(msg);
   }
 
