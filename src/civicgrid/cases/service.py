@@ -352,8 +352,7 @@ def announce(session: Session, case: Case, action: str, **extra) -> None:
     events.queue_change(session, {**change, **places, **extra})
 
 
-def working_time_between(
-    session: Session, settings: Settings, start: dt.datetime, end: dt.datetime
-) -> dt.timedelta:
-    """The working time (the district's calendar and hours) from `start` to `end`."""
-    return WorkCalendar.load(session, settings).working_between(start, end)
+def working_time(session: Session, settings: Settings):
+    """A function of two instants: the working time between them (the district's calendar and
+    hours, loaded once for many calls)."""
+    return WorkCalendar.load(session, settings).working_between

@@ -116,9 +116,7 @@ def _targets(session: Session, step: str, unit_code: str | None, holders: dict) 
     return out
 
 
-def _due(
-    session: Session, settings: Settings, rule: EscalationRule, case, now: dt.datetime
-) -> bool:
+def _due(working, rule: EscalationRule, case, now: dt.datetime) -> bool:
     """Whether the rule's step is due on the case now."""
     if rule.light == "red":
         since = case.deadline
@@ -128,10 +126,12 @@ def _due(
         since = case.warn_at if case.warn_at is not None else case.deadline
         if now <= since:
             return False
-    if rule.after_hours <= 0:
+    wanted = dt.timedelta(hours=rule.after_hours)
+    if not wanted:
         return True
-    worked = case_service.working_time_between(session, settings, since, now)
-    return worked >= dt.timedelta(hours=rule.after_hours)
+    if now - since < wanted:  # working time is never more than the time itself
+        return False
+    return working(since, now) >= wanted
 
 
 def _note(step: str, number: str | None, targets: list[str]) -> str:
@@ -149,6 +149,7 @@ def escalate(session: Session, settings: Settings, now: dt.datetime | None = Non
     if not active:
         return counts
     cases = case_queries.past_warning(session, now=now)
+    working = case_service.working_time(session, settings)
     done = queries.taken(session, [c.id for c in cases])
     holders = {
         "handler": auth_service.holders_by_unit(session, "handler"),
@@ -158,7 +159,7 @@ def escalate(session: Session, settings: Settings, now: dt.datetime | None = Non
         for rule in active:
             if (case.id, rule.step, case.deadline) in done:
                 continue
-            if not _due(session, settings, rule, case, now):
+            if not _due(working, rule, case, now):
                 continue
             light = "red" if now > case.deadline else "yellow"
             targets = _targets(session, rule.step, case.unit_code, holders)
