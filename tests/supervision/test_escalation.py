@@ -110,8 +110,24 @@ def test_an_administrator_edits_the_rule_table(client, session):
     assert [r["enabled"] for r in rules] == [False, True, True]
 
 
-def test_the_escalation_is_a_job_of_the_one_scheduler():
-    assert any(j.name == "supervision-escalate" for j in scheduler.jobs())
+def test_the_escalation_is_a_job_of_the_one_scheduler(client, session):
+    # Given a case past its deadline by two days (its clock set back), committed
+    world(session)
+    login(client, "disp")
+    code = new_case(client)["code"]
+    case, _ = _events(session, code)
+    case.deadline = case.deadline - dt.timedelta(days=60)
+    case.warn_at = case.deadline - dt.timedelta(hours=1)
+    session.commit()
+    # When the scheduler runs the job
+    job = scheduler.get_job("supervision-escalate")
+    assert job is service.ESCALATE_JOB and job.every == dt.timedelta(minutes=5)
+    outcome = scheduler.run_job(job, node="test", force=True)
+    # Then every step was taken, each an urge event on the case
+    assert outcome.ok and outcome.result == "remind 1, unit_leader 1, district_leader 1"
+    session.expire_all()
+    _, events = _events(session, code)
+    assert [e.payload["step"] for e in events if e.action == "urge"] == list(service.STEPS)
 
 
 def test_a_rule_table_without_rows_holds_the_defaults(session):
