@@ -53,6 +53,8 @@ from civicgrid.spotchecks import pages as spotchecks_pages
 from civicgrid.stats import api as stats_api
 from civicgrid.stats import kpi
 from civicgrid.stats import pages as stats_pages
+from civicgrid.supervision import api as supervision_api
+from civicgrid.supervision import pages as supervision_pages
 from civicgrid.vehicles import api as vehicles_api
 from civicgrid.vehicles import pages as vehicles_pages
 from civicgrid.web import i18n, layout
@@ -99,6 +101,7 @@ PAGE_ROUTERS = [
     notices_pages.router,
     worklogs_pages.router,
     spotchecks_pages.router,
+    supervision_pages.router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,
@@ -115,6 +118,7 @@ PRIVATE_ROUTERS = [
     notices_api.router,
     worklogs_api.router,
     spotchecks_api.router,
+    supervision_api.router,
 ]
 
 

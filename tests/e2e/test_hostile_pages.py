@@ -242,6 +242,10 @@ def walk_every_page(walk: Walk, data) -> None:
     expect(page.locator("#history")).to_contain_text(ALL)
     page = walk.visit(leader, f"/worklogs/print?month={month}&unit=239901")
     expect(page.locator("#month-lines")).to_contain_text(ALL)
+    # the handler's phone app (its live stream never lets the network idle) and the 督办 list
+    handler = walk.person("ha", PHONE)
+    walk.visit(handler, "/app/", ready="#cases", idle=False)
+    walk.visit(walk.person("lead"), "/supervision")
 
     admin = walk.person("boss")
     page = walk.visit(admin, "/admin")

@@ -48,6 +48,7 @@ FILLED = {
     "/stats": "#kpis tbody tr",
     "/report": "#cat-choices button",
     "/console/new": "#cat-choices button",
+    "/app/": "#cases",
 }
 SHOT = (
     "/console?queue=all",
@@ -57,6 +58,8 @@ SHOT = (
     "/admin",
     "/track?",
     "/spotchecks",
+    "/supervision",
+    "/app/",
 )
 
 
@@ -276,6 +279,8 @@ def staff_paths(username: str, data: dict) -> list[str]:
         f"/spotchecks/bulletin?period={data['spot_period']}",
         "/spotchecks/draws",
     ]
+    paths += ["/supervision"]  # the 督办 list and rules, or a 403
+    paths += ["/app/"]  # the handler's phone app (its shell, then the cases)
     paths += [f"/console/new?mode={m}" for m in ENTRY.get(username, [])]
     # work logs: one's own day, the handler's log (404 to those not its author or leader), the
     # leader's page (403 to the others) and a month's printable page

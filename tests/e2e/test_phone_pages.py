@@ -30,6 +30,7 @@ WIDE_PAGES = (
     "spotchecks",
     "spotchecks/bulletin?period=2026-11",
     "spotchecks/draws",
+    "supervision",
 )
 
 

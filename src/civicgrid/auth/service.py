@@ -491,3 +491,19 @@ def scope_codes(session: Session, user: User) -> set[str] | None:
     if unit.kind == "district" and user.has_role(*COMMAND_ROLES):
         codes.add(SEES_UNPLACED)
     return codes
+
+
+def holders_by_unit(session: Session, role: str) -> dict[str, list[str]]:
+    """The enabled accounts holding `role`, by the code of their person's unit: unit code →
+    usernames (sorted). A district has few accounts, so the roles (a JSON list) are read here."""
+    rows = session.execute(
+        select(User.username, User.roles, User.disabled, org_queries.OrgUnit.code)
+        .join(User.person)
+        .join(org_queries.OrgUnit, org_queries.OrgUnit.id == org_queries.Person.org_unit_id)
+        .order_by(User.username)
+    )
+    out: dict[str, list[str]] = {}
+    for username, roles, disabled, unit_code in rows:
+        if role in (roles or []) and not disabled:
+            out.setdefault(unit_code, []).append(username)
+    return out

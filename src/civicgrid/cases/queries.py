@@ -833,3 +833,20 @@ def existing_codes(session: Session, codes: Collection[str]) -> set[str]:
     if not codes:
         return set()
     return set(session.scalars(select(Case.code).where(Case.code.in_(list(codes)))))
+
+
+def past_warning(session: Session, *, now: dt.datetime, limit: int = 5000) -> list[Case]:
+    """The cases whose clock runs (workflow.TICKING_STATES) and that are yellow or red at
+    `now` (past their warning time or their deadline), oldest deadline first: the 督办
+    (supervision) job's candidates."""
+    query = (
+        select(Case)
+        .where(
+            Case.state.in_(workflow.TICKING_STATES),
+            Case.deadline.is_not(None),
+            or_(Case.deadline < now, and_(Case.warn_at.is_not(None), Case.warn_at < now)),
+        )
+        .order_by(Case.deadline, Case.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

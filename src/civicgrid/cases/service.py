@@ -350,3 +350,9 @@ def announce(session: Session, case: Case, action: str, **extra) -> None:
         "unit": case.unit_code,
     }
     events.queue_change(session, {**change, **places, **extra})
+
+
+def working_time(session: Session, settings: Settings):
+    """A function of two instants: the working time between them (the district's calendar and
+    hours, loaded once for many calls)."""
+    return WorkCalendar.load(session, settings).working_between

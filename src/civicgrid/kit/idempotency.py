@@ -65,6 +65,9 @@ class KeyReused(Invalid):
 
 
 class KeyInFlight(Conflict):
+    # told apart from a refusal: the client sends the same request again shortly
+    error = "key_in_flight"
+
     def __init__(self) -> None:
         super().__init__(
             f"同一 {HEADER} 的请求正在处理, 请稍后重发以取得其结果",

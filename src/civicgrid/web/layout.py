@@ -31,6 +31,8 @@ NAV: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("/notices/desk", "notices", None),
     ("/worklogs", "worklogs", None),
     ("/spotchecks", "spotchecks", ("supervisor", "dispatcher", "admin", "leader")),
+    ("/supervision", "sup_title", ("leader", "dispatcher", "admin")),
+    ("/app/", "sup_app", ("handler",)),
     ("/admin", "admin", ("admin",)),
 )
 

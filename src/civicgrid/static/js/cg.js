@@ -83,3 +83,31 @@
     b.addEventListener("click", function () { window.print(); });
   });
 })();
+
+// The handler app's offline data (its service worker's caches and its IndexedDB: the cases seen
+// and the outbox) is forgotten on sign-out, from the app or from any page's sign-out button.
+(function () {
+  window.cgForget = function () {
+    var work = [];
+    if (window.caches) {
+      work.push(caches.keys().then(function (keys) {
+        return Promise.all(keys.filter(function (k) { return k.indexOf("cg-handler") === 0; })
+          .map(function (k) { return caches.delete(k); }));
+      }));
+    }
+    if (window.indexedDB) {
+      work.push(new Promise(function (resolve) {
+        var req = indexedDB.deleteDatabase("cg-handler");
+        req.onsuccess = req.onerror = req.onblocked = function () { resolve(); };
+      }));
+    }
+    return Promise.all(work).catch(function () {});
+  };
+  Array.prototype.forEach.call(document.querySelectorAll("form[action='/console/logout']"), function (f) {
+    f.addEventListener("submit", function (e) {
+      if (f.dataset.forgotten) { return; }
+      e.preventDefault();
+      window.cgForget().then(function () { f.dataset.forgotten = "1"; f.submit(); });
+    });
+  });
+})();

@@ -1,0 +1,50 @@
+"""The supervision API: the rule table (administrators change it) and the urge list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+
+from civicgrid.auth.deps import CurrentUser, require_roles
+from civicgrid.kit.http import DbSession
+from civicgrid.supervision import service, views
+from civicgrid.supervision.schemas import RuleIn, RuleList, RuleRead, UrgeList
+
+router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
+
+LEADERS = ("leader", "dispatcher", "admin")
+
+
+@router.get("/rules", response_model=RuleList)
+def rules(session: DbSession, _user: CurrentUser) -> dict:
+    """The escalation rule table (督办规则)."""
+    return {"rules": [views.rule_view(r) for r in service.rules(session)]}
+
+
+@router.put(
+    "/rules/{step}", response_model=RuleRead, dependencies=[Depends(require_roles("admin"))]
+)
+def update_rule(
+    step: Annotated[str, Path(max_length=20, description="remind | unit_leader | district_leader")],
+    body: RuleIn,
+    session: DbSession,
+    user: CurrentUser,
+) -> dict:
+    """Change one rule: its light, its working hours after the light, on or off (404: no such
+    step)."""
+    rule = service.update_rule(
+        session,
+        step,
+        light=body.light,
+        after_hours=body.after_hours,
+        enabled=body.enabled,
+        by=user.username,
+    )
+    return views.rule_view(rule)
+
+
+@router.get("/urges", response_model=UrgeList, dependencies=[Depends(require_roles(*LEADERS))])
+def urges(session: DbSession, user: CurrentUser) -> dict:
+    """The latest 督办 of the units the user may see, newest first (督办列表)."""
+    return {"urges": [views.urge_view(e) for e in service.urge_list(session, user)]}

@@ -1,0 +1,44 @@
+"""The supervision API's shapes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from civicgrid.supervision.service import MAX_AFTER_HOURS
+
+
+class RuleRead(BaseModel):
+    step: str = Field(description="remind | unit_leader | district_leader")
+    light: str = Field(description="yellow | red")
+    after_hours: float = Field(description="working hours after the light came on")
+    enabled: bool
+    updated_at: str | None = None
+    updated_by: str | None = None
+
+
+class RuleIn(BaseModel):
+    light: Literal["yellow", "red"] | None = None
+    after_hours: float | None = Field(default=None, ge=0, le=MAX_AFTER_HOURS)
+    enabled: bool | None = None
+
+
+class RuleList(BaseModel):
+    rules: list[RuleRead]
+
+
+class UrgeRead(BaseModel):
+    number: str | None = Field(description="the 督办单's number (none for a reminder)")
+    case_code: str
+    unit_code: str | None
+    step: str
+    light: str
+    deadline: str
+    targets: list[str]
+    note: str
+    at: str
+
+
+class UrgeList(BaseModel):
+    urges: list[UrgeRead]
