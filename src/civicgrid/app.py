@@ -33,6 +33,8 @@ from civicgrid.command import pages as command_pages
 from civicgrid.config import Settings, get_settings
 from civicgrid.geo import api as geo_api
 from civicgrid.geo.index import index as geo_index
+from civicgrid.hotline import api as hotline_api
+from civicgrid.hotline import pages as hotline_pages
 from civicgrid.kit import headers, observability, scheduler
 from civicgrid.kit.db import session_scope
 from civicgrid.kit.errors import ERROR_RESPONSES, AppError, install_handlers, refusal
@@ -66,6 +68,8 @@ PUBLIC_ROUTERS = [
     cases_api.board_router,
     # devices: an OsmAnd id or a device token, no sign-in
     vehicles_api.gps_router,
+    # the 12345 platform's webhooks: HMAC-signed, no sign-in
+    hotline_api.public_router,
 ]
 # The names the domains keep in both languages, as the pages' words (web imports no domain).
 i18n.add_words("action_", workflow.ACTION_NAMES)
@@ -83,6 +87,7 @@ PAGE_ROUTERS = [
     command_pages.router,
     ops_pages.router,
     vehicles_pages.router,
+    hotline_pages.router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,
@@ -96,6 +101,7 @@ PRIVATE_ROUTERS = [
     command_api.router,
     ops_api.router,
     vehicles_api.router,
+    hotline_api.router,
 ]
 
 
