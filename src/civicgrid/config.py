@@ -163,7 +163,7 @@ class Settings(BaseSettings):
     coverage_idle_min_s: float = Field(default=1800.0, gt=0)
     coverage_missed_category: str = Field(default="06042", pattern=r"^\d{4,8}$")
     # The city's 12345 platform (hotline/): the shared secret of both directions' HMAC signatures
-    # (the webhook refuses every order while it is empty), how old a signed request may be,
+    # (while it is empty the webhook refuses every order with 401), how old a signed request may be,
     # where status goes (empty: the outbox keeps it), the pull API of platforms that have no
     # webhook (empty: no polling), and the field mapping file (empty: the generic JSON one).
     hotline_secret: str = ""

@@ -14,7 +14,15 @@ from tests.e2e.test_browser import (
 )
 from tests.factories import POINT_A
 
-WIDE_PAGES = ("console", "directory", "stats", "stats/assessment/2026-11", "admin", "board")
+WIDE_PAGES = (
+    "console",
+    "directory",
+    "stats",
+    "stats/assessment/2026-11",
+    "admin",
+    "admin/hotline",
+    "board",
+)
 
 
 def report(site_url: str, address: str = "通天街 1 号") -> None:

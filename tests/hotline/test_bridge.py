@@ -171,7 +171,7 @@ def test_bad_signatures_replays_stale_requests_and_unknown_categories_are_refuse
 def test_without_a_secret_the_webhook_refuses_everything(client, session):
     world(session)
     r = post_signed(client, "/api/v1/hotline/orders", an_order(), secret="")
-    assert r.status_code == 503
+    assert r.status_code == 401 and r.json()["error"] == "not_configured"
 
 
 def _dispatch(session, code):
@@ -407,3 +407,29 @@ def test_poll_and_send_are_off_without_their_urls(session):
             {},
             client=httpx.Client(timeout=0.5),
         )
+
+
+def test_a_new_order_is_told_to_whoever_wants_it(client, session, platform):
+    from civicgrid.kit import notify
+
+    world(session)
+    login(client, "disp")
+    r = client.put(
+        "/api/v1/hotline/preferences/me",
+        json={"sms": "13900000001", "events": ["hotline_order"], "quiet_start": "22:00"},
+    )
+    assert r.status_code == 200, r.text
+    assert client.get("/api/v1/hotline/preferences/me").json()["events"] == ["hotline_order"]
+    bad = client.put("/api/v1/hotline/preferences/me", json={"quiet_end": "25:00"})
+    assert bad.status_code == 422
+    unknown = client.put("/api/v1/hotline/preferences/me", json={"events": ["nope"]})
+    assert unknown.status_code == 422
+    client.cookies.clear()
+    log = notify.log_provider("sms")
+    log.sent.clear()
+    assert post_signed(client, "/api/v1/hotline/orders", an_order(no="N1")).status_code == 201
+    [told] = log.sent
+    assert told.to == "13900000001" and "N1" in told.body
+    # a refused order tells nobody
+    post_signed(client, "/api/v1/hotline/orders", an_order(no="N2", category="ZZ"))
+    assert len(log.sent) == 1

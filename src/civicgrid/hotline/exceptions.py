@@ -1,4 +1,4 @@
-from civicgrid.kit.errors import AppError, BadRequest, Conflict, NotFound, Unauthorized
+from civicgrid.kit.errors import BadRequest, Conflict, NotFound, Unauthorized
 
 
 class BadOrder(BadRequest):
@@ -12,8 +12,10 @@ class BadSignature(Unauthorized):
     pass
 
 
-class NotConfigured(AppError):
-    status_code = 503
+class NotConfigured(Unauthorized):
+    """No shared secret is set: no request can prove it is the platform's (401, not 5xx: the
+    server works, the link is not set up)."""
+
     error = "not_configured"
 
     def __init__(self):
