@@ -386,6 +386,14 @@ WORDS: dict[str, tuple[str, str]] = {
         "定位数据按日分区, 超过保留期的日期删除",
         "GPS fixes: day partitions made ahead, days past retention dropped",
     ),
+    "job_hotline-outbox": (
+        "向12345平台回传工单状态 (重试、死信)",
+        "Send the 12345 platform its orders' statuses (retries, dead letters)",
+    ),
+    "job_hotline-poll": (
+        "从12345平台拉取新工单 (平台提供拉取接口时)",
+        "Pull new work orders from the 12345 platform (when it offers a pull API)",
+    ),
     "job_idempotency-prune": (
         "删除超过 24 小时的幂等键",
         "Forget idempotency keys older than a day",
