@@ -259,6 +259,9 @@ def walk_every_page(walk: Walk, data) -> None:
     page.wait_for_load_state("networkidle")
     expect(page.locator("main")).to_contain_text(attack(2)[:16])  # the error, the message
     walk.check(page)
+    page.get_by_role("button", name="重发", exact=True).click()  # resend the dead letter
+    expect(page.locator(".msg.ok")).to_be_visible()
+    walk.check(page)
 
 
 def test_hostile_text_is_shown_as_text_on_every_page(hostile_site, browser):
