@@ -433,3 +433,35 @@ def test_a_new_order_is_told_to_whoever_wants_it(client, session, platform):
     # a refused order tells nobody
     post_signed(client, "/api/v1/hotline/orders", an_order(no="N2", category="ZZ"))
     assert len(log.sent) == 1
+
+
+def test_a_plain_reject_past_the_window_is_dead_at_once_and_an_admin_is_told(
+    client, session, platform
+):
+    from civicgrid.kit import notify
+
+    world(session)
+    settings = get_settings()
+    service.set_preference(session, "boss", wecom="ROBOTKEY", events=["outbox_dead"])
+    old = (utcnow() - dt.timedelta(days=20)).isoformat()
+    code = post_signed(client, "/api/v1/hotline/orders", an_order(receivedAt=old)).json()[
+        "case_code"
+    ]
+    case = cases_service.get_case(session, code)
+    cases_service.transition(
+        session, settings, case, "reject", actor=Actor("disp", "dispatcher"), note="重复"
+    )
+    session.commit()
+    [returned] = _outbox(session)
+    assert returned.state == "dead" and "window" in returned.last_error
+    assert service.send_due(session, settings) == {"sent": 0, "retry": 0, "dead": 0}
+    # a message that dies in the sender is told to whoever asked (WeChat Work: the log here)
+    log = notify.log_provider("wecom")
+    log.sent.clear()
+    service.resend(session, returned.id)
+    session.commit()
+    Platform.plan = ["refuse"] * 3
+    for n in range(3):
+        service.send_due(session, settings, now=utcnow() + dt.timedelta(hours=n))
+    assert [m.to for m in log.sent] == ["ROBOTKEY"] and "returned" in log.sent[0].body
+    assert returned.order_no in log.sent[0].body
