@@ -221,6 +221,8 @@ def test_a_populated_database_of_an_earlier_release_upgrades_to_head(
             for reflected in old.sorted_tables:
                 if reflected.name == "alembic_version":
                     continue
+                if reflected.name not in db.Base.metadata.tables:
+                    continue  # a partition (vehicle_fixes_default): its parent's rows go there
                 table = _at(reflected.name, [c.name for c in reflected.columns])
                 then[table.name] = table
                 rows = [dict(r._mapping) for r in _rows_of(source, table)]

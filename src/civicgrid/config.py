@@ -172,6 +172,11 @@ class Settings(BaseSettings):
     hotline_poll_url: str = ""
     hotline_poll_seconds: int = Field(default=60, ge=5, le=86400)
     hotline_mapping_path: str = ""
+    # An order's attachments (URLs) are fetched as the case's report photos from these hosts
+    # only (comma-separated, `*.example.org` for subdomains; empty: kept as URLs, not fetched);
+    # private addresses only when hotline_attachment_private (a platform on the closed network).
+    hotline_attachment_hosts: str = ""
+    hotline_attachment_private: bool = False
     # The outbox's sender: each message is tried up to max_attempts times, waiting
     # backoff * 2^(n-1) seconds (at most backoff_max) after the n-th failure, then dead-lettered.
     hotline_outbox_seconds: int = Field(default=30, ge=1, le=3600)

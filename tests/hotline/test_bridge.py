@@ -51,6 +51,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
+        if self.path.startswith("/files/"):
+            data = jpeg() if self.path.endswith(".jpg") else b"%PDF-1.4 not a photo"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         self._answer(200, {"orders": Platform.orders})
 
     def do_POST(self):
@@ -465,3 +472,27 @@ def test_a_plain_reject_past_the_window_is_dead_at_once_and_an_admin_is_told(
         service.send_due(session, settings, now=utcnow() + dt.timedelta(hours=n))
     assert [m.to for m in log.sent] == ["ROBOTKEY"] and "returned" in log.sent[0].body
     assert returned.order_no in log.sent[0].body
+
+
+def test_attachments_from_allowed_hosts_become_the_cases_photos(
+    client, session, platform, monkeypatch
+):
+    from civicgrid.media import service as media_service
+
+    world(session)
+    monkeypatch.setenv("CIVICGRID_HOTLINE_ATTACHMENT_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("CIVICGRID_HOTLINE_ATTACHMENT_PRIVATE", "true")
+    get_settings.cache_clear()
+    files = [
+        f"{platform}/files/photo.jpg",
+        f"{platform}/files/letter.pdf",
+        "http://x.invalid/a.jpg",
+    ]
+    r = post_signed(client, "/api/v1/hotline/orders", an_order(attachments=files))
+    code = r.json()["case_code"]
+    assert service.fetch_attachments(session, get_settings()) == {"stored": 1, "refused": 2}
+    assert service.fetch_attachments(session, get_settings()) == {"stored": 0, "refused": 0}
+    case = cases_service.get_case(session, code)
+    assert [p.stage for p in media_service.photos_of(session, case.id)] == ["report"]
+    order = service.queries.order_by_no(session, "HX2026113000001")
+    assert [a["state"] for a in order.attachments] == ["stored", "refused", "refused"]

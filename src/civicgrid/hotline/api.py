@@ -24,7 +24,7 @@ from civicgrid.hotline.schemas import (
 from civicgrid.kit.http import AppSettings, DbSession, RowId
 
 # the periodic jobs register when imported (the app imports this module)
-JOBS = (service.POLL_JOB, service.OUTBOX_JOB)
+JOBS = (service.POLL_JOB, service.OUTBOX_JOB, service.ATTACHMENTS_JOB)
 MAX_BODY = 256 * 1024
 public_router = APIRouter(prefix="/api/v1/hotline", tags=["hotline"])
 router = APIRouter(prefix="/api/v1/hotline", tags=["hotline"])

@@ -24,7 +24,9 @@ class HotlineOrder(Base):
     # when the platform received the call, and the platform's own deadline (ours is the case's)
     received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     platform_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # [{"url", "state": pending | stored | refused | kept, "reason"}]; kept: not fetched
     attachments: Mapped[list] = mapped_column(default=list)
+    attachments_pending: Mapped[bool] = mapped_column(default=False, index=True)
     via: Mapped[str] = mapped_column(String(10))  # webhook, poll
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     satisfaction: Mapped[int | None]

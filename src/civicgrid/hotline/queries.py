@@ -64,3 +64,14 @@ def due_ids(session: Session, now: dt.datetime, limit: int = 200) -> list[int]:
 
 def preferences(session: Session) -> list[NotifyPreference]:
     return list(session.scalars(select(NotifyPreference).order_by(NotifyPreference.username)))
+
+
+def orders_with_pending_attachments(session: Session, limit: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(HotlineOrder.id)
+            .where(HotlineOrder.attachments_pending.is_(True))
+            .order_by(HotlineOrder.id)
+            .limit(limit)
+        )
+    )

@@ -45,8 +45,9 @@ from civicgrid.hotline.exceptions import (
     ReturnWindowClosed,
 )
 from civicgrid.hotline.models import HotlineNonce, HotlineOrder, HotlineOutbox, NotifyPreference
-from civicgrid.kit import events, notify, scheduler
+from civicgrid.kit import events, fetch, notify, scheduler
 from civicgrid.kit.db import utcnow
+from civicgrid.kit.errors import AppError
 from civicgrid.kit.timefmt import local_zone
 from civicgrid.media import service as media_service
 
@@ -148,6 +149,7 @@ def receive_order(
             f"unknown category {order.platform_category}; add it to the mapping",
         )
     has_place = order.lon is not None and order.lat is not None
+    fetching = bool(attachment_hosts(settings))
     try:
         with session.begin_nested():
             prepared = citizen_service.prepare(
@@ -183,7 +185,11 @@ def receive_order(
                 platform_category=order.platform_category,
                 received_at=order.received_at,
                 platform_deadline=order.deadline,
-                attachments=order.attachments,
+                attachments=[
+                    {"url": url, "state": "pending" if fetching else "kept"}
+                    for url in order.attachments
+                ],
+                attachments_pending=fetching and bool(order.attachments),
                 via=via,
             )
             session.add(row)
@@ -292,6 +298,72 @@ POLL_JOB = scheduler.register(
         dt.timedelta(seconds=get_settings().hotline_poll_seconds),
         _poll_job,
         description="pull new work orders from the 12345 platform (when it has a pull API)",
+    )
+)
+
+
+# --- attachments --------------------------------------------------------------------------------
+
+
+def attachment_hosts(settings: Settings) -> tuple[str, ...]:
+    return tuple(
+        h.strip().lower() for h in settings.hotline_attachment_hosts.split(",") if h.strip()
+    )
+
+
+def fetch_attachments(session: Session, settings: Settings, *, limit: int = 20) -> dict:
+    """Fetch the pending attachments of orders (allowed hosts only, kit.fetch's guarded fetch)
+    and add the photos among them to their cases as report photos; what is not a photo, or not
+    fetched, is marked refused with the reason (the URL stays on the order). Commits after
+    each order, so that no lock is held while a file is fetched."""
+    policy = fetch.FetchPolicy(
+        hosts=attachment_hosts(settings),
+        allow_private=settings.hotline_attachment_private,
+        max_bytes=settings.photo_max_bytes,
+        timeout=settings.hotline_timeout_seconds,
+    )
+    ids = queries.orders_with_pending_attachments(session, limit)
+    session.commit()
+    stored = refused = 0
+    for order_id in ids:
+        order = session.get(HotlineOrder, order_id)
+        items, case_id = [dict(a) for a in order.attachments], order.case_id
+        session.commit()
+        images = []
+        for n, item in enumerate(items):
+            if item.get("state") != "pending":
+                continue
+            try:
+                data = fetch.fetch(item["url"], policy)
+                [checked] = media_service.check_images([(f"attachment-{n}", data)], settings)
+                images.append(media_service.store(settings, checked))
+                item["state"] = "stored"
+                stored += 1
+            except (fetch.FetchRefused, AppError) as exc:
+                item["state"], item["reason"] = "refused", str(exc)[:300]
+                refused += 1
+        order = session.get(HotlineOrder, order_id)
+        media_service.insert_stored(
+            session,
+            [{**i.row(), "case_id": case_id, "event_id": None, "stage": "report"} for i in images],
+        )
+        order.attachments, order.attachments_pending = items, False
+        session.commit()
+    return {"stored": stored, "refused": refused}
+
+
+def _attachments_job(session: Session, settings: Settings) -> dict:
+    if not attachment_hosts(settings):
+        return {"off": "no CIVICGRID_HOTLINE_ATTACHMENT_HOSTS"}
+    return fetch_attachments(session, settings)
+
+
+ATTACHMENTS_JOB = scheduler.register(
+    scheduler.Job(
+        "hotline-attachments",
+        dt.timedelta(minutes=1),
+        _attachments_job,
+        description="fetch the 12345 orders' attachments as their cases' photos",
     )
 )
 

@@ -386,6 +386,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "定位数据按日分区, 超过保留期的日期删除",
         "GPS fixes: day partitions made ahead, days past retention dropped",
     ),
+    "job_hotline-attachments": (
+        "下载12345工单附件作为案件照片",
+        "Fetch the 12345 orders' attachments as their cases' photos",
+    ),
     "job_hotline-outbox": (
         "向12345平台回传工单状态 (重试、死信)",
         "Send the 12345 platform its orders' statuses (retries, dead letters)",

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("received_at", UTC, nullable=True),
         sa.Column("platform_deadline", UTC, nullable=True),
         sa.Column("attachments", sa.JSON(), nullable=False),
+        sa.Column("attachments_pending", sa.Boolean(), nullable=False),
         sa.Column("via", sa.String(length=10), nullable=False),
         sa.Column("created_at", UTC, nullable=False),
         sa.Column("satisfaction", sa.Integer(), nullable=True),
@@ -46,6 +47,12 @@ def upgrade() -> None:
     )
     op.create_index(
         op.f("ix_hotline_orders_case_code"), "hotline_orders", ["case_code"], unique=False
+    )
+    op.create_index(
+        op.f("ix_hotline_orders_attachments_pending"),
+        "hotline_orders",
+        ["attachments_pending"],
+        unique=False,
     )
     op.create_table(
         "hotline_nonces",
@@ -99,5 +106,6 @@ def downgrade() -> None:
     op.drop_table("hotline_outbox")
     op.drop_index(op.f("ix_hotline_nonces_seen_at"), table_name="hotline_nonces")
     op.drop_table("hotline_nonces")
+    op.drop_index(op.f("ix_hotline_orders_attachments_pending"), table_name="hotline_orders")
     op.drop_index(op.f("ix_hotline_orders_case_code"), table_name="hotline_orders")
     op.drop_table("hotline_orders")
