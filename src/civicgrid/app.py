@@ -33,6 +33,8 @@ from civicgrid.command import pages as command_pages
 from civicgrid.config import Settings, get_settings
 from civicgrid.geo import api as geo_api
 from civicgrid.geo.index import index as geo_index
+from civicgrid.hotline import api as hotline_api
+from civicgrid.hotline import pages as hotline_pages
 from civicgrid.kit import headers, observability, scheduler
 from civicgrid.kit.db import session_scope
 from civicgrid.kit.errors import ERROR_RESPONSES, AppError, install_handlers, refusal
@@ -78,6 +80,8 @@ PUBLIC_ROUTERS = [
     vehicles_api.gps_router,
     # the published draws: commitments, and seeds after their period
     spotchecks_api.public_router,
+    # the 12345 platform's webhooks: HMAC-signed, no sign-in
+    hotline_api.public_router,
 ]
 # The names the domains keep in both languages, as the pages' words (web imports no domain).
 i18n.add_words("action_", workflow.ACTION_NAMES)
@@ -102,6 +106,7 @@ PAGE_ROUTERS = [
     worklogs_pages.router,
     spotchecks_pages.router,
     supervision_pages.router,
+    hotline_pages.router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,
@@ -119,6 +124,7 @@ PRIVATE_ROUTERS = [
     worklogs_api.router,
     spotchecks_api.router,
     supervision_api.router,
+    hotline_api.router,
 ]
 
 

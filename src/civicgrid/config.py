@@ -179,6 +179,39 @@ class Settings(BaseSettings):
         default_factory=lambda: {"inner": 5.0, "outer": 8.0, "sidewalk": 20.0, "default": 10.0}
     )
     spotcheck_assessment_weight: float = Field(default=0.0, ge=0, le=1)
+    # The city's 12345 platform (hotline/): the shared secret of both directions' HMAC signatures
+    # (while it is empty the webhook refuses every order with 401), how old a signed request may be,
+    # where status goes (empty: the outbox keeps it), the pull API of platforms that have no
+    # webhook (empty: no polling), and the field mapping file (empty: the generic JSON one).
+    hotline_secret: str = ""
+    hotline_signature_window_seconds: int = Field(default=300, ge=10, le=3600)
+    hotline_status_url: str = ""
+    hotline_poll_url: str = ""
+    hotline_poll_seconds: int = Field(default=60, ge=5, le=86400)
+    hotline_mapping_path: str = ""
+    # An order's attachments (URLs) are fetched as the case's report photos from these hosts
+    # only (comma-separated, `*.example.org` for subdomains; empty: kept as URLs, not fetched);
+    # private addresses only when hotline_attachment_private (a platform on the closed network).
+    hotline_attachment_hosts: str = ""
+    hotline_attachment_private: bool = False
+    # The outbox's sender: each message is tried up to max_attempts times, waiting
+    # backoff * 2^(n-1) seconds (at most backoff_max) after the n-th failure, then dead-lettered.
+    hotline_outbox_seconds: int = Field(default=30, ge=1, le=3600)
+    hotline_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    hotline_max_attempts: int = Field(default=8, ge=1, le=100)
+    hotline_backoff_seconds: float = Field(default=30.0, ge=0, le=86400)
+    hotline_backoff_max_seconds: float = Field(default=3600.0, ge=0, le=7 * 86400)
+    # Notifications (kit/notify.py): each channel writes to the log until its gateway is set.
+    notify_sms_url: str = ""
+    notify_sms_sign: str = ""
+    notify_wecom_url: str = ""
+    notify_smtp_host: str = ""
+    notify_smtp_port: int = Field(default=25, ge=1, le=65535)
+    notify_smtp_sender: str = "civicgrid@localhost"
+    notify_smtp_user: str = ""
+    notify_smtp_password: str = ""
+    notify_smtp_starttls: bool = False
+    notify_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

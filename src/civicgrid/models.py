@@ -5,6 +5,7 @@ from civicgrid.cases import models as cases_models  # noqa: F401
 from civicgrid.categories import models as categories_models  # noqa: F401
 from civicgrid.citizen import models as citizen_models  # noqa: F401
 from civicgrid.geo import models as geo_models  # noqa: F401
+from civicgrid.hotline import models as hotline_models  # noqa: F401
 from civicgrid.kit import audit, idempotency, scheduler  # noqa: F401 - the machinery's tables
 from civicgrid.kit.db import Base
 from civicgrid.media import models as media_models  # noqa: F401

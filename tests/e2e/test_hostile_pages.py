@@ -44,6 +44,23 @@ document.addEventListener("securitypolicyviolation", function (e) {
 """
 
 
+def hostile_outbox(session) -> None:
+    """A dead letter whose every text is an attack (a platform's order number and answer)."""
+    from civicgrid.hotline.models import HotlineOutbox
+
+    session.add(
+        HotlineOutbox(
+            order_no=attack(0)[:64],
+            case_code=attack(1)[:40],
+            status="accepted",
+            state="dead",
+            attempts=8,
+            body={"orderNo": attack(0), "reason": attack(1)},
+            last_error=attack(2),
+        )
+    )
+
+
 @contextmanager
 def serve_hostile(committed, tmp_path, monkeypatch) -> Iterator[tuple[str, object]]:
     monkeypatch.setenv("CIVICGRID_MEDIA_DIR", str(tmp_path / "media"))
@@ -51,6 +68,7 @@ def serve_hostile(committed, tmp_path, monkeypatch) -> Iterator[tuple[str, objec
     try:
         with committed() as session:
             data = hostile_world(session)
+            hostile_outbox(session)
             session.commit()
         with live_server() as base:
             yield base, data
@@ -264,6 +282,15 @@ def walk_every_page(walk: Walk, data) -> None:
     walk.visit(admin, "/notices/new")
     page = walk.visit(admin, "/admin/people/ha")
     expect(page.locator("#e-name")).to_have_value(data.people["ha"])
+    page = walk.visit(admin, "/admin/hotline")
+    expect(page.locator("#dead")).to_contain_text(attack(0)[:16])  # the order number
+    page.locator("#dead a").first.click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("main")).to_contain_text(attack(2)[:16])  # the error, the message
+    walk.check(page)
+    page.get_by_role("button", name="重发", exact=True).click()  # resend the dead letter
+    expect(page.locator(".msg.ok")).to_be_visible()
+    walk.check(page)
 
     # spot checks: the inspector's day on a phone (a map of the roads), both checks, the
     # bulletin naming the roads and the contractor, the published draws

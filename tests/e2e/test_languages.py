@@ -266,6 +266,7 @@ def staff_paths(username: str, data: dict) -> list[str]:
     paths += ["/admin"]  # the admin's page, or a 403 for the others
     if "admin" in ROLES[username]:
         paths += ["/admin/people", "/admin/people?q=zzz", f"/admin/people/{username}"]
+        paths += ["/admin/hotline", "/admin/hotline/outbox/999999"]  # the outbox; a 404
     paths += ["/vehicles"]  # the fleet (with the admin's entry and import forms)
     paths += ["/vehicles/coverage"]  # roads, collection points and geofences (none here)
     # notices, as their author, reviewer, a reader and a non-reader: the desk, the form (403

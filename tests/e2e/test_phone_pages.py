@@ -31,6 +31,7 @@ WIDE_PAGES = (
     "spotchecks/bulletin?period=2026-11",
     "spotchecks/draws",
     "supervision",
+    "admin/hotline",
 )
 
 

@@ -7,7 +7,8 @@ commit. New cases are written by `intake`, histories by `history`, lists read by
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -83,6 +84,13 @@ def erase_contacts_of(session: Session, case_ids: list[int]) -> int:
     return result.rowcount
 
 
+# Other domains' limits on a dispatch's deadline: each is asked for the case (a Case, or a
+# draft without an id) and gives a time or None; the earliest of them and ours governs
+# (WAVE2-NOTES: a hotline order's deadline is min(ours, the platform's), so lights and KPIs
+# agree). The dispatch event keeps ours as `ours` when a cap won.
+DEADLINE_CAPS: list[Callable[[Session, Any], dt.datetime | None]] = []
+
+
 def _deadline_payload(
     session: Session, settings: Settings, case: Case, at: dt.datetime, deadline=None
 ) -> dict:
@@ -97,6 +105,10 @@ def _deadline_payload(
         deadline = computed.at
         case.calendar_missing = computed.calendar_missing
         out["limit"] = {"value": limit.value, "unit": limit.unit, "scope": limit.scope}
+    caps = [cap for limit_of in DEADLINE_CAPS if (cap := limit_of(session, case)) is not None]
+    if caps and min(caps) < deadline:
+        out["ours"] = deadline
+        deadline = min(caps)
     out["deadline"] = deadline
     out["warn_at"] = rows.warn_at(cal, at, deadline, limit.unit, settings.light_yellow_fraction)
     return out

@@ -136,3 +136,42 @@ def _after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _after_rollback(session: Session, _previous) -> None:
     session.info.pop("broadcast", None)
+
+
+# --- in the transaction ------------------------------------------------------------------------
+
+_in_transaction: list[Callable[[Session, dict], None]] = []
+
+
+def before_commit(listener: Callable[[Session, dict], None]) -> Callable[[Session, dict], None]:
+    """Call `listener(session, change)` for every change queued in a transaction, just before
+    it commits: what the listener writes commits with the change, or not at all (an outbox).
+    Unlike `on_committed`, a listener's exception fails the commit: it must only write."""
+    if listener not in _in_transaction:
+        _in_transaction.append(listener)
+    return listener
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if not _in_transaction:
+        return
+    messages = session.info.get("broadcast") or []
+    seen = session.info.get("broadcast_seen", 0)
+    # a listener's writes may queue more changes: read until none is new
+    while seen < len(messages):
+        message = messages[seen]
+        seen += 1
+        session.info["broadcast_seen"] = seen
+        for listener in _in_transaction:
+            listener(session, message)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_seen(session: Session) -> None:
+    session.info.pop("broadcast_seen", None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_seen_rollback(session: Session, _previous) -> None:
+    session.info.pop("broadcast_seen", None)

@@ -468,6 +468,18 @@ WORDS: dict[str, tuple[str, str]] = {
         "定位数据按日分区, 超过保留期的日期删除",
         "GPS fixes: day partitions made ahead, days past retention dropped",
     ),
+    "job_hotline-attachments": (
+        "下载12345工单附件作为案件照片",
+        "Fetch the 12345 orders' attachments as their cases' photos",
+    ),
+    "job_hotline-outbox": (
+        "向12345平台回传工单状态 (重试、死信)",
+        "Send the 12345 platform its orders' statuses (retries, dead letters)",
+    ),
+    "job_hotline-poll": (
+        "从12345平台拉取新工单 (平台提供拉取接口时)",
+        "Pull new work orders from the 12345 platform (when it offers a pull API)",
+    ),
     "job_idempotency-prune": (
         "删除超过 24 小时的幂等键",
         "Forget idempotency keys older than a day",
@@ -493,6 +505,32 @@ WORDS: dict[str, tuple[str, str]] = {
     "erasures_secrets": ("查询密钥", "Tracking secrets"),
     "erasures_closed_before": ("结案早于", "Closed before"),
     "erasures_none": ("尚无", "None yet"),
+    # --- the 12345 bridge (hotline.pages) ---
+    "hotline_link": ("12345 工单对接", "12345 work orders"),
+    "hotline_title": ("12345 工单对接: 状态回传", "12345 work orders: status sent back"),
+    "hotline_hint": (
+        "状态消息与案件事件同一事务写入, 由定时任务发送, 失败后按退避重试, 超过次数进入死信。",
+        "Status messages are written with the case's event, sent by a job, retried with backoff "
+        "and dead-lettered after the last attempt.",
+    ),
+    "hotline_dead": ("死信", "Dead letters"),
+    "hotline_recent": ("最近消息", "Recent messages"),
+    "hotline_none": ("无", "None"),
+    "hotline_order": ("工单号", "Order"),
+    "hotline_case": ("案件", "Case"),
+    "hotline_status": ("状态", "Status"),
+    "hotline_state": ("发送", "Delivery"),
+    "hotline_attempts": ("尝试次数", "Attempts"),
+    "hotline_error": ("最后错误", "Last error"),
+    "hotline_created": ("生成时间", "Written"),
+    "hotline_resend": ("重发", "Resend"),
+    "hotline_inspect": ("查看", "Inspect"),
+    "hotline_body": ("消息内容", "Message"),
+    "hotline_back": ("返回列表", "Back to the list"),
+    "hotline_state_pending": ("待发送", "Pending"),
+    "hotline_state_sent": ("已发送", "Sent"),
+    "hotline_state_dead": ("死信", "Dead"),
+    "hotline_counts": ("统计", "Counts"),
     # --- vehicle tracks (vehicles.pages: w.<key> in its templates and scripts) ---
     "vehicles_title": ("车辆轨迹", "Vehicle tracks"),
     "vehicles_fleet": ("车辆", "Fleet"),
