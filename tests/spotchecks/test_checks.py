@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from civicgrid.cases import queries as case_queries
 from civicgrid.cases.models import Case
 from civicgrid.config import get_settings
+from civicgrid.kit.timefmt import local_zone
 from civicgrid.media.models import Photo
 from civicgrid.org import service as org_service
 from civicgrid.spotchecks import draw, service
@@ -293,3 +294,18 @@ def test_arrival_time_from_the_phone_is_bounded(session, client, world):
     r = client.post(url, json={"lon": 126.7, "lat": 45.7, "at": future}, headers=SITE)
     assert r.status_code == 422 and "at" in r.text
     _ = COMMUNITY_A
+
+
+def test_a_check_is_not_started_before_its_drawn_slot(session, client, world):
+    """Knowing the road ahead is what the draw prevents: an arrival before the slot's day is
+    refused (409), on the slot's day it is taken."""
+    login(client, "disp")
+    slot_day = dt.datetime.now(dt.UTC).astimezone(local_zone()).date() + dt.timedelta(days=2)
+    week = f"{slot_day.isocalendar().year}-W{slot_day.isocalendar().week:02d}"
+    _plan(session, code="P-SOON", period=week, slots=[f"{slot_day.isoformat()}/AM"])
+    check = client.get("/api/v1/spotchecks/plans/P-SOON/checks").json()[0]
+    url = f"/api/v1/spotchecks/checks/{check['id']}/arrival"
+    login(client, "sup")
+    early = client.post(url, json={"lon": 126.7, "lat": 45.7}, headers=SITE)
+    assert early.status_code == 409 and slot_day.isoformat() in early.json()["message"]["zh"]
+    assert client.get(f"/api/v1/spotchecks/checks/{check['id']}").json()["arrived_at"] is None

@@ -21,6 +21,7 @@ from civicgrid.citizen import service as citizen_service
 from civicgrid.config import Settings
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.errors import AppError, BadRequest, Conflict, Invalid, NotFound
+from civicgrid.kit.timefmt import local_zone
 from civicgrid.media import service as media_service
 from civicgrid.org import queries as org_queries
 from civicgrid.spotchecks import draw, queries, sheets
@@ -327,8 +328,16 @@ def arrive(
                 "the arrival time is within the last 12 hours, not in the future",
                 "at",
             )
+    when = at or now
+    if when.astimezone(local_zone()).date() < check.day:
+        # a check is done in its drawn slot, not ahead of it: knowing the road early is what
+        # the draw is there to prevent
+        raise Conflict(
+            f"抽查 {check.id} 的时段是 {check.slot}, 尚未到来",
+            f"spot check {check.id} is drawn for {check.slot}, which has not come yet",
+        )
     if check.arrived_at is None:
-        check.arrived_at = at or now
+        check.arrived_at = when
         check.arrival_lon, check.arrival_lat = lon, lat
         check.state = "in_progress"
     session.flush()

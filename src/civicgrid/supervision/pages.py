@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from civicgrid.auth.deps import PageUser
 from civicgrid.kit.errors import Forbidden
 from civicgrid.kit.http import DbSession
+from civicgrid.org import queries as org_queries
 from civicgrid.supervision import service, views
 from civicgrid.web.i18n import add_words, lang_of, translator
 from civicgrid.web.layout import render
@@ -47,6 +48,20 @@ WORDS = {
         "This case is past its deadline: the unit's leaders are asked to see it handled and "
         "to report the outcome promptly.",
     ),
+    "sheet_body_district_leader": (
+        "该案件超过处置时限后仍未办结, 现提请区领导督办, "
+        "请责任单位于收到本单后立即办理并反馈结果。",
+        "This case is still open well past its deadline: it goes to the district's leaders, and "
+        "the unit is to handle it at once and report the outcome.",
+    ),
+    "sheet_body_remind": (
+        "该案件即将或已经超过处置时限, 请尽快办理。",
+        "This case is at or past its deadline: please handle it promptly.",
+    ),
+    "nobody": (
+        "该单位没有可接收的账号, 本单未送达任何人",
+        "the unit has no account to receive it: this sheet reached nobody",
+    ),
     "print": ("打印", "Print"),
     "light_yellow": ("黄灯", "Yellow"),
     "light_red": ("红灯", "Red"),
@@ -78,6 +93,15 @@ add_words("sup_", WORDS)
 add_words("job_", {"supervision-escalate": ("督办升级", "Escalate late cases")})
 
 
+def _named(session, views_: list[dict]) -> list[dict]:
+    """Each urge with its unit's name beside the code."""
+    units = org_queries.units_by_code(session, {v["unit_code"] for v in views_ if v["unit_code"]})
+    for v in views_:
+        unit = units.get(v["unit_code"] or "")
+        v["unit_name"] = unit.name if unit else ""
+    return views_
+
+
 def _words(request: Request) -> dict[str, str]:
     t = translator(lang_of(request))
     return {key: t("sup_" + key) for key in WORDS}
@@ -93,7 +117,7 @@ def urge_page(request: Request, session: DbSession, user: PageUser) -> HTMLRespo
         "supervision.html",
         user,
         w=_words(request),
-        urges=[views.urge_view(e) for e in service.urge_list(session, user)],
+        urges=_named(session, [views.urge_view(e) for e in service.urge_list(session, user)]),
         rules=[views.rule_view(r) for r in service.rules(session)],
         editable=user.has_role("admin"),
     )
@@ -106,7 +130,7 @@ def sheet_page(number: str, request: Request, session: DbSession, user: PageUser
         raise Forbidden(
             "仅领导、调度员和管理员可查看督办单", "leaders, dispatchers and admins only"
         )
-    e = views.urge_view(service.sheet(session, user, number))
+    e = _named(session, [views.urge_view(service.sheet(session, user, number))])[0]
     return render(request, "supervision_sheet.html", user, w=_words(request), e=e)
 
 

@@ -400,6 +400,8 @@ WORDS: dict[str, tuple[str, str]] = {
         "Offline: kept on this phone, saved when back online",
     ),
     "spot_failed": ("保存失败", "Not saved"),
+    "spot_finish_failed": ("未能完成抽查", "The check could not be finished"),
+    "spot_out_of_range": ("数值超出范围, 未保存", "Value out of range: not saved"),
     "spot_score": ("得分", "Score"),
     "spot_g_m2": ("尘土 (克/平方米)", "Dust (g/m²)"),
     "spot_passed": ("合格", "Passed"),

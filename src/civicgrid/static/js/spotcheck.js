@@ -50,7 +50,8 @@
     var timer = null, sent = input.value;
     function save() {
       clearTimeout(timer);
-      if (input.value === "" || input.value === sent || !input.checkValidity()) { return; }
+      if (input.value === "" || input.value === sent) { return; }
+      if (!input.checkValidity()) { input.reportValidity(); say(W.out_of_range); return; }
       sent = input.value;
       var value = Number(input.value), body;
       if (input.dataset.side) {
@@ -98,10 +99,12 @@
 
   document.getElementById("finish").addEventListener("click", function () {
     flush(function () {
+      // the answer beside the button (the page is long on a phone)
+      var there = document.getElementById("finish-status");
       cgFetch(base + "/finish", {method: "POST"}).then(function (res) {
-        if (!res.ok) { say(W.failed + ": " + cgProblem(res.body)); return; }
+        if (!res.ok) { there.textContent = W.finish_failed + ": " + cgProblem(res.body); return; }
         location.reload();
-      }, function () { say(W.queued); });
+      }, function () { there.textContent = W.queued; });
     });
   });
 })();
