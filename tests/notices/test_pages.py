@@ -60,7 +60,10 @@ def test_written_reviewed_published_read_and_reminded_through_the_forms(client, 
     assert _post(client, f"{path}/step", {"action": "approve"}).status_code == 403
     client.cookies.clear()
     login(client, "chief")
+    waiting = client.get("/notices/desk").text  # the reviewer's desk lists it first
+    assert 'id="to-review"' in waiting and f'href="{path}"' in waiting.split('id="inbox"')[0]
     assert _post(client, f"{path}/step", {"action": "approve"}).status_code == 303
+    assert 'id="to-review"' not in client.get("/notices/desk").text
     assert _post(client, f"{path}/step", {"action": "approve"}).status_code == 409
     assert _post(client, f"{path}/step", {"action": "publish"}).status_code == 303
     assert _post(client, f"{path}/step", {"action": "bogus"}).status_code == 400

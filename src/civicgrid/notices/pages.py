@@ -143,6 +143,7 @@ def feed(request: Request, session: DbSession, settings: AppSettings, kind: str)
 def desk(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     """The signed-in person's internal notices (unread and reminded marked); editors and
     reviewers also see every notice with its state."""
+    notices = service.desk(session) if service.may_manage(user) else []
     return render(
         request,
         "notice_desk.html",
@@ -150,7 +151,11 @@ def desk(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
         w=words(request),
         inbox=service.inbox(session, user),
         manage=service.may_manage(user),
-        notices=service.desk(session) if service.may_manage(user) else [],
+        notices=notices,
+        # a reviewer's first task: what waits for their review
+        to_review=[n for n in notices if n.state == "submitted"]
+        if user.has_role(*service.REVIEWERS)
+        else [],
         kind_names=_kind_names(session, request),
     )
 

@@ -33,6 +33,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "read_at": ("阅读时间", "Read at"),
     "remind": ("催阅未读人员", "Remind the unread"),
     "manage": ("公告管理", "Manage notices"),
+    "to_review": ("待我审核", "Waiting for my review"),
     "new": ("起草公告", "Write a notice"),
     "edit": ("编辑", "Edit"),
     "save": ("保存", "Save"),
