@@ -64,9 +64,9 @@ def test_an_inspectors_check_on_a_phone_then_the_bulletin(site, committed, brows
     expect(status).to_have_text("已保存")
     page.screenshot(path=str(SHOTS / "phone-spotcheck.png"), full_page=True)
     assert overflow(page) <= 0
-    # finishing without the failed item's photo is refused, with the reason
+    # finishing without the failed item's photo is refused, with the reason, beside the button
     page.click("#finish")
-    expect(status).to_contain_text("C3")
+    expect(page.locator("#finish-status")).to_contain_text("C3")
     page.select_option("#photo select[name=item]", "C3")
     page.set_input_files("#photo input[type=file]", str(photo))
     page.click("#photo button[type=submit]")

@@ -3,6 +3,8 @@ actions and tracked route), adds a line with a place from the map and a photo, c
 line, submits; the leader finds it on the team page and returns it with a comment; the handler
 amends and submits again; the leader approves. Screenshots at 360 px and 1280 px to SHOTS."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -78,6 +80,8 @@ def test_a_handler_writes_and_submits_the_day_and_the_leader_returns_then_approv
     expect(missing.locator(".missing-person")).not_to_contain_text(["ha"])
     leader.screenshot(path=str(SHOTS / "desk-worklog-team.png"), full_page=True)
     leader.locator("#day-logs a").first.click()
+    leader.wait_for_url(re.compile(r".*/worklogs/\d+$"))
+    leader.wait_for_load_state("load")  # the review buttons' script is bound
     log_url = leader.url
     leader.locator("#review-form textarea").fill("请补充下午的巡查情况")
     leader.click("#return-log")

@@ -5,6 +5,8 @@ Revises: 0013
 Create Date: 2026-11-30 04:40:00
 """
 
+import datetime as dt
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -63,7 +65,8 @@ def upgrade() -> None:
     op.create_index(op.f("ix_escalations_case_code"), "escalations", ["case_code"])
     op.create_index(op.f("ix_escalations_case_id"), "escalations", ["case_id"])
     op.create_index(op.f("ix_escalations_unit_code"), "escalations", ["unit_code"])
-    now = civicgrid.kit.db.utcnow()
+    # the release's rules, as of the release (the same rows in every database this makes)
+    now = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
     op.bulk_insert(
         rules,
         [
