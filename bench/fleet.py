@@ -14,8 +14,10 @@ def use(path: str) -> None:
         CIVICGRID_SECRET_KEY="bench-secret-0123456789-0123456789-0123",
     )
     from civicgrid.config import get_settings
+    from civicgrid.kit import db
 
     get_settings.cache_clear()
+    db.set_engine(None)  # the next session opens `path` (several benchmarks run in one process)
 
 
 def migrate(path: str) -> None:
@@ -34,8 +36,7 @@ def fleet(
 ) -> list[tuple[int, int, str | None]]:
     """A migrated `path` used by this process, unit 2301 and `vehicles` vehicles of `type_code`
     with one tracker each (`terminal` formatted with n): their (vehicle id, tracker id, an HTTP
-    tracker's device token). The
-    sessions' engine is made once per process: call this for one file only."""
+    tracker's device token). This process's sessions then open `path`."""
     from civicgrid.kit.db import session_scope
     from civicgrid.org import service as org_service
     from civicgrid.vehicles import service
