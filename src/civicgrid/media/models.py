@@ -6,9 +6,10 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civicgrid.kit.db import Base, UTCDateTime, utcnow
+from civicgrid.media.columns import StoredImageColumns
 
 
-class Photo(Base):
+class Photo(StoredImageColumns, Base):
     """A photo of a case: re-encoded JPEG without EXIF, with a thumbnail, in the store."""
 
     __tablename__ = "photos"
@@ -21,13 +22,6 @@ class Photo(Base):
     )
     # report (before), done (after the fix), verify (the supervisor's check)
     stage: Mapped[str] = mapped_column(String(16))
-    key: Mapped[str] = mapped_column(String(200), unique=True)
-    thumb_key: Mapped[str] = mapped_column(String(200))
-    width: Mapped[int]
-    height: Mapped[int]
-    size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Marked public by a dispatcher after review (the setting public_photos=after_review shows
     # only these to the public); who and when, as for every staff write.
     public: Mapped[bool] = mapped_column(default=False)

@@ -26,7 +26,7 @@ from civicgrid.notices import content, feeds, service
 from civicgrid.notices.exceptions import BadNotice, NotAllowed, NoticeNotFound
 from civicgrid.notices.models import Notice
 from civicgrid.org import service as org_service
-from civicgrid.web.i18n import WORDS, lang_of
+from civicgrid.web.i18n import lang_of, page_words
 from civicgrid.web.layout import TEMPLATES, render
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ TEMPLATES.env.globals["unread_notices"] = _unread
 def words(request: Request) -> dict[str, str]:
     """The notices' words in the page's language, without their prefix."""
     index = 1 if lang_of(request) == "en" else 0
-    out = {key[len(PREFIX) :]: pair[index] for key, pair in WORDS.items() if key.startswith(PREFIX)}
+    out = page_words(request, PREFIX, also=())
     for code, pair in service.STATE_NAMES.items():
         out[f"state_{code}"] = pair[index]
     for code, pair in service.ACTION_NAMES.items():

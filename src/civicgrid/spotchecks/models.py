@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civicgrid.kit.db import Base, UTCDateTime, utcnow
+from civicgrid.media.columns import StoredImageColumns
 
 SITE_KINDS = ("road", "grid")
 CHECK_STATES = ("assigned", "in_progress", "done")
@@ -93,7 +94,7 @@ class SpotCheck(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class SpotPhoto(Base):
+class SpotPhoto(StoredImageColumns, Base):
     """A photo of a check's item, checked and stored in the media store."""
 
     __tablename__ = "spot_photos"
@@ -103,13 +104,6 @@ class SpotPhoto(Base):
         ForeignKey("spot_checks.id", ondelete="CASCADE"), index=True
     )
     item: Mapped[str] = mapped_column(String(32))
-    key: Mapped[str] = mapped_column(String(200), unique=True)
-    thumb_key: Mapped[str] = mapped_column(String(200))
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SpotFailure(Base):

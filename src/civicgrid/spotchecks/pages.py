@@ -14,7 +14,7 @@ from civicgrid.kit.errors import BadRequest, Forbidden
 from civicgrid.kit.http import AppSettings, DbSession, RowId
 from civicgrid.kit.timefmt import local_zone
 from civicgrid.spotchecks import draw, queries, service
-from civicgrid.web.i18n import WORDS, lang_of
+from civicgrid.web.i18n import lang_of, page_words
 from civicgrid.web.layout import render
 
 router = APIRouter(include_in_schema=False)
@@ -24,11 +24,7 @@ READERS = (*INSPECTORS, "leader")
 
 
 def words(request: Request) -> dict[str, str]:
-    index = 1 if lang_of(request) == "en" else 0
-    out = {key[len(PREFIX) :]: pair[index] for key, pair in WORDS.items() if key.startswith(PREFIX)}
-    for key in ("zoom_in", "zoom_out"):
-        out[key] = WORDS[key][index]
-    return out
+    return page_words(request, PREFIX)
 
 
 def _allow(user, roles) -> None:

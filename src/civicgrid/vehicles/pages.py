@@ -13,7 +13,7 @@ from civicgrid.kit.db import utcnow
 from civicgrid.kit.http import AppSettings, DbSession, RowId
 from civicgrid.kit.timefmt import local_zone
 from civicgrid.vehicles import coverage, geofences, queries, reports, service
-from civicgrid.web.i18n import WORDS, lang_of
+from civicgrid.web.i18n import page_words
 from civicgrid.web.layout import render
 
 router = APIRouter(include_in_schema=False)
@@ -25,11 +25,7 @@ PREFIX = "vehicles_"
 def words(request: Request) -> dict[str, str]:
     """The vehicles' words in the page's language, without their prefix (templates and
     scripts ask w.title, words.play)."""
-    index = 1 if lang_of(request) == "en" else 0
-    out = {key[len(PREFIX) :]: pair[index] for key, pair in WORDS.items() if key.startswith(PREFIX)}
-    for key in ("zoom_in", "zoom_out"):  # the maps' zoom buttons, named as on every map
-        out[key] = WORDS[key][index]
-    return out
+    return page_words(request, PREFIX)
 
 
 def _age(w: dict[str, str], when: dt.datetime | None, now: dt.datetime) -> str:

@@ -697,6 +697,20 @@ def add_words(prefix: str, names: Mapping[str, tuple[str, str]]) -> None:
         WORDS[key] = pair
 
 
+# The maps' zoom buttons, named alike on every map (Leaflet's own titles are English).
+MAP_WORDS = ("zoom_in", "zoom_out")
+
+
+def page_words(request: Request, prefix: str, also: tuple[str, ...] = MAP_WORDS) -> dict[str, str]:
+    """A domain's page words (keys under `prefix`) in the request's language, without the
+    prefix, and the shared words named in `also`: what its templates and scripts ask for."""
+    index = 1 if lang_of(request) == "en" else 0
+    out = {key[len(prefix) :]: pair[index] for key, pair in WORDS.items() if key.startswith(prefix)}
+    for key in also:
+        out[key] = WORDS[key][index]
+    return out
+
+
 def lang_of(request: Request) -> str:
     return "en" if request.cookies.get("lang") == "en" else "zh"
 

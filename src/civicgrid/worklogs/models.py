@@ -9,6 +9,7 @@ from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civicgrid.kit.db import Base, UTCDateTime, utcnow
+from civicgrid.media.columns import StoredImageColumns
 
 STATES = ("draft", "submitted", "returned", "approved")
 # Where an entry came from: the person (own), a case action, the tracked route; later sources
@@ -73,7 +74,7 @@ class WorkLogEntry(Base):
     )
 
 
-class WorkLogPhoto(Base):
+class WorkLogPhoto(StoredImageColumns, Base):
     """A photo of an entry: checked and re-encoded by media, kept in the media store."""
 
     __tablename__ = "worklog_photos"
@@ -82,13 +83,6 @@ class WorkLogPhoto(Base):
     entry_id: Mapped[int] = mapped_column(
         ForeignKey("worklog_entries.id", ondelete="CASCADE"), index=True
     )
-    key: Mapped[str] = mapped_column(String(200), unique=True)
-    thumb_key: Mapped[str] = mapped_column(String(200))
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class WorkLogEvent(Base):

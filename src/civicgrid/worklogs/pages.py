@@ -13,7 +13,7 @@ from civicgrid.kit.http import AppSettings, DbSession, RowId
 from civicgrid.kit.timefmt import local_zone
 from civicgrid.org import queries as org_queries
 from civicgrid.org import service as org_service
-from civicgrid.web.i18n import WORDS, lang_of
+from civicgrid.web.i18n import lang_of, page_words
 from civicgrid.web.layout import render
 from civicgrid.worklogs import queries, service
 from civicgrid.worklogs.exceptions import BadLog, NotAllowed
@@ -25,11 +25,7 @@ PREFIX = "worklogs_"
 
 
 def words(request: Request) -> dict[str, str]:
-    index = 1 if lang_of(request) == "en" else 0
-    out = {key[len(PREFIX) :]: pair[index] for key, pair in WORDS.items() if key.startswith(PREFIX)}
-    for key in ("zoom_in", "zoom_out"):
-        out[key] = WORDS[key][index]
-    return out
+    return page_words(request, PREFIX)
 
 
 def _log_view(session: Session, user, log, w: dict[str, str]) -> dict:
