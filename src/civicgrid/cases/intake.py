@@ -288,7 +288,7 @@ def write_reports(
             case = plan.case
             case.code, case.id = row["code"], case_id
         cases.append(case)
-        announce(session, case, "report", state="reported", source=case.source)
+        announce(session, case, "report", state="reported")
         for event in plan.events[1:]:
             announce(session, case, event["action"], state=event["to_state"])
     return cases

@@ -354,7 +354,13 @@ def step(
 
 def announce(session: Session, case: Case, action: str, **extra) -> None:
     """Tell the command centre's live views, once the transaction commits."""
-    change = {"type": "case", "code": case.code, "action": action, "state": case.state}
+    change = {
+        "type": "case",
+        "code": case.code,
+        "action": action,
+        "state": case.state,
+        "source": case.source,  # a listener for one source's cases needs no query
+    }
     # the places say who may receive it (command.api filters each stream by `visible`)
     places = {
         "street": case.street_code,

@@ -409,19 +409,13 @@ STATUS_OF_ACTION = {
 
 def _on_change(session: Session, message: dict) -> None:
     """Every case event the platform hears of gets its outbox row, in the event's transaction.
-    Cases reported in this transaction by another source are passed over unread (a batch of
-    citizen reports, accepted and dispatched by the system, costs no query)."""
-    if message.get("type") != "case":
-        return
-    code = message.get("code")
-    if message.get("action") == "report":
-        if message.get("source") != "hotline":
-            session.info.setdefault("hotline_not_ours", set()).add(code)
+    Other sources' cases are passed over unread (every change names its case's source)."""
+    if message.get("type") != "case" or message.get("source") != "hotline":
         return
     action = message.get("action")
-    if action not in STATUS_OF_ACTION or code in session.info.get("hotline_not_ours", ()):
+    if action not in STATUS_OF_ACTION:
         return
-    order = queries.order_by_case_code(session, code)
+    order = queries.order_by_case_code(session, message.get("code"))
     if order is not None:
         write_status(session, get_settings(), order, action)
 
@@ -646,18 +640,12 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session, _previous) -> None:
     session.info.pop("hotline_notify", None)
-    session.info.pop("hotline_not_ours", None)
-
-
-def _forget_sources(session: Session) -> None:
-    session.info.pop("hotline_not_ours", None)
 
 
 def _install() -> None:
     from sqlalchemy import event as sa_event
 
     sa_event.listen(Session, "after_commit", _after_commit)
-    sa_event.listen(Session, "after_commit", _forget_sources)
     sa_event.listen(Session, "after_soft_rollback", _after_rollback)
 
 

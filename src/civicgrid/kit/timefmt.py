@@ -19,6 +19,17 @@ def local_zone() -> ZoneInfo:
     return ZoneInfo(get_settings().timezone)
 
 
+def local_today(now: dt.datetime | None = None) -> dt.date:
+    """The local calendar day of `now` (default: this moment)."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(local_zone()).date()
+
+
+def local_day(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a local calendar day, as aware times (midnight to midnight)."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=local_zone())
+    return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=local_zone())
+
+
 def iso_local(value: dt.datetime | None) -> str | None:
     """ISO 8601 with the local offset, e.g. 2026-03-02T09:00:00+08:00."""
     if value is None:

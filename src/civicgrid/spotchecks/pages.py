@@ -12,7 +12,7 @@ from civicgrid.auth.deps import OptionalUser, PageUser
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.errors import BadRequest, Forbidden
 from civicgrid.kit.http import AppSettings, DbSession, RowId
-from civicgrid.kit.timefmt import local_zone
+from civicgrid.kit.timefmt import local_today, local_zone
 from civicgrid.spotchecks import draw, queries, service
 from civicgrid.web.i18n import lang_of, page_words
 from civicgrid.web.layout import render
@@ -34,7 +34,7 @@ def _allow(user, roles) -> None:
 
 def _day(text: str | None) -> dt.date:
     if not text:
-        return utcnow().astimezone(local_zone()).date()
+        return local_today()
     try:
         day = dt.date.fromisoformat(text)
     except ValueError as exc:

@@ -22,7 +22,7 @@ from civicgrid.citizen import service as citizen_service
 from civicgrid.config import Settings, get_settings
 from civicgrid.kit import scheduler
 from civicgrid.kit.db import utcnow
-from civicgrid.kit.timefmt import local_zone
+from civicgrid.kit.timefmt import local_day, local_zone
 from civicgrid.org import queries as org_queries
 from civicgrid.vehicles import queries, service
 from civicgrid.vehicles.exceptions import BadVehicle, Exists
@@ -409,19 +409,13 @@ def covered_lengths(lines: list[LineString], segments: np.ndarray) -> list[float
     return np.bincount(edge_road, weights=per_edge, minlength=len(lines)).tolist()
 
 
-def day_window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    zone = local_zone()
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
-    return start, start + dt.timedelta(days=1)
-
-
 def unit_coverage(session: Session, unit_code: str, day: dt.date) -> dict:
     """Each assigned road's coverage by the unit's vehicles of the road's types on `day`, and
     the unit's: Σ covered / Σ length."""
     unit = org_queries.units_by_code(session, [unit_code]).get(unit_code)
     if unit is None:
         raise BadVehicle(f"找不到单位 {unit_code}", f"org unit {unit_code} not found")
-    start, end = day_window(day)
+    start, end = local_day(day)
     roads = list(
         session.scalars(select(Road).where(Road.org_unit_id == unit.id).order_by(Road.code))
     )
@@ -467,7 +461,7 @@ def unit_coverage(session: Session, unit_code: str, day: dt.date) -> dict:
 
 def vehicle_coverage(session: Session, vehicle: Vehicle, day: dt.date) -> dict:
     """The coverage of each road of the vehicle's unit assigned to its type, by this vehicle."""
-    start, end = day_window(day)
+    start, end = local_day(day)
     kind = vehicle.type
     columns = _vehicle_columns(session, vehicle, start, end)
     segments = working_segments(columns, kind.work_speed_min, kind.work_speed_max, start, end)

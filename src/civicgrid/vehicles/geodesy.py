@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 EARTH_RADIUS_M = 6_378_137.0
 
 
@@ -19,3 +21,10 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     d_lon = (lon2 - lon1) * _RAD
     a = _sin(d_lat / 2) ** 2 + _cos(lat1 * _RAD) * _cos(lat2 * _RAD) * _sin(d_lon / 2) ** 2
     return 2 * EARTH_RADIUS_M * _atan2(_sqrt(a), _sqrt(1 - a))
+
+
+def distances_m(lat1, lon1, lat2, lon2):
+    """distance_m over numpy arrays, pair by pair (the last bits may differ from math's)."""
+    d_lat, d_lon = (lat2 - lat1) * _RAD, (lon2 - lon1) * _RAD
+    a = np.sin(d_lat / 2) ** 2 + np.cos(lat1 * _RAD) * np.cos(lat2 * _RAD) * np.sin(d_lon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arctan2(np.sqrt(a), np.sqrt(1 - a))

@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from civicgrid.config import get_settings
 from civicgrid.kit.db import utcnow
-from civicgrid.vehicles.geodesy import EARTH_RADIUS_M, distance_m
+from civicgrid.vehicles.geodesy import distance_m, distances_m
 from civicgrid.vehicles.models import Fix, Tracker
 
 
@@ -251,13 +251,6 @@ def plain_columns(items: list[dict]) -> dict[str, np.ndarray] | None:
     return columns if ok else None
 
 
-def _haversine(lat1, lon1, lat2, lon2) -> np.ndarray:
-    rad = np.pi / 180
-    d_lat, d_lon = (lat2 - lat1) * rad, (lon2 - lon1) * rad
-    a = np.sin(d_lat / 2) ** 2 + np.cos(lat1 * rad) * np.cos(lat2 * rad) * np.sin(d_lon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arctan2(np.sqrt(a), np.sqrt(1 - a))
-
-
 def store_plain(
     session: Session, tracker: Tracker, columns: dict[str, np.ndarray]
 ) -> Stored | None:
@@ -285,7 +278,7 @@ def store_plain(
             lons = np.concatenate([[tracker.last_lon], lons])
             ts = np.concatenate([[last.timestamp()], ts])
         if len(ts) > 1:
-            speed = _haversine(lats[:-1], lons[:-1], lats[1:], lons[1:]) / np.diff(ts) * 3.6
+            speed = distances_m(lats[:-1], lons[:-1], lats[1:], lons[1:]) / np.diff(ts) * 3.6
             # a jump, or an implied speed within a hair of the limit (where numpy's and
             # math's last bits could decide differently): the long way
             if (speed > settings.gps_max_speed_kmh * (1 - 1e-9)).any():

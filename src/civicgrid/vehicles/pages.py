@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from civicgrid.auth.deps import PageUser
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.http import AppSettings, DbSession, RowId
-from civicgrid.kit.timefmt import local_zone
+from civicgrid.kit.timefmt import local_today
 from civicgrid.vehicles import coverage, geofences, queries, reports, service
 from civicgrid.web.i18n import page_words
 from civicgrid.web.layout import render
@@ -63,7 +63,7 @@ def fleet(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
         }
         for v in found
     ]
-    today = now.astimezone(local_zone()).date().isoformat()
+    today = local_today(now).isoformat()
     return render(
         request,
         "vehicles.html",
@@ -87,7 +87,7 @@ def playback(
 ) -> HTMLResponse:
     """A vehicle-day on the map: track, stops, trips, summary and play at 1×–20×."""
     vehicle = service.get_vehicle(session, vehicle_id)
-    day = day or utcnow().astimezone(local_zone()).date().isoformat()
+    day = day or local_today().isoformat()
     reports.period(day, None, None)  # a bad day is a 400 here, not in the script
     return render(
         request,
@@ -119,7 +119,7 @@ def coverage_day(
     missed or not yet due, and the geofences, on a map and in tables."""
     w = words(request)
     now = utcnow()
-    day = day or now.astimezone(local_zone()).date().isoformat()
+    day = day or local_today(now).isoformat()
     the_day = reports.period(day, None, None).start.date()  # a bad day is a 400
     units = coverage.units_with_work(session)
     unit = unit or (units[0][0] if units else None)

@@ -32,7 +32,7 @@ from civicgrid.cases import workflow
 from civicgrid.config import Settings
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.sheets import xlsx_append
-from civicgrid.kit.timefmt import local_zone
+from civicgrid.kit.timefmt import local_day, local_today, local_zone
 from civicgrid.media import service as media_service
 from civicgrid.org import queries as org_queries
 from civicgrid.org import service as org_service
@@ -98,16 +98,8 @@ def parse_month(text: str) -> tuple[dt.date, dt.date]:
     return first, following - dt.timedelta(days=1)
 
 
-def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of a local calendar day, as aware times."""
-    zone = local_zone()
-    start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
-    return start, end
-
-
-def today() -> dt.date:
-    return utcnow().astimezone(local_zone()).date()
+day_bounds = local_day
+today = local_today
 
 
 # --- the draft's sources -----------------------------------------------------------------------
