@@ -32,7 +32,11 @@ def test_a_notice_written_reviewed_published_read_and_reminded(site, committed, 
     sign_in_with_keyboard(page, site, "disp")
     page.goto(f"{site}/notices/desk")
     page.click("text=起草公告")
+    # a warning's fields (CAP) are shown only while the kind is a warning
+    page.select_option("#kind", "warning")
+    assert page.is_visible("#warning-fields select[name=urgency]")
     page.select_option("#kind", "notice")
+    assert not page.is_visible("#warning-fields")
     page.fill("input[name=title]", "冬季除雪值班通知")
     page.fill("textarea[name=body]", HOSTILE_MD)
     page.check("input[name=audience][value=internal]")
