@@ -9,6 +9,7 @@ gps_max_speed_kmh from the last kept fix before it)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -65,6 +66,17 @@ _COLUMNS = (
 _SQLITE_INSERT = (
     f"INSERT INTO vehicle_fixes ({_COLUMNS}) VALUES ({', '.join('?' * 13)}) ON CONFLICT DO NOTHING"
 )
+
+
+def _sqlite_plain_insert(tracker_id: int, server: str) -> str:
+    """The SQLite insert of a plain batch: its tracker and time received as literals (an int,
+    and _sqlite_time's digits), then per row fix_time, lon, lat, speed, direction."""
+    if not re.fullmatch(r"[0-9: .-]+", server):
+        raise ValueError(server)
+    return (
+        f"INSERT INTO vehicle_fixes ({_COLUMNS}) VALUES ({int(tracker_id)}, ?, '{server}', "
+        "?, ?, ?, ?, 0, 0, 0, NULL, 1, 0) ON CONFLICT DO NOTHING"
+    )
 
 
 def _sqlite_time(value: dt.datetime) -> str:
@@ -294,23 +306,17 @@ def store_plain(
         # "2026-11-20T08:00:00" → "2026-11-20 08:00:00.000000", as UTCDateTime writes it
         iso = ".000000|".join(np.datetime_as_string(times.astype("datetime64[s]")).tolist())
         text = (iso + ".000000").replace("T", " ").split("|")
+        # what is the same for every row (the tracker, the time received, the plain fields'
+        # defaults) written once into the statement, the five columns that vary bound per row
         conn.exec_driver_sql(
-            _SQLITE_INSERT,
+            _sqlite_plain_insert(tracker.id, server),
             list(
                 zip(
-                    [tracker.id] * len(rows),
                     text,
-                    [server] * len(rows),
                     lon[idx].tolist(),
                     lat[idx].tolist(),
                     speeds.tolist(),
                     (np.round(directions).astype(int) % 360).tolist(),
-                    [0] * len(rows),
-                    [0] * len(rows),
-                    [0] * len(rows),
-                    [None] * len(rows),
-                    [True] * len(rows),
-                    [False] * len(rows),
                     strict=True,
                 )
             ),
