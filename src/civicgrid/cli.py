@@ -535,6 +535,32 @@ def import_geo(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)
     )
 
 
+@app.command("import-places")
+def import_places(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Replace the gazetteer (地名地址库) with a CSV file: name, aliases, lon, lat, datum
+    (UTF-8 or GB18030); all or nothing."""
+    from civicgrid.geo import gazetteer
+
+    count = run(lambda s: gazetteer.import_places(s, file.read_bytes()))
+    console.print(f"imported {count} places")
+
+
+@app.command("tiles-pack")
+def tiles_pack(
+    folder: Annotated[Path, typer.Argument(exists=True, file_okay=False)],
+    out: Annotated[Path, typer.Argument(help="the .pmtiles or .mbtiles file to write")],
+) -> None:
+    """Pack a folder of z/x/y raster tiles into one PMTiles or MBTiles file (settings
+    tile_local serves either)."""
+    from civicgrid.geo import tiles
+
+    try:
+        count = tiles.pack(folder, out)
+    except tiles.TileSourceError as exc:
+        fail(str(exc))
+    console.print(f"packed {count} tiles into {out}")
+
+
 # --- users ----------------------------------------------------------------------------------
 
 

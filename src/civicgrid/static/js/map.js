@@ -1,22 +1,105 @@
-// A Leaflet map of the district. Tiles only when a tile URL is set; without tiles (a closed
-// network) the district and street outlines are drawn on a plain background.
-window.cgMap = function (id, opts) {
-  opts = opts || {};
-  var W = CG.words || {};
-  var map = L.map(id, {zoomControl: false, zoomSnap: 0.25, attributionControl: !!CG.tiles});
-  L.control.zoom({zoomInTitle: W.zoom_in, zoomOutTitle: W.zoom_out}).addTo(map);
-  document.getElementById(id).cgMap = map;  // for the browser tests: where a place is on screen
-  map.setView([45.72, 126.70], 11);
-  if (CG.tiles) {
-    L.tileLayer(CG.tiles, {maxZoom: 19, attribution: "map tiles"}).addTo(map);
-  }
-  fetch("/api/v1/geo/areas.geojson?level=street&simplify=0.0005")
-    .then(function (r) { return r.json(); })
-    .then(function (data) {
-      var layer = L.geoJSON(data, {style: {color: "#1f5fa8", weight: 1.5, fillOpacity: 0.04}})
-        .addTo(map);
-      if (!opts.keepView && layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); }
-      if (opts.onOutline) { opts.onOutline(layer); }
+// A Leaflet map of the district. The base map is the setting's (#cg-map: an XYZ URL template,
+// or this site's /tiles/ for a local source) in EPSG:3857 on its datum; without tiles (a closed
+// network with no local source) the outlines are drawn on a plain background.
+//
+// Positions are WGS-84 everywhere in the pages. The map's CRS takes WGS-84 and projects it on
+// the tiles' datum (GCJ-02 for AMap: datum.js shifts it), so every overlay (outlines, case
+// points, the pin) lands on its place in the tiles, and a tap's e.latlng comes back as WGS-84.
+//
+// At street zoom the map also draws the communities and grids with their names and the unit
+// responsible (/api/v1/geo/map.geojson). For tests and scripts the element tells where it is:
+// data-tiles="loaded", data-outlines="drawn", data-areas="drawn" (or "none" below street zoom).
+(function () {
+  var block = document.getElementById("cg-map");
+  var SOURCE = block ? JSON.parse(block.textContent) : {};
+  if (!SOURCE.tiles && window.CG && CG.tiles) { SOURCE.tiles = CG.tiles; }
+  var AREA_ZOOM = 14, GRID_ZOOM = 15, GRID_LABEL_ZOOM = 16, COMMUNITY_LABEL_MAX = 16;
+
+  // EPSG:3857 whose projection first moves WGS-84 onto the tiles' datum
+  function crsFor(datum) {
+    if (datum !== "gcj02") { return L.CRS.EPSG3857; }
+    var sm = L.Projection.SphericalMercator;
+    return L.extend({}, L.CRS.EPSG3857, {
+      projection: {
+        R: sm.R, MAX_LATITUDE: sm.MAX_LATITUDE, bounds: sm.bounds,
+        project: function (ll) {
+          var t = cgDatum.toTiles(ll.lat, ll.lng, datum);
+          return sm.project(L.latLng(t[0], t[1]));
+        },
+        unproject: function (p) {
+          var ll = sm.unproject(p), w = cgDatum.fromTiles(ll.lat, ll.lng, datum);
+          return L.latLng(w[0], w[1]);
+        }
+      }
     });
-  return map;
-};
+  }
+
+  function label(feature) {
+    var p = feature.properties, unit = p.unit && p.unit.name;
+    var el = cgEl("span", {translate: "no"}, [p.name]);
+    if (unit && unit !== p.name) { el.appendChild(cgEl("small", {}, [unit])); }
+    return el;
+  }
+
+  // The communities and grids of the view, redrawn after each move at street zoom and above.
+  function areas(map, el) {
+    var shapes = L.layerGroup().addTo(map), names = L.layerGroup().addTo(map), asked = 0, timer = null;
+    function refresh() {
+      var zoom = map.getZoom(), b = map.getBounds(), mine = ++asked;
+      if (zoom < AREA_ZOOM || b.getEast() - b.getWest() > 0.5 || b.getNorth() - b.getSouth() > 0.5) {
+        shapes.clearLayers(); names.clearLayers(); el.dataset.areas = "none"; return;
+      }
+      el.dataset.areas = "loading";
+      var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); });
+      cgFetch("/api/v1/geo/map.geojson?" + new URLSearchParams({bbox: bbox.join(",")}))
+        .then(function (res) {
+          if (mine !== asked) { return; }
+          shapes.clearLayers(); names.clearLayers();
+          (res.ok ? res.body.features : []).forEach(function (f) {
+            var p = f.properties, grid = p.level === "grid";
+            if (grid && zoom < GRID_ZOOM) { return; }
+            L.geoJSON(f, {interactive: false, style: grid
+              ? {color: "#2a7d6f", weight: 1, fill: false}
+              : {color: "#7a4fa3", weight: 1.5, dashArray: "5 4", fill: false}}).addTo(shapes);
+            if (grid ? zoom >= GRID_LABEL_ZOOM : zoom < COMMUNITY_LABEL_MAX) {
+              L.tooltip({permanent: true, direction: "center", interactive: false,
+                         className: "cg-area-label cg-area-" + p.level})
+                .setLatLng([p.label[1], p.label[0]]).setContent(label(f)).addTo(names);
+            }
+          });
+          el.dataset.areas = "drawn";
+        })
+        .catch(function () { if (mine === asked) { el.dataset.areas = "failed"; } });
+    }
+    map.on("moveend", function () { clearTimeout(timer); timer = setTimeout(refresh, 120); });
+  }
+
+  window.cgMapSource = SOURCE;
+  window.cgMap = function (id, opts) {
+    opts = opts || {};
+    var W = CG.words || {}, el = document.getElementById(id);
+    var map = L.map(id, {crs: crsFor(SOURCE.datum), zoomControl: false, zoomSnap: 0.25,
+                         maxZoom: SOURCE.max_zoom || 18, attributionControl: !!SOURCE.tiles});
+    L.control.zoom({zoomInTitle: W.zoom_in, zoomOutTitle: W.zoom_out}).addTo(map);
+    el.cgMap = map;  // for the browser tests and other scripts: where a place is on screen
+    el.dataset.datum = SOURCE.datum || "wgs84";
+    areas(map, el);
+    map.setView([45.72, 126.70], 11);
+    if (SOURCE.tiles) {
+      L.tileLayer(SOURCE.tiles, {maxZoom: SOURCE.max_zoom || 18, attribution: "map tiles"})
+        .on("loading", function () { el.dataset.tiles = "loading"; })
+        .on("load", function () { el.dataset.tiles = "loaded"; })
+        .addTo(map);
+    }
+    fetch("/api/v1/geo/areas.geojson?level=street&simplify=0.0005")
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        var layer = L.geoJSON(data, {style: {color: "#1f5fa8", weight: 1.5, fillOpacity: 0.04}})
+          .addTo(map);
+        if (!opts.keepView && layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); }
+        if (opts.onOutline) { opts.onOutline(layer); }
+        el.dataset.outlines = "drawn";
+      });
+    return map;
+  };
+})();
