@@ -239,13 +239,17 @@ def tile(
     """A base-map tile of the local source (settings `tile_local`: a folder of z/x/y tiles, a
     PMTiles or an MBTiles file), XYZ in EPSG:3857."""
     location = get_settings().tile_local
-    if not location:
-        raise NoTile("本服务未设置本地瓦片", "no local tile source is set on this server")
-    if not tiles.in_range(z, x, y):
-        raise NoTile("该瓦片不存在", f"no tile {z}/{x}/{y}")
-    found = tiles.source_for(location).get(z, x, y)
+    found = None
+    if location and tiles.in_range(z, x, y):
+        found = tiles.source_for(location).get(z, x, y)
     if found is None:
-        raise NoTile("该瓦片不存在", f"no tile {z}/{x}/{y}")
+        # JSON as the API's refusals, small: a map asks for many tiles a source may lack
+        missing = (
+            NoTile("该瓦片不存在", f"no tile {z}/{x}/{y}")
+            if location
+            else NoTile("本服务未设置本地瓦片", "no local tile source is set on this server")
+        )
+        return JSONResponse(missing.body(), status_code=404)
     etag = '"' + hashlib.blake2b(found.data, digest_size=12).hexdigest() + '"'
     headers = {"Cache-Control": TILE_CACHE, "ETag": etag}
     if etag in request.headers.get("if-none-match", ""):
