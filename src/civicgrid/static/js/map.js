@@ -43,6 +43,7 @@
 
   // The communities and grids of the view, redrawn after each move at street zoom and above.
   function areas(map, el) {
+    map.createPane("cgLabels");  // above the outlines, below the pins
     var shapes = L.layerGroup().addTo(map), names = L.layerGroup().addTo(map), asked = 0, timer = null;
     function refresh() {
       var zoom = map.getZoom(), b = map.getBounds(), mine = ++asked;
@@ -62,9 +63,10 @@
               ? {color: "#2a7d6f", weight: 1, fill: false}
               : {color: "#7a4fa3", weight: 1.5, dashArray: "5 4", fill: false}}).addTo(shapes);
             if (grid ? zoom >= GRID_LABEL_ZOOM : zoom < COMMUNITY_LABEL_MAX) {
-              L.tooltip({permanent: true, direction: "center", interactive: false,
-                         className: "cg-area-label cg-area-" + p.level})
-                .setLatLng([p.label[1], p.label[0]]).setContent(label(f)).addTo(names);
+              // a marker of text (gone at once when cleared; a tooltip fades out)
+              var icon = L.divIcon({className: "cg-area-label cg-area-" + p.level, html: label(f), iconSize: null});
+              L.marker([p.label[1], p.label[0]], {icon: icon, pane: "cgLabels", interactive: false, keyboard: false})
+                .addTo(names);
             }
           });
           el.dataset.areas = "drawn";
@@ -96,7 +98,8 @@
       .then(function (data) {
         var layer = L.geoJSON(data, {style: {color: "#1f5fa8", weight: 1.5, fillOpacity: 0.04}})
           .addTo(map);
-        if (!opts.keepView && layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); }
+        // not animated: the view is final when data-outlines says "drawn"
+        if (!opts.keepView && layer.getBounds().isValid()) { map.fitBounds(layer.getBounds(), {animate: false}); }
         if (opts.onOutline) { opts.onOutline(layer); }
         el.dataset.outlines = "drawn";
       });
