@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     # tile_url unless tile_url names another.
     tile_local: str | None = None
     tile_max_zoom: int = Field(default=18, ge=1, le=22)
+    # What {s} in tile_url stands for, one character each (Tianditu: 01234567).
+    tile_subdomains: str = Field(default="abc", min_length=1, max_length=16)
     # Retention: the reporter's name, phone, e-mail and tracking secret of a case are erased
     # this many days after the case was closed (the case stays); 0 keeps them.
     personal_data_retention_days: int = Field(default=3 * 365, ge=0, le=36500)

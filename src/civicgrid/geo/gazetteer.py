@@ -233,11 +233,9 @@ def search(session: Session, query: str, limit: int = 10) -> list[dict]:
     out = []
     for entry, score in place_index.search(query, limit):
         found = area_index.locate(entry.lon, entry.lat)
-        within = [
-            found[level].name
-            for level in ("street", "community")
-            if found.get(level) is not None and found[level].code != entry.code
-        ]
+        # the levels above the entry's own (a street names none, a grid its street, community)
+        above = {"street": (), "community": ("street",)}.get(entry.kind, ("street", "community"))
+        within = [found[level].name for level in above if found.get(level) is not None]
         out.append(
             {
                 "kind": entry.kind,

@@ -76,6 +76,7 @@ def map_config() -> dict:
         "tiles": settings.tile_url,
         "datum": settings.map_datum(),
         "max_zoom": settings.tile_max_zoom,
+        "subdomains": settings.tile_subdomains,
     }
 
 

@@ -88,7 +88,8 @@
     areas(map, el);
     map.setView([45.72, 126.70], 11);
     if (SOURCE.tiles) {
-      L.tileLayer(SOURCE.tiles, {maxZoom: SOURCE.max_zoom || 18, attribution: "map tiles"})
+      L.tileLayer(SOURCE.tiles, {maxZoom: SOURCE.max_zoom || 18, subdomains: SOURCE.subdomains || "abc",
+                                 attribution: "map tiles"})
         .on("loading", function () { el.dataset.tiles = "loading"; })
         .on("load", function () { el.dataset.tiles = "loaded"; })
         .addTo(map);
