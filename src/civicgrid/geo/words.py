@@ -14,10 +14,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "kind_place": ("地点", "place"),
     "admin_title": ("地名地址库", "Gazetteer"),
     "admin_hint": (
-        "CSV 文件: name, aliases, lon, lat, datum (wgs84、cgcs2000、gcj02 或 bd09); UTF-8 或 "
-        "GB18030; 整个文件替换现有地名, 有错则不导入",
-        "A CSV file: name, aliases, lon, lat, datum (wgs84, cgcs2000, gcj02 or bd09); UTF-8 or "
-        "GB18030; the file replaces the gazetteer, and nothing is imported on any problem",
+        "CSV 文件 (电子表格另存即可), 每行一个地名: 名称、别名、经度、纬度、坐标系; "
+        "整个文件替换现有地名, 有错则不导入",
+        "A CSV file (as a spreadsheet saves it), a place a line: name, aliases, longitude, "
+        "latitude, datum; the file replaces the gazetteer, and nothing is imported on any problem",
     ),
     "admin_file": ("地名文件 (CSV)", "Gazetteer file (CSV)"),
 }

@@ -25,8 +25,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("aliases", sa.JSON(), nullable=False),
-        sa.Column("lon", sa.Float(), nullable=False),
-        sa.Column("lat", sa.Float(), nullable=False),
+        sa.Column("lon", sa.Double(), nullable=False),
+        sa.Column("lat", sa.Double(), nullable=False),
         sa.Column("imported_at", UTC, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_places")),
     )
