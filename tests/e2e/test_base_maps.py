@@ -19,7 +19,7 @@ from civicgrid.config import get_settings
 from civicgrid.geo import datum as datum_mod
 from civicgrid.geo import gazetteer, tiles
 from tests.conftest import live_server
-from tests.e2e.conftest import DESK
+from tests.e2e.conftest import DESK, PHONE
 from tests.e2e.test_browser import sign_in_with_keyboard
 from tests.factories import world
 from tests.geo.tilesets import marked_tiles, red_centre
@@ -128,6 +128,7 @@ def test_overlays_land_on_the_tiles_pixel(
         box = page.locator("#map").bounding_box()
         page.mouse.click(box["x"] + mark[0], box["y"] + mark[1])
         expect(page.locator("#where")).to_contain_text("东风1号网格")
+        expect(page.locator("#map path.cg-grid-focus")).to_have_count(1)
         # Then the place sent is the WGS-84 point, and the pin stands on the mark
         sent = (float(page.input_value("#lon")), float(page.input_value("#lat")))
         dx = (sent[0] - P[0]) * 111_320 * math.cos(math.radians(P[1]))
@@ -168,6 +169,8 @@ def test_overlays_land_on_the_tiles_pixel(
         assert case_point <= TOLERANCE_PX
         # the case map also outlines the grids around the point, with their names
         expect(page.locator("#map .cg-area-grid", has_text="东风1号网格")).to_have_count(1)
+        # and the grid holding the case, bold
+        expect(page.locator("#map path.cg-grid-focus")).to_have_count(1)
         page.close()
     record(
         kind,
@@ -207,3 +210,46 @@ def record(kind, tiles_datum, setting, **offsets) -> None:
     if target:
         with open(target, "a", encoding="utf-8") as out:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def test_a_tap_at_district_zoom_zooms_to_the_place_and_names_it(
+    committed, browser, tmp_path, monkeypatch
+):
+    with tile_site(committed, tmp_path, monkeypatch, "folder", "wgs84", "wgs84") as site:
+        page = browser.new_page(viewport=PHONE)
+        page.goto(f"{site}/report", wait_until="domcontentloaded")
+        top = page.evaluate("document.getElementById('map').getBoundingClientRect().top + scrollY")
+        page.wait_for_selector("#map[data-outlines=drawn]")
+        page.wait_for_selector("#place-q")
+        # the search box filled in above the map, which has not moved
+        after = page.evaluate(
+            "document.getElementById('map').getBoundingClientRect().top + scrollY"
+        )
+        assert after == top
+        # When the citizen taps the district map
+        page.locator("#map").scroll_into_view_if_needed()
+        box = page.locator("#map").bounding_box()
+        x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+        tapped = page.evaluate(
+            """([x, y]) => { const m = document.getElementById('map').cgMap;
+                const b = document.getElementById('map').getBoundingClientRect();
+                const ll = m.containerPointToLatLng([x - b.left, y - b.top]);
+                return [ll.lng, ll.lat, m.getZoom()]; }""",
+            [x, y],
+        )
+        assert tapped[2] < 16
+        page.mouse.click(x, y)
+        # Then the map zooms in on the place, draws its grids and names the place
+        page.wait_for_selector("#map[data-areas=drawn]")
+        expect(page.locator("#where")).to_contain_text("东风街道")
+        expect(page.locator("#map path.cg-grid-focus")).to_have_count(1)
+        view = page.evaluate(
+            """() => { const m = document.getElementById('map').cgMap, c = m.getCenter();
+                return [c.lng, c.lat, m.getZoom()]; }"""
+        )
+        assert view[2] == 16
+        # centred on the place sent, which is where the finger was (a pixel is ~13 m there)
+        sent = (float(page.input_value("#lon")), float(page.input_value("#lat")))
+        assert abs(view[0] - sent[0]) < 1e-6 and abs(view[1] - sent[1]) < 1e-6
+        assert abs(sent[0] - tapped[0]) < 3e-4 and abs(sent[1] - tapped[1]) < 3e-4
+        page.close()

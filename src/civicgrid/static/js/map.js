@@ -41,10 +41,40 @@
     return el;
   }
 
-  // The communities and grids of the view, redrawn after each move at street zoom and above.
+  // Whether [lon, lat] lies in a GeoJSON Polygon or MultiPolygon (ray casting; holes out).
+  function inRing(lon, lat, ring) {
+    var inside = false;
+    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      var xi = ring[i][0], yi = ring[i][1], xj = ring[j][0], yj = ring[j][1];
+      if ((yi > lat) !== (yj > lat) && lon < (xj - xi) * (lat - yi) / (yj - yi) + xi) { inside = !inside; }
+    }
+    return inside;
+  }
+  function contains(geometry, lon, lat) {
+    var polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+    return polygons.some(function (rings) {
+      return inRing(lon, lat, rings[0]) && !rings.slice(1).some(function (h) { return inRing(lon, lat, h); });
+    });
+  }
+  var GRID_STYLE = {color: "#2a7d6f", weight: 1, fill: false};
+  var FOCUS_STYLE = {color: "#0b5d4f", weight: 3.5, fill: false};
+
+  // The communities and grids of the view, redrawn after each move at street zoom and above;
+  // the grid holding the map's place (a case's point, the last tap or search) drawn bold.
   function areas(map, el) {
     map.createPane("cgLabels");  // above the outlines, below the pins
     var shapes = L.layerGroup().addTo(map), names = L.layerGroup().addTo(map), asked = 0, timer = null;
+    var grids = [], place = isNaN(parseFloat(el.dataset.lat)) ? null
+      : {lon: parseFloat(el.dataset.lon), lat: parseFloat(el.dataset.lat)};
+    function focus() {
+      grids.forEach(function (g) {
+        var on = place && contains(g.feature.geometry, place.lon, place.lat);
+        g.layer.setStyle(on ? FOCUS_STYLE : GRID_STYLE);
+        var path = g.layer.getLayers()[0] && g.layer.getLayers()[0].getElement();
+        if (path) { path.classList.toggle("cg-grid-focus", !!on); }
+      });
+    }
+    map.on("click", function (e) { place = {lon: e.latlng.lng, lat: e.latlng.lat}; focus(); });
     function refresh() {
       var zoom = map.getZoom(), b = map.getBounds(), mine = ++asked;
       if (zoom < AREA_ZOOM || b.getEast() - b.getWest() > 0.5 || b.getNorth() - b.getSouth() > 0.5) {
@@ -55,13 +85,13 @@
       cgFetch("/api/v1/geo/map.geojson?" + new URLSearchParams({bbox: bbox.join(",")}))
         .then(function (res) {
           if (mine !== asked) { return; }
-          shapes.clearLayers(); names.clearLayers();
+          shapes.clearLayers(); names.clearLayers(); grids = [];
           (res.ok ? res.body.features : []).forEach(function (f) {
             var p = f.properties, grid = p.level === "grid";
             if (grid && zoom < GRID_ZOOM) { return; }
-            L.geoJSON(f, {interactive: false, style: grid
-              ? {color: "#2a7d6f", weight: 1, fill: false}
+            var layer = L.geoJSON(f, {interactive: false, style: grid ? GRID_STYLE
               : {color: "#7a4fa3", weight: 1.5, dashArray: "5 4", fill: false}}).addTo(shapes);
+            if (grid) { grids.push({feature: f, layer: layer}); }
             if (grid ? zoom >= GRID_LABEL_ZOOM : zoom < COMMUNITY_LABEL_MAX) {
               // a marker of text (gone at once when cleared; a tooltip fades out)
               var icon = L.divIcon({className: "cg-area-label cg-area-" + p.level, html: label(f), iconSize: null});
@@ -69,6 +99,7 @@
                 .addTo(names);
             }
           });
+          focus();
           el.dataset.areas = "drawn";
         })
         .catch(function () { if (mine === asked) { el.dataset.areas = "failed"; } });
