@@ -285,6 +285,16 @@ def doctor() -> None:
                 "chmod 600 it",
             )
 
+    if settings.tile_local:
+        from civicgrid.geo import tiles
+
+        try:
+            tiles.open_source(settings.tile_local).close()
+        except tiles.TileSourceError as exc:
+            report("fail", f"本地瓦片不可用 / local tiles unusable: {exc}")
+        else:
+            report("ok", f"local tiles: {settings.tile_local} ({settings.tile_datum})")
+
     url = settings.database_url
     sqlite_path = url.split("///", 1)[-1] if url.startswith("sqlite") else None
     if sqlite_path and sqlite_path != ":memory:" and not Path(sqlite_path).exists():

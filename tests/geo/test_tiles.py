@@ -64,7 +64,18 @@ def test_each_source_serves_its_tiles_with_cache_headers(
 def test_without_a_local_source_tiles_are_404(client):
     r = client.get("/tiles/16/56000/23000")
     assert r.status_code == 404
-    assert "no local tile source" in r.json()["message"]["en"].lower()
+    assert "no usable local tile source" in r.json()["message"]["en"].lower()
+
+
+def test_an_unusable_source_answers_404_and_says_why_in_the_log(
+    client, tmp_path, monkeypatch, caplog
+):
+    broken = tmp_path / "broken.pmtiles"
+    broken.write_bytes(b"not a pmtiles archive at all" * 10)
+    _serve(monkeypatch, broken)
+    r = client.get("/tiles/16/56000/23000")
+    assert r.status_code == 404
+    assert "not a PMTiles archive" in caplog.text
 
 
 def test_the_pages_draw_on_the_local_source_and_its_datum(client, tmp_path, monkeypatch):
@@ -108,3 +119,19 @@ def test_a_source_of_vector_tiles_or_no_tiles_is_refused(tmp_path):
 def test_the_mark_is_where_mercator_puts_the_point():
     # the test's own projection agrees with a known value: (0, 0) is the world's centre
     assert global_pixel(0.0, 0.0, 1) == (256.0, 256.0)
+
+
+def test_doctor_checks_the_local_tiles(session, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from civicgrid.cli import app as cli_app
+
+    folder = tmp_path / "tiles"
+    marked_tiles(folder, LON, LAT, datum="wgs84", around=(0, 0))
+    _serve(monkeypatch, folder)
+    result = CliRunner().invoke(cli_app, ["doctor"])
+    assert "ok   local tiles:" in result.output  # (the console wraps the long path)
+    _serve(monkeypatch, tmp_path / "nothing.mbtiles")
+    result = CliRunner().invoke(cli_app, ["doctor"])
+    assert result.exit_code == 1
+    assert "local tiles unusable" in result.output

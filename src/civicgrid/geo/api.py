@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from typing import Annotated
 
@@ -26,6 +27,7 @@ from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import DbSession
 from civicgrid.org import service as org_service
 
+log = logging.getLogger(__name__)
 public_router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
 BODY_LIMITS = [
     BodyLimit(
@@ -241,13 +243,17 @@ def tile(
     location = get_settings().tile_local
     found = None
     if location and tiles.in_range(z, x, y):
-        found = tiles.source_for(location).get(z, x, y)
+        try:
+            found = tiles.source_for(location).get(z, x, y)
+        except tiles.TileSourceError as exc:  # the maps show their plain background
+            log.error("local tiles unusable: %s", exc)
+            location = None
     if found is None:
         # JSON as the API's refusals, small: a map asks for many tiles a source may lack
         missing = (
             NoTile("该瓦片不存在", f"no tile {z}/{x}/{y}")
             if location
-            else NoTile("本服务未设置本地瓦片", "no local tile source is set on this server")
+            else NoTile("本服务没有可用的本地瓦片", "no usable local tile source on this server")
         )
         return JSONResponse(missing.body(), status_code=404)
     etag = '"' + hashlib.blake2b(found.data, digest_size=12).hexdigest() + '"'
