@@ -35,6 +35,8 @@ runner = CliRunner()
         ["spotcheck"],
         ["spotcheck", "draw"],
         ["spotcheck", "plan-file"],
+        ["import-places"],
+        ["tiles-pack"],
     ],
 )
 def test_every_command_has_help(args):

@@ -32,6 +32,7 @@ from civicgrid.command import api as command_api
 from civicgrid.command import pages as command_pages
 from civicgrid.config import Settings, get_settings
 from civicgrid.geo import api as geo_api
+from civicgrid.geo import words as geo_words
 from civicgrid.geo.index import index as geo_index
 from civicgrid.hotline import api as hotline_api
 from civicgrid.hotline import pages as hotline_pages
@@ -72,6 +73,8 @@ OPS_PATHS = ("/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.j
 PUBLIC_ROUTERS = [
     auth_api.public_router,
     geo_api.public_router,
+    # the local base map's tiles (settings tile_local)
+    geo_api.tiles_router,
     categories_api.public_router,
     citizen_api.public_router,
     # signed-in staff only; it says so itself (401), as it did beside the pages
@@ -89,6 +92,7 @@ i18n.add_words("state_", workflow.STATE_NAMES)
 i18n.add_words("kpi_", kpi.NAMES)
 i18n.add_words("step_", citizen_service.PUBLIC_STEPS)
 i18n.add_words("notices_", notices_words.WORDS)
+i18n.add_words("place_", geo_words.WORDS)
 i18n.add_words("worklogs_state_", worklogs_service.STATE_NAMES)
 i18n.add_words("worklogs_source_", worklogs_service.SOURCE_NAMES)
 

@@ -285,6 +285,16 @@ def doctor() -> None:
                 "chmod 600 it",
             )
 
+    if settings.tile_local:
+        from civicgrid.geo import tiles
+
+        try:
+            tiles.open_source(settings.tile_local).close()
+        except tiles.TileSourceError as exc:
+            report("fail", f"本地瓦片不可用 / local tiles unusable: {exc}")
+        else:
+            report("ok", f"local tiles: {settings.tile_local} ({settings.tile_datum})")
+
     url = settings.database_url
     sqlite_path = url.split("///", 1)[-1] if url.startswith("sqlite") else None
     if sqlite_path and sqlite_path != ":memory:" and not Path(sqlite_path).exists():
@@ -533,6 +543,32 @@ def import_geo(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)
         f"imported {result.created} new and {result.updated} updated areas: "
         + ", ".join(f"{k} {v}" for k, v in result.by_level.items())
     )
+
+
+@app.command("import-places")
+def import_places(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Replace the gazetteer (地名地址库) with a CSV file: name, aliases, lon, lat, datum
+    (UTF-8 or GB18030); all or nothing."""
+    from civicgrid.geo import gazetteer
+
+    count = run(lambda s: gazetteer.import_places(s, file.read_bytes()))
+    console.print(f"imported {count} places")
+
+
+@app.command("tiles-pack")
+def tiles_pack(
+    folder: Annotated[Path, typer.Argument(exists=True, file_okay=False)],
+    out: Annotated[Path, typer.Argument(help="the .pmtiles or .mbtiles file to write")],
+) -> None:
+    """Pack a folder of z/x/y raster tiles into one PMTiles or MBTiles file (settings
+    tile_local serves either)."""
+    from civicgrid.geo import tiles
+
+    try:
+        count = tiles.pack(folder, out)
+    except tiles.TileSourceError as exc:
+        fail(str(exc))
+    console.print(f"packed {count} tiles into {out}")
 
 
 # --- users ----------------------------------------------------------------------------------

@@ -127,14 +127,23 @@ class Settings(BaseSettings):
     # category's major class (the code's first two digits, e.g. "14" for consultations) is
     # listed here, comma-separated; verify_pass and verify_fail always need a note.
     evidence_photo_exempt_classes: str = ""
-    # A tile URL template for the maps ({z}/{x}/{y}); none: outlines on a plain background.
+    # A tile URL template for the maps ({z}/{x}/{y}, XYZ in EPSG:3857: Tianditu with its key,
+    # AMap, a district's own server); none and no tile_local: outlines on a plain background.
     tile_url: str | None = None
+    # A local tile source served by this app at /tiles/{z}/{x}/{y} (closed networks): a folder
+    # of z/x/y.png (or .jpg, .webp) tiles, a .pmtiles or a .mbtiles file. Set, it is the maps'
+    # tile_url unless tile_url names another.
+    tile_local: str | None = None
+    tile_max_zoom: int = Field(default=18, ge=1, le=22)
+    # What {s} in tile_url stands for, one character each (Tianditu: 01234567).
+    tile_subdomains: str = Field(default="abc", min_length=1, max_length=16)
     # Retention: the reporter's name, phone, e-mail and tracking secret of a case are erased
     # this many days after the case was closed (the case stays); 0 keeps them.
     personal_data_retention_days: int = Field(default=3 * 365, ge=0, le=36500)
     # The datum of those tiles: fixes are WGS-84, and pages shift them for GCJ-02 tiles (AMap,
-    # Tencent) so that a track lies on its road.
-    tile_datum: Literal["wgs84", "gcj02"] = "wgs84"
+    # Tencent) so that a track lies on its road. cgcs2000 (Tianditu) is WGS-84 to well under a
+    # metre. bd09 is refused: Baidu's tiles use a grid of their own, not EPSG:3857.
+    tile_datum: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] = "wgs84"
     # Vehicle tracks (vehicles/). JT/T 808: an unknown terminal's 0x0100 is refused (result 4)
     # unless this is on; then it is registered with a vehicle of its plate (type "other") in
     # gps_auto_register_unit.
@@ -242,6 +251,23 @@ class Settings(BaseSettings):
         if self.media_store == "s3" and not self.s3_bucket:
             raise ValueError("CIVICGRID_S3_BUCKET must be set when CIVICGRID_MEDIA_STORE is s3")
         return self
+
+    @model_validator(mode="after")
+    def _check_tiles(self) -> Settings:
+        if self.tile_datum == "bd09":
+            raise ValueError(
+                "CIVICGRID_TILE_DATUM=bd09 不支持: 百度地图的瓦片不是 EPSG:3857 的 XYZ 网格, "
+                "请用天地图 (cgcs2000)、高德 (gcj02) 或本地瓦片 / CIVICGRID_TILE_DATUM=bd09 is "
+                "not supported: Baidu's tiles are not an EPSG:3857 XYZ grid; use Tianditu "
+                "(cgcs2000), AMap (gcj02) or local tiles"
+            )
+        if self.tile_local and not self.tile_url:
+            self.tile_url = "/tiles/{z}/{x}/{y}"
+        return self
+
+    def map_datum(self) -> str:
+        """The datum the maps draw on: wgs84 (also for CGCS2000 tiles) or gcj02."""
+        return "gcj02" if self.tile_datum == "gcj02" else "wgs84"
 
     @model_validator(mode="after")
     def _check_public_access(self) -> Settings:

@@ -16,3 +16,7 @@ class GeoImportInvalid(Invalid):
 class AreaNotFound(NotFound):
     def __init__(self, code: str):
         super().__init__(f"找不到区域 {code}", f"area {code} not found")
+
+
+class NoTile(NotFound):
+    """No local tile at that address (or no local source): the map shows its background."""

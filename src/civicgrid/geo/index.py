@@ -97,6 +97,27 @@ class GeoIndex:
         finally:
             self._check_lock.release()
 
+    @property
+    def stamp(self) -> tuple | None:
+        """What the index was built from (the areas' count and latest change)."""
+        return self._stamp
+
+    def level_shapes(self, level: str) -> tuple[list[Hit], object]:
+        """The areas of one level and their shapes (a shapely array), in the same order."""
+        tree = self._levels.get(level)
+        if tree is None or tree.tree is None:
+            return [], []
+        return tree.hits, tree.tree.geometries
+
+    def in_box(self, level: str, box) -> list[tuple[Hit, object]]:
+        """The areas of one level meeting a shapely box, with their shapes, in code order."""
+        tree = self._levels.get(level)
+        if tree is None or tree.tree is None:
+            return []
+        found = tree.tree.query(box, predicate="intersects")
+        geoms = tree.tree.geometries
+        return sorted(((tree.hits[i], geoms[i]) for i in found.tolist()), key=lambda p: p[0].code)
+
     def get(self, code: str | None) -> Hit | None:
         return self._by_code.get(code) if code else None
 

@@ -33,3 +33,17 @@ class Area(Base):
 
 # admin writes are audited (kit.audit); the polygons are left out of the log
 audit.register(Area, skip={"geometry", "wkb"})
+
+
+class Place(Base):
+    """One entry of the gazetteer (地名地址库): an address or landmark an administrator imported,
+    found by the place search; the point is WGS-84 (converted on import)."""
+
+    __tablename__ = "places"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    aliases: Mapped[list] = mapped_column(default=list)
+    lon: Mapped[float]
+    lat: Mapped[float]
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

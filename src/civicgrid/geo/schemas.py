@@ -64,3 +64,21 @@ class ImportResult(BaseModel):
     created: int
     updated: int
     by_level: dict[str, int]
+
+
+class FoundPlace(BaseModel):
+    """A place the search found: `kind` street, community, grid or place (the gazetteer); the
+    point (WGS-84) is where the map's pin goes; `within` names the street and community."""
+
+    kind: str
+    code: str | None
+    name: str
+    aliases: list[str]
+    lon: float
+    lat: float
+    within: str
+    score: float
+
+
+class PlacesImported(BaseModel):
+    imported: int

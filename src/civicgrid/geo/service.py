@@ -16,7 +16,8 @@ from civicgrid.geo import queries as geo_queries
 from civicgrid.geo.exceptions import AreaNotFound, GeoImportInvalid
 from civicgrid.geo.index import Hit, index
 from civicgrid.geo.models import LEVELS, Area
-from civicgrid.kit.errors import BadRequest
+from civicgrid.kit.errors import BadRequest, Invalid
+from civicgrid.org import queries as org_queries
 from civicgrid.org import service as org_service
 
 PARENT_LEVEL = {"street": "district", "community": "street", "grid": "community"}
@@ -378,3 +379,62 @@ def export_geojson(
 def area_names(session: Session, codes: list[str]) -> dict[str, str]:
     """The name of each area among `codes` (codes not found are left out)."""
     return dict(session.execute(select(Area.code, Area.name).where(Area.code.in_(codes))).all())
+
+
+# The map's detail layer (map.geojson): the box a request may ask for, in degrees a side.
+MAP_BOX_MAX_DEGREES = 0.5
+MAP_LEVELS = ("community", "grid")
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """`minlon,minlat,maxlon,maxlat` in WGS-84; Invalid (422) when it is not four finite
+    numbers in range with min below max, BadRequest when it is wider than a map's detail."""
+    parts = text.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise Invalid(
+            "bbox 应为 最小经度,最小纬度,最大经度,最大纬度",
+            "bbox must be minlon,minlat,maxlon,maxlat",
+        )
+    minx, miny, maxx, maxy = values
+    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+        raise Invalid("bbox 超出范围或最小值不小于最大值", "bbox out of range or min not below max")
+    if maxx - minx > MAP_BOX_MAX_DEGREES or maxy - miny > MAP_BOX_MAX_DEGREES:
+        raise BadRequest(
+            f"范围过大 (每边最多 {MAP_BOX_MAX_DEGREES}°), 请放大地图",
+            f"the box is too large (at most {MAP_BOX_MAX_DEGREES}° a side); zoom in",
+        )
+    return minx, miny, maxx, maxy
+
+
+def map_features(
+    session: Session, bbox: tuple[float, float, float, float], *, levels=MAP_LEVELS
+) -> list[dict]:
+    """The communities and grids meeting a box, for a map at street or case zoom: outline
+    (thinned to the box's scale), name, the responsible unit (a grid's community office, a
+    community's own) and the responsible usernames, with a point inside each for its label."""
+    index.ensure_fresh(session)
+    box = shapely.box(*bbox)
+    tolerance = (bbox[2] - bbox[0]) / 4000
+    found = [(lvl, hit, geom) for lvl in levels for hit, geom in index.in_box(lvl, box)]
+    unit_codes = {hit.code if lvl == "community" else hit.parent_code for lvl, hit, _ in found}
+    units = org_queries.names_by_code(session, [c for c in unit_codes if c])
+    features = []
+    for level, hit, geom in found:
+        unit_code = hit.code if level == "community" else hit.parent_code
+        label = shapely.point_on_surface(geom)
+        props = {
+            "level": level,
+            "code": hit.code,
+            "name": hit.name,
+            "unit": {"code": unit_code, "name": units[unit_code]} if unit_code in units else None,
+            "label": [round(label.x, 7), round(label.y, 7)],
+        }
+        if hit.responsible:
+            props["responsible"] = list(hit.responsible)
+        geometry = mapping(shapely.simplify(geom, tolerance) if tolerance > 1e-6 else geom)
+        features.append({"type": "Feature", "geometry": geometry, "properties": props})
+    return features

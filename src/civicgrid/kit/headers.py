@@ -9,7 +9,8 @@
   same-origin the Referer goes only to this site, which knows the secret already, so a tile host
   (or any other site) never sees it. no-referrer would also make Chromium send `Origin: null` on
   the site's own POSTs, which an Origin check against cross-site forms has to refuse.
-- Cache-Control: no-store on everything but /static/: staff pages and API answers must not come
+- Cache-Control: no-store on everything but /static/ and the map tiles (/tiles/, which set
+  their own): staff pages and API answers must not come
   back from the cache after sign-out (Back), and a citizen's tracking page shows their case.
 """
 
@@ -24,6 +25,9 @@ from civicgrid.config import get_settings
 log = logging.getLogger(__name__)
 
 STATIC_PREFIX = "/static/"
+# Answers here say how long they may be kept (map tiles); without a Cache-Control of their
+# own (a refusal) they get no-store like the rest.
+OWN_CACHE_PREFIXES = ("/tiles/",)
 # FastAPI's API explorer (Swagger UI, ReDoc) is not ours: it runs an inline script and loads
 # its files from a CDN. It gets a policy that still forbids framing, plugins and <base>.
 DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
@@ -94,14 +98,19 @@ class SecurityHeaders:
         else:
             policy = content_security_policy(get_settings().tile_url)
         extra = [*COMMON, (b"content-security-policy", policy.encode())]
-        if not path.startswith(STATIC_PREFIX):
+        own_cache = path.startswith(OWN_CACHE_PREFIXES)
+        if not path.startswith(STATIC_PREFIX) and not own_cache:
             extra.append((b"cache-control", b"no-store"))
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
-                names = {name for name, _ in extra}
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message["headers"] = kept + extra
+                headers = list(message.get("headers", []))
+                added = extra
+                if own_cache and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    added = [*extra, (b"cache-control", b"no-store")]
+                names = {name for name, _ in added}
+                kept = [(k, v) for k, v in headers if k.lower() not in names]
+                message["headers"] = kept + added
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

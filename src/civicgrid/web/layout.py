@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from civicgrid.config import get_settings
 from civicgrid.kit.errors import sentence
 from civicgrid.web.i18n import WORDS, lang_of, translator
 
@@ -64,6 +65,22 @@ def time_left(t: Any, seconds: int | None) -> str:
 
 
 TEMPLATES.env.globals["nav_links"] = nav_links
+
+
+def map_config() -> dict:
+    """The base map every page's maps use (static/js/map.js reads it from the #cg-map block):
+    the tile URL template, its datum (wgs84 or gcj02: overlays are drawn on it) and its
+    deepest zoom; no tiles: outlines on a plain background."""
+    settings = get_settings()
+    return {
+        "tiles": settings.tile_url,
+        "datum": settings.map_datum(),
+        "max_zoom": settings.tile_max_zoom,
+        "subdomains": settings.tile_subdomains,
+    }
+
+
+TEMPLATES.env.globals["map_config"] = map_config
 TEMPLATES.env.globals["time_left"] = time_left
 
 
