@@ -210,31 +210,36 @@ def case_by_code(session: Session, code: str) -> Case | None:
     return session.scalar(select(Case).where(Case.code == code))
 
 
+def contact_phone(session: Session, case_id: int) -> str:
+    """The phone the reporter of this case gave ("" when none, or erased)."""
+    return session.scalar(select(CaseContact.phone).where(CaseContact.case_id == case_id)) or ""
+
+
 def open_cases_near(
     session: Session,
     *,
-    category_code: str,
+    category_code: str | None = None,
     since: dt.datetime,
     lon: tuple[float, float],
     lat: tuple[float, float],
     other_than: int | None = None,
+    sources: Collection[str] | None = None,
 ) -> list[Case]:
-    """The open cases (workflow.OPEN_STATES) of the category reported at `since` or later
-    within the box of longitudes and latitudes (bounds included), earliest first, but the case
-    of id `other_than`."""
-    query = (
-        select(Case)
-        .where(
-            Case.id != other_than,
-            Case.category_code == category_code,
-            Case.state.in_(workflow.OPEN_STATES),
-            Case.reported_at >= since,
-            Case.lon.between(*lon),
-            Case.lat.between(*lat),
-        )
-        .order_by(Case.reported_at)
+    """The open cases (workflow.OPEN_STATES) reported at `since` or later within the box of
+    longitudes and latitudes (bounds included), earliest first, but the case of id
+    `other_than`; of the category and of the `sources`, when given."""
+    query = select(Case).where(
+        Case.id != other_than,
+        Case.state.in_(workflow.OPEN_STATES),
+        Case.reported_at >= since,
+        Case.lon.between(*lon),
+        Case.lat.between(*lat),
     )
-    return list(session.scalars(query).all())
+    if category_code is not None:
+        query = query.where(Case.category_code == category_code)
+    if sources is not None:
+        query = query.where(_of_sources(sources))
+    return list(session.scalars(query.order_by(Case.reported_at)).all())
 
 
 def latest_notes(
