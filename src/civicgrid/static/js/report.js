@@ -29,6 +29,7 @@
         if (!res.ok) { said.className = "error"; said.textContent = cgProblem(res.body); return; }
         box.replaceChildren(cgEl("p", {class: "ok", role: "status"}, [fill("cz_me_too_done", {n: res.body.followers})]));
         item.classList.add("followed");
+        item.querySelector(".followers").textContent = fill("cz_followers", {n: res.body.followers});
         cgMine.add({code: res.body.code, url: "/reports/" + encodeURIComponent(res.body.code), at: new Date().toISOString(), followed: true});
         showMine();
       }).catch(function () { send.disabled = false; said.className = "error"; said.textContent = W.failed; });
