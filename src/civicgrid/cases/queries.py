@@ -365,6 +365,46 @@ def public_requests(
     return list(session.execute(query.offset(offset).limit(limit)))
 
 
+_PUBLIC_CASE = select(
+    Case.id,
+    Case.code,
+    Case.state,
+    Case.category_code,
+    Case.description,
+    Case.address,
+    Case.street_code,
+    Case.unit_code,
+    Case.lon,
+    Case.lat,
+    Case.reported_at,
+    Case.last_event_at,
+)
+
+
+def public_cases(
+    session: Session,
+    *,
+    sources: Collection[str],
+    street: str | None = None,
+    states: Collection[str] | None = None,
+    category: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[Row]:
+    """The cases of `sources` (of the street, in the states, of the category, when given),
+    newest reported first (then by id), as rows of _PUBLIC_CASE's columns: the public map
+    of reports. One query."""
+    query = _PUBLIC_CASE.where(_of_sources(sources))
+    if street:
+        query = query.where(Case.street_code == street)
+    if states is not None:
+        query = query.where(Case.state.in_(list(states)))
+    if category:
+        query = query.where(Case.category_code == category)
+    query = query.order_by(Case.reported_at.desc(), Case.id.desc()).offset(offset).limit(limit)
+    return list(session.execute(query).all())
+
+
 def public_request(session: Session, *, sources: Collection[str], code: str) -> Row | None:
     """The case of this code as a public request (as `public_requests`), if it is of
     `sources`; None as well when there is no such case."""

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import Annotated
 from urllib.parse import quote
 
 import segno
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from civicgrid.auth.deps import OptionalUser, PageUser
 from civicgrid.categories import service as cat_service
-from civicgrid.citizen import service
+from civicgrid.citizen import reports, service
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.errors import Forbidden
 from civicgrid.kit.http import AppSettings, DbSession
-from civicgrid.web.i18n import add_words, lang_of
+from civicgrid.web.i18n import add_words, lang_of, page_words
 from civicgrid.web.layout import TEMPLATES, render, words
 
 router = APIRouter(include_in_schema=False)
@@ -114,6 +115,72 @@ def track_qr(
     segno.make(link, error="m").save(out, kind="svg", scale=4, border=2, title=case.code)
     return Response(
         out.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(
+    request: Request,
+    session: DbSession,
+    user: OptionalUser,
+    settings: AppSettings,
+    street: Annotated[str, Query(max_length=32)] = "",
+    state: Annotated[str, Query(max_length=20)] = "",
+    category: Annotated[str, Query(max_length=5)] = "",
+) -> HTMLResponse:
+    """The public map of reports: the cases the public policy shows, by street, state and
+    category, on a map and listed (an unknown filter value is no filter)."""
+    streets = reports.streets(session)
+    street = street if street in streets else ""
+    state = state if state in reports.STATE_GROUPS else ""
+    categories = categories_for_citizens(session)
+    category = category if any(c["code"] == category for c in categories) else ""
+    found = reports.find(session, settings, street=street, state=state, category=category)
+    return render(
+        request,
+        "reports.html",
+        user,
+        cases=found,
+        streets=streets,
+        states=reports.STATE_GROUPS,
+        categories=categories,
+        chosen={"street": street, "state": state, "category": category},
+        tiles=settings.tile_url,
+        words=page_words(request, "cz_"),
+    )
+
+
+@router.get("/reports/feed/{street}.atom")
+def reports_feed(
+    street: Annotated[str, Path(max_length=32)],
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+) -> Response:
+    """The public cases of one street as an Atom feed."""
+    base = settings.public_base_url or str(request.base_url)
+    return Response(
+        reports.atom(session, settings, street, base), media_type="application/atom+xml"
+    )
+
+
+@router.get("/reports/{code}", response_class=HTMLResponse)
+def public_case_page(
+    code: Annotated[str, Path(max_length=40)],
+    request: Request,
+    session: DbSession,
+    user: OptionalUser,
+    settings: AppSettings,
+) -> HTMLResponse:
+    """One public case: its steps, photos as the policy shows them, its followers."""
+    view = reports.case_view(session, settings, code)
+    return render(
+        request,
+        "public_case.html",
+        user,
+        case=view,
+        tiles=settings.tile_url,
+        words=page_words(request, "cz_"),
     )
 
 
