@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from civicgrid.config import get_settings
 from tests.conftest import live_server
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import DESK, PHONE
 from tests.factories import POINT_A, world
 
 SHOTS = Path(tempfile.mkdtemp(prefix="civicgrid-citizen-shots-"))
@@ -171,3 +171,31 @@ def test_the_citizens_loop_on_a_phone(site, browser, tmp_path):
     expect(again.locator(f"#mine-list li[data-code='{first_code}']")).to_contain_text("关注")
     again.screenshot(path=str(SHOTS / "report-mine-phone.png"), full_page=True)
     context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESK], ids=["phone", "desk"])
+def test_the_public_map_of_reports(site, browser, viewport):
+    for point in (POINT_A, NEAR):
+        r = httpx.post(
+            f"{site}/api/v1/citizen/reports",
+            data={"category": "06010", "lon": point[0], "lat": point[1], "description": "垃圾"},
+            timeout=30,
+        )
+        assert r.status_code == 201, r.text
+    page = browser.new_page(viewport=viewport)
+    page.goto(f"{site}/reports")
+    expect(page.locator("#map")).to_have_attribute("data-points", "2")
+    expect(page.locator("#report-list li[data-code]")).to_have_count(2)
+    assert page.locator("#map .leaflet-interactive").count() >= 2
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    page.select_option("select[name=street]", label="东风街道")
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("link[type='application/atom+xml']")).to_have_count(1)
+    expect(page.locator("#report-list li[data-code]")).to_have_count(2)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(SHOTS / f"reports-{viewport['width']}.png"), full_page=True)
+    code = page.locator("#report-list li[data-code] a").first.inner_text()
+    page.locator("#report-list li[data-code] a").first.click()
+    expect(page.locator("#public-case h1")).to_have_text(code)
+    expect(page.locator("#timeline")).to_contain_text("已派遣")
+    page.close()
