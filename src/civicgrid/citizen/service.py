@@ -396,14 +396,20 @@ def follower_counts(session: Session, case_ids: Collection[int]) -> dict[int, in
     return dict(session.execute(query).all())
 
 
-def follower_phones(session: Session, case_id: int) -> list[str]:
-    """The phones of the case's followers who gave one, in the order they followed."""
+def follower_phones(session: Session, case_ids: Collection[int]) -> dict[int, list[str]]:
+    """The phones of each case's followers who gave one, in the order they followed, by case
+    id (of those with any): one query for all of them."""
+    if not case_ids:
+        return {}
     query = (
-        select(CaseFollower.phone)
-        .where(CaseFollower.case_id == case_id, CaseFollower.phone.is_not(None))
+        select(CaseFollower.case_id, CaseFollower.phone)
+        .where(CaseFollower.case_id.in_(list(case_ids)), CaseFollower.phone.is_not(None))
         .order_by(CaseFollower.id)
     )
-    return list(session.scalars(query))
+    out: dict[int, list[str]] = {}
+    for case_id, phone in session.execute(query):
+        out.setdefault(case_id, []).append(phone)
+    return out
 
 
 def find_tracked(session: Session, code: str, secret: str) -> AnyCase:
