@@ -147,6 +147,7 @@ def reports_page(
         chosen={"street": street, "state": state, "category": category},
         tiles=settings.tile_url,
         words=page_words(request, "cz_"),
+        step_states=service.PUBLIC_STEPS,
     )
 
 
@@ -181,6 +182,7 @@ def public_case_page(
         case=view,
         tiles=settings.tile_url,
         words=page_words(request, "cz_"),
+        step_states=service.PUBLIC_STEPS,
     )
 
 

@@ -84,6 +84,7 @@ def find(
             "state": r.state,
             "state_zh": workflow.STATE_NAMES_ZH.get(r.state),
             "step": service.public_step_text(r.state, units.get(r.unit_code)),
+            "unit": units.get(r.unit_code),
             "category": {"code": r.category_code, "name": names.get(r.category_code, "")},
             "description": r.description,
             "address": r.address,
