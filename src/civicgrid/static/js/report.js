@@ -48,7 +48,8 @@
       var item = cgEl("li", {"data-code": c.code}, [
         cgEl("strong", {}, [(i + 1) + ". "]), cgEl("span", {translate: "no"}, [c.category.name]),
         " · " + (W["state_" + c.state] || c.state_zh) + " · " + fill("cz_metres", {m: Math.round(c.distance_m)}),
-        cgEl("br"), cgEl("span", {class: "muted"}, [(c.reported_at || "").slice(0, 16).replace("T", " ") + " " + (c.description || c.address || "")]),
+        cgEl("br"), cgEl("span", {class: "muted"}, [(c.reported_at || "").slice(0, 16).replace("T", " ") + " "]),
+        cgEl("span", {class: "muted", translate: "no"}, [c.description || c.address || ""]),
         cgEl("br"), cgEl("span", {class: "followers"}, [fill("cz_followers", {n: c.followers})]), " ",
         cgEl("a", {href: c.url}, [W.cz_details]), cgEl("br"), button
       ]);
