@@ -20,6 +20,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SECRET_KEY_MIN_BYTES = 32
 
 
+_NEED = r"(photo|words|place|phone)"
+_NEEDS = rf"^({_NEED}(_or_{_NEED})*(,{_NEED}(_or_{_NEED})*)*)?$"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CIVICGRID_", extra="ignore")
 
@@ -99,6 +103,11 @@ class Settings(BaseSettings):
     reports_per_hour_per_phone: int = 10
     duplicate_radius_m: float = 50.0
     duplicate_days: int = 7
+    # What a citizen's report must have (the phone page and its API; staff and Open311 have
+    # their own rules): comma-separated needs, each one thing or alternatives joined by "_or_"
+    # of photo, words (a description), place (a point on the map, a photo's GPS or an
+    # address), phone. Empty: only a category.
+    report_requires: str = Field(default="photo_or_words,place", pattern=_NEEDS)
     # The address the public reaches this server at (https://civic.example.org): the Open311
     # discovery and media URLs are built on it, never on the request's Host header.
     public_base_url: str | None = None
@@ -298,6 +307,10 @@ class Settings(BaseSettings):
         """The hosts Open311 photos by URL are fetched from."""
         items = self.open311_media_fetch_hosts.split(",")
         return tuple(h.strip().lower() for h in items if h.strip())
+
+    def report_needs(self) -> list[tuple[str, ...]]:
+        """`report_requires` read: each need as its alternatives (("photo", "words"), ...)."""
+        return [tuple(n.split("_or_")) for n in self.report_requires.split(",") if n]
 
     def public_sources(self) -> frozenset[str]:
         """The case sources anonymous Open311 reads show."""

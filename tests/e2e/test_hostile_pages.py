@@ -183,6 +183,11 @@ def walk_every_page(walk: Walk, data) -> None:
     page = walk.visit(citizen, f"/track/{data.tracked}?s={data.secret}", ready="#timeline li")
     expect(page.locator("#timeline")).to_contain_text(attack(0))  # the handler's notes
     expect(page.locator("#summary")).to_contain_text(attack(3))
+    # the public map of reports and a case's public page: names, addresses, notes as text
+    page = walk.visit(citizen, "/reports", ready="#report-list li")
+    expect(page.locator("#report-list")).to_contain_text(attack(0))
+    page = walk.visit(citizen, f"/reports/{data.tracked}", ready="#timeline li")
+    expect(page.locator("#public-case")).to_contain_text(attack(0))
     # a code from the address bar is shown as text too
     page = walk.visit(citizen, f"/track/{quote(attack(1))}?s=x", ready="#message:not(:empty)")
     expect(page.locator("h1")).to_contain_text(attack(1))

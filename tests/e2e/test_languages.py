@@ -320,6 +320,8 @@ def test_every_public_page_and_refusal_is_in_one_language(shift_site, browser, l
         "/notices",
         f"/notices/{data['warning']}",
         "/spotchecks/draws",  # the published draws
+        "/reports",
+        f"/reports/{data['tracked']}",
     ):
         visit(page, base, path, lang, problems)
 

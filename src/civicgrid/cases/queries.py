@@ -210,31 +210,44 @@ def case_by_code(session: Session, code: str) -> Case | None:
     return session.scalar(select(Case).where(Case.code == code))
 
 
+def contact_phones(session: Session, codes: Collection[str]) -> dict[str, tuple[int, str]]:
+    """(id, the phone its reporter gave, "" when none or erased) of each case of these codes
+    that exists, by code: one query for all of them."""
+    if not codes:
+        return {}
+    query = (
+        select(Case.code, Case.id, CaseContact.phone)
+        .outerjoin(CaseContact, CaseContact.case_id == Case.id)
+        .where(Case.code.in_(list(codes)))
+    )
+    return {code: (case_id, phone or "") for code, case_id, phone in session.execute(query)}
+
+
 def open_cases_near(
     session: Session,
     *,
-    category_code: str,
+    category_code: str | None = None,
     since: dt.datetime,
     lon: tuple[float, float],
     lat: tuple[float, float],
     other_than: int | None = None,
+    sources: Collection[str] | None = None,
 ) -> list[Case]:
-    """The open cases (workflow.OPEN_STATES) of the category reported at `since` or later
-    within the box of longitudes and latitudes (bounds included), earliest first, but the case
-    of id `other_than`."""
-    query = (
-        select(Case)
-        .where(
-            Case.id != other_than,
-            Case.category_code == category_code,
-            Case.state.in_(workflow.OPEN_STATES),
-            Case.reported_at >= since,
-            Case.lon.between(*lon),
-            Case.lat.between(*lat),
-        )
-        .order_by(Case.reported_at)
+    """The open cases (workflow.OPEN_STATES) reported at `since` or later within the box of
+    longitudes and latitudes (bounds included), earliest first, but the case of id
+    `other_than`; of the category and of the `sources`, when given."""
+    query = select(Case).where(
+        Case.id != other_than,
+        Case.state.in_(workflow.OPEN_STATES),
+        Case.reported_at >= since,
+        Case.lon.between(*lon),
+        Case.lat.between(*lat),
     )
-    return list(session.scalars(query).all())
+    if category_code is not None:
+        query = query.where(Case.category_code == category_code)
+    if sources is not None:
+        query = query.where(_of_sources(sources))
+    return list(session.scalars(query.order_by(Case.reported_at)).all())
 
 
 def latest_notes(
@@ -358,6 +371,46 @@ def public_requests(
             query = query.where(Case.last_event_at > updated_after)
     query = query.order_by(Case.reported_at.desc(), Case.id.desc())
     return list(session.execute(query.offset(offset).limit(limit)))
+
+
+_PUBLIC_CASE = select(
+    Case.id,
+    Case.code,
+    Case.state,
+    Case.category_code,
+    Case.description,
+    Case.address,
+    Case.street_code,
+    Case.unit_code,
+    Case.lon,
+    Case.lat,
+    Case.reported_at,
+    Case.last_event_at,
+)
+
+
+def public_cases(
+    session: Session,
+    *,
+    sources: Collection[str],
+    street: str | None = None,
+    states: Collection[str] | None = None,
+    category: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[Row]:
+    """The cases of `sources` (of the street, in the states, of the category, when given),
+    newest reported first (then by id), as rows of _PUBLIC_CASE's columns: the public map
+    of reports. One query."""
+    query = _PUBLIC_CASE.where(_of_sources(sources))
+    if street:
+        query = query.where(Case.street_code == street)
+    if states is not None:
+        query = query.where(Case.state.in_(list(states)))
+    if category:
+        query = query.where(Case.category_code == category)
+    query = query.order_by(Case.reported_at.desc(), Case.id.desc()).offset(offset).limit(limit)
+    return list(session.execute(query).all())
 
 
 def public_request(session: Session, *, sources: Collection[str], code: str) -> Row | None:

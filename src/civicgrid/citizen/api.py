@@ -6,7 +6,7 @@ import hashlib
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from civicgrid.auth import service as auth_service
@@ -16,10 +16,21 @@ from civicgrid.cases import service as case_service
 from civicgrid.cases.deps import CurrentCase
 from civicgrid.cases.exceptions import ActionForbidden
 from civicgrid.cases.schemas import CaseCreate, CaseSummary
+from civicgrid.categories import queries as categories_queries
 from civicgrid.categories import service as cat_service
 from civicgrid.citizen import intake, service
-from civicgrid.citizen.schemas import CallerCase, Rated, Submitted, Suggestion, TrackedCase
+from civicgrid.citizen.schemas import (
+    CallerCase,
+    Followed,
+    FollowIn,
+    NearbyCase,
+    Rated,
+    Submitted,
+    Suggestion,
+    TrackedCase,
+)
 from civicgrid.config import get_settings
+from civicgrid.geo import datum as geo_datum
 from civicgrid.kit import idempotency, ratelimit
 from civicgrid.kit.guard import BodyLimit
 from civicgrid.kit.http import AppSettings, DbSession, RowId, binary_answer, client_address
@@ -57,6 +68,60 @@ def suggest(session: DbSession, text: Annotated[str, Query(max_length=4000)]) ->
         {"code": c.code, "kind": c.kind, "name": c.name, "major": c.major_name}
         for c in cat_service.suggest(session, text)
     ]
+
+
+@public_router.get("/nearby", response_model=list[NearbyCase])
+def nearby(
+    session: DbSession,
+    settings: AppSettings,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    datum: Annotated[str, Query(max_length=10)] = "wgs84",
+    category: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+) -> list[dict]:
+    """Open public cases near the point (any datum; the answer's points are WGS-84) by the
+    duplicate rule (the settings' radius and days), nearest first: what the phone page shows
+    before a report, so that a citizen can follow one instead of reporting it again."""
+    wlon, wlat = geo_datum.to_wgs84(lon, lat, geo_datum.check_datum(datum))
+    policy = service.PublicPolicy.of(settings)
+    near = service.near_cases(
+        session, settings, lon=wlon, lat=wlat, category=category, sources=policy.sources
+    )
+    counts = service.follower_counts(session, [c.id for c in near])
+    names = categories_queries.names_by_code(session, {c.category_code for c in near})
+    return [
+        {
+            "code": c.code,
+            "category": {"code": c.category_code, "name": names.get(c.category_code, "")},
+            "state": c.state,
+            "state_zh": workflow.STATE_NAMES_ZH[c.state],
+            "reported_at": iso_local(c.reported_at),
+            "address": c.address,
+            "description": c.description,
+            "lon": c.lon,
+            "lat": c.lat,
+            "distance_m": round(service.metres(c.lon, c.lat, wlon, wlat), 1),
+            "followers": counts.get(c.id, 0),
+            "url": f"/reports/{c.code}",
+        }
+        for c in near
+    ]
+
+
+@public_router.post("/cases/{code}/follow", response_model=Followed)
+def follow(
+    code: Annotated[str, Path(max_length=40)],
+    body: FollowIn,
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+) -> dict:
+    """ "我也遇到这个问题": count one more citizen on an open public case instead of a new report;
+    with a phone, they are told of its public steps. The same phone follows a case once."""
+    ratelimit.check_report(settings, address=client_address(request), phone=body.phone or None)
+    case = service.public_case(session, settings, code)
+    followers = service.follow(session, settings, case, phone=body.phone)
+    return {"code": service.followed(session, case).code, "followers": followers}
 
 
 @public_router.post("/reports", response_model=Submitted, status_code=201)
@@ -102,6 +167,7 @@ def submit(
         description=description,
         phone=phone.strip(),
         photos=files,
+        needs=True,
     )
     duplicates = [
         c.code for c in service.possible_duplicates(session, settings, prepared.plan.case)

@@ -90,3 +90,31 @@ class CallerCase(BaseModel):
     address: str
     description: str
     name: str
+
+
+class NearbyCase(BaseModel):
+    """An open public case near a point (the duplicate rule: settings' radius and days)."""
+
+    code: str
+    category: PublicCategory
+    state: str
+    state_zh: str
+    reported_at: str | None
+    address: str | None
+    description: str | None
+    lon: float = Field(description="WGS-84")
+    lat: float = Field(description="WGS-84")
+    distance_m: float
+    followers: int = Field(description="citizens who said they have the same problem")
+    url: str = Field(description="the case's public page")
+
+
+class FollowIn(BaseModel):
+    phone: str = Field(
+        default="", max_length=20, description="to be told of the case's public steps (optional)"
+    )
+
+
+class Followed(BaseModel):
+    code: str = Field(description="the case followed (a merged duplicate's original)")
+    followers: int

@@ -13,9 +13,9 @@ import math
 import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from civicgrid.cases import intake as case_intake
@@ -25,8 +25,14 @@ from civicgrid.cases import service as case_service
 from civicgrid.cases import workflow
 from civicgrid.cases.exceptions import ActionForbidden, BadAction, IllegalTransition
 from civicgrid.categories import service as cat_service
-from civicgrid.citizen.exceptions import AlreadyRated, TrackingNotFound
-from civicgrid.citizen.models import TrackingSecret
+from civicgrid.citizen.exceptions import (
+    AlreadyRated,
+    MissingFields,
+    NotOpen,
+    PublicCaseNotFound,
+    TrackingNotFound,
+)
+from civicgrid.citizen.models import CaseFollower, TrackingSecret
 from civicgrid.config import Settings
 from civicgrid.kit import audit, scheduler
 from civicgrid.kit.db import utcnow
@@ -127,6 +133,26 @@ def source_for(user, asked: str | None, *, auto_dispatch: bool | None = None) ->
     return source
 
 
+# What each need of the settings' `report_requires` is called, (Chinese, English).
+NEED_WORDS = {
+    "photo": ("照片", "a photo"),
+    "words": ("问题描述", "a description"),
+    "place": ("位置 (在地图上点选或填写地址)", "a place (a point on the map or an address)"),
+    "phone": ("手机号", "a phone number"),
+}
+
+
+def check_needs(settings: Settings, *, present: Collection[str]) -> None:
+    """Refuse (MissingFields, 400) a citizen's report that lacks a need of the settings'
+    `report_requires`, naming every missing one."""
+    missing = [need for need in settings.report_needs() if not set(need) & set(present)]
+    if missing:
+        raise MissingFields(
+            ["或".join(NEED_WORDS[n][0] for n in need) for need in missing],
+            [" or ".join(NEED_WORDS[n][1] for n in need) for need in missing],
+        )
+
+
 @dataclass
 class Prepared:
     """A report checked and decided, its photos stored (pending), not written yet. A tracked
@@ -158,19 +184,29 @@ def prepare(
     category_kind: str | None = None,
     urgency: str = "normal",
     auto_dispatch: bool | None = None,
+    needs: bool = False,
 ) -> Prepared:
     """Check a report and decide its routing, then store its photos under pending keys:
     nothing is written to the database, so that the write is short and does no file I/O.
     Every photo (name and bytes, or an image the caller checked already) is checked; a
     photo's EXIF GPS position stands in for a missing location. Without `actor` the report is
     a citizen's or an Open311 client's (tracked: it gets a tracking secret); with one it is
-    staff's entry (not tracked)."""
+    staff's entry (not tracked). With `needs` (the phone page's API) the report must have
+    what the settings' `report_requires` asks (check_needs)."""
     checked = media_service.check_images(photos, settings)
     if lon is None and lat is None:
         gps = next((c.gps for c in checked if c.gps), None)
         if gps is not None:
             lon, lat, datum = gps[0], gps[1], "wgs84"
     phone = normalise_phone(phone, "phone" if actor is None else "contact_phone")
+    if needs:
+        given = {
+            "photo": bool(checked),
+            "words": bool(description.strip()),
+            "place": lon is not None or bool(address.strip()),
+            "phone": bool(phone),
+        }
+        check_needs(settings, present={k for k, v in given.items() if v})
     plan = case_intake.plan_report(
         session,
         settings,
@@ -238,28 +274,142 @@ def write_many(
 _INSERT_SECRET = insert(TrackingSecret.__table__)
 
 
-def possible_duplicates(session: Session, settings: Settings, case: AnyCase) -> list[AnyCase]:
-    """Open cases of the same category within the radius and the days of the settings."""
-    if case.lon is None:
-        return []
+@dataclass(frozen=True)
+class PublicPolicy:
+    """What anonymous readers are shown (Open311's reads, the phone page's nearby cases, the
+    public map of reports; README: "Open311: what the public sees"): the cases of `sources`
+    only, and of their report photos all, those a dispatcher marked public (after_review), or
+    none. No reporter's name, phone or e-mail, ever."""
+
+    sources: frozenset[str]
+    photos: Literal["all", "after_review", "none"]
+
+    @classmethod
+    def of(cls, settings: Settings) -> PublicPolicy:
+        """The policy of the settings; ValueError naming the setting for a source the workflow
+        does not know (the app refuses to start with it)."""
+        sources = settings.public_sources()
+        unknown = sources - set(workflow.SOURCES)
+        if unknown:
+            raise ValueError(
+                f"CIVICGRID_OPEN311_PUBLIC_SOURCES: {', '.join(sorted(unknown))} is not a source "
+                f"(sources: {', '.join(workflow.SOURCES)})"
+            )
+        return cls(sources, settings.public_photos)
+
+    @property
+    def public_photos_only(self) -> bool:
+        """Whether only the report photos a dispatcher marked public are shown."""
+        return self.photos == "after_review"
+
+
+def near_cases(
+    session: Session,
+    settings: Settings,
+    *,
+    lon: float,
+    lat: float,
+    at: dt.datetime | None = None,
+    category: str | None = None,
+    other_than: int | None = None,
+    sources: Collection[str] | None = None,
+) -> list[AnyCase]:
+    """The one rule of "the same problem here": open cases within the settings'
+    `duplicate_radius_m` of the WGS-84 point, reported in the `duplicate_days` before `at`
+    (now when not given); of the category and the sources when given; nearest first."""
     radius = settings.duplicate_radius_m
     dlat = radius / 110_574.0
-    dlon = radius / (111_320.0 * math.cos(math.radians(case.lat)))
-    since = case.reported_at - dt.timedelta(days=settings.duplicate_days)
-    near = case_queries.open_cases_near(
+    dlon = radius / (111_320.0 * max(math.cos(math.radians(lat)), 1e-6))
+    since = (at or utcnow()) - dt.timedelta(days=settings.duplicate_days)
+    box = case_queries.open_cases_near(
         session,
-        category_code=case.category_code,
+        category_code=category,
         since=since,
-        lon=(case.lon - dlon, case.lon + dlon),
-        lat=(case.lat - dlat, case.lat + dlat),
+        lon=(lon - dlon, lon + dlon),
+        lat=(lat - dlat, lat + dlat),
+        other_than=other_than,
+        sources=sources,
+    )
+    found = [(metres(c.lon, c.lat, lon, lat), c) for c in box]
+    return [c for d, c in sorted(found, key=lambda dc: dc[0]) if d <= radius]
+
+
+def possible_duplicates(session: Session, settings: Settings, case: AnyCase) -> list[AnyCase]:
+    """Open cases of the same category near the case (`near_cases`), earliest first."""
+    if case.lon is None:
+        return []
+    near = near_cases(
+        session,
+        settings,
+        lon=case.lon,
+        lat=case.lat,
+        at=case.reported_at,
+        category=case.category_code,
         other_than=case.id,
     )
-    return [c for c in near if _metres(c, case) <= radius]
+    return sorted(near, key=lambda c: c.reported_at)
 
 
-def _metres(a: AnyCase, b: AnyCase) -> float:
-    kx = 111_320.0 * math.cos(math.radians((a.lat + b.lat) / 2))
-    return math.hypot((a.lon - b.lon) * kx, (a.lat - b.lat) * 110_574.0)
+def metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """The distance between two nearby WGS-84 points (an equirectangular approximation: good
+    to a fraction of a metre at the duplicate radius)."""
+    kx = 111_320.0 * math.cos(math.radians((lat1 + lat2) / 2))
+    return math.hypot((lon1 - lon2) * kx, (lat1 - lat2) * 110_574.0)
+
+
+def public_case(session: Session, settings: Settings, code: str) -> AnyCase:
+    """The case of this code if the public policy shows it; TrackingNotFound (404) otherwise,
+    alike for no such case, so that codes of internal cases do not leak."""
+    case = case_queries.case_by_code(session, code)
+    if case is None or case.source not in PublicPolicy.of(settings).sources:
+        raise PublicCaseNotFound()
+    return case
+
+
+def follow(session: Session, settings: Settings, case: AnyCase, *, phone: str = "") -> int:
+    """ "我也遇到这个问题": one more citizen has the problem of this open public case (a merged
+    duplicate: its original). With a phone (normalised; BadPhone otherwise) they are told of
+    its public steps as its reporter is; the same phone follows a case once. Returns the
+    case's count of followers."""
+    case = followed(session, case)
+    if case.state not in workflow.OPEN_STATES:
+        raise NotOpen()
+    phone = normalise_phone(phone) or None
+    known = phone is not None and session.scalar(
+        select(CaseFollower.id).where(CaseFollower.case_id == case.id, CaseFollower.phone == phone)
+    )
+    if not known:
+        session.add(CaseFollower(case_id=case.id, phone=phone, at=utcnow()))
+        session.flush()
+    return follower_counts(session, [case.id]).get(case.id, 0)
+
+
+def follower_counts(session: Session, case_ids: Collection[int]) -> dict[int, int]:
+    """How many citizens follow each of these cases (those with any), by case id: one query."""
+    if not case_ids:
+        return {}
+    query = (
+        select(CaseFollower.case_id, func.count())
+        .where(CaseFollower.case_id.in_(list(case_ids)))
+        .group_by(CaseFollower.case_id)
+    )
+    return dict(session.execute(query).all())
+
+
+def follower_phones(session: Session, case_ids: Collection[int]) -> dict[int, list[str]]:
+    """The phones of each case's followers who gave one, in the order they followed, by case
+    id (of those with any): one query for all of them."""
+    if not case_ids:
+        return {}
+    query = (
+        select(CaseFollower.case_id, CaseFollower.phone)
+        .where(CaseFollower.case_id.in_(list(case_ids)), CaseFollower.phone.is_not(None))
+        .order_by(CaseFollower.id)
+    )
+    out: dict[int, list[str]] = {}
+    for case_id, phone in session.execute(query):
+        out.setdefault(case_id, []).append(phone)
+    return out
 
 
 def find_tracked(session: Session, code: str, secret: str) -> AnyCase:
@@ -525,3 +675,8 @@ RETENTION_JOB = scheduler.register(
 def reported_by_category(session: Session, *, since: dt.datetime) -> dict[str, int]:
     """How many cases of each category were reported since `since`."""
     return case_queries.count_reported_by_category(session, since=since)
+
+
+# The citizens' SMS of their cases' steps listen on the event bus from wherever the service is
+# used (the app, the CLI, the jobs): imported last, as it uses this module.
+from civicgrid.citizen import updates as _updates  # noqa: E402, F401

@@ -182,7 +182,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "case_yellow": ("案件黄灯", "案件 {case} 即将超时 (时限 {deadline})"),
     "case_red": ("案件超时", "案件 {case} 已超时 (时限 {deadline}), 请尽快处置"),
     "case_urged": ("督办", "案件 {case} 被督办: {note}"),
-    "case_closed": ("案件结案", "您反映的问题 {case} 已处理完毕, 感谢监督"),
+    "case_step": ("案件进展", "您反映的问题 {case}: {step}{link}"),
+    "case_closed": ("案件结案", "您反映的问题 {case} 已处理完毕, 感谢监督{link}"),
     "outbox_dead": ("12345回传失败", "工单 {order_no} 的状态 {status} 回传失败: {error}"),
 }
 URGENT_EVENTS = frozenset({"case_red", "outbox_dead"})

@@ -33,6 +33,17 @@ def report_photo(
     return session.scalar(query)
 
 
+def first_case_after_photos(session: Session, case_ids: Sequence[int]) -> dict[int, int]:
+    """The id of the first after (done) photo of each of these cases that has one: one query
+    for all of them."""
+    if not case_ids:
+        return {}
+    query = select(Photo.case_id, func.min(Photo.id)).where(
+        Photo.case_id.in_(case_ids), Photo.stage == "done"
+    )
+    return dict(session.execute(query.group_by(Photo.case_id)).all())
+
+
 def first_report_photos(
     session: Session, case_ids: Sequence[int], *, public_only: bool
 ) -> dict[int, int]:

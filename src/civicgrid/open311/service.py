@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
@@ -180,32 +179,8 @@ def _notice(state: str) -> str | None:
     return notice or workflow.STATE_NAMES_ZH.get(state)
 
 
-@dataclass(frozen=True)
-class PublicPolicy:
-    """What anonymous Open311 reads show (README: "Open311: what the public sees"): the cases
-    of `sources` only, and of their report photos all, those a dispatcher marked public
-    (after_review), or none. No reporter's name, phone or e-mail, ever."""
-
-    sources: frozenset[str]
-    photos: Literal["all", "after_review", "none"]
-
-    @classmethod
-    def of(cls, settings: Settings) -> PublicPolicy:
-        """The policy of the settings; ValueError naming the setting for a source the workflow
-        does not know (the app refuses to start with it)."""
-        sources = settings.public_sources()
-        unknown = sources - set(workflow.SOURCES)
-        if unknown:
-            raise ValueError(
-                f"CIVICGRID_OPEN311_PUBLIC_SOURCES: {', '.join(sorted(unknown))} is not a source "
-                f"(sources: {', '.join(workflow.SOURCES)})"
-            )
-        return cls(sources, settings.public_photos)
-
-    @property
-    def public_photos_only(self) -> bool:
-        """Whether only the report photos a dispatcher marked public are shown."""
-        return self.photos == "after_review"
+# What the public sees is one policy for every public read (citizen owns it).
+PublicPolicy = citizen_service.PublicPolicy
 
 
 def find_requests(

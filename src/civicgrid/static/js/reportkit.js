@@ -24,12 +24,14 @@
     show(CG.categories);
   };
 
-  // The map (#map), the GPS button (#locate, if there is one) and the hidden #lon/#lat; #where names the place.
-  window.cgPlacePicker = function (message) {
+  // The map (#map), the GPS button (#locate, if there is one) and the hidden #lon/#lat; #where
+  // names the place; onPlace(lat, lon), if given, hears each new place (WGS-84 strings).
+  window.cgPlacePicker = function (message, onPlace) {
     var map = cgMap("map"), marker = null;
     function place(lat, lon) {
       document.getElementById("lat").value = lat; document.getElementById("lon").value = lon;
       if (marker) { marker.setLatLng([lat, lon]); } else { marker = L.marker([lat, lon], {alt: CG.words.map_pin}).addTo(map); }
+      if (onPlace) { onPlace(lat, lon); }
       cgFetch("/api/v1/geo/locate?" + new URLSearchParams({lon: lon, lat: lat}))
         .then(function (res) {
           var d = res.body, where = document.getElementById("where"), names = d.inside
@@ -78,5 +80,55 @@
       },
       done: function () { sent = {key: null, signature: null}; }
     };
+  };
+
+  // A photo no larger than `max` pixels on its long side: a larger one is drawn smaller on a
+  // canvas (upright, as its EXIF orientation says) and encoded as JPEG; a smaller one is sent
+  // as it is. Resolves to {file, from, to} (bytes before and after). The scaled copy has no
+  // EXIF: the place comes from the map, not from the photo's GPS.
+  var MAX_SIDE = 2560, QUALITY = 0.8;
+  function decode(file) {
+    if (window.createImageBitmap) {
+      return createImageBitmap(file, {imageOrientation: "from-image"});
+    }
+    return new Promise(function (resolve, reject) {  // an <img> is upright too (CSS image-orientation)
+      var img = new Image(), url = URL.createObjectURL(file);
+      img.onload = function () { URL.revokeObjectURL(url); resolve(img); };
+      img.onerror = function () { URL.revokeObjectURL(url); reject(new Error("decode")); };
+      img.src = url;
+    });
+  }
+  window.cgScalePhoto = function (file, max) {
+    max = max || MAX_SIDE;
+    return decode(file).then(function (img) {
+      var w = img.width || img.naturalWidth, h = img.height || img.naturalHeight, k = max / Math.max(w, h);
+      if (k >= 1) { if (img.close) { img.close(); } return {file: file, from: file.size, to: file.size, width: w, height: h}; }
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.round(w * k); canvas.height = Math.round(h * k);
+      canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
+      if (img.close) { img.close(); }
+      return new Promise(function (resolve) {
+        canvas.toBlob(function (blob) {
+          var name = file.name.replace(/\.[^.]*$/, "") + ".jpg";
+          resolve({file: new File([blob], name, {type: "image/jpeg", lastModified: file.lastModified}),
+                   from: file.size, to: blob.size, width: canvas.width, height: canvas.height});
+        }, "image/jpeg", QUALITY);
+      });
+    }).catch(function () { return {file: file, from: file.size, to: file.size}; });  // the server says why
+  };
+
+  // The reports made on this phone ("我的上报"), kept in its browser: [{code, url, at, followed}],
+  // the newest first, at most 50. A page that cannot store (private mode) keeps none.
+  var MINE = "cg.myReports";
+  window.cgMine = {
+    list: function () {
+      try { var v = JSON.parse(localStorage.getItem(MINE) || "[]"); return Array.isArray(v) ? v : []; }
+      catch (e) { return []; }
+    },
+    add: function (item) {
+      var list = cgMine.list().filter(function (x) { return x.code !== item.code; });
+      list.unshift(item);
+      try { localStorage.setItem(MINE, JSON.stringify(list.slice(0, 50))); } catch (e) { /* full or private */ }
+    }
   };
 })();
