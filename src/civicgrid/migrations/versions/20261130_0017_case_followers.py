@@ -1,7 +1,7 @@
 """Citizens who follow a public case ("我也遇到这个问题") instead of reporting it again
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-30 07:00:00
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import civicgrid.kit.db
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
