@@ -163,3 +163,15 @@ def test_a_cases_life_tells_its_reporter_and_followers_each_public_step(client, 
         ("13900002222", "案件结案", f"您反映的问题 {code} 已处理完毕, 感谢监督{link}"),
         ("13700001111", "案件结案", f"您反映的问题 {code} 已处理完毕, 感谢监督{link}"),
     ]
+
+
+def test_the_qr_code_of_the_tracking_link_is_for_the_holder_of_its_secret(client, session):
+    _memory.reset()
+    world(session)
+    done = report(client).json()
+    r = client.get(f"/track/{done['code']}/qr.svg", params={"s": done["secret"]})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/svg+xml"
+    assert r.headers["cache-control"] == "no-store"
+    svg = r.text
+    assert "<svg" in svg and "<script" not in svg and "style" not in svg  # CSP: none needed
+    assert client.get(f"/track/{done['code']}/qr.svg", params={"s": "wrong"}).status_code == 404

@@ -168,7 +168,14 @@ def test_the_citizens_loop_on_a_phone(site, browser, tmp_path):
     expect(again.locator(f"#mine-list li[data-code='{code}'] a")).to_have_attribute(
         "href", link.removeprefix(site)
     )
-    expect(again.locator(f"#mine-list li[data-code='{first_code}']")).to_contain_text("关注")
+    expect(again.locator(f"#mine-list li[data-code='{first_code}']")).to_contain_text("已关注")
+    # and the nearby case it followed is not offered to follow again
+    again.fill("#cat-search", "bllj")
+    tap(again, *NEAR)
+    expect(again.locator("#nearby")).to_have_attribute("data-state", "shown")
+    followed = again.locator(f"#nearby-list li[data-code='{first_code}']")
+    expect(followed).to_contain_text("已关注")
+    expect(followed.get_by_role("button", name="我也遇到这个问题")).to_have_count(0)
     again.screenshot(path=str(SHOTS / "report-mine-phone.png"), full_page=True)
     context.close()
 

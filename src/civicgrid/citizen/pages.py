@@ -56,7 +56,7 @@ WORDS = {
     "qr_hint": ("扫码或保存截图, 随时查看办理进度", "Scan or keep a screenshot to follow the case"),
     "mine": ("我的上报", "My reports"),
     "mine_hint": ("仅保存在本手机的浏览器中", "Kept in this phone's browser only"),
-    "mine_followed": ("关注", "followed"),
+    "mine_followed": ("已关注", "followed"),
     "notified": (
         "留了手机号的, 案件每一步进展将短信告知",
         "With a phone number you get an SMS at each step",

@@ -41,6 +41,8 @@
     nearby.hidden = false;
     nearby.dataset.count = list.length;
     if (!list.length) { nearbyList.replaceChildren(cgEl("li", {class: "muted"}, [W.cz_nearby_none])); return; }
+    var followed = {};
+    cgMine.list().forEach(function (x) { if (x.followed) { followed[x.code] = true; } });
     nearbyList.replaceChildren.apply(nearbyList, list.map(function (c, i) {
       L.circleMarker([c.lat, c.lon], {radius: 8, color: "#b3261e", weight: 2, fillOpacity: 0.35})
         .bindTooltip(String(i + 1), {permanent: true, direction: "center", className: "nearby-no"}).addTo(nearbyLayer);
@@ -54,6 +56,10 @@
         cgEl("a", {href: c.url}, [W.cz_details]), cgEl("br"), button
       ]);
       button.onclick = function () { button.replaceWith(meToo(item, c)); };
+      if (followed[c.code]) {  // said on this phone already (我的上报)
+        item.classList.add("followed");
+        button.replaceWith(cgEl("p", {class: "ok"}, [W.cz_mine_followed]));
+      }
       return item;
     }));
   }
