@@ -4,7 +4,8 @@ Each enabled rule is a step: `remind` (yellow: the handlers of the case's unit),
 (red: 督办 to the unit's leaders, with a numbered 督办单) and `district_leader` (red plus N
 working hours: the district's leaders). A step is taken once per case and deadline (an
 extension gives the case a new deadline, and the steps may come again), written as an `urge`
-event on the case in the same transaction as its row here."""
+event on the case in the same transaction as its row here. Once that transaction commits, the
+step's people hear of it at their contacts in the staff directory (kit.notify)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from civicgrid.auth import service as auth_service
 from civicgrid.cases import queries as case_queries
 from civicgrid.cases import service as case_service
 from civicgrid.config import Settings
-from civicgrid.kit import scheduler
+from civicgrid.kit import notify, scheduler
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.errors import BadRequest, NotFound
+from civicgrid.kit.timefmt import local_zone
 from civicgrid.org import queries as org_queries
 from civicgrid.org import service as org_service
 from civicgrid.supervision import queries
@@ -141,6 +143,22 @@ def _note(step: str, number: str | None, targets: list[str]) -> str:
     return f"{head}{zh} → {who}"
 
 
+def _tell(session: Session, step: str, row: Escalation, reach: dict) -> None:
+    """The step's people hear of it at their directory contacts (kit.notify: SMS to the first
+    phone, e-mail), once the step is committed: the handlers a yellow reminder, the leaders the
+    督办 with its sheet's number."""
+    event = "case_reminded" if step == "remind" else "case_urged"
+    data = {
+        "case": row.case_code,
+        "deadline": row.deadline.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M"),
+        "sheet": row.number,
+        "note": row.note,
+    }
+    for username in row.targets:
+        if reach.get(username):
+            notify.after_commit(session, notify.Preference(reach[username]), event, data)
+
+
 def escalate(session: Session, settings: Settings, now: dt.datetime | None = None) -> dict:
     """Take every due step on every late case; how many of each step were taken."""
     now = now or utcnow()
@@ -155,6 +173,9 @@ def escalate(session: Session, settings: Settings, now: dt.datetime | None = Non
         "handler": auth_service.holders_by_unit(session, "handler"),
         "leader": auth_service.holders_by_unit(session, "leader"),
     }
+    reach = auth_service.contacts(
+        session, {u for units in holders.values() for names in units.values() for u in names}
+    )
     for case in cases:
         for rule in active:
             if (case.id, rule.step, case.deadline) in done:
@@ -189,6 +210,7 @@ def escalate(session: Session, settings: Settings, now: dt.datetime | None = Non
                 payload={"step": rule.step, "sheet": row.number, "targets": targets},
             )
             row.event_seq = event.seq
+            _tell(session, rule.step, row, reach)
             done.add((case.id, rule.step, case.deadline))
             counts[rule.step] += 1
     return counts
