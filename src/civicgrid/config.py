@@ -205,6 +205,11 @@ class Settings(BaseSettings):
     hotline_max_attempts: int = Field(default=8, ge=1, le=100)
     hotline_backoff_seconds: float = Field(default=30.0, ge=0, le=86400)
     hotline_backoff_max_seconds: float = Field(default=3600.0, ge=0, le=7 * 86400)
+    # Web Push to the handler app (kit/webpush.py): this server's VAPID private key (P-256,
+    # base64url; unset: generated once into <var_dir>/vapid_private_key, so several nodes set
+    # the same one) and the contact it names to push services (unset: public_base_url).
+    vapid_private_key: str | None = None
+    vapid_subject: str | None = None
     # Notifications (kit/notify.py): each channel writes to the log until its gateway is set.
     notify_sms_url: str = ""
     notify_sms_sign: str = ""
