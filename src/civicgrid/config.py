@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
+    # nginx sends the photos (X-Accel-Redirect): the prefix of the site's internal locations,
+    # e.g. /_media/ (deploy/nginx/civicgrid.conf). Empty: the app sends them itself (`make run`
+    # without nginx).
+    accel_redirect: str = ""
     # Photo files no photo row refers to (left by a killed process) are removed by the hourly
     # `media-sweep` job once older than this: longer than the longest request, so that a file
     # another process is writing (its report not yet committed) is never taken.
@@ -219,6 +223,11 @@ class Settings(BaseSettings):
     hotline_max_attempts: int = Field(default=8, ge=1, le=100)
     hotline_backoff_seconds: float = Field(default=30.0, ge=0, le=86400)
     hotline_backoff_max_seconds: float = Field(default=3600.0, ge=0, le=7 * 86400)
+    # Web Push to the handler app (kit/webpush.py): this server's VAPID private key (P-256,
+    # base64url; unset: generated once into <var_dir>/vapid_private_key, so several nodes set
+    # the same one) and the contact it names to push services (unset: public_base_url).
+    vapid_private_key: str | None = None
+    vapid_subject: str | None = None
     # Notifications (kit/notify.py): each channel writes to the log until its gateway is set.
     notify_sms_url: str = ""
     notify_sms_sign: str = ""
@@ -257,6 +266,13 @@ class Settings(BaseSettings):
                             f"CIVICGRID_{name.upper()}: {item.strip()!r} is not an address or "
                             "network (e.g. 10.0.0.5 or 10.0.0.0/24)"
                         ) from None
+        if self.accel_redirect and not (
+            self.accel_redirect.startswith("/") and self.accel_redirect.endswith("/")
+        ):
+            raise ValueError(
+                "CIVICGRID_ACCEL_REDIRECT must be a path that starts and ends with / (such as "
+                f"/_media/), not {self.accel_redirect!r}"
+            )
         if self.media_store == "s3" and not self.s3_bucket:
             raise ValueError("CIVICGRID_S3_BUCKET must be set when CIVICGRID_MEDIA_STORE is s3")
         return self

@@ -9,6 +9,7 @@ several workers needs PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -109,7 +110,9 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60)
     pytest.fail(f"{url} did not answer:\n{log.read_text()[-3000:]}")
 
 
-def _nginx_conf(tmp: Path, http_port: int, https_port: int, workers: list[int]) -> Path:
+def _nginx_conf(
+    tmp: Path, http_port: int, https_port: int, workers: list[int], s3_port: int
+) -> Path:
     cert, key = tmp / "cert.pem", tmp / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
@@ -126,6 +129,9 @@ def _nginx_conf(tmp: Path, http_port: int, https_port: int, workers: list[int]) 
         "/etc/ssl/certs/civicgrid.pem": str(cert),
         "/etc/ssl/private/civicgrid.key": str(key),
         "/opt/civicgrid/src/civicgrid/static/": f"{STATIC}/",
+        # the photo store: the S3-compatible server here (the layout's), the unused local one
+        "proxy_pass http://127.0.0.1:9000/;": f"proxy_pass http://127.0.0.1:{s3_port}/;",
+        "alias /var/lib/civicgrid/media/;": f"alias {tmp}/unused-media/;",
     }
     for old, new in replacements.items():
         assert old in site, old
@@ -231,7 +237,7 @@ def layout(tmp_path, redis_url):
         ]
         start(gateway, "gps-gateway")
         http_port, https_port = free_port(), free_port()
-        conf = _nginx_conf(tmp_path, http_port, https_port, workers)
+        conf = _nginx_conf(tmp_path, http_port, https_port, workers, s3_port)
         check = subprocess.run([nginx, "-t", "-c", str(conf)], capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
         proc, log = start([nginx, "-c", str(conf), "-g", "daemon off;"], "nginx")
@@ -337,15 +343,32 @@ def test_the_layout_serves_a_report_a_live_update_a_photo_and_a_login(layout):
             stop.set()
             assert {c["code"] for c in codes} <= seen
 
-            # the photo comes back through nginx, from the S3 store
+            # the photo comes back through nginx, from the S3 store: the app checked the
+            # tracking secret and named the object (X-Accel-Redirect); nginx fetched it from
+            # the store and sent it (its header; the store's ETag, the MD5 of the bytes, which
+            # the app never sends), with the app's type and private caching
             answer = codes[0]
             view = citizen.get(
                 f"/api/v1/citizen/cases/{answer['code']}", params={"s": answer["secret"]}
             )
             assert view.status_code == 200, view.text
-            photo = citizen.get(view.json()["photos"][0]["url"].replace(f"https://{HOST}", ""))
+            url = view.json()["photos"][0]["url"].replace(f"https://{HOST}", "")
+            photo = citizen.get(url)
             assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
             assert Image.open(io.BytesIO(photo.content)).size == (640, 480)
+            assert photo.headers["x-served-by"] == "nginx"
+            assert photo.headers["etag"].strip('"') == hashlib.md5(photo.content).hexdigest()
+            assert photo.headers["cache-control"] == "private, max-age=86400"
+            assert "x-accel-redirect" not in photo.headers
+            # none of the store's cookies or cross-origin permissions reach the browser
+            assert not {"set-cookie", "access-control-allow-origin"} & set(photo.headers)
+            # a wrong secret stays refused, by the app, and nothing may keep the refusal
+            wrong = citizen.get(url.replace(answer["secret"], "x" * len(answer["secret"])))
+            assert wrong.status_code == 404 and wrong.headers["cache-control"] == "no-store"
+            assert "x-served-by" not in wrong.headers and not wrong.content.startswith(b"\xff")
+            # and nginx's internal location cannot be asked for from outside
+            key = f"/_media/s3/{layout['bucket']}/"
+            assert citizen.get(key + "x.jpg").status_code == 404
 
             # static files are nginx's, with cache headers
             name = next(p for p in STATIC.rglob("*.css")).relative_to(STATIC).as_posix()

@@ -131,3 +131,56 @@ def test_offline_take_and_done_with_a_photo_reach_the_server_once(
         assert actions.count("take") == 1 and actions.count("report_done") == 1
         photos = session.scalar(select(func.count()).where(Photo.case_id == case.id))
         assert photos == 1
+
+
+def test_a_push_message_shows_a_notification_of_the_case(
+    committed, browser, tmp_path, monkeypatch
+):
+    # Chromium here reaches no push service (no network): the push event is delivered to the
+    # app's service worker through the DevTools protocol, as the browser does with a message
+    # from its push service; the page offers the notification permission, never crashes
+    monkeypatch.setenv("CIVICGRID_VAR_DIR", str(tmp_path / "var"))
+    with committed() as session:
+        world(session)
+        session.commit()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    context = browser.new_context(viewport=PHONE, service_workers="allow")
+    page = context.new_page()
+    with serving(port):
+        sign_in_with_keyboard(page, base, "ha")
+        page.goto(f"{base}/app/")
+        assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
+        # not yet asked: the button to turn notifications on
+        expect(page.locator("#push")).to_be_visible()
+        context.grant_permissions(["notifications"], origin=base)
+        scope = page.evaluate("navigator.serviceWorker.getRegistration('/app/').then(r => r.scope)")
+        cdp = context.new_cdp_session(page)
+        versions: list = []
+        cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: versions.append(e))
+        cdp.send("ServiceWorker.enable")
+        regs: list = []
+        for _ in range(100):
+            regs = [r for e in versions for r in e["registrations"] if r["scopeURL"] == scope]
+            if regs:
+                break
+            page.wait_for_timeout(50)
+        registration = regs[0]["registrationId"]
+        message = '{"title": "新案件 / New case", "body": "案件 XF1 已派遣到本单位", '
+        message += '"code": "XF1", "url": "/app/#/case/XF1"}'
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": base, "registrationId": registration, "data": message},
+        )
+        shown = []
+        for _ in range(100):
+            shown = page.evaluate(
+                "navigator.serviceWorker.ready.then(r => r.getNotifications())"
+                ".then(list => list.map(n => [n.title, n.body, n.tag, n.data.url]))"
+            )
+            if shown:
+                break
+            time.sleep(0.05)
+        assert shown == [["新案件 / New case", "案件 XF1 已派遣到本单位", "XF1", "/app/#/case/XF1"]]
+        page.screenshot(path=str(SHOTS / "handler-app-push-360.png"))
+    context.close()

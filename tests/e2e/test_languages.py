@@ -269,6 +269,9 @@ def staff_paths(username: str, data: dict) -> list[str]:
         paths += ["/admin/hotline", "/admin/hotline/outbox/999999"]  # the outbox; a 404
     paths += ["/vehicles"]  # the fleet (with the admin's entry and import forms)
     paths += ["/vehicles/coverage"]  # roads, collection points and geofences (none here)
+    # the places' list, and their forms (a 403 for who is not an administrator)
+    paths += ["/vehicles/places", "/vehicles/places/point/new", "/vehicles/places/road/new"]
+    paths += ["/vehicles/places/geofence/new"]
     # notices, as their author, reviewer, a reader and a non-reader: the desk, the form (403
     # for who may not write), an internal notice (404 for who is not its reader)
     if username in ("disp", "lead", "ha", "sup"):

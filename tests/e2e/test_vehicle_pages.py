@@ -1,6 +1,8 @@
 """Vehicle tracks in the browser: the fleet page and a vehicle-day's playback, at 360 px and
 1280 px (screenshots to SHOTS), fed by the HTTP ingest of the running server."""
 
+import re
+
 import httpx
 from playwright.sync_api import expect
 
@@ -93,3 +95,76 @@ def test_live_positions_on_the_command_screen_and_the_board(site, committed, bro
         (label,) = labels
         assert "清扫车" in label and ("天前" in label or "小时前" in label or "分钟前" in label)
     page.close()
+
+
+def test_an_administrator_draws_a_road_and_a_geofence_on_a_phone_and_a_desk(
+    site,  # noqa: F811
+    committed,
+    browser,
+):
+    from sqlalchemy import select
+
+    from civicgrid.vehicles.models import Geofence, Road
+
+    for name, viewport in (("phone", PHONE), ("desk", DESK)):
+        page = browser.new_page(viewport=viewport)
+        sign_in_with_keyboard(page, site, "boss")
+        page.goto(f"{site}/vehicles/places/road/new")
+        # nothing drawn yet: the problems beside their fields, in words
+        page.click("#place-form button[type=submit]")
+        expect(page.locator("#err-code")).to_have_text("请填写编号")
+        expect(page.locator("#err-geometry")).to_contain_text("请在地图上画出位置")
+        expect(page.locator("#err-types")).to_contain_text("请至少选择一种车辆类型")
+        page.screenshot(path=str(SHOTS / f"{name}-place-errors.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        page.fill("#f-code", f"R-{name}")
+        page.fill("#f-name", "红旗大街")
+        page.select_option("#f-unit", STREET_A)
+        page.check("input[name=types][value=sweeper]")
+        # three clicks along the road on the map write its line
+        page.locator("#map").scroll_into_view_if_needed()
+        box = page.locator("#map").bounding_box()
+        for dx in (0.25, 0.5, 0.75):
+            page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * 0.5)
+        expect(page.locator("#f-geometry")).to_have_value(re.compile("LineString"))
+        page.click("#undo")  # the last point taken back, and clicked again elsewhere
+        page.locator("#map").scroll_into_view_if_needed()
+        box = page.locator("#map").bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.3)
+        expect(page.locator("#f-geometry")).to_have_value(re.compile(r"(\[[^\[\]]+\],?){3}\]"))
+        drawn = page.input_value("#f-geometry")
+        page.screenshot(path=str(SHOTS / f"{name}-place-road.png"), full_page=True)
+        page.click("#place-form button[type=submit]")
+        page.wait_for_url(f"{site}/vehicles/places?done=saved#roads")
+        expect(page.locator("#roads")).to_contain_text(f"R-{name}")
+        page.screenshot(path=str(SHOTS / f"{name}-places.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        with committed() as session:
+            road = session.scalar(select(Road).where(Road.code == f"R-{name}"))
+            import json
+
+            assert road.coordinates == json.loads(drawn)["coordinates"]
+            assert len(road.coordinates) == 3 and road.length_m > 0
+        # a circle: its centre clicked, its radius typed
+        page.goto(f"{site}/vehicles/places/geofence/new")
+        page.fill("#f-code", f"G-{name}")
+        page.fill("#f-name", "中央广场")
+        page.select_option("#f-kind", "circle")
+        page.fill("#f-distance", "120")
+        page.locator("#map").scroll_into_view_if_needed()
+        box = page.locator("#map").bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        expect(page.locator("#f-geometry")).to_have_value(re.compile('"Point"'))
+        page.screenshot(path=str(SHOTS / f"{name}-place-circle.png"), full_page=True)
+        page.click("#place-form button[type=submit]")
+        page.wait_for_url(f"{site}/vehicles/places?done=saved#geofences")
+        with committed() as session:
+            fence = session.scalar(select(Geofence).where(Geofence.code == f"G-{name}"))
+            assert fence.kind == "circle" and fence.distance_m == 120.0
+        # deleted, after the question
+        page.once("dialog", lambda d: d.accept())
+        page.locator(f"tr[data-code='G-{name}'] button").click()
+        page.wait_for_url(f"{site}/vehicles/places?done=deleted#geofences")
+        expect(page.locator("#geofences")).not_to_contain_text(f"G-{name}")
+        page.close()
+    print("screenshots in", SHOTS)

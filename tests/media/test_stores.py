@@ -135,3 +135,66 @@ def test_s3_without_a_bucket_is_refused(monkeypatch):
     monkeypatch.setenv("CIVICGRID_MEDIA_STORE", "s3")
     with pytest.raises(ValidationError, match="S3_BUCKET"):
         Settings()
+
+
+def test_with_accel_redirect_the_app_names_the_file_and_nginx_sends_it(
+    client, session, tmp_path, monkeypatch
+):
+    # Given nginx in front (CIVICGRID_ACCEL_REDIRECT) and a local store
+    monkeypatch.setenv("CIVICGRID_MEDIA_DIR", str(tmp_path))
+    monkeypatch.setenv("CIVICGRID_ACCEL_REDIRECT", "/_media/")
+    get_settings.cache_clear()
+    world(session)
+    answer = report_with_photo(client)
+    photo = session.scalar(select(Photo))
+    url = client.get(
+        f"/api/v1/citizen/cases/{answer['code']}", params={"s": answer["secret"]}
+    ).json()["photos"][0]["url"]
+    # When the tracking link's photo is asked for
+    r = client.get(url)
+    # Then the app sends no bytes: it names the file under nginx's internal location, with the
+    # photo's type and private caching, which nginx keeps
+    assert r.status_code == 200 and r.content == b""
+    assert r.headers["x-accel-redirect"] == f"/_media/local/{photo.key}"
+    assert (tmp_path / photo.key).is_file()
+    assert r.headers["content-type"] == "image/jpeg"
+    assert r.headers["cache-control"] == "private, max-age=86400"
+    # and without the secret there is no redirect, nothing to keep
+    denied = client.get(url.replace(answer["secret"], "x" * len(answer["secret"])))
+    assert denied.status_code == 404 and "x-accel-redirect" not in denied.headers
+    assert denied.headers["cache-control"] == "no-store"
+
+
+def test_with_accel_redirect_an_s3_photo_is_a_signed_address_for_nginx(
+    client, session, s3, monkeypatch
+):
+    import httpx
+
+    world(session)
+    answer = report_with_photo(client)
+    photo = session.scalar(select(Photo))
+    monkeypatch.setenv("CIVICGRID_ACCEL_REDIRECT", "/_media/")
+    get_settings.cache_clear()
+    url = client.get(
+        f"/api/v1/citizen/cases/{answer['code']}", params={"s": answer["secret"]}
+    ).json()["photos"][0]["url"]
+    r = client.get(url)
+    target = r.headers["x-accel-redirect"]
+    path = f"/_media/s3/{s3.bucket}/xf/{photo.key}?"
+    assert r.content == b"" and target.startswith(path) and "X-Amz-Signature=" in target
+    # what nginx asks the store for (the endpoint + the rest) is the photo, for a while only
+    endpoint = s3.meta.endpoint_url
+    fetched = httpx.get(endpoint + target.removeprefix("/_media/s3"))
+    assert fetched.status_code == 200
+    assert Image.open(io.BytesIO(fetched.content)).size == (640, 480)
+    assert "X-Amz-Expires=300" in target  # signed for five minutes: nginx uses it at once
+
+
+def test_an_accel_prefix_is_a_path(monkeypatch):
+    from pydantic import ValidationError
+
+    from civicgrid.config import Settings
+
+    monkeypatch.setenv("CIVICGRID_ACCEL_REDIRECT", "_media")
+    with pytest.raises(ValidationError, match="ACCEL_REDIRECT"):
+        Settings()

@@ -5,7 +5,9 @@ from sqlalchemy import select
 from civicgrid.cases.models import Case, CaseEvent
 from civicgrid.config import get_settings
 from civicgrid.kit import scheduler
+from civicgrid.kit.timefmt import local_zone
 from civicgrid.supervision import service
+from civicgrid.supervision.models import Escalation
 from tests.cases.test_cases_api import new_case
 from tests.factories import STREET_A, login, user, world
 
@@ -143,3 +145,80 @@ def test_a_rule_table_without_rows_holds_the_defaults(session):
         session, "remind", light=None, after_hours=2, enabled=None, by="boss"
     )
     assert rule.id is not None and rule.after_hours == 2
+
+
+def test_each_step_is_sent_once_to_the_peoples_directory_contacts(client, session, monkeypatch):
+    # Given an SMS gateway (a real HTTP server) and the people's phones and e-mail addresses in
+    # the staff directory: the street's handlers and leader, the district's leader
+    import http.server
+    import json
+
+    from civicgrid.auth.models import User
+    from civicgrid.kit import notify
+    from tests.servers import serving
+
+    received: list[dict] = []
+
+    class Gateway(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"code": 0}')
+
+        def log_message(self, *args):
+            pass
+
+    world(session)
+    user(session, "sl", ["leader"], STREET_A, phones=["13900000002", "02100000000"])
+    contacts = {"ha": ("13900000001", None), "lead": ("", "lead@example.org")}
+    for username, (phone, email) in contacts.items():
+        person = session.scalar(select(User).where(User.username == username)).person
+        person.phones, person.email = phone, email
+    session.flush()
+    mails = notify.log_provider("email").sent
+    mails.clear()
+    login(client, "disp")
+    code = new_case(client)["code"]
+    case, _ = _events(session, code)
+    session.commit()
+    second = dt.timedelta(seconds=1)
+    with serving(Gateway) as url:
+        monkeypatch.setenv("CIVICGRID_NOTIFY_SMS_URL", url)
+        monkeypatch.setenv("CIVICGRID_NOTIFY_SMS_SIGN", "城管")
+        get_settings.cache_clear()
+        settings = get_settings()
+        # When the steps come due one after the other (each in its own committed run)
+        service.escalate(session, settings, now=case.warn_at + second)
+        session.commit()
+        # Then the yellow reminder reaches the handler with a phone ("sta" has none)
+        assert received == [
+            {
+                "phone": "13900000001",
+                "text": f"黄灯提醒: 案件 {code} 即将超时 (时限 "
+                f"{case.deadline.astimezone(local_zone()):%Y-%m-%d %H:%M}"
+                "), 请尽快处置",
+                "sign": "城管",
+            }
+        ]
+        service.escalate(session, settings, now=case.deadline + second)
+        session.commit()
+        sheet = session.scalar(select(Escalation.number).where(Escalation.step == "unit_leader"))
+        # the 督办 the street's leader, at the first of their numbers, naming the sheet
+        assert [r["phone"] for r in received] == ["13900000001", "13900000002"]
+        assert received[1]["text"].startswith(f"督办: 案件 {code} 被督办: 督办单 {sheet}")
+        # a run with nothing due sends nothing again
+        service.escalate(session, settings, now=case.deadline + 2 * second)
+        session.commit()
+        assert len(received) == 2 and mails == []
+        # a step rolled back tells nobody
+        service.escalate(session, settings, now=case.deadline + dt.timedelta(days=30))
+        session.rollback()
+        assert len(received) == 2 and mails == []
+        # the district's leader, by e-mail (the log's provider: no SMTP server set)
+        service.escalate(session, settings, now=case.deadline + dt.timedelta(days=30))
+        session.commit()
+    assert len(received) == 2
+    assert [(m.channel, m.to, m.subject) for m in mails] == [("email", "lead@example.org", "督办")]
+    assert code in mails[0].body and "红灯超时督办区领导" in mails[0].body

@@ -72,12 +72,19 @@ def test_api_answers_are_never_cached(client, session):
     case = client.get(f"/api/v1/cases/{done.case.code}")
     photo = client.get(case.json()["photos"][0]["url"])
     open311 = client.get("/open311/discovery.json")
-    # Then every answer is no-store, with the same protection as the pages
+    # Then every answer is no-store, with the same protection as the pages; the photo, which
+    # never changes at its address, only the signed-in browser may keep
     assert anonymous.status_code == 401
-    for r in (anonymous, case, photo, open311):
+    for r in (anonymous, case, open311):
         assert r.headers["cache-control"] == "no-store", r.url
         assert_protected(r)
+    assert_protected(photo)
+    assert photo.headers["cache-control"] == "private, max-age=86400"
     assert photo.headers["content-type"] == "image/jpeg"
+    # and a photo refused (signed out) is not kept anywhere
+    client.post("/api/v1/auth/logout")
+    denied = client.get(case.json()["photos"][0]["url"])
+    assert denied.status_code == 401 and denied.headers["cache-control"] == "no-store"
 
 
 def test_static_files_keep_their_caching(client):

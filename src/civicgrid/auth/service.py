@@ -143,6 +143,24 @@ def person_names(session: Session, usernames) -> dict[str, str]:
     return {u.username: u.person.name for u in found if u.person is not None}
 
 
+def contacts(session: Session, usernames) -> dict[str, dict[str, str]]:
+    """Where the staff directory reaches each account's person, by username: {"sms": the
+    first phone number, "email": the address}, a channel left out when the person has none
+    (unknown or disabled accounts absent)."""
+    wanted = sorted({u for u in usernames if u})
+    if not wanted:
+        return {}
+    found = session.scalars(select(User).where(User.username.in_(wanted)))
+    out: dict[str, dict[str, str]] = {}
+    for account in found:
+        if account.disabled or account.person is None:
+            continue
+        phones = [p.strip() for p in (account.person.phones or "").split(",") if p.strip()]
+        reach = {"sms": phones[0] if phones else "", "email": account.person.email or ""}
+        out[account.username] = {channel: to for channel, to in reach.items() if to}
+    return out
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 

@@ -30,7 +30,15 @@ from civicgrid.geo import service as geo_service
 from civicgrid.kit import idempotency
 from civicgrid.kit.db import utcnow
 from civicgrid.kit.guard import BodyLimit
-from civicgrid.kit.http import MAX_ID, AppSettings, DbSession, RowId, binary_answer
+from civicgrid.kit.http import (
+    MAX_ID,
+    PRIVATE_PHOTO,
+    AppSettings,
+    DbSession,
+    RowId,
+    binary_answer,
+    stored_file,
+)
 from civicgrid.kit.timefmt import iso_local, parse_time
 from civicgrid.media import queries as media_queries
 from civicgrid.media import service as media_service
@@ -157,10 +165,7 @@ def photo(
     found = media_queries.case_photo(session, case_id=case.id, photo_id=photo_id)
     if found is None:
         raise CaseNotFound(f"{case.code}/photos/{photo_id}")
-    data = media_service.storage(settings).get(found.thumb_key if thumb else found.key)
-    return Response(
-        data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
-    )
+    return stored_file(settings, found.thumb_key if thumb else found.key, cache=PRIVATE_PHOTO)
 
 
 class PhotoPublicIn(BaseModel):

@@ -33,7 +33,15 @@ from civicgrid.config import get_settings
 from civicgrid.geo import datum as geo_datum
 from civicgrid.kit import idempotency, ratelimit
 from civicgrid.kit.guard import BodyLimit
-from civicgrid.kit.http import AppSettings, DbSession, RowId, binary_answer, client_address
+from civicgrid.kit.http import (
+    PRIVATE_PHOTO,
+    AppSettings,
+    DbSession,
+    RowId,
+    binary_answer,
+    client_address,
+    stored_file,
+)
 from civicgrid.kit.timefmt import iso_local
 from civicgrid.media import service as media_service
 
@@ -237,8 +245,7 @@ def photo(
 ) -> Response:
     case = service.find_tracked(session, code, s)
     found = service.public_photo(session, case, photo_id)
-    data = media_service.storage(settings).get(found.thumb_key if thumb else found.key)
-    return Response(data, media_type="image/jpeg")
+    return stored_file(settings, found.thumb_key if thumb else found.key, cache=PRIVATE_PHOTO)
 
 
 @staff_router.post("", response_model=CaseSummary, status_code=201)

@@ -9,9 +9,11 @@
   same-origin the Referer goes only to this site, which knows the secret already, so a tile host
   (or any other site) never sees it. no-referrer would also make Chromium send `Origin: null` on
   the site's own POSTs, which an Origin check against cross-site forms has to refuse.
-- Cache-Control: no-store on everything but /static/ and the map tiles (/tiles/, which set
-  their own): staff pages and API answers must not come
-  back from the cache after sign-out (Back), and a citizen's tracking page shows their case.
+- Cache-Control: no-store on everything but /static/, the map tiles (/tiles/, which set their
+  own) and allowed photos: staff pages and API answers must not come back from the cache after
+  sign-out (Back), and a citizen's tracking page shows their case. A photo is immutable at its
+  address: one the caller may see keeps the route's own caching (private, or public for a few
+  minutes for Open311's public photos).
 """
 
 from __future__ import annotations
@@ -81,9 +83,19 @@ COMMON = [
 ]
 
 
+def _own_caching(status: int | None, headers: list[tuple[bytes, bytes]]) -> bool:
+    """A photo the route has allowed (200, an image) keeps the caching the route chose
+    (kit.http.stored_file: private for photos behind a sign-in or a tracking secret); every
+    other answer, a refusal of a photo too, is no-store."""
+    if status != 200:
+        return False
+    names = {k.lower(): v for k, v in headers}
+    return b"cache-control" in names and names.get(b"content-type", b"").startswith(b"image/")
+
+
 class SecurityHeaders:
-    """Adds the headers above to every HTTP answer, replacing any the app set itself (a
-    photo's `private, max-age` becomes no-store like every other API answer)."""
+    """Adds the headers above to every HTTP answer, replacing any the app set itself, but for
+    the caching of a photo the caller may see (`_own_caching`)."""
 
     def __init__(self, app):
         self.app = app
@@ -104,12 +116,14 @@ class SecurityHeaders:
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                own = list(message.get("headers", []))
                 added = extra
-                if own_cache and not any(k.lower() == b"cache-control" for k, _ in headers):
+                if own_cache and not any(k.lower() == b"cache-control" for k, _ in own):
                     added = [*extra, (b"cache-control", b"no-store")]
+                elif _own_caching(message.get("status"), own):
+                    added = [(k, v) for k, v in extra if k != b"cache-control"]
                 names = {name for name, _ in added}
-                kept = [(k, v) for k, v in headers if k.lower() not in names]
+                kept = [(k, v) for k, v in own if k.lower() not in names]
                 message["headers"] = kept + added
             await send(message)
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
 from sqlalchemy.orm import Session
 
 from civicgrid.config import Settings, get_settings
 from civicgrid.kit.db import session_scope
+from civicgrid.kit.storage import for_settings
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -39,3 +40,26 @@ def binary_answer(*media_types: str, description: str = "A file") -> dict[int | 
     """`responses=` for a route whose answer is not JSON (a photo, a spreadsheet, a stream): the
     OpenAPI document then names what it sends instead of claiming a JSON body."""
     return {200: {"description": description, "content": {m: {} for m in media_types}}}
+
+
+# A photo shown only to whom the app allows (a staff member, a tracking secret): the browser
+# may keep it, no shared cache may. Photos shown to everyone may be withdrawn (after_review): a
+# shared cache keeps them for minutes.
+PRIVATE_PHOTO = "private, max-age=86400"
+PUBLIC_PHOTO = "public, max-age=300"
+
+
+def stored_file(
+    settings: Settings, key: str, *, cache: str, media_type: str = "image/jpeg"
+) -> Response:
+    """The answer with a stored file, after the route has checked that the caller may see it.
+    With CIVICGRID_ACCEL_REDIRECT set, nginx sends the bytes: the answer is empty and names the
+    file's place in nginx's internal location (X-Accel-Redirect); nginx keeps this answer's
+    Content-Type and Cache-Control. Otherwise the app reads and sends the bytes itself
+    (FileNotFoundError when the store has none)."""
+    store = for_settings(settings)
+    headers = {"Cache-Control": cache}
+    if settings.accel_redirect:
+        headers["X-Accel-Redirect"] = settings.accel_redirect + store.accel_path(key)
+        return Response(b"", media_type=media_type, headers=headers)
+    return Response(store.get(key), media_type=media_type, headers=headers)

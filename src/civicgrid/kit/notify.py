@@ -184,6 +184,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "case_urged": ("督办", "案件 {case} 被督办: {note}"),
     "case_step": ("案件进展", "您反映的问题 {case}: {step}{link}"),
     "case_closed": ("案件结案", "您反映的问题 {case} 已处理完毕, 感谢监督{link}"),
+    "case_reminded": ("黄灯提醒", "案件 {case} 即将超时 (时限 {deadline}), 请尽快处置"),
     "outbox_dead": ("12345回传失败", "工单 {order_no} 的状态 {status} 回传失败: {error}"),
 }
 URGENT_EVENTS = frozenset({"case_red", "outbox_dead"})
@@ -270,3 +271,47 @@ class Notifier:
             else:
                 out.append(Delivery(channel, address, "sent"))
         return out
+
+
+# --- after the transaction -------------------------------------------------------------------
+
+PENDING_KEY = "notify_after_commit"
+
+
+def after_commit(session, preference: Preference, event: str, data: dict) -> None:
+    """Send the event to the person once the session's transaction commits (a step rolled back
+    tells nobody, and a committed one is told once); the providers the settings of that moment
+    choose. A failure is logged, never raised into the committed write."""
+    session.info.setdefault(PENDING_KEY, []).append((preference, event, data))
+
+
+def _send_pending(session) -> None:
+    pending = session.info.pop(PENDING_KEY, [])
+    if not pending:
+        return
+    from civicgrid.config import get_settings
+    from civicgrid.kit.db import utcnow
+    from civicgrid.kit.timefmt import local_zone
+
+    notifier = Notifier(providers(get_settings()), local_zone())
+    now = utcnow()
+    for preference, event, data in pending:
+        try:
+            notifier.notify(preference, event, data, now=now)
+        except Exception:  # noqa: BLE001 - a notification must never fail a committed write
+            log.exception("notification %s failed", event)
+
+
+def _drop_pending(session, _previous) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
+def _install() -> None:
+    from sqlalchemy import event as sa_event
+    from sqlalchemy.orm import Session
+
+    sa_event.listen(Session, "after_commit", _send_pending)
+    sa_event.listen(Session, "after_soft_rollback", _drop_pending)
+
+
+_install()

@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class Storage(ABC):
@@ -28,6 +29,13 @@ class Storage(ABC):
     @abstractmethod
     def keys(self) -> Iterator[tuple[str, float]]:
         """Every stored key with its modification time (seconds since the epoch)."""
+
+    @abstractmethod
+    def accel_path(self, key: str) -> str:
+        """Where nginx finds the key, below the internal location of CIVICGRID_ACCEL_REDIRECT
+        (deploy/nginx/civicgrid.conf): `local/<key>` for a file of the media directory,
+        `s3/<bucket>/<key>?<signature>` for an object, signed for a few minutes, that nginx
+        fetches from the store itself. FileNotFoundError is not raised: nginx answers 404."""
 
 
 class LocalStorage(Storage):
@@ -67,6 +75,9 @@ class LocalStorage(Storage):
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
 
+    def accel_path(self, key: str) -> str:
+        return "local/" + self._path(key).relative_to(self.root.resolve()).as_posix()
+
     def keys(self) -> Iterator[tuple[str, float]]:
         # temporary files of an interrupted write are listed too, so that a sweep removes them
         if not self.root.is_dir():
@@ -100,7 +111,13 @@ class S3Storage(Storage):
             region_name=region,
             aws_access_key_id=access_key,
             aws_secret_access_key=secret_key,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}),
+            # path-style addresses (endpoint/bucket/key) on an own store: the host nginx
+            # proxies a photo's request to is the endpoint's, whatever the bucket
+            config=Config(
+                retries={"max_attempts": 3, "mode": "standard"},
+                signature_version="s3v4",  # signed addresses too (every store takes v4)
+                s3={"addressing_style": "path"} if endpoint_url else None,
+            ),
         )
 
     def put(self, key: str, data: bytes) -> None:
@@ -128,6 +145,18 @@ class S3Storage(Storage):
                 return False
             raise
         return True
+
+    # how long a signed address given to nginx stays valid: nginx uses it at once
+    SIGNED_SECONDS = 300
+
+    def accel_path(self, key: str) -> str:
+        url = self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self.prefix + key},
+            ExpiresIn=self.SIGNED_SECONDS,
+        )
+        parts = urlsplit(url)
+        return f"s3{parts.path}?{parts.query}"
 
     def keys(self) -> Iterator[tuple[str, float]]:
         pages = self.client.get_paginator("list_objects_v2").paginate(

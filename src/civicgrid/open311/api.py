@@ -24,7 +24,7 @@ from civicgrid.kit import idempotency, ratelimit
 from civicgrid.kit.db import session_scope, utcnow
 from civicgrid.kit.errors import AppError, ErrorBody, headers_of
 from civicgrid.kit.guard import BodyLimit
-from civicgrid.kit.http import RowId, binary_answer
+from civicgrid.kit.http import PUBLIC_PHOTO, RowId, binary_answer, stored_file
 from civicgrid.kit.text import BadText, check_text
 from civicgrid.kit.timefmt import iso_local, parse_time
 from civicgrid.media import service as media_service
@@ -562,10 +562,9 @@ def media(code: str, photo_id: RowId) -> Response:
         if found is None:
             return _error("json", 404, "no such media")
     try:
-        data = media_service.storage(get_settings()).get(found.key)
+        return stored_file(get_settings(), found.key, cache=PUBLIC_PHOTO)
     except FileNotFoundError:
         return _error("json", 404, "no such media")
-    return Response(data, media_type="image/jpeg")
 
 
 # --- FixMyStreet's service request updates -----------------------------------------------------

@@ -55,4 +55,21 @@ class Escalation(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class PushSubscription(Base):
+    """A browser of the handler app subscribed to Web Push (kit.webpush): new cases of its
+    user's unit reach it while the app is closed. One row per push endpoint (a browser signed
+    in as another user takes it over)."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), index=True)
+    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(120))
+    auth: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(400))
+
+
 audit.register(EscalationRule)

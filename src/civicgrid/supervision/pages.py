@@ -88,6 +88,8 @@ WORDS = {
     "app_refused": ("被拒绝", "Refused"),
     "app_sign_out": ("退出", "Sign out"),
     "app_open_app": ("手机处置", "Phone app"),
+    "app_push": ("开启新案件通知", "Notify me of new cases"),
+    "app_push_on": ("新案件通知已开启", "New cases are notified"),
 }
 add_words("sup_", WORDS)
 add_words("job_", {"supervision-escalate": ("督办升级", "Escalate late cases")})

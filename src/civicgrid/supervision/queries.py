@@ -8,7 +8,7 @@ from collections.abc import Collection
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from civicgrid.supervision.models import STEPS, Escalation, EscalationRule
+from civicgrid.supervision.models import STEPS, Escalation, EscalationRule, PushSubscription
 
 
 def rules(session: Session) -> list[EscalationRule]:
@@ -61,3 +61,23 @@ def urged_cases_by_unit(
     if end is not None:
         query = query.where(Escalation.at < end)
     return dict(session.execute(query.group_by(Escalation.unit_code)).all())
+
+
+def push_subscription(session: Session, endpoint: str) -> PushSubscription | None:
+    return session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
+
+
+def push_subscriptions_of(session: Session, usernames: Collection[str]) -> list[PushSubscription]:
+    if not usernames:
+        return []
+    return list(
+        session.scalars(
+            select(PushSubscription)
+            .where(PushSubscription.username.in_(sorted(usernames)))
+            .order_by(PushSubscription.id)
+        )
+    )
+
+
+def any_push_subscription(session: Session) -> bool:
+    return session.scalar(select(PushSubscription.id).limit(1)) is not None

@@ -42,3 +42,28 @@ class UrgeRead(BaseModel):
 
 class UrgeList(BaseModel):
     urges: list[UrgeRead]
+
+
+class PushKeys(BaseModel):
+    p256dh: str = Field(max_length=120, description="the browser's P-256 public key, base64url")
+    auth: str = Field(max_length=60, description="the 16-byte authentication secret, base64url")
+
+
+class PushSubscriptionIn(BaseModel):
+    """A browser's PushSubscription.toJSON()."""
+
+    endpoint: str = Field(max_length=1000, description="the push service's URL for the browser")
+    keys: PushKeys
+
+
+class PushEndpointIn(BaseModel):
+    endpoint: str = Field(max_length=1000)
+
+
+class PushKeyRead(BaseModel):
+    public_key: str = Field(description="the VAPID application server key (base64url)")
+
+
+class PushSubscriptionRead(BaseModel):
+    endpoint: str
+    username: str

@@ -9,9 +9,15 @@ from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
 from sqlalchemy.orm import Session
 
 from civicgrid.auth.deps import CurrentUser, require_roles
-from civicgrid.kit.http import AppSettings, DbSession, RowId, binary_answer
+from civicgrid.kit.http import (
+    PRIVATE_PHOTO,
+    AppSettings,
+    DbSession,
+    RowId,
+    binary_answer,
+    stored_file,
+)
 from civicgrid.kit.timefmt import local_zone
-from civicgrid.media import service as media_service
 from civicgrid.org import queries as org_queries
 from civicgrid.worklogs import queries, service
 from civicgrid.worklogs.exceptions import LogNotFound
@@ -250,10 +256,7 @@ def photo(
     found = queries.photo(session, log.id, photo_id)
     if found is None:
         raise LogNotFound(f"{log_id}/photos/{photo_id}")
-    data = media_service.storage(settings).get(found.thumb_key if thumb else found.key)
-    return Response(
-        data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
-    )
+    return stored_file(settings, found.thumb_key if thumb else found.key, cache=PRIVATE_PHOTO)
 
 
 @router.post("/{log_id}/submit", response_model=LogRead)

@@ -247,10 +247,59 @@
     });
   }
 
+  // --- Web Push: new cases while the app is closed, where a push service is reachable ----------
+  var pushButton = document.getElementById("push");
+  var canPush = "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+  function keyBytes(text) {
+    var raw = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4));
+    return Uint8Array.from(raw, function (ch) { return ch.charCodeAt(0); });
+  }
+  function subscribePush() {
+    return navigator.serviceWorker.ready.then(function (reg) {
+      return reg.pushManager.getSubscription().then(function (sub) {
+        if (sub) { return sub; }
+        return fetch("/api/v1/supervision/push/key", {credentials: "same-origin"})
+          .then(function (r) { if (!r.ok) { throw new Error("key " + r.status); } return r.json(); })
+          .then(function (k) {
+            return reg.pushManager.subscribe({userVisibleOnly: true, applicationServerKey: keyBytes(k.public_key)});
+          });
+      });
+    }).then(function (sub) {
+      return fetch("/api/v1/supervision/push/subscriptions", {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify(sub.toJSON())
+      });
+    }).then(function (r) {
+      if (r.ok) { pushButton.hidden = true; pushButton.title = W.app_push_on || ""; }
+    }).catch(function () { /* no push service reachable: the live stream still brings new cases */ });
+  }
+  function setupPush() {
+    if (!canPush) { return; }
+    if (Notification.permission === "granted") { subscribePush(); return; }
+    if (Notification.permission === "default") { pushButton.hidden = false; }
+  }
+  pushButton.addEventListener("click", function () {
+    Notification.requestPermission().then(function (answer) {
+      if (answer === "granted") { subscribePush(); } else { pushButton.hidden = true; }
+    });
+  });
+  function forgetPush() {
+    if (!canPush) { return Promise.resolve(); }
+    return navigator.serviceWorker.getRegistration("/app/").then(function (reg) {
+      return reg && reg.pushManager.getSubscription();
+    }).then(function (sub) {
+      if (!sub) { return; }
+      return fetch("/api/v1/supervision/push/unsubscribe", {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify({endpoint: sub.endpoint})
+      }).then(function () { return sub.unsubscribe(); });
+    }).catch(function () {});
+  }
+
   // --- sign-out: the caches and the outbox go with the session --------------------------------
   document.getElementById("sign-out").addEventListener("click", function () {
     if (db) { db.close(); }
-    cgForget().then(function () {
+    forgetPush().then(cgForget).then(function () {
       var form = cgEl("form", {method: "post", action: "/console/logout"}, []);
       document.body.appendChild(form); form.submit();
     });
@@ -265,7 +314,7 @@
     db = d;
     return showOutbox();
   }).then(loadCases).then(route).then(function () {
-    flush(); listen();
+    flush(); listen(); setupPush();
     // a cut that the browser does not see (no "online" event): try the outbox again now and then
     setInterval(function () {
       all("outbox").then(function (items) {

@@ -38,3 +38,27 @@ self.addEventListener("fetch", function (e) {
     });
   }));
 });
+
+// Web Push: a case dispatched to the handler's unit, while the app is closed (the server sends
+// {title, body, code, url}, encrypted for this browser)
+self.addEventListener("push", function (e) {
+  var data = {};
+  try { data = e.data ? e.data.json() : {}; } catch (err) { data = {body: e.data && e.data.text()}; }
+  e.waitUntil(self.registration.showNotification(data.title || "civicgrid", {
+    body: data.body || "", tag: data.code || "case", data: {url: data.url || "/app/"},
+    icon: "/static/favicon.svg"
+  }));
+});
+
+self.addEventListener("notificationclick", function (e) {
+  e.notification.close();
+  var url = (e.notification.data && e.notification.data.url) || "/app/";
+  e.waitUntil(self.clients.matchAll({type: "window"}).then(function (list) {
+    for (var i = 0; i < list.length; i++) {
+      if (new URL(list[i].url).pathname.indexOf("/app/") === 0) {
+        return list[i].navigate(url).then(function (c) { return c && c.focus(); });
+      }
+    }
+    return self.clients.openWindow(url);
+  }));
+});
