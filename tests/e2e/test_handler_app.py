@@ -133,9 +133,7 @@ def test_offline_take_and_done_with_a_photo_reach_the_server_once(
         assert photos == 1
 
 
-def test_a_push_message_shows_a_notification_of_the_case(
-    committed, browser, tmp_path, monkeypatch
-):
+def test_a_push_message_shows_a_notification_of_the_case(committed, browser, tmp_path, monkeypatch):
     # Chromium here reaches no push service (no network): the push event is delivered to the
     # app's service worker through the DevTools protocol, as the browser does with a message
     # from its push service; the page offers the notification permission, never crashes
