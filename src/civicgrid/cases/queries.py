@@ -668,6 +668,61 @@ def events_before(
         )
 
 
+# --- the assessment by subject (stats.assessment, reference/assessment.md) -------------------
+
+PUBLIC_SOURCES = ("citizen", "hotline", "open311")
+
+
+def population_by_place(
+    session: Session, *, level: str, start: dt.datetime, cutoff: dt.datetime
+) -> dict[str | None, tuple[int, int]]:
+    """Population P (registered in [start, cutoff)) per place code of `level` (street,
+    community or grid; None: outside every one): (registered, of them from a public source)."""
+    column = {"street": Case.street_code, "community": Case.community_code}.get(
+        level, Case.grid_code
+    )
+    registered, *_ = _kpi_tiers(start, cutoff)
+    query = (
+        select(column, func.count(), _n(Case.source.in_(PUBLIC_SOURCES)))
+        .where(registered)
+        .group_by(column)
+    )
+    return {key: (int(n), int(public or 0)) for key, n, public in session.execute(query)}
+
+
+def assessment_cases(session: Session, *, start: dt.datetime, cutoff: dt.datetime) -> list[Row]:
+    """The cases with an event in [start, cutoff) (a superset: reported before the cut-off,
+    last event at or after the start): id, grid_code, source, reported_at, registered_at."""
+    return session.execute(
+        select(Case.id, Case.grid_code, Case.source, Case.reported_at, Case.registered_at).where(
+            Case.reported_at < cutoff, Case.last_event_at >= start
+        )
+    ).all()
+
+
+def events_with_actors(
+    session: Session, case_ids: list[int], *, cutoff: dt.datetime
+) -> Iterator[tuple[int, dt.datetime, str, dict, str | None]]:
+    """The events of the cases before the cut-off, by case and in order: (case_id, at, action,
+    payload, by), `by` as the history format writes it (the username, `system` for the
+    platform, None for a citizen or a legacy history)."""
+    for i in range(0, len(case_ids), KPI_CHUNK):
+        rows = session.execute(
+            select(
+                CaseEvent.case_id,
+                CaseEvent.at,
+                CaseEvent.action,
+                CaseEvent.payload,
+                CaseEvent.actor,
+                CaseEvent.role,
+            )
+            .where(CaseEvent.case_id.in_(case_ids[i : i + KPI_CHUNK]), CaseEvent.at < cutoff)
+            .order_by(CaseEvent.case_id, CaseEvent.seq)
+        )
+        for case_id, at, action, payload, actor, role in rows:
+            yield case_id, at, action, payload, actor or ("system" if role == "system" else None)
+
+
 def count_by_state(session: Session, scope) -> dict[str, int]:
     query = scoped(select(Case.state, func.count()).group_by(Case.state), scope)
     return dict(session.execute(query).all())
