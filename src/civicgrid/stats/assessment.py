@@ -362,6 +362,11 @@ def monthly(
         report["rows"].sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["key"]))
         report["sheet"] = sheet
         report["formulas"] = formulas(report["table"], Rules.of(settings), settings)
+        report["columns"] = columns(report["table"])
+        extra = ["urged"] if sheet == "department" else []
+        if sheet in ("street", "department") and settings.spotcheck_assessment_weight:
+            extra += ["spotcheck_score", "score"]
+        report["extra"] = extra
         out.append(report)
     return out
 
@@ -512,16 +517,12 @@ def monthly_xlsx(reports: list[dict], month: str) -> bytes:
             ],
         )
         keys = columns(report["table"])
-        extra = [
-            k
-            for k in ("urged", "spotcheck_score", "score")
-            if k in report["total"] or (report["rows"] and k in report["rows"][0])
-        ]
+        extra = report["extra"]
         xlsx_append(
             ws,
             ["排名", "编码", "名称"]
             + [subjects.NAMES[k][0] for k in keys]
-            + [EXTRA_NAMES[k][0] for k in extra],
+            + [subjects.EXTRA_NAMES[k][0] for k in extra],
         )
         for row in report["rows"]:
             xlsx_append(
@@ -543,10 +544,3 @@ def monthly_xlsx(reports: list[dict], month: str) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-EXTRA_NAMES = {
-    "urged": ("督办案件数", "Urged cases"),
-    "spotcheck_score": ("抽查得分", "Spot-check score"),
-    "score": ("排名得分", "Ranking score"),
-}

@@ -75,6 +75,14 @@ TABLES: dict[str, list[tuple[str, str, str]]] = {
 }
 NAMES = {key: (zh, en) for table in TABLES.values() for key, zh, en in table}
 NAMES["grade"] = ("等级", "Grade")
+# what the rankings add (stats.assessment.ranking) and the pages' first column
+EXTRA_NAMES = {
+    "name": ("名称", "Name"),
+    "urged": ("督办案件数", "Urged cases"),
+    "spotcheck_score": ("抽查得分", "Spot-check score"),
+    "score": ("排名得分", "Ranking score"),
+}
+NAMES.update(EXTRA_NAMES)
 SUBJECT_NAMES = {
     "street": ("街道评价", "Streets"),
     "community": ("社区评价", "Communities"),
