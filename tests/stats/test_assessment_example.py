@@ -39,6 +39,7 @@ from typer.testing import CliRunner
 
 from civicgrid.cases import history
 from civicgrid.cli import app as cli_app
+from civicgrid.config import get_settings
 from civicgrid.geo import service as geo_service
 from civicgrid.stats import assessment
 from tests.factories import department, login, small_geography, user
@@ -365,8 +366,6 @@ def test_posts(world, post):
 def test_a_limit_set_longer_turns_the_late_ones_on_time(world, monkeypatch):
     # registration 61 minutes: A2's accept (one second late at 60) is on time
     monkeypatch.setenv("CIVICGRID_ASSESSMENT_LIMIT_REGISTRATION_MINUTES", "61")
-    from civicgrid.config import get_settings
-
     get_settings.cache_clear()
     row = {r["key"]: r for r in table(world, subject="post", post="operator")["rows"]}["op1"]
     assert row["accepted_on_time"] == 5
@@ -475,3 +474,42 @@ def test_export_keeps_by_and_public(world):
     }
     assert "by" not in a3["events"][0]  # the citizen
     assert a4["events"][2]["by"] == "system"
+
+
+def test_the_console_shows_a_card_of_ones_own_post_rows_only_to_post_holders(world, client):
+    login(client, "dp1")
+    page = client.get("/console").text
+    assert 'id="my-assessment"' in page and 'data-posts="dispatcher"' in page
+    assert "/static/js/my-assessment.js" in page
+    client.cookies.clear()
+    login(client, "h1")
+    assert 'id="my-assessment"' not in client.get("/console").text
+
+
+def test_the_admin_page_shows_the_settings(world, client, monkeypatch):
+    monkeypatch.setenv("CIVICGRID_ASSESSMENT_LIMIT_DISPATCH_MINUTES", "45")
+    get_settings.cache_clear()
+    user(world, "root", ["admin"], "239901")
+    login(client, "root")
+    page = client.get("/admin").text
+    assert "assessment_limit_dispatch_minutes</code> = 45" in page
+    assert "public_report 0.1" in page and "≤ 1200 → 90; &gt; → 100" in page
+
+
+def test_the_spotcheck_weight_and_urged_cases_reach_the_ranking(world, client, monkeypatch):
+    # Given a weight of 0.5 and a spot-check score of 40 for 东风街道's office (the hook the app
+    # fills), When the units are ranked, Then 东风 ranks by 0.5·80 + 0.5·40 = 60
+    import civicgrid.app  # noqa: F401 - fills the hooks
+    from civicgrid.stats import hooks
+
+    monkeypatch.setenv("CIVICGRID_SPOTCHECK_ASSESSMENT_WEIGHT", "0.5")
+    get_settings.cache_clear()
+    monkeypatch.setattr(hooks, "_spotcheck_scores", lambda s, month, by: {U1: 40.0})
+    monkeypatch.setattr(hooks, "_urged_cases", lambda s, a, b: {U1: 2})
+    login(client, "lead")
+    rows = client.get("/api/v1/stats/ranking", params={**_period(), "group_by": "unit"}).json()
+    got = {r["key"]: r for r in rows["rows"]}
+    assert abs(got[U1]["score"] - 60) < 1e-9 and abs(got[U1]["composite"] - 80) < 1e-9
+    assert got[DEPT]["score"] == 100 and got[DEPT]["spotcheck_score"] is None
+    assert got[U1]["urged"] == 2 and got[DEPT]["urged"] == 0
+    assert [r["key"] for r in rows["rows"]] == [DEPT, U1]

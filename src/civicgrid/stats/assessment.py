@@ -513,7 +513,8 @@ def monthly_xlsx(reports: list[dict], month: str) -> bytes:
         xlsx_append(
             ws,
             [
-                f"统计期间: {report['start'][:10]} 至 {report['end'][:10]} (不含), 截止 {report['cutoff']}"
+                f"统计期间: {report['start'][:10]} 至 {report['end'][:10]} (不含), "
+                f"截止 {report['cutoff']}"
             ],
         )
         keys = columns(report["table"])

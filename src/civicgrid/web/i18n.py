@@ -140,6 +140,16 @@ WORDS: dict[str, tuple[str, str]] = {
         "统计期间 {start} 至 {end} (不含) · 截止 {cutoff}",
         "Period {start} to {end} (exclusive) · cut-off {cutoff}",
     ),
+    "admin_assessment": ("考核评价设置", "Assessment settings"),
+    "admin_assessment_hint": (
+        "岗位时限按工作日历的工作分钟计; 权重与分档为系统设置, 由运维人员修改",
+        "Limits count working minutes on the working calendar; weights and bands are settings "
+        "the operators change",
+    ),
+    "admin_assessment_limits": ("时限(工作分钟)", "Limits (working minutes)"),
+    "admin_assessment_weights": ("权重", "Weights"),
+    "admin_assessment_bands": ("分档", "Bands"),
+    "my_assessment": ("本月我的岗位评价", "My post assessment this month"),
     "assessment_month": ("{month} 数字城管月度考核", "{month} monthly assessment"),
     "bulk_dispatch": ("批量派遣 (按规则)", "Dispatch the chosen cases (by the rules)"),
     "calendar_missing": (
