@@ -493,7 +493,7 @@ def test_the_admin_page_shows_the_settings(world, client, monkeypatch):
     login(client, "root")
     page = client.get("/admin").text
     assert "assessment_limit_dispatch_minutes</code> = 45" in page
-    assert "public_report 0.1" in page and "≤ 1200 → 90; &gt; → 100" in page
+    assert "public_report 0.1" in page and "≤ 1200 → 90; 其余 → 100" in page
 
 
 def test_the_spotcheck_weight_and_urged_cases_reach_the_ranking(world, client, monkeypatch):

@@ -81,7 +81,11 @@ def assessment(
         rows, total = _posts(session, settings, post, start, cutoff, rules)
     rank(rows)
     head = {"start": iso_local(start), "end": iso_local(end), "cutoff": iso_local(cutoff)}
-    which = {"level": level} if subject == "region" else {"post": post} if post else {}
+    # both keys always (one of them null), so that every answer has the same shape
+    which = {
+        "level": level if subject == "region" else None,
+        "post": post if subject == "post" else None,
+    }
     return {**head, "subject": subject, **which, "table": table, "rows": rows, "total": total}
 
 
@@ -387,10 +391,13 @@ def formulas(table: str, rules: Rules, settings: Settings) -> list[tuple[str, st
         return f"{_pct(weight)} × {zh}", f"{_pct(weight)} × {en}"
 
     def bands(name: str) -> tuple[str, str]:
-        parts = [
-            f"≤ {b:g} → {s:g}" if b is not None else f"> → {s:g}" for b, s in rules.bands[name]
-        ]
-        return "; ".join(parts), "; ".join(parts)
+        def text(other: str) -> str:
+            return "; ".join(
+                f"≤ {b:g} → {s:g}" if b is not None else f"{other} → {s:g}"
+                for b, s in rules.bands[name]
+            )
+
+        return text("其余"), text("else")
 
     if table == "region":
         terms = [
@@ -436,8 +443,8 @@ def formulas(table: str, rules: Rules, settings: Settings) -> list[tuple[str, st
         )
     ]
     if band is not None:
-        (what_zh, what_en), (text, _) = band
-        out.append((f"{what_zh}分值: {text}", f"{what_en} score: {text}"))
+        (what_zh, what_en), (text_zh, text_en) = band
+        out.append((f"{what_zh}分值: {text_zh}", f"{what_en} score: {text_en}"))
     limits = {
         "supervisor": (
             "按时核查: 处置反馈后 {n} 个工作分钟内核查",

@@ -116,8 +116,9 @@ class AssessmentReport(BaseModel):
     end: str
     cutoff: str
     subject: str
-    level: str | None = None
-    post: str | None = None
+    level: str | None = Field(description="region: street, community or grid; else null")
+    post: str | None = Field(description="post: supervisor, operator or dispatcher; else null")
+    table: str = Field(description="region, department, supervisor, operator or dispatcher")
     rows: list[AssessmentRow]
     total: AssessmentFigures
 

@@ -149,6 +149,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "admin_assessment_limits": ("时限(工作分钟)", "Limits (working minutes)"),
     "admin_assessment_weights": ("权重", "Weights"),
     "admin_assessment_bands": ("分档", "Bands"),
+    "admin_assessment_else": ("其余", "else"),
     "my_assessment": ("本月我的岗位评价", "My post assessment this month"),
     "assessment_month": ("{month} 数字城管月度考核", "{month} monthly assessment"),
     "bulk_dispatch": ("批量派遣 (按规则)", "Dispatch the chosen cases (by the rules)"),
