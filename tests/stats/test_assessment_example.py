@@ -297,10 +297,8 @@ def same(got: dict, keys, want, where: str) -> None:
             assert g is not None and abs(g - w) <= 1e-9, f"{where} {key}: {g!r} != {w!r}"
 
 
-@pytest.fixture()
-def world(session):
-    small_geography(session)
-    department(session, DEPT)
+def people(session):
+    """The example's accounts and the supervisors' grids."""
     for name, role in (
         ("sup1", "supervisor"),
         ("sup2", "supervisor"),
@@ -317,6 +315,13 @@ def world(session):
     geo_service.set_responsible_areas(session, "sup2", [G5])
     geo_service.set_responsible_areas(session, "sup3", [G8])
     session.flush()
+
+
+@pytest.fixture()
+def world(session):
+    small_geography(session)
+    department(session, DEPT)
+    people(session)
     report = history.import_lines(LINES)  # what import-cases runs
     assert not report.skipped
     return session
@@ -513,3 +518,50 @@ def test_the_spotcheck_weight_and_urged_cases_reach_the_ranking(world, client, m
     assert got[DEPT]["score"] == 100 and got[DEPT]["spotcheck_score"] is None
     assert got[U1]["urged"] == 2 and got[DEPT]["urged"] == 0
     assert [r["key"] for r in rows["rows"]] == [DEPT, U1]
+
+
+def test_through_the_command_line_import_cases_then_every_table(session, tmp_path):
+    # Given the file imported with `civicgrid import-cases`
+    small_geography(session)
+    department(session, DEPT)
+    people(session)
+    path = tmp_path / "example.jsonl"
+    path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(cli_app, ["import-cases", str(path)])
+    assert result.exit_code == 0 and "imported 8 cases" in result.output, result.output
+    period = ["--start", "2026-04-01", "--end", "2026-05-01"]
+    # When every table is asked for, Then each is the hand-computed one
+    for which, want, keys, total in (
+        (["--subject", "region", "--level", "street"], STREETS, REGION_KEYS, REGION_TOTAL),
+        (["--subject", "region", "--level", "grid"], GRIDS, REGION_KEYS, REGION_TOTAL),
+        (["--subject", "department"], DEPARTMENTS, DEPARTMENT_KEYS, DEPARTMENT_TOTAL),
+        *(
+            (["--subject", "post", "--post", post], POSTS[post], POST_KEYS[post], None)
+            for post in POSTS
+        ),
+    ):
+        result = runner.invoke(cli_app, ["assessment", *which, *period])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        rows = {r["key"]: r for r in report["rows"]}
+        for key, figures in want.items():
+            got = report["total"] if key == "total" else rows[key]
+            same(got, keys, figures, f"{which} {key}")
+        if total is not None:
+            same(report["total"], keys, total, f"{which} total")
+    out = tmp_path / "sup.xlsx"
+    result = runner.invoke(
+        cli_app,
+        ["assessment", "--subject", "post", "--post", "supervisor", *period]
+        + ["--format", "xlsx", "-o", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    values = list(load_workbook(out).active.values)
+    assert values[0][:3] == ("key", "name", "patrol_reported")
+    assert values[1][:3] == ("编码", "名称", "上报数")
+    by_key = {v[0]: v for v in values[2:]}
+    assert by_key["sup1"][2:11] == (2, 2, 1, 3, 1, pytest.approx(1 / 3), 5, 3, 0.6)
+    assert by_key["sup3"][2:11] == (0, 0, None, 0, 0, None, 0, 0, None)
+    result = runner.invoke(cli_app, ["assessment", "--subject", "post", "--post", "mayor", *period])
+    assert result.exit_code != 0 and "post" in result.output
