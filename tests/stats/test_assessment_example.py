@@ -357,9 +357,11 @@ def test_departments(world):
     assert rows[DEPT]["rank"] == 1 and rows[U1]["rank"] == 2
 
 
+@pytest.mark.parametrize("fold_all", [False, True], ids=["counted", "folded"])
 @pytest.mark.parametrize("post", ["supervisor", "operator", "dispatcher"])
-def test_posts(world, post):
-    report = table(world, subject="post", post=post)
+def test_posts(world, post, fold_all):
+    # counted by the database from each event's reference, and folded from the events
+    report = table(world, subject="post", post=post, fold_all=fold_all)
     want = POSTS[post]
     rows = {r["key"]: r for r in report["rows"]}
     assert set(rows) == set(want) - {"total"}  # every holder, the system where it acted
@@ -565,3 +567,35 @@ def test_through_the_command_line_import_cases_then_every_table(session, tmp_pat
     assert by_key["sup3"][2:11] == (0, 0, None, 0, 0, None, 0, 0, None)
     result = runner.invoke(cli_app, ["assessment", "--subject", "post", "--post", "mayor", *period])
     assert result.exit_code != 0 and "post" in result.output
+
+
+def test_the_migration_gives_existing_events_the_references_import_gives(world):
+    # Given the example's events as import wrote them, When their references are erased and
+    # migration 0016's backfill runs, Then every event and case has them again, the same
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy import select, update
+
+    from civicgrid.cases.models import Case, CaseEvent
+
+    path = next(Path(assessment.__file__).parents[1].glob("migrations/versions/*_0016_*.py"))
+    spec = importlib.util.spec_from_file_location("m0016", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    event_cols = (CaseEvent.id, CaseEvent.ref_at, CaseEvent.ref_by, CaseEvent.wait_key)
+    case_cols = [getattr(Case, n) for n in (*module.CASE_TIMES, *module.CASE_WHO)]
+    before = (
+        world.execute(select(*event_cols).order_by(CaseEvent.id)).all(),
+        world.execute(select(Case.id, *case_cols).order_by(Case.id)).all(),
+    )
+    assert sum(1 for r in before[0] if r.wait_key is not None) == 21  # accepts, dispatches, checks
+    world.execute(update(CaseEvent).values(ref_at=None, ref_by=None, wait_key=None))
+    world.execute(update(Case).values({c.key: None for c in case_cols}))
+    module._backfill(world.connection())
+    world.expire_all()
+    after = (
+        world.execute(select(*event_cols).order_by(CaseEvent.id)).all(),
+        world.execute(select(Case.id, *case_cols).order_by(Case.id)).all(),
+    )
+    assert after == before

@@ -160,3 +160,19 @@ class WorkCalendar:
                         total += hi - lo
             day += dt.timedelta(days=1)
         return total
+
+    def inside_working_time(self, at: dt.datetime) -> bool:
+        """Whether `at` lies in a working block after its start, its end included: the
+        instants at which a count of working time can end."""
+        local = at.astimezone(self.tz)
+        if not self.is_workday(local.date())[0]:
+            return False
+        return any(p_start < local <= p_end for p_start, p_end in self._periods_of(local.date()))
+
+    def wait_key(self, a: dt.datetime, b: dt.datetime) -> int:
+        """2 × the working microseconds from a to b, + 1 unless b is inside working time: b is
+        within N of working time after a exactly when wait_key(a, b) <= 2 × N (in µs). (The
+        limit is where the count of N ends, a block's end included; an instant after it in the
+        pause that follows has the same working time but is late.)"""
+        micro = self.working_between(a, b) // dt.timedelta(microseconds=1)
+        return 2 * micro + (0 if self.inside_working_time(b) else 1)

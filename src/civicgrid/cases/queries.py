@@ -723,6 +723,117 @@ def events_with_actors(
             yield case_id, at, action, payload, actor or ("system" if role == "system" else None)
 
 
+def _by():
+    """An event's `by` in SQL (rows.by_of)."""
+    return func.coalesce(CaseEvent.actor, sql_case((CaseEvent.role == "system", "system")))
+
+
+def _acts(action, start: dt.datetime, cutoff: dt.datetime):
+    """Events of `action` (or actions) in [start, cutoff): one range of ix_case_events_action_at
+    per action."""
+    actions = (action,) if isinstance(action, str) else action
+    return and_(CaseEvent.action.in_(actions), CaseEvent.at >= start, CaseEvent.at < cutoff)
+
+
+def _within(limit_minutes: int):
+    """The event came within `limit_minutes` working minutes of its reference (wait_key)."""
+    return _n(CaseEvent.wait_key <= 2 * limit_minutes * 60_000_000)
+
+
+def _rows(session, query) -> list[tuple]:
+    return [tuple(int(v or 0) if i else v for i, v in enumerate(r)) for r in session.execute(query)]
+
+
+def post_acts(
+    session: Session,
+    *,
+    post: str,
+    start: dt.datetime,
+    cutoff: dt.datetime,
+    limit_minutes: int,
+) -> dict[str, list[tuple]]:
+    """The acts of a post in [start, cutoff) counted by the database (reference/assessment.md
+    §3, from each event's reference: CaseEvent.ref_at, ref_by, wait_key), one GROUP BY each:
+
+    - operator: `accepted` (by, accepts, within the limit); `rejected` (by whom the rejected
+      accept was made, how many)
+    - dispatcher: `dispatched` (by, dispatches, within the limit); `returned` (by whom the
+      returned dispatch was made, how many)
+    - supervisor: `reported` (by, patrol reports); `valid` (reporter, cases accepted);
+      `done` (grid, report_done events); `checked` (grid, by, checks within the limit)
+    """
+    by = _by()
+    answer = _acts(("return", "reject"), start, cutoff)
+    referred_in_period = CaseEvent.ref_at >= start
+    if post == "operator":
+        return {
+            "accepted": _rows(
+                session,
+                select(by, func.count(), _within(limit_minutes))
+                .where(_acts("accept", start, cutoff))
+                .group_by(by),
+            ),
+            "rejected": _rows(
+                session,
+                select(CaseEvent.ref_by, func.count())
+                .where(answer, CaseEvent.action == "reject", referred_in_period)
+                .group_by(CaseEvent.ref_by),
+            ),
+        }
+    if post == "dispatcher":
+        return {
+            "dispatched": _rows(
+                session,
+                select(by, func.count(), _within(limit_minutes))
+                .where(_acts("dispatch", start, cutoff))
+                .group_by(by),
+            ),
+            "returned": _rows(
+                session,
+                select(CaseEvent.ref_by, func.count())
+                .where(answer, CaseEvent.action == "return", referred_in_period)
+                .group_by(CaseEvent.ref_by),
+            ),
+        }
+    patrol = and_(Case.id == CaseEvent.case_id, Case.source == "supervisor")
+    return {
+        "reported": _rows(
+            session,
+            select(by, func.count())
+            .select_from(CaseEvent)
+            .join(Case, patrol)
+            .where(_acts("report", start, cutoff))
+            .group_by(by),
+        ),
+        "valid": _rows(
+            session,
+            select(CaseEvent.ref_by, func.count(func.distinct(CaseEvent.case_id)))
+            .select_from(CaseEvent)
+            .join(Case, patrol)
+            .where(_acts("accept", start, cutoff), referred_in_period)
+            .group_by(CaseEvent.ref_by),
+        ),
+        "done": _rows(
+            session,
+            select(Case.grid_code, func.count())
+            .select_from(CaseEvent)
+            .join(Case, Case.id == CaseEvent.case_id)
+            .where(_acts("report_done", start, cutoff))
+            .group_by(Case.grid_code),
+        ),
+        "checked": [
+            (grid, who, int(n or 0))
+            for grid, who, n in session.execute(
+                select(Case.grid_code, by, _within(limit_minutes))
+                .select_from(CaseEvent)
+                .join(Case, Case.id == CaseEvent.case_id)
+                .where(_acts(("verify_pass", "verify_fail"), start, cutoff), referred_in_period)
+                .group_by(Case.grid_code, by)
+            )
+        ],
+    }
+
+
 def count_by_state(session: Session, scope) -> dict[str, int]:
     query = scoped(select(Case.state, func.count()).group_by(Case.state), scope)
     return dict(session.execute(query).all())

@@ -60,10 +60,15 @@ def assessment(
     post: str | None = None,
     now: dt.datetime | None = None,
     settings: Settings | None = None,
+    fold_all: bool = False,
 ) -> dict:
     """The table of one subject for [start, end), cut off at min(end, now), exactly as
     assessment.md defines it: rows by key (each with its `rank`: 1 is the best composite,
-    ties share a rank, null composites none) and the district's `total`."""
+    ties share a rank, null composites none) and the district's `total`.
+
+    A post's acts are counted by the database from each event's reference (who it answers and
+    its working wait, written with the event: cases.rows.act_reference); `fold_all` folds
+    every case's events instead (the tests compare both ways)."""
     table = check_subject(subject, level, post)
     if start.tzinfo is None or end.tzinfo is None:
         raise BadRequest("start 和 end 须带时区偏移", "start and end need a UTC offset")
@@ -78,7 +83,7 @@ def assessment(
     elif subject == "department":
         rows, total = _departments(session, start, end, cutoff, rules)
     else:
-        rows, total = _posts(session, settings, post, start, cutoff, rules)
+        rows, total = _posts(session, settings, post, start, cutoff, rules, fold_all)
     rank(rows)
     head = {"start": iso_local(start), "end": iso_local(end), "cutoff": iso_local(cutoff)}
     # both keys always (one of them null), so that every answer has the same shape
@@ -202,28 +207,13 @@ def _departments(session, start, end, cutoff, rules) -> tuple[list[dict], dict]:
     return rows, subjects.department_row(total, rules)
 
 
-def _posts(session, settings, post, start, cutoff, rules) -> tuple[list[dict], dict]:
-    calendar = WorkCalendar.load(session, settings)
-
-    @lru_cache(maxsize=65536)
-    def limit(t: dt.datetime, minutes: int) -> dt.datetime:
-        return calendar.add_working(t, dt.timedelta(minutes=minutes)).at
-
+def _posts(session, settings, post, start, cutoff, rules, fold_all) -> tuple[list[dict], dict]:
     grids = geo_queries.grids(session)
     supervisors_of = {code: responsible for code, _c, _s, responsible in grids}
-    tallies: dict[str, Tally] = defaultdict(Tally)
-    for row, events in _folded(session, start, cutoff):
-        facts = subjects.post_facts(
-            events,
-            source=row.source,
-            grid_supervisors=supervisors_of.get(row.grid_code, ()) if post == "supervisor" else (),
-            start=start,
-            cutoff=cutoff,
-            limit=limit,
-            rules=rules,
-        )
-        for who, tally in getattr(facts, post).items():
-            tallies[who].add(tally)
+    if fold_all:
+        tallies = _posts_folded(session, settings, post, start, cutoff, rules, supervisors_of)
+    else:
+        tallies = _posts_counted(session, post, start, cutoff, rules, supervisors_of)
     people = auth_service.holders(session, post)
     if post == "supervisor":  # counted over population P, by the grids they are named for
         population = case_queries.population_by_place(
@@ -245,6 +235,73 @@ def _posts(session, settings, post, start, cutoff, rules) -> tuple[list[dict], d
             {"key": key, "name": names[key], **subjects.post_row(post, tallies[key], rules)}
         )
     return rows, subjects.post_row(post, total, rules)
+
+
+def _posts_counted(session, post, start, cutoff, rules, supervisors_of) -> dict[str, Tally]:
+    """The post's tallies from the database's counts (cases.queries.post_acts)."""
+    limit = {
+        "operator": rules.registration_minutes,
+        "dispatcher": rules.dispatch_minutes,
+        "supervisor": rules.check_minutes,
+    }[post]
+    acts = case_queries.post_acts(
+        session, post=post, start=start, cutoff=cutoff, limit_minutes=limit
+    )
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    if post == "operator":
+        for who, n, on_time in acts["accepted"]:
+            if who is not None:
+                t = tallies[who]
+                t.accepted, t.accepted_on_time, t.accepted_right = n, on_time, n
+        for who, n in acts["rejected"]:
+            if who in tallies:
+                tallies[who].accepted_right -= n
+    elif post == "dispatcher":
+        for who, n, on_time in acts["dispatched"]:
+            if who is not None:
+                t = tallies[who]
+                t.dispatches, t.dispatches_on_time = n, on_time
+        for who, n in acts["returned"]:
+            if who in tallies:
+                tallies[who].dispatches_wrong += n
+    else:
+        for who, n in acts["reported"]:
+            if who is not None:
+                tallies[who].patrol_reported = n
+        for who, n in acts["valid"]:
+            if who is not None:
+                tallies[who].patrol_valid = n
+        done = dict(acts["done"])
+        checked = {(grid, who): n for grid, who, n in acts["checked"]}
+        for grid, responsible in supervisors_of.items():
+            for who in responsible:
+                tallies[who].checks_due += done.get(grid, 0)
+                tallies[who].checks_on_time += checked.get((grid, who), 0)
+    return tallies
+
+
+def _posts_folded(session, settings, post, start, cutoff, rules, supervisors_of):
+    """The post's tallies folded from every case's events (stats.subjects.post_facts)."""
+    calendar = WorkCalendar.load(session, settings)
+
+    @lru_cache(maxsize=65536)
+    def limit(t: dt.datetime, minutes: int) -> dt.datetime:
+        return calendar.add_working(t, dt.timedelta(minutes=minutes)).at
+
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for row, events in _folded(session, start, cutoff):
+        facts = subjects.post_facts(
+            events,
+            source=row.source,
+            grid_supervisors=supervisors_of.get(row.grid_code, ()) if post == "supervisor" else (),
+            start=start,
+            cutoff=cutoff,
+            limit=limit,
+            rules=rules,
+        )
+        for who, tally in getattr(facts, post).items():
+            tallies[who].add(tally)
+    return tallies
 
 
 # --- rankings and the monthly assessment ---------------------------------------------------------
