@@ -347,8 +347,9 @@ def test_regions(world, level):
     same(report["total"], REGION_KEYS, REGION_TOTAL, "total")
 
 
-def test_departments(world):
-    report = table(world, subject="department")
+@pytest.mark.parametrize("fold_all", [False, True], ids=["counted", "folded"])
+def test_departments(world, fold_all):
+    report = table(world, subject="department", fold_all=fold_all)
     rows = {r["key"]: r for r in report["rows"]}
     assert set(rows) == set(DEPARTMENTS)
     for key, figures in DEPARTMENTS.items():
@@ -599,3 +600,32 @@ def test_the_migration_gives_existing_events_the_references_import_gives(world):
         world.execute(select(Case.id, *case_cols).order_by(Case.id)).all(),
     )
     assert after == before
+
+
+@pytest.mark.parametrize(
+    "now",
+    ["2026-04-01T14:00:00", "2026-04-07T10:30:00", "2026-04-08T10:15:00", "2026-04-30T16:30:00"],
+)
+def test_counted_and_folded_agree_at_any_cut_off(world, now):
+    # a cut-off inside the period leaves acts unanswered and cases half-way
+    at = dt.datetime.fromisoformat(now).replace(tzinfo=TZ)
+    for which in (
+        {"subject": "department"},
+        *({"subject": "post", "post": p} for p in ("supervisor", "operator", "dispatcher")),
+    ):
+        kw = {"start": START, "end": END, "now": at, **which}
+        counted = assessment.assessment(world, **kw)
+        folded = assessment.assessment(world, fold_all=True, **kw)
+        assert counted == folded, (now, which)
+
+
+@pytest.mark.parametrize("day", [5, 9, 10, 20, 32])
+def test_counted_and_folded_agree_on_the_kpi_examples(imported, day):
+    # the fifteen KPI corner cases (suspensions, extensions, returns, cases outside the grids)
+    start = dt.datetime(2026, 3, 1, tzinfo=TZ)
+    now = start + dt.timedelta(days=day)
+    end = dt.datetime(2026, 4, 1, tzinfo=TZ)
+    kw = {"subject": "department", "start": start, "end": end, "now": now}
+    assert assessment.assessment(imported, **kw) == assessment.assessment(
+        imported, fold_all=True, **kw
+    )

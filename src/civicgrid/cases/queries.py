@@ -723,6 +723,54 @@ def events_with_actors(
             yield case_id, at, action, payload, actor or ("system" if role == "system" else None)
 
 
+def department_complete(
+    session: Session, *, start: dt.datetime, cutoff: dt.datetime
+) -> list[tuple]:
+    """The department facts (reference/assessment.md §2) of the cases registered in the period
+    whose last event is before the cut-off and that are not suspended, counted per unit (None:
+    never dispatched): unit, registered, due to handle, handled, handled on time, reworked. Such
+    a case stands handled exactly when it is resolved or closed (a verify_fail, return or
+    dispatch after its last report_done would have moved it on), handled at its last
+    report_done, against the row's deadline (kpi_complete's reading)."""
+    registered, _, running, _ = _kpi_tiers(start, cutoff)
+    c = Case
+    handled = c.state.in_(("resolved", "closed"))
+    due = or_(handled, c.deadline < cutoff)
+    query = (
+        select(
+            c.unit_code,
+            func.count(),
+            _n(due),
+            _n(handled),
+            _n(and_(handled, c.last_done_at <= c.deadline)),
+            _n(and_(due, c.first_fail_at.is_not(None))),
+        )
+        .where(registered, running, c.last_event_at < cutoff)
+        .group_by(c.unit_code)
+    )
+    return [(unit, *(int(v or 0) for v in values)) for unit, *values in session.execute(query)]
+
+
+def department_to_fold(session: Session, *, start: dt.datetime, cutoff: dt.datetime) -> list[int]:
+    """The cases registered in the period that department_complete leaves out (suspended, or
+    with events at or after the cut-off): to be folded from their events."""
+    registered, _, running, _ = _kpi_tiers(start, cutoff)
+    complete = and_(running, Case.last_event_at < cutoff)
+    return list(session.scalars(select(Case.id).where(registered, not_(complete))))
+
+
+def unit_keys_reported(session: Session, *, start: dt.datetime, cutoff: dt.datetime) -> set[str]:
+    """The units (of the latest dispatch before the cut-off) of the cases reported in the
+    period and not registered in it: they have a department row too (kpis.md's rows)."""
+    return {
+        key
+        for key, _n_reported in kpi_reported_only(
+            session, group_by="unit", start=start, cutoff=cutoff
+        )
+        if key is not None
+    }
+
+
 def _by():
     """An event's `by` in SQL (rows.by_of)."""
     return func.coalesce(CaseEvent.actor, sql_case((CaseEvent.role == "system", "system")))

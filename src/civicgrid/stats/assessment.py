@@ -81,7 +81,7 @@ def assessment(
     if subject == "region":
         rows, total = _regions(session, level, start, end, now, rules)
     elif subject == "department":
-        rows, total = _departments(session, start, end, cutoff, rules)
+        rows, total = _departments(session, start, end, cutoff, rules, fold_all)
     else:
         rows, total = _posts(session, settings, post, start, cutoff, rules, fold_all)
     rank(rows)
@@ -182,10 +182,32 @@ def _folded(session, start, cutoff):
         yield row, events[case_id]
 
 
-def _departments(session, start, end, cutoff, rules) -> tuple[list[dict], dict]:
+def _departments(session, start, end, cutoff, rules, fold_all) -> tuple[list[dict], dict]:
+    """Cases complete before the cut-off are counted by the database (department_complete);
+    the rest of P is folded from the events; `fold_all` folds every case."""
     tallies: dict[str, Tally] = {}
     total = Tally()
-    for _row, events in _folded(session, start, cutoff):
+    if fold_all:
+        folded = (events for _row, events in _folded(session, start, cutoff))
+    else:
+        for unit, registered, due, handled, on_time, reworked in case_queries.department_complete(
+            session, start=start, cutoff=cutoff
+        ):
+            tally = Tally(
+                registered=registered,
+                due_handle=due,
+                handled=handled,
+                handled_on_time=on_time,
+                reworked=reworked,
+            )
+            total.add(tally)
+            if unit is not None:
+                tallies.setdefault(unit, Tally()).add(tally)
+        for unit in case_queries.unit_keys_reported(session, start=start, cutoff=cutoff):
+            tallies.setdefault(unit, Tally())
+        ids = case_queries.department_to_fold(session, start=start, cutoff=cutoff)
+        folded = _events_of(session, ids, cutoff)
+    for events in folded:
         facts = kpi.case_facts([(at, a, p) for at, a, p, _by in events], start, end, cutoff)
         if not (facts.reported or facts.in_p):
             continue
@@ -205,6 +227,17 @@ def _departments(session, start, end, cutoff, rules) -> tuple[list[dict], dict]:
         for key in sorted(tallies)
     ]
     return rows, subjects.department_row(total, rules)
+
+
+def _events_of(session, ids: list[int], cutoff):
+    """Each case's events before the cut-off (with `by`), case by case."""
+    events: dict[int, list] = defaultdict(list)
+    for case_id, at, action, payload, by in case_queries.events_with_actors(
+        session, ids, cutoff=cutoff
+    ):
+        events[case_id].append((at, action, payload, by))
+    for case_id in ids:
+        yield events[case_id]
 
 
 def _posts(session, settings, post, start, cutoff, rules, fold_all) -> tuple[list[dict], dict]:
