@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
     "import_cases": ("bench.import_cases", {"n": 90_000}),
     "kpis_month": ("bench.kpis_month", {"n": 10_000_000}),
+    "assessment_month": ("bench.assessment_month", {"n": 10_000_000}),
     "intake": ("bench.intake", {}),
     "open311_list": ("bench.open311_list", {"cases": 6000}),
     "gps_ingest": ("bench.gps_ingest", {"batches": 20}),

@@ -28,6 +28,29 @@ def iso(t: dt.datetime) -> str:
     return t.isoformat()
 
 
+# Who acts (`by`), chosen from the case's number and not from the random stream, so that every
+# other figure of a history is what it was before histories named their actors.
+SUPERVISORS = [f"sup{k:02d}" for k in range(24)]
+OPERATORS = [f"op{k}" for k in range(6)]
+DISPATCHERS = [f"dp{k}" for k in range(4)]
+
+
+def _actors(events: list[dict], i: int, source: str) -> None:
+    for e in events:
+        action = e["action"]
+        if action == "report":
+            if source == "supervisor":
+                e["by"] = SUPERVISORS[i % len(SUPERVISORS)]
+        elif action == "accept":
+            e["by"] = OPERATORS[i % len(OPERATORS)]
+        elif action == "dispatch":
+            e["by"] = "system" if i % 10 == 0 else DISPATCHERS[i % len(DISPATCHERS)]
+        elif action in ("verify_pass", "verify_fail"):
+            e["by"] = SUPERVISORS[(i // 3) % len(SUPERVISORS)]
+        elif action != "rate":
+            e["by"] = "h1"
+
+
 def histories(
     n: int,
     units: list[str],
@@ -70,9 +93,11 @@ def histories(
             add(rng.uniform(20, 240), "verify_pass")
             if rng.random() < 0.5:
                 add(rng.uniform(60, 2000), "rate", score=rng.choice([5, 5, 5, 4, 4, 3, 2, 1]))
+        source = rng.choice(["citizen", "supervisor", "hotline", "open311"])
+        _actors(ev, i, source)
         yield {
             "code": f"B{seed}-{i:08d}",
-            "source": rng.choice(["citizen", "supervisor", "hotline", "open311"]),
+            "source": source,
             "category": rng.choices(CATEGORIES, WEIGHTS)[0],
             "urgency": "normal",
             "lon": round(rng.uniform(box[0], box[2]), 7),

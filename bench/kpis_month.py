@@ -102,7 +102,10 @@ def grow(path: str, n: int) -> dict:
         )
     ):
         conn.execute(f"DROP INDEX {name}")
-    event_cols = "case_id, seq, at, action, from_state, to_state, actor, role, note, payload"
+    event_cols = (
+        "case_id, seq, at, action, from_state, to_state, actor, role, note, payload, ref_at, "
+        "ref_by, wait_key"
+    )
     conn.execute("BEGIN")
     for k in range(1, copies):
         days = f"'+{k * step} days'"
@@ -125,7 +128,8 @@ def grow(path: str, n: int) -> dict:
             f"INSERT INTO case_events ({event_cols}) SELECT case_id + {k * TEMPLATES}, seq, "
             f"{_shift('at', days)}, action, from_state, to_state, actor, role, note, "
             f"CASE WHEN action IN ('dispatch', 'extend_request', 'extend_approve') "
-            f"THEN {payload} ELSE payload END FROM case_events WHERE case_id <= {TEMPLATES}"
+            f"THEN {payload} ELSE payload END, {_shift('ref_at', days)}, ref_by, wait_key "
+            f"FROM case_events WHERE case_id <= {TEMPLATES}"
         )
     conn.execute("COMMIT")
     copied = time.perf_counter() - t0

@@ -53,11 +53,15 @@ from civicgrid.org import api as org_api
 from civicgrid.org import pages as org_pages
 from civicgrid.spotchecks import api as spotchecks_api
 from civicgrid.spotchecks import pages as spotchecks_pages
+from civicgrid.spotchecks import service as spotchecks_service
 from civicgrid.stats import api as stats_api
+from civicgrid.stats import hooks as stats_hooks
 from civicgrid.stats import kpi
 from civicgrid.stats import pages as stats_pages
+from civicgrid.stats import subjects as stats_subjects
 from civicgrid.supervision import api as supervision_api
 from civicgrid.supervision import pages as supervision_pages
+from civicgrid.supervision import service as supervision_service
 from civicgrid.vehicles import api as vehicles_api
 from civicgrid.vehicles import pages as vehicles_pages
 from civicgrid.web import i18n, layout
@@ -90,6 +94,15 @@ PUBLIC_ROUTERS = [
 i18n.add_words("action_", workflow.ACTION_NAMES)
 i18n.add_words("state_", workflow.STATE_NAMES)
 i18n.add_words("kpi_", kpi.NAMES)
+i18n.add_words("assess_", stats_subjects.NAMES)
+i18n.add_words("assess_", stats_subjects.SUBJECT_NAMES)
+# stats is below spot checks and supervision: the ranking takes their figures through hooks
+stats_hooks.provide(
+    spotcheck_scores=spotchecks_service.scores_by_unit,
+    urged_cases=lambda s, start, end: supervision_service.urged_cases_by_unit(
+        s, start=start, end=end
+    ),
+)
 i18n.add_words("step_", citizen_service.PUBLIC_STEPS)
 i18n.add_words("notices_", notices_words.WORDS)
 i18n.add_words("place_", geo_words.WORDS)

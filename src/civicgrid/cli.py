@@ -760,6 +760,54 @@ def stats(
         print(data)
 
 
+@app.command()
+def assessment(
+    subject: Annotated[str, typer.Option(help="region, department or post")],
+    start: Annotated[str, typer.Option(help="ISO 8601 or a date (local midnight)")],
+    end: Annotated[str, typer.Option(help="ISO 8601 or a date, exclusive")],
+    level: Annotated[str | None, typer.Option(help="region: street, community or grid")] = None,
+    post: Annotated[
+        str | None, typer.Option(help="post: supervisor, operator or dispatcher")
+    ] = None,
+    format: Annotated[str, typer.Option(help="json, csv or xlsx")] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file (xlsx needs one)")
+    ] = None,
+) -> None:
+    """Assessment by subject (reference/assessment.md): the same table as the API."""
+    from civicgrid.kit.timefmt import parse_time
+    from civicgrid.stats import assessment as assessment_mod
+    from civicgrid.stats import export
+
+    if format not in ("json", "csv", "xlsx"):
+        fail("--format 应为 json、csv 或 xlsx / must be json, csv or xlsx", 2)
+    if format == "xlsx" and output is None:
+        fail("xlsx 需要 --output 文件 / xlsx needs --output", 2)
+    report = run(
+        lambda s: assessment_mod.assessment(
+            s,
+            subject=subject,
+            level=level,
+            post=post,
+            start=parse_time(start, "start"),
+            end=parse_time(end, "end"),
+        )
+    )
+    if format == "json":
+        data = json.dumps(report, ensure_ascii=False, indent=1)
+    elif format == "csv":
+        data = export.assessment_csv(report)
+    else:
+        output.write_bytes(export.assessment_xlsx(report))
+        err.print(f"written {output}")
+        return
+    if output:
+        output.write_text(data, encoding="utf-8")
+        err.print(f"written {output}")
+    else:
+        print(data)
+
+
 # --- cases -----------------------------------------------------------------------------------
 
 

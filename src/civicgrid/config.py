@@ -201,6 +201,36 @@ class Settings(BaseSettings):
         default_factory=lambda: {"inner": 5.0, "outer": 8.0, "sidewalk": 20.0, "default": 10.0}
     )
     spotcheck_assessment_weight: float = Field(default=0.0, ge=0, le=1)
+    # Assessment by subject (reference/assessment.md; stats/assessment.py): the time limits in
+    # working minutes on the working calendar (registration after the report, dispatch after the
+    # latest accept or return, the supervisor's check after the report_done), each composite's
+    # weights (summing to 1) and the bands that score a count: [upper bound, score] pairs in
+    # order, the last with bound null giving the score above every bound.
+    assessment_limit_registration_minutes: int = Field(default=60, gt=0, le=100_000)
+    assessment_limit_dispatch_minutes: int = Field(default=30, gt=0, le=100_000)
+    assessment_limit_check_minutes: int = Field(default=120, gt=0, le=100_000)
+    assessment_weights: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "region": {"public_report": 0.10, "registered": 0.20, "closure": 0.30, "on_time": 0.40},
+            "department": {
+                "registered": 0.10,
+                "handle": 0.30,
+                "on_time_handle": 0.30,
+                "rework": 0.30,
+            },
+            "supervisor": {"valid": 0.50, "missed": 0.25, "check": 0.25},
+            "operator": {"accepted": 0.25, "accept_right": 0.40, "accept_on_time": 0.35},
+            "dispatcher": {"dispatch": 0.20, "dispatch_on_time": 0.40, "dispatch_right": 0.40},
+        }
+    )
+    assessment_bands: dict[str, list[tuple[float | None, float]]] = Field(
+        default_factory=lambda: {
+            "region": [(0, 100), (2, 90), (4, 75), (6, 60), (8, 40), (None, 0)],
+            "department": [(50, 100), (100, 90), (200, 75), (500, 60), (1000, 40), (None, 0)],
+            "operator": [(100, 40), (300, 60), (500, 75), (1200, 90), (None, 100)],
+            "dispatcher": [(100, 40), (300, 60), (500, 75), (1200, 90), (None, 100)],
+        }
+    )
     # The city's 12345 platform (hotline/): the shared secret of both directions' HMAC signatures
     # (while it is empty the webhook refuses every order with 401), how old a signed request may be,
     # where status goes (empty: the outbox keeps it), the pull API of platforms that have no
@@ -293,6 +323,28 @@ class Settings(BaseSettings):
     def map_datum(self) -> str:
         """The datum the maps draw on: wgs84 (also for CGCS2000 tiles) or gcj02."""
         return "gcj02" if self.tile_datum == "gcj02" else "wgs84"
+
+    @model_validator(mode="after")
+    def _check_assessment(self) -> Settings:
+        for subject, weights in self.assessment_weights.items():
+            if abs(sum(weights.values()) - 1) > 1e-9 or any(w < 0 for w in weights.values()):
+                raise ValueError(
+                    f"CIVICGRID_ASSESSMENT_WEIGHTS: the weights of {subject} must be at least 0 "
+                    f"and sum to 1, not {sum(weights.values())}"
+                )
+        for name, bands in self.assessment_bands.items():
+            bounds = [b for b, _ in bands]
+            if (
+                not bands
+                or bounds[-1] is not None
+                or None in bounds[:-1]
+                or bounds[:-1] != sorted(bounds[:-1])
+            ):
+                raise ValueError(
+                    f"CIVICGRID_ASSESSMENT_BANDS: the bands of {name} must be [bound, score] pairs "
+                    "with rising bounds and a last pair [null, score]"
+                )
+        return self
 
     @model_validator(mode="after")
     def _check_public_access(self) -> Settings:

@@ -65,31 +65,59 @@ def test_distributions(client, imported):
 
 
 def test_ranking_and_monthly_assessment(client, imported):
+    # The ranking is by the region composite of assessment.md (WAVE2), not kpis.md's:
+    # 和平 0.1·100·(1 − 5/6) + 0.2·90 + 0.3·80 + 0.4·60 = 67.67;
+    # 东风 0.1·100·(1 − 5/7) + 0.2·90 + 0.3·100·(2/3) + 0.4·50 = 60.86
     staff(client, imported)
     ranking = client.get("/api/v1/stats/ranking", params={**PERIOD, "group_by": "street"})
     rows = ranking.json()["rows"]
     assert [(r["key"], r["rank"], r["grade"]) for r in rows] == [
-        ("239901002", 1, "B"),
-        ("239901001", 2, "D"),
+        ("239901002", 1, "C"),
+        ("239901001", 2, "C"),
     ]
+    assert abs(rows[0]["composite"] - (10 / 6 + 18 + 24 + 24)) < 1e-9
+    assert abs(rows[1]["composite"] - (20 / 7 + 18 + 20 + 20)) < 1e-9
     r = client.get("/api/v1/stats/assessment/2026-03.xlsx")
-    ws = load_workbook(io.BytesIO(r.content)).active
-    values = list(ws.values)
-    assert values[0][0] == "2026-03 数字城管街道考核"
-    assert values[2][:3] == ("排名", "单位", "立案数")
-    assert values[3][:4] == (1, "和平街道", 6, 5)
-    assert values[4][0] == 2 and abs(values[4][11] - 58.0) < 1e-9 and values[4][12] == "D"
-    assert values[5][:3] == ("合计", "全区", 13)
+    book = load_workbook(io.BytesIO(r.content))
+    assert book.sheetnames == [
+        "街道评价",
+        "社区评价",
+        "网格评价",
+        "部门评价",
+        "监督员岗位评价",
+        "受理员岗位评价",
+        "派遣员岗位评价",
+    ]
+    values = list(book["街道评价"].values)
+    assert values[0][0] == "2026-03 数字城管街道评价"
+    assert values[2][:4] == ("排名", "编码", "名称", "立案数")
+    assert values[3][:5] == (1, "239901002", "和平街道", 6, 4)
+    assert values[4][0] == 2 and abs(values[4][11] - 60.857142857142854) < 1e-9
+    assert values[4][12] == "C"
+    assert values[5][:4] == ("合计", "total", "全区", 13)
+    assert any(
+        v[0] and str(v[0]).startswith("综合指标值 = 0.1 × (100 − 监督举报率)") for v in values
+    )
     assert client.get("/api/v1/stats/assessment/March.xlsx").status_code == 400
 
 
 def test_printable_assessment_page(client, imported):
     staff(client, imported)
     page = client.get("/stats/assessment/2026-03").text
-    assert "2026-03 数字城管街道考核" in page
+    assert "2026-03 数字城管月度考核" in page
+    for heading in (
+        "街道评价",
+        "社区评价",
+        "网格评价",
+        "部门评价",
+        "监督员岗位评价",
+        "派遣员岗位评价",
+    ):
+        assert heading in page
     first, second = page.index("和平街道"), page.index("东风街道")
-    assert first < second  # ranked: 和平 (B) before 东风 (D)
-    assert "78.00" in page and "58.00" in page and "54.5%" in page  # total on-time rate
+    assert first < second  # ranked: 和平 (67.67) before 东风 (60.86)
+    assert "67.67" in page and "60.86" in page and "54.5%" in page  # total on-time rate
+    assert "综合指标值 = 0.1 × (100 − 监督举报率)" in page  # the formulas under the table
     assert client.get("/stats/assessment/2026-03", follow_redirects=False).status_code == 200
     client.cookies.clear()
     r = client.get("/stats/assessment/2026-03", follow_redirects=False)

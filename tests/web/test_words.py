@@ -15,8 +15,9 @@ from civicgrid.cases.routing import QUEUE_REASONS
 from civicgrid.citizen.service import PUBLIC_STEP_TEXTS
 from civicgrid.kit import scheduler
 from civicgrid.org.models import UNIT_KINDS
-from civicgrid.stats.assessment import COLUMNS
 from civicgrid.stats.kpi import NAMES_ZH
+from civicgrid.stats.subjects import NAMES as ASSESS_NAMES
+from civicgrid.stats.subjects import SUBJECT_NAMES
 from civicgrid.web.i18n import WORDS
 from tests.e2e.scripts import ALLOWED_LATIN, HAN, latin_words
 
@@ -40,6 +41,7 @@ def test_english_words_have_no_chinese_and_chinese_words_no_english():
         ("queue_", {key: q.label for key, q in QUEUES.items()}),
         ("reason_", {key: zh for key, (zh, _en) in QUEUE_REASONS.items()}),
         ("kpi_", NAMES_ZH),
+        ("assess_", {k: zh for k, (zh, _en) in ASSESS_NAMES.items()}),
         ("step_", PUBLIC_STEP_TEXTS),
     ],
 )
@@ -56,7 +58,7 @@ def test_every_code_a_page_shows_has_a_word():
         [f"role_{r}" for r in ROLES]
         + [f"kind_{k}" for k in UNIT_KINDS]
         + list(workflow.LIMIT_UNITS)
-        + [f"kpi_{key}" for key, _ in COLUMNS if key != "name"]
+        + [f"assess_{key}" for key in (*ASSESS_NAMES, *SUBJECT_NAMES)]
         + [f"target_{t}" for t in ("street", "community", "department", "unit")]
         + [f"geo_{n}" for n in (1, 2, 3, "none")]
         + [f"job_{job.name}" for job in scheduler.jobs()]

@@ -161,6 +161,13 @@ def contacts(session: Session, usernames) -> dict[str, dict[str, str]]:
     return out
 
 
+def holders(session: Session, role: str) -> dict[str, str]:
+    """Every account holding `role` (disabled ones too: their past acts still count), username
+    → the person's name, by username. A district has few accounts: the JSON roles are read here."""
+    users = session.scalars(select(User).order_by(User.username))
+    return {u.username: u.person.name for u in users if role in (u.roles or [])}
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 

@@ -22,6 +22,8 @@ from civicgrid.kit import refcache
 from civicgrid.kit.errors import BadRequest
 
 UNITS = ("working_hours", "natural_hours", "working_days")
+_MICROSECOND = dt.timedelta(microseconds=1)
+_DAY = dt.timedelta(days=1)
 HOURS_PER_WORKING_DAY = 8
 
 
@@ -57,6 +59,8 @@ class WorkCalendar:
     entered_years: set[int] = field(default_factory=set)
     # is_workday's answers: a calendar is never changed in place (a change loads a new one)
     _days: dict[dt.date, tuple[bool, bool]] = field(default_factory=dict, repr=False)
+    _blocks: dict[dt.date, list] = field(default_factory=dict, repr=False)
+    _naive: dict[dt.date, list] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, session: Session, settings: Settings) -> WorkCalendar:
@@ -105,10 +109,13 @@ class WorkCalendar:
             return day.weekday() < 5, True
 
     def _periods_of(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
-        return [
-            (dt.datetime.combine(day, s, self.tz), dt.datetime.combine(day, e, self.tz))
-            for s, e in self.periods
-        ]
+        known = self._blocks.get(day)
+        if known is None:
+            known = self._blocks[day] = [
+                (dt.datetime.combine(day, s, self.tz), dt.datetime.combine(day, e, self.tz))
+                for s, e in self.periods
+            ]
+        return known
 
     def add(self, start: dt.datetime, limit: float, unit: str) -> Deadline:
         """The deadline `limit` `unit`s after `start` (an aware datetime), in UTC."""
@@ -160,3 +167,43 @@ class WorkCalendar:
                         total += hi - lo
             day += dt.timedelta(days=1)
         return total
+
+    def _naive_blocks(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The day's working blocks as local wall times (none on a day off)."""
+        known = self._naive.get(day)
+        if known is None:
+            known = self._naive[day] = (
+                [
+                    (dt.datetime.combine(day, s), dt.datetime.combine(day, e))
+                    for s, e in self.periods
+                ]
+                if self.is_workday(day)[0]
+                else []
+            )
+        return known
+
+    def inside_working_time(self, at: dt.datetime) -> bool:
+        """Whether `at` lies in a working block after its start, its end included: the
+        instants at which a count of working time can end."""
+        local = at.astimezone(self.tz).replace(tzinfo=None)
+        return any(p_start < local <= p_end for p_start, p_end in self._naive_blocks(local.date()))
+
+    def wait_key(self, a: dt.datetime, b: dt.datetime) -> int:
+        """2 × the working microseconds from a to b, + 1 unless b is inside working time: b is
+        within N of working time after a exactly when wait_key(a, b) <= 2 × N (in µs). (The
+        limit is where the count of N ends, a block's end included; an instant after it in the
+        pause that follows has the same working time but is late.) Wall-clock arithmetic, as
+        working_between's (the same zone on both sides)."""
+        lo_end = a.astimezone(self.tz).replace(tzinfo=None)
+        hi_end = b.astimezone(self.tz).replace(tzinfo=None)
+        total = dt.timedelta(0)
+        day, last = lo_end.date(), hi_end.date()
+        while day <= last:
+            for p_start, p_end in self._naive_blocks(day):
+                lo = p_start if p_start > lo_end else lo_end
+                hi = p_end if p_end < hi_end else hi_end
+                if hi > lo:
+                    total += hi - lo
+            day += _DAY
+        inside = any(p_start < hi_end <= p_end for p_start, p_end in self._naive_blocks(last))
+        return 2 * (total // _MICROSECOND) + (0 if inside else 1)

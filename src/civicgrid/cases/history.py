@@ -243,7 +243,15 @@ def _parse(obj, ctx: _Context) -> tuple[dict, list[dict]]:
             payload["datum"] = "wgs84"
             payload["was"] = {"lon": case.lon, "lat": case.lat}
         row = caserows.apply(
-            case, action, at, payload, actor=by, role="import", note=note, public=public
+            case,
+            action,
+            at,
+            payload,
+            actor=by,
+            role="import",
+            note=note,
+            public=public,
+            calendar=ctx.calendar,
         )
         events.append(row)
     return caserows.case_row(case), events
@@ -413,8 +421,14 @@ def _staged_rows(
             event_rows.append(
                 (
                     pos,
-                    *(when(e[c]) if c in _TIME_COLUMNS else e[c] for c in EVENT_COLUMNS[:-1]),
-                    dumps(e["payload"]).decode() if e["payload"] else "{}",
+                    *(
+                        (dumps(e[c]).decode() if e[c] else "{}")
+                        if c == "payload"
+                        else when(e[c])
+                        if c in _TIME_COLUMNS
+                        else e[c]
+                        for c in EVENT_COLUMNS
+                    ),
                 )
             )
     return case_rows, event_rows

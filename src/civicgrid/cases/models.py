@@ -79,6 +79,15 @@ class Case(Base):
     first_rate_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     dispatch_wait_us: Mapped[int | None] = mapped_column(BigInteger)
     revised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # --- who acted last at each step, for the assessment's limits (rows.apply keeps them;
+    # each act's event takes its reference from them: see CaseEvent.ref_at) ---
+    reported_by: Mapped[str | None] = mapped_column(String(60))
+    last_accept_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_accept_by: Mapped[str | None] = mapped_column(String(60))
+    last_intake_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # accept or return
+    last_dispatch_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_dispatch_by: Mapped[str | None] = mapped_column(String(60))
+    last_done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # --- not projected: set by the services that create or route the case ---
     limit_unit: Mapped[str | None] = mapped_column(String(16))
     calendar_missing: Mapped[bool] = mapped_column(default=False)
@@ -107,8 +116,12 @@ class CaseEvent(Base):
     """One step in a case's history. Append-only: never updated, never deleted."""
 
     __tablename__ = "case_events"
-    # (case_id, seq) serves every read of a history; no other index slows the appends.
-    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)
+    # (case_id, seq) serves every read of a history; (action, at) the assessment's month of
+    # acts (stats.assessment): one range per action.
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),
+        Index("ix_case_events_action_at", "action", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
@@ -123,6 +136,15 @@ class CaseEvent(Base):
     # the note is shown to the citizen and in Open311 (case-history-format.md: `public`)
     public: Mapped[bool] = mapped_column(default=False)
     payload: Mapped[dict] = mapped_column(default=dict)
+    # The act this event answers, for the assessment (reference/assessment.md): an accept the
+    # report, a dispatch the latest accept or return, a check (verify_*) the latest report_done,
+    # a return the latest dispatch (made wrong by it), a reject the latest accept. `ref_by`: who
+    # made that act (`by`); `wait_key`: 2 × the working microseconds from it to this event, + 1
+    # when this event lies outside working time or at a block's start (rows.wait_key), so that
+    # "within N working minutes" is wait_key <= 2 × N × 60 000 000, to the microsecond.
+    ref_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ref_by: Mapped[str | None] = mapped_column(String(60))
+    wait_key: Mapped[int | None] = mapped_column(BigInteger)
 
     case: Mapped[Case] = relationship(back_populates="events", lazy="raise")
 

@@ -188,7 +188,26 @@ def admin(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
             {"at": iso_local(e.at), **(e.after or {})}
             for e in audit.latest(session, "retention", limit=20)
         ],
+        assessment=_assessment_settings(),
     )
+
+
+def _assessment_settings() -> dict:
+    """The settings of reference/assessment.md (stats.assessment), shown to administrators:
+    they are changed as every setting is (CIVICGRID_ASSESSMENT_*)."""
+    from civicgrid.config import get_settings
+
+    s = get_settings()
+    limits = [
+        (f"assessment_limit_{k}_minutes", getattr(s, f"assessment_limit_{k}_minutes"))
+        for k in ("registration", "dispatch", "check")
+    ]
+    return {
+        "limits": limits,
+        "weights": s.assessment_weights,
+        "bands": s.assessment_bands,
+        "spotcheck": s.spotcheck_assessment_weight,
+    }
 
 
 def _every(t, every: dt.timedelta) -> str:

@@ -721,6 +721,220 @@ def events_before(
         )
 
 
+# --- the assessment by subject (stats.assessment, reference/assessment.md) -------------------
+
+PUBLIC_SOURCES = ("citizen", "hotline", "open311")
+
+
+def population_by_place(
+    session: Session, *, level: str, start: dt.datetime, cutoff: dt.datetime
+) -> dict[str | None, tuple[int, int]]:
+    """Population P (registered in [start, cutoff)) per place code of `level` (street,
+    community or grid; None: outside every one): (registered, of them from a public source)."""
+    column = {"street": Case.street_code, "community": Case.community_code}.get(
+        level, Case.grid_code
+    )
+    registered, *_ = _kpi_tiers(start, cutoff)
+    query = (
+        select(column, func.count(), _n(Case.source.in_(PUBLIC_SOURCES)))
+        .where(registered)
+        .group_by(column)
+    )
+    return {key: (int(n), int(public or 0)) for key, n, public in session.execute(query)}
+
+
+def assessment_cases(session: Session, *, start: dt.datetime, cutoff: dt.datetime) -> list[Row]:
+    """The cases with an event in [start, cutoff) (a superset: reported before the cut-off,
+    last event at or after the start): id, grid_code, source, reported_at, registered_at."""
+    return session.execute(
+        select(Case.id, Case.grid_code, Case.source, Case.reported_at, Case.registered_at).where(
+            Case.reported_at < cutoff, Case.last_event_at >= start
+        )
+    ).all()
+
+
+def events_with_actors(
+    session: Session, case_ids: list[int], *, cutoff: dt.datetime
+) -> Iterator[tuple[int, dt.datetime, str, dict, str | None]]:
+    """The events of the cases before the cut-off, by case and in order: (case_id, at, action,
+    payload, by), `by` as the history format writes it (the username, `system` for the
+    platform, None for a citizen or a legacy history)."""
+    for i in range(0, len(case_ids), KPI_CHUNK):
+        rows = session.execute(
+            select(
+                CaseEvent.case_id,
+                CaseEvent.at,
+                CaseEvent.action,
+                CaseEvent.payload,
+                CaseEvent.actor,
+                CaseEvent.role,
+            )
+            .where(CaseEvent.case_id.in_(case_ids[i : i + KPI_CHUNK]), CaseEvent.at < cutoff)
+            .order_by(CaseEvent.case_id, CaseEvent.seq)
+        )
+        for case_id, at, action, payload, actor, role in rows:
+            yield case_id, at, action, payload, actor or ("system" if role == "system" else None)
+
+
+def department_complete(
+    session: Session, *, start: dt.datetime, cutoff: dt.datetime
+) -> list[tuple]:
+    """The department facts (reference/assessment.md §2) of the cases registered in the period
+    whose last event is before the cut-off and that are not suspended, counted per unit (None:
+    never dispatched): unit, registered, due to handle, handled, handled on time, reworked. Such
+    a case stands handled exactly when it is resolved or closed (a verify_fail, return or
+    dispatch after its last report_done would have moved it on), handled at its last
+    report_done, against the row's deadline (kpi_complete's reading)."""
+    registered, _, running, _ = _kpi_tiers(start, cutoff)
+    c = Case
+    handled = c.state.in_(("resolved", "closed"))
+    due = or_(handled, c.deadline < cutoff)
+    query = (
+        select(
+            c.unit_code,
+            func.count(),
+            _n(due),
+            _n(handled),
+            _n(and_(handled, c.last_done_at <= c.deadline)),
+            _n(and_(due, c.first_fail_at.is_not(None))),
+        )
+        .where(registered, running, c.last_event_at < cutoff)
+        .group_by(c.unit_code)
+    )
+    return [(unit, *(int(v or 0) for v in values)) for unit, *values in session.execute(query)]
+
+
+def department_to_fold(session: Session, *, start: dt.datetime, cutoff: dt.datetime) -> list[int]:
+    """The cases registered in the period that department_complete leaves out (suspended, or
+    with events at or after the cut-off): to be folded from their events."""
+    registered, _, running, _ = _kpi_tiers(start, cutoff)
+    complete = and_(running, Case.last_event_at < cutoff)
+    return list(session.scalars(select(Case.id).where(registered, not_(complete))))
+
+
+def unit_keys_reported(session: Session, *, start: dt.datetime, cutoff: dt.datetime) -> set[str]:
+    """The units (of the latest dispatch before the cut-off) of the cases reported in the
+    period and not registered in it: they have a department row too (kpis.md's rows)."""
+    return {
+        key
+        for key, _n_reported in kpi_reported_only(
+            session, group_by="unit", start=start, cutoff=cutoff
+        )
+        if key is not None
+    }
+
+
+def _by():
+    """An event's `by` in SQL (rows.by_of)."""
+    return func.coalesce(CaseEvent.actor, sql_case((CaseEvent.role == "system", "system")))
+
+
+def _acts(action, start: dt.datetime, cutoff: dt.datetime):
+    """Events of `action` (or actions) in [start, cutoff): one range of ix_case_events_action_at
+    per action."""
+    actions = (action,) if isinstance(action, str) else action
+    return and_(CaseEvent.action.in_(actions), CaseEvent.at >= start, CaseEvent.at < cutoff)
+
+
+def _within(limit_minutes: int):
+    """The event came within `limit_minutes` working minutes of its reference (wait_key)."""
+    return _n(CaseEvent.wait_key <= 2 * limit_minutes * 60_000_000)
+
+
+def _rows(session, query) -> list[tuple]:
+    return [tuple(int(v or 0) if i else v for i, v in enumerate(r)) for r in session.execute(query)]
+
+
+def post_acts(
+    session: Session,
+    *,
+    post: str,
+    start: dt.datetime,
+    cutoff: dt.datetime,
+    limit_minutes: int,
+) -> dict[str, list[tuple]]:
+    """The acts of a post in [start, cutoff) counted by the database (reference/assessment.md
+    §3, from each event's reference: CaseEvent.ref_at, ref_by, wait_key), one GROUP BY each:
+
+    - operator: `accepted` (by, accepts, within the limit); `rejected` (by whom the rejected
+      accept was made, how many)
+    - dispatcher: `dispatched` (by, dispatches, within the limit); `returned` (by whom the
+      returned dispatch was made, how many)
+    - supervisor: `reported` (by, patrol reports); `valid` (reporter, cases accepted);
+      `done` (grid, report_done events); `checked` (grid, by, checks within the limit)
+    """
+    by = _by()
+    answer = _acts(("return", "reject"), start, cutoff)
+    referred_in_period = CaseEvent.ref_at >= start
+    if post == "operator":
+        return {
+            "accepted": _rows(
+                session,
+                select(by, func.count(), _within(limit_minutes))
+                .where(_acts("accept", start, cutoff))
+                .group_by(by),
+            ),
+            "rejected": _rows(
+                session,
+                select(CaseEvent.ref_by, func.count())
+                .where(answer, CaseEvent.action == "reject", referred_in_period)
+                .group_by(CaseEvent.ref_by),
+            ),
+        }
+    if post == "dispatcher":
+        return {
+            "dispatched": _rows(
+                session,
+                select(by, func.count(), _within(limit_minutes))
+                .where(_acts("dispatch", start, cutoff))
+                .group_by(by),
+            ),
+            "returned": _rows(
+                session,
+                select(CaseEvent.ref_by, func.count())
+                .where(answer, CaseEvent.action == "return", referred_in_period)
+                .group_by(CaseEvent.ref_by),
+            ),
+        }
+    patrol = and_(Case.id == CaseEvent.case_id, Case.source == "supervisor")
+    return {
+        "reported": _rows(
+            session,
+            select(by, func.count())
+            .select_from(CaseEvent)
+            .join(Case, patrol)
+            .where(_acts("report", start, cutoff))
+            .group_by(by),
+        ),
+        "valid": _rows(
+            session,
+            select(CaseEvent.ref_by, func.count(func.distinct(CaseEvent.case_id)))
+            .select_from(CaseEvent)
+            .join(Case, patrol)
+            .where(_acts("accept", start, cutoff), referred_in_period)
+            .group_by(CaseEvent.ref_by),
+        ),
+        "done": _rows(
+            session,
+            select(Case.grid_code, func.count())
+            .select_from(CaseEvent)
+            .join(Case, Case.id == CaseEvent.case_id)
+            .where(_acts("report_done", start, cutoff))
+            .group_by(Case.grid_code),
+        ),
+        "checked": [
+            (grid, who, int(n or 0))
+            for grid, who, n in session.execute(
+                select(Case.grid_code, by, _within(limit_minutes))
+                .select_from(CaseEvent)
+                .join(Case, Case.id == CaseEvent.case_id)
+                .where(_acts(("verify_pass", "verify_fail"), start, cutoff), referred_in_period)
+                .group_by(Case.grid_code, by)
+            )
+        ],
+    }
+
+
 def count_by_state(session: Session, scope) -> dict[str, int]:
     query = scoped(select(Case.state, func.count()).group_by(Case.state), scope)
     return dict(session.execute(query).all())

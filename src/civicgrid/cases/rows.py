@@ -80,6 +80,9 @@ EVENT_COLUMNS = (
     "note",
     "public",
     "payload",
+    "ref_at",
+    "ref_by",
+    "wait_key",
 )
 
 
@@ -279,6 +282,7 @@ def apply(
     role: str,
     note: str = "",
     public: bool = False,
+    calendar=None,
 ) -> dict:
     """Fold one checked event into the case (a Case or a draft) and return its event row.
 
@@ -321,6 +325,7 @@ def apply(
         # a citizen reopening a closed case (Open311's REOPEN): before the dispatcher, as a
         # poor rating is
         case.queue_reason = "complaint"
+    ref_at, ref_by, key = act_reference(case, action, at, actor, role, calendar)
     return {
         "case_id": case.id,
         "seq": p.last_seq,
@@ -333,7 +338,56 @@ def apply(
         "note": note,
         "public": public,
         "payload": stored_payload(payload),
+        "ref_at": ref_at,
+        "ref_by": ref_by,
+        "wait_key": key,
     }
+
+
+def by_of(actor: str | None, role: str | None) -> str | None:
+    """Who acted as the history format writes it: the username, `system`, or None."""
+    return actor or ("system" if role == "system" else None)
+
+
+# the act each action answers (CaseEvent.ref_at): the case column of its time and of its actor
+REFERENCES = {
+    "accept": ("reported_at", "reported_by"),
+    "dispatch": ("last_intake_at", None),
+    "verify_pass": ("last_done_at", None),
+    "verify_fail": ("last_done_at", None),
+    "return": ("last_dispatch_at", "last_dispatch_by"),
+    "reject": ("last_accept_at", "last_accept_by"),
+}
+# what an action records for the later ones: column of its time, column of its actor
+TRACKED = {
+    "report": (None, "reported_by"),
+    "accept": ("last_accept_at", "last_accept_by"),
+    "return": ("last_intake_at", None),
+    "dispatch": ("last_dispatch_at", "last_dispatch_by"),
+    "report_done": ("last_done_at", None),
+}
+
+
+def act_reference(case, action, at, actor, role, calendar):
+    """(ref_at, ref_by, wait_key) of an event (see CaseEvent), from the case's columns as they
+    stood before it; then the case's columns take this event. `calendar` (a WorkCalendar)
+    gives the working time; without one the wait is left null."""
+    ref_at = ref_by = key = None
+    if action in REFERENCES:
+        at_column, by_column = REFERENCES[action]
+        ref_at = getattr(case, at_column)
+        ref_by = getattr(case, by_column) if by_column else None
+        if ref_at is not None and calendar is not None:
+            key = calendar.wait_key(ref_at, at)
+    if action in TRACKED:
+        at_column, by_column = TRACKED[action]
+        if at_column:
+            setattr(case, at_column, at)
+        if by_column:
+            setattr(case, by_column, by_of(actor, role))
+        if action == "accept":
+            case.last_intake_at = at
+    return ref_at, ref_by, key
 
 
 def placed_reason(row: dict) -> str | None:

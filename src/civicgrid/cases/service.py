@@ -349,6 +349,7 @@ def step(
         role=actor.role,
         note=note,
         public=public,
+        calendar=WorkCalendar.load(session, settings) if action in rows.REFERENCES else None,
     )
 
 

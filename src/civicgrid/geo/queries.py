@@ -42,3 +42,15 @@ def responsible_areas(session: Session, usernames: Iterable[str]) -> dict[str, l
             if username in wanted:
                 out.setdefault(username, []).append(code)
     return out
+
+
+def grids(session: Session) -> list[tuple[str, str | None, str | None, list[str]]]:
+    """Every unit grid: (code, its community's code, its street's code, the usernames the
+    geography names responsible for it), in code order."""
+    rows = session.execute(select(Area.code, Area.level, Area.parent_code, Area.responsible)).all()
+    parent = {code: parent_code for code, _level, parent_code, _r in rows}
+    out = []
+    for code, level, parent_code, responsible in sorted(rows):
+        if level == "grid":
+            out.append((code, parent_code, parent.get(parent_code), list(responsible or ())))
+    return out

@@ -730,7 +730,8 @@ def bulletin_xlsx(session: Session, period: str) -> bytes:
     return out.getvalue()
 
 
-def scores_by_unit(session: Session, period: str) -> dict[str, float]:
-    """The spot-check pass rate (0–100) per responsible unit code, for the monthly assessment
-    (weighted by the setting spotcheck_assessment_weight; 0 leaves it out)."""
-    return {r["key"]: round(100 * r["pass_rate"], 2) for r in results(session, period, "unit")}
+def scores_by_unit(session: Session, period: str, by: str = "unit") -> dict[str, float]:
+    """The spot-check pass rate (0–100) per responsible unit code (or per street office's code
+    with by="street"), for the monthly assessment's ranking (stats.hooks; weighted by the
+    setting spotcheck_assessment_weight; 0 leaves it out)."""
+    return {r["key"]: round(100 * r["pass_rate"], 2) for r in results(session, period, by)}

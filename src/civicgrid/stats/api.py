@@ -5,12 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from civicgrid.auth.deps import CurrentUser
 from civicgrid.kit.errors import BadRequest
 from civicgrid.kit.http import DbSession, binary_answer
 from civicgrid.kit.timefmt import parse_time
 from civicgrid.stats import export
 from civicgrid.stats import service as stats_service
 from civicgrid.stats.schemas import (
+    AssessmentReport,
     Distributions,
     Hotspot,
     KpiReport,
@@ -128,21 +130,77 @@ def ranking(session: DbSession, start: str, end: str, group_by: str = "street") 
 
 
 @router.get(
+    "/assessment",
+    response_model=AssessmentReport,
+    response_model_exclude_none=False,
+    responses={
+        200: {
+            "description": "JSON, or with `format` a CSV or Excel file of the same rows",
+            "content": {"text/csv": {}, XLSX: {}},
+        }
+    },
+)
+def assessment_table(
+    session: DbSession,
+    user: CurrentUser,
+    subject: Annotated[str, Query(description="region, department or post")],
+    start: Annotated[str, Query(description="ISO 8601 (or a date: local midnight)")],
+    end: Annotated[str, Query(description="ISO 8601 (or a date), exclusive")],
+    level: Annotated[str | None, Query(description="region: street, community or grid")] = None,
+    post: Annotated[
+        str | None, Query(description="post: supervisor, operator or dispatcher")
+    ] = None,
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$")] = "json",
+):
+    """One table of reference/assessment.md for [start, end), cut off at min(end, now). A post's
+    table: leaders see every row; a holder of the post sees their own row only (with its rank);
+    anyone else is refused (403)."""
+    from civicgrid.stats import assessment
+
+    report = assessment.assessment(
+        session,
+        subject=subject,
+        level=level,
+        post=post,
+        start=parse_bound(start, "start"),
+        end=parse_bound(end, "end"),
+    )
+    report = assessment.visible(report, user)
+    name = f"assessment-{report['table']}-{start[:10]}-{end[:10]}"
+    if format == "csv":
+        return Response(
+            export.assessment_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if format == "xlsx":
+        return Response(
+            export.assessment_xlsx(report),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    return report
+
+
+@router.get(
     "/assessment/{month}.xlsx",
     response_class=Response,
     responses=binary_answer(XLSX, description="the workbook"),
 )
-def assessment_xlsx(session: DbSession, month: str, group_by: str = "street") -> Response:
-    """The monthly assessment (月度考核) as a workbook."""
+def assessment_xlsx(
+    session: DbSession, user: CurrentUser, month: str, group_by: str = "street"
+) -> Response:
+    """The monthly assessment (月度考核) as a workbook: a sheet per subject (streets,
+    communities, grids, departments, each post), ranked, graded, the formulas under each
+    table. The posts' sheets as the user may see them (see GET /assessment)."""
     from civicgrid.stats import assessment
 
     if group_by not in ("street", "unit"):
         raise BadRequest("考核按 street 或 unit", "assess by street or unit")
-    a, b = assessment.month_bounds(month)
-    report = assessment.ranking(session, start=a, end=b, group_by=group_by)
-    title = f"{month} 数字城管{'街道' if group_by == 'street' else '部门'}考核"
+    reports = assessment.monthly(session, month=month)
+    reports = [v for r in reports if (v := assessment.visible(r, user, refuse=False))]
     return Response(
-        assessment.assessment_xlsx(report, title),
+        assessment.monthly_xlsx(reports, month),
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="assessment-{month}.xlsx"'},
     )

@@ -48,3 +48,50 @@ def to_xlsx(report: dict) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _assessment_table(report: dict) -> tuple[list[str], list[str], list[list]]:
+    from civicgrid.stats.subjects import NAMES, TABLES
+
+    keys = [k for k, _zh, _en in TABLES[report["table"]]] + ["grade"]
+    columns = ["key", "name", *keys, "rank"]
+    zh = ["编码", "名称", *(NAMES[k][0] for k in keys), "排名"]
+    rows = [[r.get(c) for c in columns] for r in report["rows"]]
+    total = {"key": "total", "name": "合计", **report["total"]}
+    rows.append([total.get(c) for c in columns])
+    return columns, zh, rows
+
+
+def assessment_csv(report: dict) -> str:
+    """An assessment table (reference/assessment.md) with the keys and the Chinese names as its
+    two header rows, then the rows and `total`, as kpis.md's CSV."""
+    columns, zh, rows = _assessment_table(report)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerow(zh)
+    for row in rows:
+        writer.writerow(
+            ["" if v is None else repr(v) if isinstance(v, float) else csv_cell(v) for v in row]
+        )
+    return buf.getvalue()
+
+
+def assessment_xlsx(report: dict) -> bytes:
+    from openpyxl import Workbook
+
+    columns, zh, rows = _assessment_table(report)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = report["table"]
+    ws.append(columns)
+    ws.append(zh)
+    for row in rows:
+        xlsx_append(ws, row)
+    info = wb.create_sheet("period")
+    for key in ("start", "end", "cutoff", "subject", "level", "post"):
+        if report.get(key) is not None:
+            xlsx_append(info, [key, report[key]])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

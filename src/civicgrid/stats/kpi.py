@@ -88,6 +88,7 @@ class Facts:
     handled: bool = False
     score: int | None = None
     unit: str | None = None
+    effective: dt.datetime | None = None  # the effective deadline at the cut-off
 
 
 def case_facts(
@@ -144,6 +145,7 @@ def case_facts(
     if suspended_at is not None and deadline_set_at is not None and suspended_at >= deadline_set_at:
         paused += cutoff - suspended_at
     effective = deadline + paused if deadline is not None else None
+    f.effective = effective
     f.reported = f.reported_at is not None and start <= f.reported_at < end
     f.in_p = registered_at is not None and start <= registered_at < end
     f.closed = closed_at is not None

@@ -30,31 +30,25 @@ def stats_page(request: Request, user: PageUser, month: str | None = None) -> HT
 def assessment_page(
     month: str, request: Request, session: DbSession, user: PageUser, group_by: str = "street"
 ) -> HTMLResponse:
-    """The monthly assessment as districts publish it, ready to print."""
-    if group_by not in ("street", "unit"):
-        group_by = "street"
-    start, end = assessment.month_bounds(month)
-    report = assessment.ranking(session, start=start, end=end, group_by=group_by)
-
-    def fmt(key: str, value) -> str:
-        if value is None:
-            return "—"
-        if key.endswith("_rate"):
-            return assessment.percent(value)
-        if key == "composite":
-            return f"{value:.2f}"
-        return str(value)
-
-    t = translator(lang_of(request))
-    title = t(f"assessment_{group_by}").format(month=month)
+    """The monthly assessment as districts publish it, ready to print: a table per subject
+    (streets, communities, grids, departments, each post), ranked and graded, with its
+    formulas; the posts' tables as the user may see them (assessment.visible)."""
+    reports = [
+        v
+        for r in assessment.monthly(session, month=month)
+        if (v := assessment.visible(r, user, refuse=False))
+    ]
+    lang = lang_of(request)
+    for report in reports:
+        report["formula_lines"] = [zh if lang == "zh" else en for zh, en in report["formulas"]]
+    t = translator(lang)
     return render(
         request,
         "assessment.html",
         user,
-        report=report,
-        columns=assessment.COLUMNS,
-        fmt=fmt,
-        title=title,
+        reports=reports,
+        fmt=assessment.cell_text,
+        title=t("assessment_month").format(month=month),
         month=month,
-        group_by=group_by,
+        me=user.username,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 # A JSON number: counts are whole, rates and means are not (kpis.md: 9091 and 9091.0 are the
 # same value; the union keeps whichever the report computed).
@@ -51,14 +51,6 @@ class KpiReport(BaseModel):
     total: KpiFigures
 
 
-class RankedRow(KpiRow):
-    rank: int | None = Field(description="1 is best; null when the composite is null")
-
-
-class Ranking(KpiReport):
-    rows: list[RankedRow]
-
-
 class TrendPoint(BaseModel):
     bucket: str
     reported: int
@@ -103,3 +95,36 @@ class Distribution(BaseModel):
 class Distributions(BaseModel):
     dispatch: Distribution
     handling: Distribution
+
+
+class AssessmentFigures(BaseModel):
+    """The figures of one table of reference/assessment.md (the keys depend on the table)."""
+
+    model_config = ConfigDict(extra="allow")
+    composite: Number | None
+    grade: str | None
+
+
+class AssessmentRow(AssessmentFigures):
+    key: str
+    name: str | None
+    rank: int | None = Field(description="1 is the best composite; null when it is null")
+
+
+class AssessmentReport(BaseModel):
+    start: str
+    end: str
+    cutoff: str
+    subject: str
+    level: str | None = Field(description="region: street, community or grid; else null")
+    post: str | None = Field(description="post: supervisor, operator or dispatcher; else null")
+    table: str = Field(description="region, department, supervisor, operator or dispatcher")
+    rows: list[AssessmentRow]
+    total: AssessmentFigures
+
+
+class Ranking(AssessmentReport):
+    """The region (street) or department (unit) table ranked by `score`: the composite, or with
+    spot checks weighed in (spotcheck_assessment_weight) their share of it."""
+
+    group_by: str

@@ -136,18 +136,22 @@ WORDS: dict[str, tuple[str, str]] = {
     "all_district": ("全区", "Whole district"),
     "api_docs": ("接口文档", "API documentation"),
     "assessment": ("月度考核", "Monthly assessment"),
-    "assessment_formula": (
-        "综合指标值 = 100 × (0.4 × 按时完成率 + 0.3 × 结案率 + 0.3 × (1 − 返工率)); "
-        "等级 A ≥ 90, B ≥ 75, C ≥ 60, D ≥ 40, 其余 E。",
-        "Composite = 100 × (0.4 × on-time rate + 0.3 × closure rate + 0.3 × (1 − rework rate)); "
-        "grade A ≥ 90, B ≥ 75, C ≥ 60, D ≥ 40, otherwise E.",
-    ),
     "assessment_period": (
         "统计期间 {start} 至 {end} (不含) · 截止 {cutoff}",
         "Period {start} to {end} (exclusive) · cut-off {cutoff}",
     ),
-    "assessment_street": ("{month} 数字城管街道考核", "{month} street assessment"),
-    "assessment_unit": ("{month} 数字城管部门考核", "{month} department assessment"),
+    "admin_assessment": ("考核评价设置", "Assessment settings"),
+    "admin_assessment_hint": (
+        "岗位时限按工作日历的工作分钟计; 权重与分档为系统设置, 由运维人员修改",
+        "Limits count working minutes on the working calendar; weights and bands are settings "
+        "the operators change",
+    ),
+    "admin_assessment_limits": ("时限(工作分钟)", "Limits (working minutes)"),
+    "admin_assessment_weights": ("权重", "Weights"),
+    "admin_assessment_bands": ("分档", "Bands"),
+    "admin_assessment_else": ("其余", "else"),
+    "my_assessment": ("本月我的岗位评价", "My post assessment this month"),
+    "assessment_month": ("{month} 数字城管月度考核", "{month} monthly assessment"),
     "bulk_dispatch": ("批量派遣 (按规则)", "Dispatch the chosen cases (by the rules)"),
     "calendar_missing": (
         "缺少该年的节假日日历, 时限按平日计算",
