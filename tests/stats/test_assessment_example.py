@@ -572,7 +572,7 @@ def test_through_the_command_line_import_cases_then_every_table(session, tmp_pat
 
 def test_the_migration_gives_existing_events_the_references_import_gives(world):
     # Given the example's events as import wrote them, When their references are erased and
-    # migration 0016's backfill runs, Then every event and case has them again, the same
+    # the assessment acts migration's (0019) backfill runs, Then every event and case has them again, the same
     import importlib.util
     from pathlib import Path
 
@@ -580,8 +580,10 @@ def test_the_migration_gives_existing_events_the_references_import_gives(world):
 
     from civicgrid.cases.models import Case, CaseEvent
 
-    path = next(Path(assessment.__file__).parents[1].glob("migrations/versions/*_0016_*.py"))
-    spec = importlib.util.spec_from_file_location("m0016", path)
+    path = next(
+        Path(assessment.__file__).parents[1].glob("migrations/versions/*_assessment_acts.py")
+    )
+    spec = importlib.util.spec_from_file_location("assessment_acts", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     event_cols = (CaseEvent.id, CaseEvent.ref_at, CaseEvent.ref_by, CaseEvent.wait_key)
