@@ -1,0 +1,270 @@
+"""The snow season's geometry over whole fleets at once (shared/reference/snow.md): numpy
+arrays of each vehicle's fixes, one projection to UTM 52N for all of them, a grid join of
+points against the sections' edges, shapely's vectorised point-in-polygon for the fields, and
+vehicles.coverage.covered_lengths for the ploughs' coverage. No database here: service.py
+reads the rows and calls these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from shapely import LineString, Polygon
+
+from civicgrid.vehicles import coverage
+
+INF = float("inf")
+
+
+@dataclass
+class VehicleTrack:
+    """One vehicle's fixes in time order: epoch seconds, lon, lat, speed (km/h), as
+    vehicles.queries.track_columns reads them; `x`, `y` are filled by `project_all`."""
+
+    vehicle_id: int
+    plate: str
+    role: str  # "clear" (plough, loader) or "haul" (hauler)
+    low: float  # work speed range (low, high] of its type; high None: no working segment
+    high: float | None
+    capacity_m3: float
+    unit_id: int
+    columns: np.ndarray
+    x: np.ndarray = field(default_factory=lambda: np.empty(0))
+    y: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+
+def project_all(tracks: list[VehicleTrack]) -> None:
+    """Project every track's fixes to UTM 52N in one call."""
+    sizes = [len(t.columns) for t in tracks]
+    if not sum(sizes):
+        for t in tracks:
+            t.x = t.y = np.empty(0)
+        return
+    allc = np.concatenate([t.columns for t in tracks if len(t.columns)])
+    xs, ys = coverage.project_xy(allc[:, 1], allc[:, 2])
+    at = 0
+    for t, n in zip(tracks, sizes, strict=True):
+        t.x, t.y = xs[at : at + n], ys[at : at + n]
+        at += n
+
+
+def working_segments(
+    track: VehicleTrack, start: float, end: float, max_gap: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The track's working segments (coverage.md: two consecutive fixes ≤ max_gap apart, both
+    in [start, end), both speeds in (low, high]) as (n, 2, 2) metres, and each one's end time."""
+    c = track.columns
+    if track.high is None or len(c) < 2:
+        return np.empty((0, 2, 2)), np.empty(0)
+    t, v = c[:, 0], c[:, 3]
+    inside = (t >= start) & (t < end)
+    ok = inside & (v > track.low) & (v <= track.high)
+    keep = ok[:-1] & ok[1:] & (np.diff(t) <= max_gap)
+    xy = np.column_stack([track.x, track.y])
+    return np.stack([xy[:-1][keep], xy[1:][keep]], axis=1), t[1:][keep]
+
+
+def clear_times(
+    lines: list[LineString],
+    segments: np.ndarray,
+    seg_time: np.ndarray,
+    checkpoints: list[float],
+    share: float = 0.9,
+) -> np.ndarray:
+    """For each line, the first checkpoint at which the working segments ending by then
+    cover ≥ `share` of its length (within coverage's buffer), else inf. Each checkpoint
+    measures only the lines not yet covered at an earlier one."""
+    out = np.full(len(lines), INF)
+    lengths = np.array([line.length for line in lines])
+    remaining = np.arange(len(lines))
+    done_count = -1
+    for cp in sorted(set(checkpoints)):
+        if not len(remaining):
+            break
+        mask = seg_time <= cp
+        count = int(mask.sum())
+        if count == 0 or count == done_count:
+            continue  # no new segment since the last measure: nothing changes
+        done_count = count
+        covered = np.array(coverage.covered_lengths([lines[i] for i in remaining], segments[mask]))
+        reached = covered >= share * lengths[remaining] - 1e-9
+        out[remaining[reached]] = cp
+        remaining = remaining[~reached]
+    return out
+
+
+class SectionGrid:
+    """The sections' edges in a grid of square cells: a point's candidate edges are those
+    whose box, widened by `distance`, touches the point's cell; the exact point–segment
+    distance decides. Vectorised over any number of points."""
+
+    def __init__(self, lines: list[np.ndarray], distance: float, cell: float = 50.0):
+        self.distance = distance
+        self.cell = cell = max(cell, 2 * distance)
+        if not lines:
+            self.keys = np.empty(0, dtype=np.int64)
+            self.edges = np.empty(0, dtype=np.int64)
+            self.a = self.b = np.empty((0, 2))
+            self.section = np.empty(0, dtype=np.int64)
+            return
+        self.a = np.concatenate([c[:-1] for c in lines])
+        self.b = np.concatenate([c[1:] for c in lines])
+        self.section = np.concatenate([np.full(len(c) - 1, k) for k, c in enumerate(lines)])
+        lo = np.floor((np.minimum(self.a, self.b) - distance) / cell).astype(np.int64)
+        hi = np.floor((np.maximum(self.a, self.b) + distance) / cell).astype(np.int64)
+        nx, ny = hi[:, 0] - lo[:, 0] + 1, hi[:, 1] - lo[:, 1] + 1
+        counts = nx * ny
+        edge = np.repeat(np.arange(len(counts)), counts)
+        k = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        cx = lo[edge, 0] + k // ny[edge]
+        cy = lo[edge, 1] + k % ny[edge]
+        keys = cx * (1 << 32) + cy
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.edges = keys[order], edge[order]
+
+    def nearest(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Each point's nearest section within the distance (index), or -1; ties: the
+        lower index."""
+        out = np.full(len(x), -1, dtype=np.int64)
+        if not len(x) or not len(self.keys):
+            return out
+        pk = np.floor(x / self.cell).astype(np.int64) * (1 << 32) + np.floor(y / self.cell).astype(
+            np.int64
+        )
+        left = np.searchsorted(self.keys, pk, "left")
+        cnt = np.searchsorted(self.keys, pk, "right") - left
+        total = int(cnt.sum())
+        if not total:
+            return out
+        p = np.repeat(np.arange(len(x)), cnt)
+        k = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        e = self.edges[np.repeat(left, cnt) + k]
+        a, b = self.a[e], self.b[e]
+        v = b - a
+        w = np.column_stack([x[p], y[p]]) - a
+        vv = (v * v).sum(axis=1)
+        s = np.clip((w * v).sum(axis=1) / np.where(vv > 0, vv, 1.0), 0.0, 1.0)
+        d = np.hypot(w[:, 0] - s * v[:, 0], w[:, 1] - s * v[:, 1])
+        ok = d <= self.distance
+        p, d, sec = p[ok], d[ok], self.section[e[ok]]
+        if not len(p):
+            return out
+        order = np.lexsort((sec, d, p))
+        p, sec = p[order], sec[order]
+        first = np.ones(len(p), dtype=bool)
+        first[1:] = p[1:] != p[:-1]
+        out[p[first]] = sec[first]
+        return out
+
+
+def in_fields(x: np.ndarray, y: np.ndarray, polygons: list[Polygon]) -> np.ndarray:
+    """Index of the field holding each point (the first when fields overlap), or -1."""
+    out = np.full(len(x), -1, dtype=np.int64)
+    for k, poly in enumerate(polygons):
+        x0, y0, x1, y1 = poly.bounds
+        near = np.flatnonzero((out < 0) & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+        if len(near):
+            hit = shapely.contains_xy(poly, x[near], y[near])
+            out[near[hit]] = k
+    return out
+
+
+@dataclass
+class FoundTrip:
+    vehicle_id: int
+    plate: str
+    field: int  # index into the fields given
+    section: int  # index into the sections given, -1: unknown origin
+    entered: float
+    left: float
+    capacity_m3: float
+
+
+def find_trips(
+    haulers: list[VehicleTrack],
+    fields: list[Polygon],
+    grid: SectionGrid,
+    start: float,
+    end: float,
+    min_stay_s: float = 120.0,
+    lookback_s: float = 7200.0,
+) -> list[FoundTrip]:
+    """snow.md's trips: a hauler's run of consecutive fixes (in [start, end)) inside one
+    field's polygon lasting ≥ min_stay_s from first to last fix; its section is the nearest
+    section within the distance of the last fix before entering, among the fixes of the
+    lookback_s before entering that lie within it of a section."""
+    trips: list[FoundTrip] = []
+    per: list[tuple[VehicleTrack, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    look_x, look_y, offsets = [], [], []
+    used = 0
+    for h in haulers:
+        t = h.columns[:, 0] if len(h.columns) else np.empty(0)
+        inside = (t >= start) & (t < end)
+        idx = np.flatnonzero(inside)
+        if len(idx) < 2:
+            continue
+        t, x, y = t[idx], h.x[idx], h.y[idx]
+        f = in_fields(x, y, fields)
+        # runs of equal field index
+        change = np.flatnonzero(np.diff(f)) + 1
+        run_start = np.concatenate([[0], change])
+        run_end = np.concatenate([change, [len(f)]]) - 1
+        real = f[run_start] >= 0
+        run_start, run_end = run_start[real], run_end[real]
+        long = t[run_end] - t[run_start] >= min_stay_s
+        run_start, run_end = run_start[long], run_end[long]
+        if not len(run_start):
+            continue
+        # the fixes of the lookback windows, for one grid join over all haulers
+        lo = np.searchsorted(t, t[run_start] - lookback_s, "left")
+        mark = np.zeros(len(t) + 1, dtype=np.int64)
+        np.add.at(mark, lo, 1)
+        np.add.at(mark, run_start, -1)
+        wanted = np.flatnonzero(np.cumsum(mark)[:-1] > 0)
+        look_x.append(x[wanted])
+        look_y.append(y[wanted])
+        offsets.append((used, wanted))
+        used += len(wanted)
+        per.append((h, t, f, run_start, run_end))
+    if not per:
+        return trips
+    near = grid.nearest(np.concatenate(look_x), np.concatenate(look_y))
+    for (h, t, f, run_start, run_end), (off, wanted) in zip(per, offsets, strict=True):
+        sec = np.full(len(t), -1, dtype=np.int64)
+        sec[wanted] = near[off : off + len(wanted)]
+        hit_idx = np.where(sec >= 0, np.arange(len(t)), -1)
+        last_hit = np.maximum.accumulate(hit_idx)
+        lo = np.searchsorted(t, t[run_start] - lookback_s, "left")
+        for s, e, low in zip(run_start.tolist(), run_end.tolist(), lo.tolist(), strict=True):
+            j = int(last_hit[s - 1]) if s > 0 else -1
+            section = int(sec[j]) if j >= low and j >= 0 else -1
+            trips.append(
+                FoundTrip(
+                    h.vehicle_id,
+                    h.plate,
+                    int(f[s]),
+                    section,
+                    float(t[s]),
+                    float(t[e]),
+                    h.capacity_m3,
+                )
+            )
+    return trips
+
+
+def active_days(
+    tracks: list[VehicleTrack], start: float, end: float, max_gap: float, day_starts: list[float]
+) -> dict[int, set[int]]:
+    """For each day (index into the sorted day_starts), the vehicles with at least one working
+    segment ending in it."""
+    out: dict[int, set[int]] = {}
+    edges = np.asarray(day_starts, dtype=float)
+    for tr in tracks:
+        _segs, times = working_segments(tr, start, end, max_gap)
+        if not len(times):
+            continue
+        for d in np.unique(np.searchsorted(edges, times, "right") - 1).tolist():
+            if d >= 0:
+                out.setdefault(d, set()).add(tr.vehicle_id)
+    return out
