@@ -365,6 +365,15 @@ def test_overdue_tasks_and_a_dirty_trip_open_one_case_each(session, snowfall):
     case = session.scalar(select(Case).where(Case.code == alarm.case_code))
     assert case.source == "system" and case.category_code == settings.snow_case_category
     assert any(codes)
+    # each overdue task's case is on its section's unit
+    rows = queries.event_sections(session, event.id)
+    for section in queries.sections(session):
+        row = rows.get(section.id)
+        for code in (row.clear_case, row.haul_case) if row else ():
+            if code:
+                opened = session.scalar(select(Case).where(Case.code == code))
+                assert opened.unit_code == SECTIONS[section.code][1]
+                assert opened.state == "dispatched" and opened.source == "system"
 
 
 def test_the_daily_report_counts_the_day(session, snowfall):
@@ -422,3 +431,34 @@ def test_the_seeded_table_is_the_csv(session):
 )
 def test_grades_by_precipitation(mm, grade):
     assert service.grade_of(mm) == grade
+
+
+def _citizen_report(session, x, y, at):
+    from civicgrid.citizen import service as citizen_service
+
+    settings = get_settings()
+    lon, lat = ll(x, y)
+    prepared = citizen_service.prepare(
+        session, settings, category="10001", source="citizen", lon=lon, lat=lat,
+        description="路面积雪", at=at,
+    )
+    return citizen_service.write(session, settings, prepared, find_duplicates=False).case
+
+
+def test_citizen_snow_reports_get_the_events_clear_deadline(session):
+    import civicgrid.app  # noqa: F401 - the app hands the cap to cases
+    from civicgrid.cases import service as cases_service
+
+    assert service.citizen_deadline in cases_service.DEADLINE_CAPS
+    generate(session)
+    declare(session)  # 中雪, 雪停 20 04:00: A cleared by 21 04:00, B and C by 22 04:00
+    at = local(20, 10)
+    own = at + dt.timedelta(hours=24)  # the category's limit: 24 natural hours
+    near_a = _citizen_report(session, 300, 10, at)  # 10 m from S1 (class A)
+    assert near_a.deadline == local(21, 4)
+    near_c = _citizen_report(session, 300, 460, at)  # S4 (class C): 22 04:00 is later
+    assert near_c.deadline == own
+    nowhere = _citizen_report(session, 300, 75, at)  # 75 m from S1 and S2: class C
+    assert nowhere.deadline == own
+    before = _citizen_report(session, 300, 10, local(19, 10))  # before the event
+    assert before.deadline == local(19, 10) + dt.timedelta(hours=24)

@@ -15,6 +15,7 @@ import numpy as np
 from shapely import LineString, Polygon
 from sqlalchemy.orm import Session
 
+from civicgrid.cases import service as cases_service
 from civicgrid.cases.policy import Actor
 from civicgrid.citizen import service as citizen_service
 from civicgrid.config import Settings, get_settings
@@ -930,6 +931,8 @@ def _open_case(
     unit_code: str | None,
     at: dt.datetime,
 ) -> str:
+    """One case (source system) through citizen's intake; with `unit_code` it is accepted and
+    dispatched to that unit (the section's), else routed as any report by its place."""
     prepared = citizen_service.prepare(
         session,
         settings,
@@ -941,9 +944,17 @@ def _open_case(
         description=description,
         actor=Actor.system(),
         at=at,
+        auto_dispatch=unit_code is None,
     )
-    done = citizen_service.write(session, settings, prepared, find_duplicates=False)
-    return done.case.code
+    case = citizen_service.write(session, settings, prepared, find_duplicates=False).case
+    if unit_code is not None:
+        system = Actor.system()
+        if case.state == "reported":
+            cases_service.act(session, settings, case, "accept", actor=system, at=at)
+        cases_service.act(
+            session, settings, case, "dispatch", actor=system, at=at, payload={"unit": unit_code}
+        )
+    return case.code
 
 
 def _middle(coords: list[list[float]]) -> tuple[float, float]:
