@@ -56,8 +56,12 @@ DEPTH_M = 0.004  # need = 6,000 m² × 0.004 m = 24 m³ per section
 
 
 def square(cx: float, cy: float, half: float = 75.0) -> list[list[float]]:
-    return [ll(cx - half, cy - half), ll(cx + half, cy - half), ll(cx + half, cy + half),
-            ll(cx - half, cy + half)]
+    return [
+        ll(cx - half, cy - half),
+        ll(cx + half, cy - half),
+        ll(cx + half, cy + half),
+        ll(cx - half, cy + half),
+    ]
 
 
 @dataclass
@@ -133,13 +137,25 @@ def generate(session):
     world(session)
     for code, (cls, unit, y) in SECTIONS.items():
         service.save_section(
-            session, code=code, name=f"路段{code}", street_class=cls, unit_code=unit,
-            coordinates=[ll(0, y), ll(300, y), ll(600, y)], area_m2=6000.0,
+            session,
+            code=code,
+            name=f"路段{code}",
+            street_class=cls,
+            unit_code=unit,
+            coordinates=[ll(0, y), ll(300, y), ll(600, y)],
+            area_m2=6000.0,
             open_first=code == "S1",
         )
     for code, (cx, cy, kind, cap) in FIELDS.items():
-        service.save_field(session, code=code, name=code, polygon=square(cx, cy),
-                           capacity_m3=cap, kind=kind, initial_fill_m3=50.0)
+        service.save_field(
+            session,
+            code=code,
+            name=code,
+            polygon=square(cx, cy),
+            capacity_m3=cap,
+            kind=kind,
+            initial_fill_m3=50.0,
+        )
 
     def vehicle(plate, kind, cap=None):
         v = vehicle_service.create_vehicle(
@@ -190,8 +206,13 @@ def generate(session):
 
 def declare(session, **kw):
     lead = _user(session, "lead")
-    args = dict(name="11·20 降雪", started_at=local(20, 0), snow_end_at=local(20, 4),
-                grade="中雪", depth_m=DEPTH_M)
+    args = dict(
+        name="11·20 降雪",
+        started_at=local(20, 0),
+        snow_end_at=local(20, 4),
+        grade="中雪",
+        depth_m=DEPTH_M,
+    )
     args.update(kw)
     return service.declare(session, lead, **args)
 
@@ -227,19 +248,42 @@ def snowfall(session):
     f_clean = queries.field_by_code(session, "F-CLEAN")
     # the second S1 trip has a gate ticket (8 m³, entered 3 min after the GPS entry)
     second = [t for t in trips if t.plate == "黑A00H1"][1]
-    service.add_ticket(session, event, f_clean, plate="黑A00H1",
-                       entered_at=second.entered + dt.timedelta(minutes=3), volume_m3=8.0,
-                       section_code=None, by="gate")
+    service.add_ticket(
+        session,
+        event,
+        f_clean,
+        plate="黑A00H1",
+        entered_at=second.entered + dt.timedelta(minutes=3),
+        volume_m3=8.0,
+        section_code=None,
+        by="gate",
+    )
     # a truck without a terminal: its ticket is its trip
-    service.add_ticket(session, event, queries.field_by_code(session, "F-DIRTY"),
-                       plate="黑A99999", entered_at=local(20, 14), volume_m3=20.0,
-                       section_code="S5", by="gate")
+    service.add_ticket(
+        session,
+        event,
+        queries.field_by_code(session, "F-DIRTY"),
+        plate="黑A99999",
+        entered_at=local(20, 14),
+        volume_m3=20.0,
+        section_code="S5",
+        by="gate",
+    )
     trips.append(Expected("黑A99999", "F-DIRTY", "S5", local(20, 14), None, 20.0))
     service.set_dirty(session, event, queries.section_by_code(session, "S2"), True)
     # S5 reported cleared by its handler at 15:00
-    service.report(session, get_settings(), event, queries.section_by_code(session, "S5"),
-                   task="clear", photo=jpeg(), checks=["露路面", "见道线"], note="",
-                   by="ha", at=local(20, 15))
+    service.report(
+        session,
+        get_settings(),
+        event,
+        queries.section_by_code(session, "S5"),
+        task="clear",
+        photo=jpeg(),
+        checks=["露路面", "见道线"],
+        note="",
+        by="ha",
+        at=local(20, 15),
+    )
     return event, trips
 
 
@@ -389,9 +433,7 @@ def test_the_daily_report_counts_the_day(session, snowfall):
     # as of the end of the 20th: nothing past a deadline yet; cleared S1–S3 and S5
     assert d["clear"] == {"on_time": 4, "late": 0, "overdue": 0, "open": 1}
     need = 6000.0 * DEPTH_M
-    hauled = sum(
-        sum(t.volume for t in day_trips if t.section == code) >= need for code in SECTIONS
-    )
+    hauled = sum(sum(t.volume for t in day_trips if t.section == code) >= need for code in SECTIONS)
     assert hauled == 2  # S2 (15 + 15) and S5 (12 + 20); S1 has 18, S3 10, S4 none
     assert d["haul"] == {"on_time": hauled, "late": 0, "overdue": 0, "open": 5 - hauled}
     streets = {row["unit"]: row for row in report["streets"]}
@@ -406,8 +448,9 @@ def test_the_daily_report_counts_the_day(session, snowfall):
 
 def test_blizzard_deadlines_follow_the_edited_table(session):
     world(session)
-    service.edit_limit(session, grade="暴雪", street_class="A", clear_hours=30, haul_hours=60,
-                       by="lead")
+    service.edit_limit(
+        session, grade="暴雪", street_class="A", clear_hours=30, haul_hours=60, by="lead"
+    )
     event = declare(session, grade=None, precipitation_mm=12.0)
     assert event.grade == "暴雪"  # GB/T 28592: 10.0–19.9 mm in 24 h
     dls = service.deadlines(event, service.limits_table(session))
@@ -420,14 +463,27 @@ def test_blizzard_deadlines_follow_the_edited_table(session):
 
 
 def test_the_seeded_table_is_the_csv(session):
-    rows = {(r.grade, r.street_class): (r.clear_hours, r.haul_hours) for r in queries.limits(session)}
+    rows = {
+        (r.grade, r.street_class): (r.clear_hours, r.haul_hours) for r in queries.limits(session)
+    }
     assert rows == table_hours()
 
 
 @pytest.mark.parametrize(
     ("mm", "grade"),
-    [(0.1, "小雪"), (2.4, "小雪"), (2.5, "中雪"), (4.9, "中雪"), (5.0, "大雪"), (9.9, "大雪"),
-     (10.0, "暴雪"), (19.9, "暴雪"), (20.0, "大暴雪"), (29.9, "大暴雪"), (30.0, "特大暴雪")],
+    [
+        (0.1, "小雪"),
+        (2.4, "小雪"),
+        (2.5, "中雪"),
+        (4.9, "中雪"),
+        (5.0, "大雪"),
+        (9.9, "大雪"),
+        (10.0, "暴雪"),
+        (19.9, "暴雪"),
+        (20.0, "大暴雪"),
+        (29.9, "大暴雪"),
+        (30.0, "特大暴雪"),
+    ],
 )
 def test_grades_by_precipitation(mm, grade):
     assert service.grade_of(mm) == grade
@@ -439,8 +495,14 @@ def _citizen_report(session, x, y, at):
     settings = get_settings()
     lon, lat = ll(x, y)
     prepared = citizen_service.prepare(
-        session, settings, category="10001", source="citizen", lon=lon, lat=lat,
-        description="路面积雪", at=at,
+        session,
+        settings,
+        category="10001",
+        source="citizen",
+        lon=lon,
+        lat=lat,
+        description="路面积雪",
+        at=at,
     )
     return citizen_service.write(session, settings, prepared, find_duplicates=False).case
 

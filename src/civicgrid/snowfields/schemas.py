@@ -7,8 +7,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-TimeText = Field(max_length=40, description="ISO 8601; without an offset, local time")
-
 
 class LimitRead(BaseModel):
     grade: str
@@ -29,21 +27,21 @@ class LimitWrite(BaseModel):
 class EventCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=80)
-    started_at: str = TimeText
-    snow_end_at: str | None = TimeText
+    started_at: str = Field(max_length=40, description="ISO 8601; without an offset, local time")
+    snow_end_at: str | None = Field(default=None, max_length=40, description="ISO 8601")
     grade: str | None = Field(default=None, max_length=8, description="小雪 … 特大暴雪")
     precipitation_mm: float | None = Field(default=None, ge=0, le=1000)
     depth_m: float = Field(default=0.0, ge=0, le=5)
-    forecast_at: str | None = TimeText
+    forecast_at: str | None = Field(default=None, max_length=40, description="ISO 8601")
 
 
 class EventUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    snow_end_at: str | None = TimeText
+    snow_end_at: str | None = Field(default=None, max_length=40, description="ISO 8601")
     grade: str | None = Field(default=None, max_length=8)
     precipitation_mm: float | None = Field(default=None, ge=0, le=1000)
     depth_m: float | None = Field(default=None, ge=0, le=5)
-    closed_at: str | None = TimeText
+    closed_at: str | None = Field(default=None, max_length=40, description="ISO 8601")
 
 
 class Deadline(BaseModel):
@@ -153,7 +151,7 @@ class FieldStateWrite(BaseModel):
 class SurveyWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     fill_m3: float = Field(ge=0, le=1e8)
-    at: str | None = TimeText
+    at: str | None = Field(default=None, max_length=40, description="ISO 8601")
 
 
 class SurveyRead(BaseModel):
@@ -168,7 +166,7 @@ class TicketWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     field: str = Field(min_length=1, max_length=40)
     plate: str = Field(min_length=1, max_length=20)
-    entered_at: str | None = TimeText
+    entered_at: str | None = Field(default=None, max_length=40, description="ISO 8601")
     volume_m3: float = Field(gt=0, le=200)
     section: str | None = Field(default=None, max_length=40)
 

@@ -403,8 +403,10 @@ def save_field(
         get_event(session, event_id)
     ring = _coords(polygon, code, ring=True)
     shape = Polygon(_project_line(ring))
-    if not shape.is_valid or not shape.area > 0:
-        raise BadGeometry(f"{code}: 多边形自相交或面积为 0", f"{code}: the polygon is not valid")
+    if not shape.is_valid or not shape.area >= 1.0:
+        raise BadGeometry(
+            f"{code}: 多边形自相交或面积不足 1 m²", f"{code}: the polygon is not valid or empty"
+        )
     found = queries.field_by_code(session, code)
     if found is None:
         found = SnowField(code=code, state="open", warned_level=0)
