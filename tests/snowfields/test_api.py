@@ -213,7 +213,7 @@ def test_fields_tickets_surveys_reports_and_the_daily_report(lead):
         ("黑A12345", "F1", "R1", "ticket")
     ]
     r = lead.post(
-        f"/api/v1/snow/fields/F1/surveys", json={"fill_m3": 100, "at": "2026-11-20T08:00:00+08:00"}
+        "/api/v1/snow/fields/F1/surveys", json={"fill_m3": 100, "at": "2026-11-20T08:00:00+08:00"}
     )
     assert r.status_code == 201
     r = lead.post(

@@ -989,9 +989,10 @@ def check_event(session: Session, settings: Settings, event: SnowEvent, now: dt.
                 lat=lat,
                 address=s.section.name,
                 description=(
-                    f"{event.name}: 路段 {s.section.name} ({s.section.code}, {s.section.street_class} 类) "
-                    f"{TASK_NAMES[task][0]}超时, 时限 "
-                    f"{ts.deadline.astimezone(local_zone()):%m-%d %H:%M}, 责任单位 {unit[1]} ({unit[0]})"
+                    f"{event.name}: 路段 {s.section.name} ({s.section.code}, "
+                    f"{s.section.street_class} 类) {TASK_NAMES[task][0]}超时, 时限 "
+                    f"{ts.deadline.astimezone(local_zone()):%m-%d %H:%M}, "
+                    f"责任单位 {unit[1]} ({unit[0]})"
                 ),
                 unit_code=unit[0] or None,
                 at=now,
