@@ -15,6 +15,7 @@ from shapely import LineString, Polygon
 from civicgrid.vehicles import coverage
 
 INF = float("inf")
+CHUNK = 16  # consecutive segments boxed together (a vehicle's path stays together)
 
 
 @dataclass
@@ -49,20 +50,37 @@ def project_all(tracks: list[VehicleTrack]) -> None:
         at += n
 
 
+def project_shapes(shapes: list[list[list[float]]]) -> list[np.ndarray]:
+    """Lists of [lon, lat] (sections' lines, fields' rings) → arrays of UTM x, y, in one call."""
+    if not shapes:
+        return []
+    sizes = [len(c) for c in shapes]
+    flat = np.array([p[:2] for c in shapes for p in c], dtype=float)
+    xs, ys = coverage.project_xy(flat[:, 0], flat[:, 1])
+    xy = np.column_stack([xs, ys])
+    return np.split(xy, np.cumsum(sizes)[:-1])
+
+
+def working_mask(track: VehicleTrack, start: float, end: float, max_gap: float) -> np.ndarray:
+    """Which of the track's segments (fix k to fix k+1) are working (coverage.md)."""
+    c = track.columns
+    if track.high is None or len(c) < 2:
+        return np.zeros(max(len(c) - 1, 0), dtype=bool)
+    t, v = c[:, 0], c[:, 3]
+    ok = (t >= start) & (t < end) & (v > track.low) & (v <= track.high)
+    return ok[:-1] & ok[1:] & (np.diff(t) <= max_gap)
+
+
 def working_segments(
     track: VehicleTrack, start: float, end: float, max_gap: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """The track's working segments (coverage.md: two consecutive fixes ≤ max_gap apart, both
     in [start, end), both speeds in (low, high]) as (n, 2, 2) metres, and each one's end time."""
-    c = track.columns
-    if track.high is None or len(c) < 2:
+    keep = working_mask(track, start, end, max_gap)
+    if not keep.any():
         return np.empty((0, 2, 2)), np.empty(0)
-    t, v = c[:, 0], c[:, 3]
-    inside = (t >= start) & (t < end)
-    ok = inside & (v > track.low) & (v <= track.high)
-    keep = ok[:-1] & ok[1:] & (np.diff(t) <= max_gap)
     xy = np.column_stack([track.x, track.y])
-    return np.stack([xy[:-1][keep], xy[1:][keep]], axis=1), t[1:][keep]
+    return np.stack([xy[:-1][keep], xy[1:][keep]], axis=1), track.columns[1:, 0][keep]
 
 
 def clear_times(
@@ -71,25 +89,42 @@ def clear_times(
     seg_time: np.ndarray,
     checkpoints: list[float],
     share: float = 0.9,
+    distance: float = 20.0,
 ) -> np.ndarray:
     """For each line, the first checkpoint at which the working segments ending by then
-    cover ≥ `share` of its length (within coverage's buffer), else inf. Each checkpoint
-    measures only the lines not yet covered at an earlier one."""
+    cover ≥ `share` of its length (coverage.covered_lengths, within `distance`), else inf.
+    Each checkpoint measures only the lines not covered at an earlier one, against only the
+    segments near them: the segments in runs of CHUNK, each run's box matched once with the
+    lines' (an STRtree), so that a later checkpoint does not walk the cleared lines' passes."""
     out = np.full(len(lines), INF)
+    if not len(lines) or not len(segments):
+        return out
     lengths = np.array([line.length for line in lines])
+    starts = np.arange(0, len(segments), CHUNK)
+    low = np.minimum.reduceat(segments.min(axis=1), starts)
+    high = np.maximum.reduceat(segments.max(axis=1), starts)
+    boxes = shapely.box(low[:, 0], low[:, 1], high[:, 0], high[:, 1])
+    chunk_at, line_at = shapely.STRtree(np.array(lines, dtype=object)).query(
+        boxes, predicate="dwithin", distance=distance
+    )
+    seg_chunk = np.arange(len(segments)) // CHUNK
     remaining = np.arange(len(lines))
+    alive = np.ones(len(lines), dtype=bool)
     done_count = -1
     for cp in sorted(set(checkpoints)):
         if not len(remaining):
             break
-        mask = seg_time <= cp
+        chunk_ok = np.zeros(len(starts), dtype=bool)
+        chunk_ok[chunk_at[alive[line_at]]] = True
+        mask = chunk_ok[seg_chunk] & (seg_time <= cp)
         count = int(mask.sum())
         if count == 0 or count == done_count:
-            continue  # no new segment since the last measure: nothing changes
+            continue  # no new segment near an open line since the last measure
         done_count = count
         covered = np.array(coverage.covered_lengths([lines[i] for i in remaining], segments[mask]))
         reached = covered >= share * lengths[remaining] - 1e-9
         out[remaining[reached]] = cp
+        alive[remaining[reached]] = False
         remaining = remaining[~reached]
     return out
 
@@ -192,21 +227,24 @@ def find_trips(
 ) -> list[FoundTrip]:
     """snow.md's trips: a hauler's run of consecutive fixes (in [start, end)) inside one
     field's polygon lasting ≥ min_stay_s from first to last fix; its section is the nearest
-    section within the distance of the last fix before entering, among the fixes of the
-    lookback_s before entering that lie within it of a section."""
-    trips: list[FoundTrip] = []
-    per: list[tuple[VehicleTrack, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    look_x, look_y, offsets = [], [], []
+    section within the grid's distance of the last fix, before entering and in the lookback_s
+    before it, that lies within that distance of a section (-1: none, unknown origin).
+
+    The last such fix is searched backwards from each entry in blocks for all trips at once
+    (the fixes just before an entry are the likeliest), so that a hauler's whole day is not
+    joined against the sections."""
+    parts_x, parts_y, parts_t = [], [], []
+    entries, lows, lefts, fields_of, owners = [], [], [], [], []
     used = 0
     for h in haulers:
-        t = h.columns[:, 0] if len(h.columns) else np.empty(0)
-        inside = (t >= start) & (t < end)
-        idx = np.flatnonzero(inside)
+        if not len(h.columns):
+            continue
+        t = h.columns[:, 0]
+        idx = np.flatnonzero((t >= start) & (t < end))
         if len(idx) < 2:
             continue
         t, x, y = t[idx], h.x[idx], h.y[idx]
         f = in_fields(x, y, fields)
-        # runs of equal field index
         change = np.flatnonzero(np.diff(f)) + 1
         run_start = np.concatenate([[0], change])
         run_end = np.concatenate([change, [len(f)]]) - 1
@@ -214,43 +252,50 @@ def find_trips(
         run_start, run_end = run_start[real], run_end[real]
         long = t[run_end] - t[run_start] >= min_stay_s
         run_start, run_end = run_start[long], run_end[long]
-        if not len(run_start):
-            continue
-        # the fixes of the lookback windows, for one grid join over all haulers
-        lo = np.searchsorted(t, t[run_start] - lookback_s, "left")
-        mark = np.zeros(len(t) + 1, dtype=np.int64)
-        np.add.at(mark, lo, 1)
-        np.add.at(mark, run_start, -1)
-        wanted = np.flatnonzero(np.cumsum(mark)[:-1] > 0)
-        look_x.append(x[wanted])
-        look_y.append(y[wanted])
-        offsets.append((used, wanted))
-        used += len(wanted)
-        per.append((h, t, f, run_start, run_end))
-    if not per:
-        return trips
-    near = grid.nearest(np.concatenate(look_x), np.concatenate(look_y))
-    for (h, t, f, run_start, run_end), (off, wanted) in zip(per, offsets, strict=True):
-        sec = np.full(len(t), -1, dtype=np.int64)
-        sec[wanted] = near[off : off + len(wanted)]
-        hit_idx = np.where(sec >= 0, np.arange(len(t)), -1)
-        last_hit = np.maximum.accumulate(hit_idx)
-        lo = np.searchsorted(t, t[run_start] - lookback_s, "left")
-        for s, e, low in zip(run_start.tolist(), run_end.tolist(), lo.tolist(), strict=True):
-            j = int(last_hit[s - 1]) if s > 0 else -1
-            section = int(sec[j]) if j >= low and j >= 0 else -1
-            trips.append(
-                FoundTrip(
-                    h.vehicle_id,
-                    h.plate,
-                    int(f[s]),
-                    section,
-                    float(t[s]),
-                    float(t[e]),
-                    h.capacity_m3,
-                )
-            )
-    return trips
+        if len(run_start):
+            entries.append(run_start + used)
+            lows.append(np.searchsorted(t, t[run_start] - lookback_s, "left") + used)
+            lefts.append(t[run_end])
+            fields_of.append(f[run_start])
+            owners.extend([h] * len(run_start))
+        parts_x.append(x)
+        parts_y.append(y)
+        parts_t.append(t)
+        used += len(t)
+    if not entries:
+        return []
+    X, Y, T = np.concatenate(parts_x), np.concatenate(parts_y), np.concatenate(parts_t)
+    entry = np.concatenate(entries)
+    low = np.concatenate(lows)
+    left = np.concatenate(lefts)
+    field_at = np.concatenate(fields_of)
+    section = np.full(len(entry), -1, dtype=np.int64)
+    todo = np.arange(len(entry))
+    done_back = np.zeros(len(entry), dtype=np.int64)  # fixes already searched before entry
+    block = 16
+    while len(todo):
+        # for each trip still open: the `block` fixes before those already searched
+        offs = np.arange(1, block + 1)
+        idx = entry[todo, None] - done_back[todo, None] - offs[None, :]
+        valid = idx >= low[todo, None]
+        near = np.full(idx.shape, -1, dtype=np.int64)
+        flat = idx[valid]
+        near[valid] = grid.nearest(X[flat], Y[flat])
+        hit = near >= 0
+        has = hit.any(axis=1)
+        first = np.argmax(hit, axis=1)  # the latest fix (offsets grow backwards)
+        section[todo[has]] = near[has, first[has]]
+        done_back[todo] += block
+        still = ~has & valid[:, -1]  # no hit yet and the window reaches further back
+        todo = todo[still]
+        block *= 2
+    enter_t = T[entry].tolist()
+    return [
+        FoundTrip(h.vehicle_id, h.plate, f, sec, e, lt, h.capacity_m3)
+        for h, f, sec, e, lt in zip(
+            owners, field_at.tolist(), section.tolist(), enter_t, left.tolist(), strict=True
+        )
+    ]
 
 
 def active_days(
@@ -261,9 +306,10 @@ def active_days(
     out: dict[int, set[int]] = {}
     edges = np.asarray(day_starts, dtype=float)
     for tr in tracks:
-        _segs, times = working_segments(tr, start, end, max_gap)
-        if not len(times):
+        keep = working_mask(tr, start, end, max_gap)
+        if not keep.any():
             continue
+        times = tr.columns[1:, 0][keep]
         for d in np.unique(np.searchsorted(edges, times, "right") - 1).tolist():
             if d >= 0:
                 out.setdefault(d, set()).add(tr.vehicle_id)

@@ -697,8 +697,8 @@ def evaluate(
     sections = queries.sections(session)
     rows = queries.event_sections(session, event.id)
     fields = [f for f in queries.fields_of(session, event.id)]
-    lines = [section_line(s) for s in sections]
-    polygons = [field_polygon(f) for f in fields]
+    lines = [LineString(c) for c in geometry.project_shapes([s.coordinates for s in sections])]
+    polygons = [Polygon(c) for c in geometry.project_shapes([f.polygon for f in fields])]
     geometry.project_all(tracks)
     gap = settings.coverage_segment_max_gap_s
 
@@ -706,6 +706,10 @@ def evaluate(
     days = _event_days(event, end)
     day_ends = [local_day(d)[1] for d in days]
     checkpoints = [m.timestamp() for m in day_ends if m < end] + [t1]
+    # and each hour: a section's clear time is known to the hour, and a section cleared at one
+    # hour is not measured again at the next (most are cleared by the first passes)
+    hour = math.floor(t0 / 3600) * 3600 + 3600
+    checkpoints += list(np.arange(hour, t1, 3600.0))
     for clear_dl, _haul_dl in dls.values():
         if clear_dl is not None and clear_dl < end:
             checkpoints.append(clear_dl.timestamp())
@@ -718,7 +722,12 @@ def evaluate(
     segments = np.concatenate(segs) if segs else np.empty((0, 2, 2))
     seg_time = np.concatenate(seg_t) if seg_t else np.empty(0)
     gps_clear = geometry.clear_times(
-        lines, segments, seg_time, checkpoints, settings.snow_clear_share
+        lines,
+        segments,
+        seg_time,
+        checkpoints,
+        settings.snow_clear_share,
+        settings.coverage_road_buffer_m,
     )
 
     # trips
@@ -872,19 +881,14 @@ def _fills(
     for row in queries.surveys(session, [f.id for f in fields]):
         if row.at <= end:
             latest[row.field_id] = row  # in time order: the last wins
-    out = {}
-    for f in fields:
-        base = latest.get(f.id)
-        since = base.at if base else None
-        total = base.fill_m3 if base else f.initial_fill_m3
-        for trip in trips:
-            if (
-                trip.field_id == f.id
-                and trip.entered_at <= end
-                and (since is None or trip.entered_at > since)
-            ):
-                total += trip.volume_m3
-        out[f.id] = total
+    since = {f.id: latest[f.id].at if f.id in latest else None for f in fields}
+    out = {f.id: latest[f.id].fill_m3 if f.id in latest else f.initial_fill_m3 for f in fields}
+    for trip in trips:
+        if trip.field_id not in out or trip.entered_at > end:
+            continue
+        after = since[trip.field_id]
+        if after is None or trip.entered_at > after:
+            out[trip.field_id] += trip.volume_m3
     return out
 
 
