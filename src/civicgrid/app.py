@@ -54,6 +54,7 @@ from civicgrid.org import pages as org_pages
 from civicgrid.snowfields import api as snowfields_api
 from civicgrid.snowfields import pages as snowfields_pages
 from civicgrid.snowfields import service as snowfields_service
+from civicgrid.snowfields import words as snowfields_words
 from civicgrid.spotchecks import api as spotchecks_api
 from civicgrid.spotchecks import pages as spotchecks_pages
 from civicgrid.stats import api as stats_api
@@ -95,6 +96,7 @@ i18n.add_words("step_", citizen_service.PUBLIC_STEPS)
 i18n.add_words("notices_", notices_words.WORDS)
 i18n.add_words("worklogs_state_", worklogs_service.STATE_NAMES)
 i18n.add_words("worklogs_source_", worklogs_service.SOURCE_NAMES)
+i18n.add_words("snow_", snowfields_words.WORDS)
 
 # Each domain's HTML pages (a page asks for its user itself: PageUser redirects to sign-in).
 PAGE_ROUTERS = [

@@ -1319,7 +1319,7 @@ def layout(session: Session, settings: Settings, now: dt.datetime) -> dict | Non
             for f in state.fields
         ],
         "trucks": [
-            p
+            {**p, "time": p["time"].isoformat() if p["time"] else None}
             for p in vehicle_queries.live_positions(session)
             if p["type"] in CLEARING_TYPES + HAULING_TYPES
         ],
