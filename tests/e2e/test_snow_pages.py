@@ -44,6 +44,13 @@ def test_the_snow_pages(snow_site, browser, committed):
     with committed() as session:
         limits = {(r.grade, r.street_class): r.clear_hours for r in queries.limits(session)}
     assert limits[("暴雪", "A")] == 30
+    with committed() as session:  # the table is kept between tests: as it was
+        from civicgrid.snowfields import service
+
+        service.edit_limit(
+            session, grade="暴雪", street_class="A", clear_hours=48, haul_hours=72, by="test"
+        )
+        session.commit()
 
     lead.goto(f"{site}/snow/events/{event_id}")
     expect(lead.locator("#snow-sections tbody tr")).to_have_count(5)
