@@ -35,19 +35,46 @@ class VehicleTrack:
     y: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
-def project_all(tracks: list[VehicleTrack]) -> None:
-    """Project every track's fixes to UTM 52N in one call."""
-    sizes = [len(t.columns) for t in tracks]
-    if not sum(sizes):
-        for t in tracks:
-            t.x = t.y = np.empty(0)
-        return
-    allc = np.concatenate([t.columns for t in tracks if len(t.columns)])
-    xs, ys = coverage.project_xy(allc[:, 1], allc[:, 2])
+def project_all(tracks: list[VehicleTrack], boxes: list[tuple[float, ...]] = ()) -> None:
+    """Project to UTM 52N, in one call for all tracks, the fixes the geometry reads: a clearing
+    vehicle's fixes that end a working segment, a hauler's fixes within `boxes` (lon/lat
+    boxes around the fields, widened); the others stay NaN (a hauler's fixes before an entry
+    are projected when find_trips reaches them)."""
+    picks = []
+    for t in tracks:
+        c = t.columns
+        if not len(c):
+            picks.append(np.empty(0, dtype=np.int64))
+            continue
+        if t.role == "clear":
+            seg = working_mask(t, -INF, INF, INF)
+            point = np.zeros(len(c), dtype=bool)
+            point[:-1] |= seg
+            point[1:] |= seg
+        else:
+            point = np.zeros(len(c), dtype=bool)
+            for x0, y0, x1, y1 in boxes:
+                point |= (c[:, 1] >= x0) & (c[:, 1] <= x1) & (c[:, 2] >= y0) & (c[:, 2] <= y1)
+        picks.append(np.flatnonzero(point))
+    lon = np.concatenate([t.columns[k, 1] for t, k in zip(tracks, picks, strict=True)] or [[]])
+    lat = np.concatenate([t.columns[k, 2] for t, k in zip(tracks, picks, strict=True)] or [[]])
+    xs, ys = coverage.project_xy(lon, lat) if len(lon) else (np.empty(0), np.empty(0))
     at = 0
-    for t, n in zip(tracks, sizes, strict=True):
-        t.x, t.y = xs[at : at + n], ys[at : at + n]
-        at += n
+    for t, k in zip(tracks, picks, strict=True):
+        t.x = np.full(len(t.columns), np.nan)
+        t.y = np.full(len(t.columns), np.nan)
+        t.x[k], t.y[k] = xs[at : at + len(k)], ys[at : at + len(k)]
+        at += len(k)
+
+
+def field_boxes(rings: list[list[list[float]]], margin: float = 0.002) -> list[tuple]:
+    """Each field's lon/lat box widened by `margin` degrees (≥ 150 m at 45° N): every fix inside
+    the field's UTM polygon lies in it."""
+    out = []
+    for ring in rings:
+        a = np.asarray(ring, dtype=float)[:, :2]
+        out.append((*(a.min(axis=0) - margin), *(a.max(axis=0) + margin)))
+    return out
 
 
 def project_shapes(shapes: list[list[list[float]]]) -> list[np.ndarray]:
@@ -198,7 +225,7 @@ def in_fields(x: np.ndarray, y: np.ndarray, polygons: list[Polygon]) -> np.ndarr
     out = np.full(len(x), -1, dtype=np.int64)
     for k, poly in enumerate(polygons):
         x0, y0, x1, y1 = poly.bounds
-        near = np.flatnonzero((out < 0) & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+        near = np.flatnonzero((out < 0) & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))  # NaN: out
         if len(near):
             hit = shapely.contains_xy(poly, x[near], y[near])
             out[near[hit]] = k
@@ -233,7 +260,7 @@ def find_trips(
     The last such fix is searched backwards from each entry in blocks for all trips at once
     (the fixes just before an entry are the likeliest), so that a hauler's whole day is not
     joined against the sections."""
-    parts_x, parts_y, parts_t = [], [], []
+    parts_x, parts_y, parts_t, parts_lon, parts_lat = [], [], [], [], []
     entries, lows, lefts, fields_of, owners = [], [], [], [], []
     used = 0
     for h in haulers:
@@ -261,10 +288,13 @@ def find_trips(
         parts_x.append(x)
         parts_y.append(y)
         parts_t.append(t)
+        parts_lon.append(h.columns[idx, 1])
+        parts_lat.append(h.columns[idx, 2])
         used += len(t)
     if not entries:
         return []
     X, Y, T = np.concatenate(parts_x), np.concatenate(parts_y), np.concatenate(parts_t)
+    LON, LAT = np.concatenate(parts_lon), np.concatenate(parts_lat)
     entry = np.concatenate(entries)
     low = np.concatenate(lows)
     left = np.concatenate(lefts)
@@ -280,6 +310,9 @@ def find_trips(
         valid = idx >= low[todo, None]
         near = np.full(idx.shape, -1, dtype=np.int64)
         flat = idx[valid]
+        todo_xy = flat[np.isnan(X[flat])]  # not projected yet (project_all leaves them)
+        if len(todo_xy):
+            X[todo_xy], Y[todo_xy] = coverage.project_xy(LON[todo_xy], LAT[todo_xy])
         near[valid] = grid.nearest(X[flat], Y[flat])
         hit = near >= 0
         has = hit.any(axis=1)

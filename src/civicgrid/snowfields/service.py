@@ -699,7 +699,7 @@ def evaluate(
     fields = [f for f in queries.fields_of(session, event.id)]
     lines = [LineString(c) for c in geometry.project_shapes([s.coordinates for s in sections])]
     polygons = [Polygon(c) for c in geometry.project_shapes([f.polygon for f in fields])]
-    geometry.project_all(tracks)
+    geometry.project_all(tracks, geometry.field_boxes([f.polygon for f in fields]))
     gap = settings.coverage_segment_max_gap_s
 
     # clearing: checkpoints are the deadlines, the ends of the event's days and now
