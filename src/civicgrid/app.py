@@ -97,6 +97,7 @@ i18n.add_words("notices_", notices_words.WORDS)
 i18n.add_words("worklogs_state_", worklogs_service.STATE_NAMES)
 i18n.add_words("worklogs_source_", worklogs_service.SOURCE_NAMES)
 i18n.add_words("snow_", snowfields_words.WORDS)
+i18n.add_words("job_", {"snow-checks": ("雪情检查", "Snow checks")})
 
 # Each domain's HTML pages (a page asks for its user itself: PageUser redirects to sign-in).
 PAGE_ROUTERS = [

@@ -232,7 +232,8 @@ def test_fields_tickets_surveys_reports_and_the_daily_report(lead):
     assert states["R1"]["clear"]["by"] == "report"
     assert states["R1"]["clear"]["light"] == "done"
     assert lead.put(f"{base}/sections/R1/dirty", json={"dirty": True}).json() == {"dirty": True}
-    assert lead.get(f"{base}/route", params={"section": "R1"}).json() is None  # 污雪, clean only
+    routed = lead.get(f"{base}/route", params={"section": "R1"}).json()
+    assert routed == {"section": "R1", "field": None}  # 污雪, and the only field is clean
     lead.put(f"{base}/workers", json={"day": "2026-11-20", "unit": STREET_A, "workers": 25})
     report = lead.get(f"{base}/report", params={"day": "2026-11-20"}).json()
     assert report["district"]["trips"] == 1 and report["district"]["volume_m3"] == 18

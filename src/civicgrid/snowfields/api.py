@@ -31,6 +31,7 @@ from civicgrid.snowfields.schemas import (
     LimitRead,
     LimitWrite,
     ReportRead,
+    RouteRead,
     SectionRead,
     SectionStateRead,
     SectionWrite,
@@ -353,19 +354,21 @@ def enter_workers(session: DbSession, event_id: RowId, body: WorkersWrite) -> Wo
     return body
 
 
-@router.get("/events/{event_id}/route", response_model=FieldRead | None)
+@router.get("/events/{event_id}/route", response_model=RouteRead)
 def route(
     session: DbSession,
     settings: AppSettings,
     event_id: RowId,
     section: Annotated[str, Query(min_length=1, max_length=40)],
-) -> FieldRead | None:
+) -> RouteRead:
     """The field a new trip from this section should go to (nearest open field of a fitting
-    kind below its capacity); null when none."""
+    kind below its capacity); `field` null when none."""
     event = service.get_event(session, event_id)
     state = service.evaluate(session, settings, event, utcnow())
     found = service.route_field(session, event, service.get_section(session, section), state.fills)
-    return field_read(found, state.fills.get(found.id)) if found else None
+    return RouteRead(
+        section=section, field=field_read(found, state.fills.get(found.id)) if found else None
+    )
 
 
 @router.post("/events/{event_id}/check", response_model=CheckRead, dependencies=declarers)

@@ -148,6 +148,11 @@ class FieldStateWrite(BaseModel):
     state: Literal["open", "closed", "full"]
 
 
+class RouteRead(BaseModel):
+    section: str
+    field: FieldRead | None = Field(description="the field to go to; null when none may take it")
+
+
 class SurveyWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
     fill_m3: float = Field(ge=0, le=1e8)

@@ -819,7 +819,7 @@ def _with_tickets(
     fields: list[SnowField],
     end: dt.datetime,
 ) -> list[Trip]:
-    """GPS trips with the volume of a matching gate ticket (same plate, same field, entry within
+    """GPS trips with the volume of a matching gate ticket (same plate, entry within
     snow_ticket_match_s), and the tickets that match no GPS trip as trips themselves."""
     tickets = [t for t in queries.tickets(session, event.id) if t.entered_at < end]
     by_plate: dict[str, list[GateTicket]] = {}
@@ -831,13 +831,13 @@ def _with_tickets(
     for f in found:
         entered = dt.datetime.fromtimestamp(f.entered, dt.UTC)
         field_id = fields[f.field].id
-        match = None
-        for ticket in by_plate.get(f.plate, []):
-            if ticket.id in used or ticket.field_id != field_id:
-                continue
-            if abs(ticket.entered_at.timestamp() - f.entered) <= window:
-                match = ticket
-                break
+        # snow.md: same plate, entry within 10 minutes (the nearest such ticket not used yet)
+        near = [
+            (abs(ticket.entered_at.timestamp() - f.entered), ticket.id, ticket)
+            for ticket in by_plate.get(f.plate, [])
+            if ticket.id not in used and abs(ticket.entered_at.timestamp() - f.entered) <= window
+        ]
+        match = min(near, key=lambda n: n[:2])[2] if near else None
         if match is not None:
             used.add(match.id)
         out.append(
