@@ -22,6 +22,7 @@ BENCHMARKS = {
     "gateway": ("bench.gateway", {"terminals": 1000, "seconds": 60}),
     "vehicle_day": ("bench.vehicle_day", {"fixes": 100_000_000}),
     "coverage_day": ("bench.coverage_day", {"vehicles": 200, "roads": 2000}),
+    "snow_event": ("bench.snow_event", {"trucks": 500, "sections": 3000}),
 }
 
 

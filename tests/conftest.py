@@ -97,9 +97,16 @@ def session(engine) -> Iterator[Session]:
         geo_index.loaded = False
 
 
-# vehicle_types and notice_kinds: seeded by their migrations, as the catalogue is by the engine
-# fixture
-TABLES_KEPT = {"categories", "time_limits", "alembic_version", "vehicle_types", "notice_kinds"}
+# vehicle_types, notice_kinds and snow_limits: seeded by their migrations, as the catalogue is
+# by the engine fixture
+TABLES_KEPT = {
+    "categories",
+    "time_limits",
+    "alembic_version",
+    "vehicle_types",
+    "notice_kinds",
+    "snow_limits",
+}
 
 
 @pytest.fixture()

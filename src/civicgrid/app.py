@@ -23,6 +23,7 @@ from civicgrid.cases import admin_api as cases_admin_api
 from civicgrid.cases import api as cases_api
 from civicgrid.cases import metrics as case_metrics
 from civicgrid.cases import pages as case_pages
+from civicgrid.cases import service as cases_service
 from civicgrid.cases import workflow
 from civicgrid.categories import api as categories_api
 from civicgrid.citizen import api as citizen_api
@@ -51,6 +52,10 @@ from civicgrid.ops import api as ops_api
 from civicgrid.ops import pages as ops_pages
 from civicgrid.org import api as org_api
 from civicgrid.org import pages as org_pages
+from civicgrid.snowfields import api as snowfields_api
+from civicgrid.snowfields import pages as snowfields_pages
+from civicgrid.snowfields import service as snowfields_service
+from civicgrid.snowfields import words as snowfields_words
 from civicgrid.spotchecks import api as spotchecks_api
 from civicgrid.spotchecks import pages as spotchecks_pages
 from civicgrid.spotchecks import service as spotchecks_service
@@ -108,6 +113,8 @@ i18n.add_words("notices_", notices_words.WORDS)
 i18n.add_words("place_", geo_words.WORDS)
 i18n.add_words("worklogs_state_", worklogs_service.STATE_NAMES)
 i18n.add_words("worklogs_source_", worklogs_service.SOURCE_NAMES)
+i18n.add_words("snow_", snowfields_words.WORDS)
+i18n.add_words("job_", {"snow-checks": ("雪情检查", "Snow checks")})
 
 # Each domain's HTML pages (a page asks for its user itself: PageUser redirects to sign-in).
 PAGE_ROUTERS = [
@@ -124,6 +131,7 @@ PAGE_ROUTERS = [
     spotchecks_pages.router,
     supervision_pages.router,
     hotline_pages.router,
+    snowfields_pages.router,
 ]
 PRIVATE_ROUTERS = [
     auth_api.router,
@@ -142,7 +150,12 @@ PRIVATE_ROUTERS = [
     spotchecks_api.router,
     supervision_api.router,
     hotline_api.router,
+    snowfields_api.router,
 ]
+# Citizens' road-snow reports during a snow event get the event's clear deadline (snow.md):
+# cases is below snowfields, so the cap is handed to it here.
+if snowfields_service.citizen_deadline not in cases_service.DEADLINE_CAPS:
+    cases_service.DEADLINE_CAPS.append(snowfields_service.citizen_deadline)
 
 
 def _load_index() -> None:

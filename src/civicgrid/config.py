@@ -189,6 +189,20 @@ class Settings(BaseSettings):
     coverage_idle_radius_m: float = Field(default=20.0, gt=0, le=1000)
     coverage_idle_min_s: float = Field(default=1800.0, gt=0)
     coverage_missed_category: str = Field(default="06042", pattern=r"^\d{4,8}$")
+    # Snow season (shared/reference/snow.md, every number a setting): a section is cleared when
+    # ploughs' and loaders' working segments cover snow_clear_share of it (within
+    # coverage_road_buffer_m); a trip is a hauler's stay of snow_trip_min_stay_s or more in a
+    # field, its section the last one within coverage_road_buffer_m in the snow_trip_lookback_s
+    # before; a gate ticket matches a trip of its plate entering within snow_ticket_match_s;
+    # a field warns at snow_field_warn_percents of its capacity; an overdue task and a 污雪 trip
+    # open a case of snow_case_category; citizens' road-snow reports are snow_report_category.
+    snow_clear_share: float = Field(default=0.9, gt=0, le=1)
+    snow_trip_min_stay_s: float = Field(default=120.0, ge=0)
+    snow_trip_lookback_s: float = Field(default=7200.0, gt=0)
+    snow_ticket_match_s: float = Field(default=600.0, ge=0)
+    snow_field_warn_percents: str = Field(default="80,95", pattern=r"^\d{1,3}(,\d{1,3})*$")
+    snow_case_category: str = Field(default="10001", pattern=r"^\d{4,8}$")
+    snow_report_category: str = Field(default="10001", pattern=r"^\d{4,8}$")
     # Work logs (worklogs/): the roles whose people write a log every day (the leader's page of
     # who has not submitted lists them), and the longest entry (characters).
     worklog_roles: str = Field(default="handler,supervisor", pattern=r"^[a-z,]+$")

@@ -241,6 +241,7 @@ def load(console: Console, *, cases: int = 0, fleet: bool = True) -> None:
             console.print(f"  {made} demo cases created")
     if fleet:
         _load_fleet(console)
+        _load_snow(console)
     console.print("demo ready. Street, community and grid boundaries are illustrative.")
 
 
@@ -294,6 +295,30 @@ def _load_fleet(console: Console, now: dt.datetime | None = None) -> None:
             )
         answer.raise_for_status()
         console.print(f"  a handler's phone: {answer.json()['stored']} fixes through HTTP")
+
+
+def _load_snow(console: Console, now: dt.datetime | None = None) -> None:
+    """The snow season (snowfields.demo): sections, two dumping fields, ploughs, a loader and
+    haulers, and yesterday's snowfall; the trucks' yesterday and today so far sent through the
+    in-process JT/T 808 gateway, so that the trips come from tracks as they would."""
+    from civicgrid.snowfields import demo as snow_demo
+    from civicgrid.vehicles import demo as vehicles_demo
+    from civicgrid.vehicles import simulate
+
+    now = now or dt.datetime.now(dt.UTC)
+    with session_scope() as session:
+        fleet, days = snow_demo.ensure_snow(session, now)
+    if not fleet:
+        return
+    sent = 0
+    with simulate.in_process_gateway() as (host, port):
+        for vehicle in fleet:
+            fixes = [f for day in days for f in vehicles_demo.sendable(vehicle.day(day), now)]
+            sent += simulate.send_day(host, port, vehicle.terminal, vehicle.plate, fixes)
+    console.print(
+        f"  snow season: {len(snow_demo.SECTIONS)} sections, {len(snow_demo.FIELDS)} fields, "
+        f"{len(fleet)} snow vehicles: {sent} fixes through the JT/T 808 gateway"
+    )
 
 
 @contextmanager

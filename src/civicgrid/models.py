@@ -12,6 +12,7 @@ from civicgrid.media import models as media_models  # noqa: F401
 from civicgrid.notices import models as notices_models  # noqa: F401
 from civicgrid.open311 import models as open311_models  # noqa: F401
 from civicgrid.org import models as org_models  # noqa: F401
+from civicgrid.snowfields import models as snowfields_models  # noqa: F401
 from civicgrid.spotchecks import models as spotchecks_models  # noqa: F401
 from civicgrid.supervision import models as supervision_models  # noqa: F401
 from civicgrid.vehicles import models as vehicles_models  # noqa: F401

@@ -46,6 +46,12 @@ def _utm() -> Transformer:
     return Transformer.from_crs(4326, 32652, always_xy=True)
 
 
+def project_xy(lons, lats) -> tuple[np.ndarray, np.ndarray]:
+    """Arrays of lon, lat (WGS-84) → arrays of x, y (metres in UTM zone 52N), in one call."""
+    xs, ys = _utm().transform(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
+    return np.asarray(xs), np.asarray(ys)
+
+
 def project(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """(lon, lat) WGS-84 → (x, y) metres in UTM zone 52N."""
     if not points:

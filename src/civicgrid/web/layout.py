@@ -29,6 +29,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
     ("/stats", "stats", None),
     ("/directory", "directory", None),
     ("/vehicles", "vehicles", None),
+    ("/snow", "snow_title", None),
     ("/notices/desk", "notices", None),
     ("/worklogs", "worklogs", None),
     ("/spotchecks", "spotchecks", ("supervisor", "dispatcher", "admin", "leader")),
