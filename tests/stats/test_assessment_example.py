@@ -572,7 +572,8 @@ def test_through_the_command_line_import_cases_then_every_table(session, tmp_pat
 
 def test_the_migration_gives_existing_events_the_references_import_gives(world):
     # Given the example's events as import wrote them, When their references are erased and
-    # the assessment acts migration's (0019) backfill runs, Then every event and case has them again, the same
+    # the assessment acts migration's (0019) backfill runs, Then every event and case has them
+    # again, the same
     import importlib.util
     from pathlib import Path
 
