@@ -258,7 +258,9 @@ def test_admin_edits_people_in_words(site, browser):
         if viewer is phone:
             viewer.get_by_role("button", name="菜单").click()
         expect(viewer.locator("#site-nav .who")).to_have_text("boss")
-        expect(viewer.locator("#site-nav").get_by_role("link", name="管理", exact=True)).to_be_visible()
+        expect(
+            viewer.locator("#site-nav").get_by_role("link", name="管理", exact=True)
+        ).to_be_visible()
         viewer.screenshot(path=str(SHOTS / name))
 
 
