@@ -719,6 +719,28 @@ def limits_list() -> None:
 # --- statistics ------------------------------------------------------------------------------
 
 
+def _check_table_format(format: str, output: Path | None) -> None:
+    """A table's --format and --output, checked before any work (stats, assessment)."""
+    if format not in ("json", "csv", "xlsx"):
+        fail("--format 应为 json、csv 或 xlsx / must be json, csv or xlsx", 2)
+    if format == "xlsx" and output is None:
+        fail("xlsx 需要 --output 文件 / xlsx needs --output", 2)
+
+
+def _write_table(report: dict, format: str, output: Path | None, to_csv, to_xlsx) -> None:
+    """A table as JSON, CSV or xlsx, to --output or (JSON, CSV) to stdout."""
+    if format == "xlsx":
+        output.write_bytes(to_xlsx(report))
+        err.print(f"written {output}")
+        return
+    data = json.dumps(report, ensure_ascii=False, indent=1) if format == "json" else to_csv(report)
+    if output:
+        output.write_text(data, encoding="utf-8")
+        err.print(f"written {output}")
+    else:
+        print(data)
+
+
 @app.command()
 def stats(
     start: Annotated[str, typer.Option(help="ISO 8601 or a date (local midnight)")],
@@ -736,28 +758,13 @@ def stats(
     from civicgrid.stats import export
     from civicgrid.stats import service as stats_service
 
-    if format not in ("json", "csv", "xlsx"):
-        fail("--format 应为 json、csv 或 xlsx / must be json, csv or xlsx", 2)
-    if format == "xlsx" and output is None:
-        fail("xlsx 需要 --output 文件 / xlsx needs --output", 2)
+    _check_table_format(format, output)
     report = run(
         lambda s: stats_service.kpis(
             s, start=parse_time(start, "start"), end=parse_time(end, "end"), group_by=group_by
         )
     )
-    if format == "json":
-        data = json.dumps(report, ensure_ascii=False, indent=1)
-    elif format == "csv":
-        data = export.to_csv(report)
-    else:
-        output.write_bytes(export.to_xlsx(report))
-        err.print(f"written {output}")
-        return
-    if output:
-        output.write_text(data, encoding="utf-8")
-        err.print(f"written {output}")
-    else:
-        print(data)
+    _write_table(report, format, output, export.to_csv, export.to_xlsx)
 
 
 @app.command()
@@ -779,10 +786,7 @@ def assessment(
     from civicgrid.stats import assessment as assessment_mod
     from civicgrid.stats import export
 
-    if format not in ("json", "csv", "xlsx"):
-        fail("--format 应为 json、csv 或 xlsx / must be json, csv or xlsx", 2)
-    if format == "xlsx" and output is None:
-        fail("xlsx 需要 --output 文件 / xlsx needs --output", 2)
+    _check_table_format(format, output)
     report = run(
         lambda s: assessment_mod.assessment(
             s,
@@ -793,19 +797,7 @@ def assessment(
             end=parse_time(end, "end"),
         )
     )
-    if format == "json":
-        data = json.dumps(report, ensure_ascii=False, indent=1)
-    elif format == "csv":
-        data = export.assessment_csv(report)
-    else:
-        output.write_bytes(export.assessment_xlsx(report))
-        err.print(f"written {output}")
-        return
-    if output:
-        output.write_text(data, encoding="utf-8")
-        err.print(f"written {output}")
-    else:
-        print(data)
+    _write_table(report, format, output, export.assessment_csv, export.assessment_xlsx)
 
 
 # --- cases -----------------------------------------------------------------------------------
