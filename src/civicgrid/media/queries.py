@@ -36,12 +36,7 @@ def report_photo(
 def first_case_after_photos(session: Session, case_ids: Sequence[int]) -> dict[int, int]:
     """The id of the first after (done) photo of each of these cases that has one: one query
     for all of them."""
-    if not case_ids:
-        return {}
-    query = select(Photo.case_id, func.min(Photo.id)).where(
-        Photo.case_id.in_(case_ids), Photo.stage == "done"
-    )
-    return dict(session.execute(query.group_by(Photo.case_id)).all())
+    return _first_done(session, Photo.case_id, case_ids)
 
 
 def first_report_photos(
@@ -88,12 +83,15 @@ def after_photo(session: Session, *, case_id: int, photo_id: int) -> Photo | Non
 def first_after_photos(session: Session, event_ids: Sequence[int]) -> dict[int, int]:
     """The id of the first after (done) photo of each of these events that has one: one query
     for all of them."""
-    if not event_ids:
+    return _first_done(session, Photo.event_id, event_ids)
+
+
+def _first_done(session: Session, key, ids: Sequence[int]) -> dict[int, int]:
+    """{key: the first after (done) photo's id} for the photos whose `key` column is in ids."""
+    if not ids:
         return {}
-    query = select(Photo.event_id, func.min(Photo.id)).where(
-        Photo.event_id.in_(event_ids), Photo.stage == "done"
-    )
-    return dict(session.execute(query.group_by(Photo.event_id)).all())
+    query = select(key, func.min(Photo.id)).where(key.in_(ids), Photo.stage == "done")
+    return dict(session.execute(query.group_by(key)).all())
 
 
 def stored_documents(session: Session) -> Iterator[tuple[str, str]]:

@@ -116,18 +116,7 @@ def limits(session: DbSession) -> list[LimitRead]:
     """The deadline table: natural hours from 雪停, by grade and street class."""
     order = {g: k for k, g in enumerate(service.GRADES)}
     rows = sorted(queries.limits(session), key=lambda r: (order.get(r.grade, 99), r.street_class))
-    return [
-        LimitRead(
-            grade=r.grade,
-            street_class=r.street_class,
-            clear_hours=r.clear_hours,
-            haul_hours=r.haul_hours,
-            source=r.source,
-            updated_at=r.updated_at,
-            updated_by=r.updated_by,
-        )
-        for r in rows
-    ]
+    return [LimitRead.model_validate(r) for r in rows]
 
 
 @router.put("/limits/{grade}/{street_class}", response_model=LimitRead, dependencies=editors)
@@ -146,15 +135,7 @@ def edit_limit(
         haul_hours=body.haul_hours,
         by=user.username,
     )
-    return LimitRead(
-        grade=r.grade,
-        street_class=r.street_class,
-        clear_hours=r.clear_hours,
-        haul_hours=r.haul_hours,
-        source=r.source,
-        updated_at=r.updated_at,
-        updated_by=r.updated_by,
-    )
+    return LimitRead.model_validate(r)
 
 
 # --- events ---

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class LimitRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     grade: str
     street_class: str
     clear_hours: float
