@@ -56,6 +56,14 @@
       return inRing(lon, lat, rings[0]) && !rings.slice(1).some(function (h) { return inRing(lon, lat, h); });
     });
   }
+  // Whether a drawn area is large enough on the screen to carry its name (LABEL_PX: width,
+  // height in pixels).
+  var LABEL_PX = [96, 36];
+  function roomy(map, layer) {
+    var b = layer.getBounds();
+    var a = map.latLngToContainerPoint(b.getNorthWest()), c = map.latLngToContainerPoint(b.getSouthEast());
+    return Math.abs(c.x - a.x) >= LABEL_PX[0] && Math.abs(c.y - a.y) >= LABEL_PX[1];
+  }
   var GRID_STYLE = {color: "#2a7d6f", weight: 1, fill: false};
   var FOCUS_STYLE = {color: "#0b5d4f", weight: 3.5, fill: false};
 
@@ -92,7 +100,10 @@
             var layer = L.geoJSON(f, {interactive: false, style: grid ? GRID_STYLE
               : {color: "#7a4fa3", weight: 1.5, dashArray: "5 4", fill: false}}).addTo(shapes);
             if (grid) { grids.push({feature: f, layer: layer}); }
-            if (grid ? zoom >= GRID_LABEL_ZOOM : zoom < COMMUNITY_LABEL_MAX) {
+            // a name only where it can be read: its area is wide enough on the screen for it
+            // (a district's small grids would bury the map in names), or it holds the place
+            var held = grid && place && contains(f.geometry, place.lon, place.lat);
+            if ((grid ? zoom >= GRID_LABEL_ZOOM : zoom < COMMUNITY_LABEL_MAX) && (held || roomy(map, layer))) {
               // a marker of text (gone at once when cleared; a tooltip fades out)
               var icon = L.divIcon({className: "cg-area-label cg-area-" + p.level, html: label(f), iconSize: null});
               L.marker([p.label[1], p.label[0]], {icon: icon, pane: "cgLabels", interactive: false, keyboard: false})
