@@ -208,3 +208,28 @@ def test_each_key_query_uses_its_index(session, many):
         plans = "\n---\n".join(p for _, p in used)
         assert index in found, f"{name}: {index} not used by\n{plans}"
         assert not found & REDUNDANT, name
+
+
+def test_the_assessment_reads_covering_indexes(session, many):
+    """The post tables count a month of acts from ix_case_events_acts alone, and join a case's
+    grid and source through ix_cases_places (forced: SQLite's planner would take the wide
+    rows); the department table's complete cases come from ix_cases_kpi alone. SQLite's plans:
+    PostgreSQL's planner chooses by the sizes it sees, and this table has no events."""
+    now = utcnow()
+    start = now - dt.timedelta(days=30)
+    with statements(session) as seen:
+        for post in ("supervisor", "operator", "dispatcher"):
+            case_queries.post_acts(session, post=post, start=start, cutoff=now, limit_minutes=60)
+        case_queries.department_complete(session, start=start, cutoff=now)
+    joins = [statement for statement, _ in seen if "JOIN cases" in statement]
+    assert len(joins) == 4  # the supervisor's four
+    if IS_PG:
+        return
+    for statement, parameters in seen:
+        text_ = plan(session, statement, parameters)
+        if "case_events" in statement:
+            assert "USING COVERING INDEX ix_case_events_acts" in text_, text_
+        else:
+            assert "USING COVERING INDEX ix_cases_kpi" in text_, text_
+        if "JOIN cases" in statement:
+            assert "USING COVERING INDEX ix_cases_places" in text_, text_

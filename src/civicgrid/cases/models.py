@@ -31,7 +31,14 @@ KPI_INDEX_COLUMNS = (
     "unit_code",
     "category_code",
     "source",
+    # the department table's complete cases (cases.queries.department_complete)
+    "state",
+    "last_done_at",
 )
+
+# ix_case_events_acts: an act's range (action, at), then what the post tables count by
+ACTS_INDEX_COLUMNS = ("action", "at", "case_id", "actor", "role", "wait_key", "ref_at", "ref_by")
+PLACES_INDEX_COLUMNS = ("id", "grid_code", "source")
 
 
 class Case(Base):
@@ -105,6 +112,9 @@ class Case(Base):
         Index("ix_cases_reported_registered", "reported_at", "registered_at"),
         # possible duplicates: the same category near a point (citizen.service)
         Index("ix_cases_category_lat", "category_code", "lat"),
+        # a case's grid and source by its id, for joins from a month of events (the post
+        # tables, cases.queries.post_acts): a narrow B-tree instead of the wide rows
+        Index("ix_cases_places", *PLACES_INDEX_COLUMNS),
     )
 
     events: Mapped[list[CaseEvent]] = relationship(
@@ -116,11 +126,12 @@ class CaseEvent(Base):
     """One step in a case's history. Append-only: never updated, never deleted."""
 
     __tablename__ = "case_events"
-    # (case_id, seq) serves every read of a history; (action, at) the assessment's month of
-    # acts (stats.assessment): one range per action.
+    # (case_id, seq) serves every read of a history; ix_case_events_acts the assessment's month
+    # of acts (stats.assessment): one range per action, with every column its counts read, so
+    # that they never touch the table.
     __table_args__ = (
         UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),
-        Index("ix_case_events_action_at", "action", "at"),
+        Index("ix_case_events_acts", *ACTS_INDEX_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
-from sqlalchemy import JSON, BigInteger, DateTime, MetaData, create_engine, event
+from sqlalchemy import JSON, BigInteger, DateTime, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
@@ -97,6 +97,15 @@ def _epoch_sqlite(element, compiler, **kw):
 @compiles(epoch_seconds)
 def _epoch_default(element, compiler, **kw):
     return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+@compiles(Table, "sqlite")
+def _sqlite_table(table, compiler, **kw):
+    """A table in FROM with its `with_hint(table, "INDEXED BY ix", dialect_name="sqlite")`,
+    which SQLite's compiler would drop: SQLite's own way to name the index a join must use."""
+    text = compiler.visit_table(table, **kw)
+    hint = (kw.get("fromhints") or {}).get(table)
+    return f"{text} {hint}" if hint and kw.get("asfrom") else text
 
 
 def utcnow() -> dt.datetime:
