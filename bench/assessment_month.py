@@ -157,16 +157,27 @@ def main(n: int = 10_000_000, repeats: int = 3) -> dict:
         floor_s, floor_info = floor(path, repeats)
         db.set_engine(None)
     month_cases = reports["region-street"]["total"]["registered"]
+    slowest = max(v for k, v in timings.items() if k != "kpis-street")
+    slowest_name = max((k for k in timings if k != "kpis-street"), key=timings.get)
     return {
         "name": "Assessment tables of one month (SQLite), beside the KPI report",
         "build": built,
         "month": [MONTH[0].isoformat(), MONTH[1].isoformat()],
         "month_registered": month_cases,
         "assessment_s_by_table": timings,
-        "slowest_s": max(v for k, v in timings.items() if k != "kpis-street"),
+        "slowest_s": slowest,
         "floor_s": floor_s,
         "floor": floor_info,
         "target": "every table <= 1 s for a month over 10 million cases",
+        "targets": [
+            {
+                "target": "every subject's table of a month ≤ 1 s over 10 million cases (SQLite)",
+                "measured": f"{slowest} s (slowest: {slowest_name}); KPIs by street "
+                f"{timings['kpis-street']} s",
+                "floor": f"{floor_s} s (one GROUP BY of the month's events, waits precomputed)",
+                "met": slowest <= 1.0,
+            }
+        ],
     }
 
 
