@@ -880,19 +880,10 @@ def post_acts(
     month over 10 million cases in 0.18 s against 0.39 s.
     """
     with _sqlite_sorting(session):
-        return _post_acts(
-            session, post=post, start=start, cutoff=cutoff, limit_minutes=limit_minutes
-        )
+        return _post_acts(session, post, start, cutoff, limit_minutes)
 
 
-def _post_acts(
-    session: Session,
-    *,
-    post: str,
-    start: dt.datetime,
-    cutoff: dt.datetime,
-    limit_minutes: int,
-) -> dict[str, list[tuple]]:
+def _post_acts(session, post, start, cutoff, limit_minutes) -> dict[str, list[tuple]]:
     by = _by()
     answer = _acts(("return", "reject"), start, cutoff)
     referred_in_period = CaseEvent.ref_at >= start
