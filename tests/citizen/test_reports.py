@@ -104,3 +104,36 @@ def test_each_street_has_an_atom_feed(client, session, cases):
     assert feed.entries[0].link.endswith(cases["a1"]) and "已办结" in feed.entries[0].title
     assert all(e.id and e.updated for e in feed.entries)
     assert client.get("/reports/feed/000.atom").status_code == 404
+
+
+def test_the_list_goes_on_page_by_page(client, session, cases, monkeypatch):
+    """LIST_LIMIT a page, newest first, the filters kept in the links; the pages put together
+    are the whole list of the independent query; a page that is not a number is the first."""
+    from civicgrid.citizen import reports
+
+    monkeypatch.setattr(reports, "LIST_LIMIT", 2)
+    whole = by_sql(session)
+    assert len(whole) == 3
+    assert listed(client) == whole[:2] == listed(client, page="1") == listed(client, page="x")
+    assert listed(client, page="2") == whole[2:]
+    assert listed(client, page="3") == []
+    first = html.fromstring(client.get("/reports").text)
+    (after,) = first.xpath("//p[@id='reports-pager']/a[@rel='next']/@href")
+    assert after == "/reports?street=&state=&category=&page=2"
+    assert not first.xpath("//a[@rel='prev']")
+    monkeypatch.setattr(reports, "LIST_LIMIT", 1)  # the filters go with the page
+    opened = by_sql(session, states=["reported", "registered", "dispatched", "in_progress"])
+    assert len(opened) == 2
+    assert listed(client, state="open", page="2") == opened[1:]
+    only = html.fromstring(client.get("/reports", params={"state": "open"}).text)
+    assert only.xpath("//a[@rel='next']/@href") == ["/reports?street=&state=open&category=&page=2"]
+    monkeypatch.setattr(reports, "LIST_LIMIT", 2)
+    second = html.fromstring(client.get("/reports", params={"page": "2"}).text)
+    assert second.xpath("//p[@id='reports-pager']/a[@rel='prev']/@href") == [
+        "/reports?street=&state=&category=&page=1"
+    ]
+    assert not second.xpath("//a[@rel='next']")
+    assert "第 2 页" in second.xpath("string(//p[@id='reports-count'])")
+    # one page of everything: no pager
+    monkeypatch.setattr(reports, "LIST_LIMIT", 200)
+    assert not html.fromstring(client.get("/reports").text).xpath("//p[@id='reports-pager']")

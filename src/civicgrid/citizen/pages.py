@@ -69,6 +69,12 @@ WORDS = {
     "reports_feed": ("订阅 (Atom)", "Subscribe (Atom)"),
     "reports_after": ("处置后照片", "After photo"),
     "reports_count": ("共 {n} 件", "{n} cases"),
+    "reports_page": (
+        "第 {page} 页, 本页 {n} 件 (每页 {size} 件)",
+        "Page {page}: {n} cases ({size} a page)",
+    ),
+    "reports_prev": ("上一页", "Previous page"),
+    "reports_next": ("下一页", "Next page"),
     "reports_open": ("处理中", "Open"),
     "reports_closed": ("已办结", "Closed"),
 }
@@ -127,20 +133,33 @@ def reports_page(
     street: Annotated[str, Query(max_length=32)] = "",
     state: Annotated[str, Query(max_length=20)] = "",
     category: Annotated[str, Query(max_length=5)] = "",
+    page: Annotated[str, Query(max_length=8)] = "",
 ) -> HTMLResponse:
     """The public map of reports: the cases the public policy shows, by street, state and
-    category, on a map and listed (an unknown filter value is no filter)."""
+    category, on a map and listed, reports.LIST_LIMIT a page, newest first (an unknown filter
+    value is no filter; a page that is not a number is the first)."""
     streets = reports.streets(session)
     street = street if street in streets else ""
     state = state if state in reports.STATE_GROUPS else ""
     categories = categories_for_citizens(session)
     category = category if any(c["code"] == category for c in categories) else ""
-    found = reports.find(session, settings, street=street, state=state, category=category)
+    number = int(page) if page.isdigit() and 0 < int(page) <= 100_000 else 1
+    size = reports.LIST_LIMIT
+    found = reports.find(
+        session,
+        settings,
+        street=street,
+        state=state,
+        category=category,
+        limit=size + 1,  # one more: whether a next page exists
+        offset=(number - 1) * size,
+    )
     return render(
         request,
         "reports.html",
         user,
-        cases=found,
+        cases=found[:size],
+        page={"number": number, "size": size, "more": len(found) > size},
         streets=streets,
         states=reports.STATE_GROUPS,
         categories=categories,

@@ -53,10 +53,12 @@ def find(
     state: str | None = None,
     category: str | None = None,
     limit: int = LIST_LIMIT,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The public cases of the street, state group (STATE_GROUPS) and category, newest first,
-    at most `limit`: each with its public step, its street's name, its first after photo and
-    (as the policy shows them) its first report photo, and its count of followers.
+    at most `limit` after the first `offset`: each with its public step, its street's name,
+    its first after photo and (as the policy shows them) its first report photo, and its
+    count of followers.
     Set-based: a fixed number of queries whatever the number of cases."""
     policy = service.PublicPolicy.of(settings)
     rows = case_queries.public_cases(
@@ -66,6 +68,7 @@ def find(
         states=STATE_GROUPS.get(state or "", SHOWN_STATES),
         category=category or None,
         limit=limit,
+        offset=offset,
     )
     ids = [r.id for r in rows]
     units = org_queries.names_by_code(session, {r.unit_code for r in rows if r.unit_code})
