@@ -20,6 +20,25 @@ def test_the_app_shell_manifest_and_worker_need_no_sign_in_and_hold_no_data(clie
     assert client.get("/app/", cookies={"lang": "en"}).status_code == 200
 
 
+def test_the_app_switches_language_and_comes_back_to_itself(client):
+    from lxml import html
+
+    page = html.fromstring(client.get("/app/").text)
+    assert page.get("lang") == "zh-CN"
+    [switch] = page.xpath("//header//a[@id='lang-switch']")
+    assert (switch.get("href"), switch.text, switch.get("lang")) == ("/lang/en", "English", "en")
+    back = client.get(
+        "/lang/en", headers={"Referer": "http://testserver/app/"}, follow_redirects=False
+    )
+    assert back.status_code == 303 and back.headers["location"] == "http://testserver/app/"
+    client.cookies.set("lang", back.cookies["lang"])
+    page = html.fromstring(client.get("/app/").text)
+    assert page.get("lang") == "en"
+    [switch] = page.xpath("//header//a[@id='lang-switch']")
+    assert (switch.get("href"), switch.text, switch.get("lang")) == ("/lang/zh", "中文", "zh-CN")
+    assert page.xpath("string(//header/a[@class='brand'])") == "Handler app"
+
+
 def test_an_offline_action_sent_twice_with_its_key_acts_once(
     client, session, tmp_path, monkeypatch
 ):
