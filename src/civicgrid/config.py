@@ -283,13 +283,6 @@ class Settings(BaseSettings):
     notify_smtp_password: str = ""
     notify_smtp_starttls: bool = False
     notify_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    # The outbox (kit/notify.py): a message the committing process could not send is tried by
-    # the notify-outbox job (every outbox_seconds) up to max_attempts times in all, waiting
-    # backoff * 2^(n-1) seconds (at most backoff_max) after the n-th failure, then dead.
-    notify_outbox_seconds: int = Field(default=30, ge=1, le=3600)
-    notify_max_attempts: int = Field(default=8, ge=1, le=100)
-    notify_backoff_seconds: float = Field(default=60.0, ge=0, le=86400)
-    notify_backoff_max_seconds: float = Field(default=3600.0, ge=0, le=7 * 86400)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:

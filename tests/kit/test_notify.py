@@ -11,11 +11,9 @@ import threading
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
 
-from civicgrid.config import Settings, get_settings
+from civicgrid.config import Settings
 from civicgrid.kit import notify
-from civicgrid.kit.db import utcnow
 from tests.servers import serving
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -194,120 +192,3 @@ def test_email_through_smtp():
     )
     [failed] = notifier.notify(person, "case_closed", {"case": "XF7"}, now=at_local(9))
     assert failed.outcome == "failed"
-
-
-# --- the outbox: written with the change, sent once it commits, retried, never lost ----------
-
-
-def outbox(session) -> list[notify.NotifyOutbox]:
-    session.expire_all()
-    return list(session.scalars(select(notify.NotifyOutbox).order_by(notify.NotifyOutbox.id)))
-
-
-@pytest.fixture()
-def sms_gateway(gateway, monkeypatch):
-    monkeypatch.setenv("CIVICGRID_NOTIFY_SMS_URL", f"{gateway}/sms")
-    monkeypatch.setenv("CIVICGRID_NOTIFY_TIMEOUT_SECONDS", "2")
-    monkeypatch.setenv("CIVICGRID_NOTIFY_BACKOFF_SECONDS", "60")
-    monkeypatch.setenv("CIVICGRID_NOTIFY_MAX_ATTEMPTS", "3")
-    get_settings.cache_clear()
-    yield gateway
-    get_settings.cache_clear()
-
-
-PERSON = notify.Preference({"sms": "13900000000", "email": ""})
-DATA = {"case": "XF7", "deadline": "2026-12-01 09:00"}
-
-
-def test_a_committed_message_is_written_and_sent_at_once(session, sms_gateway):
-    notify.after_commit(session, PERSON, "case_red", DATA)
-    assert Gateway.took == []  # nothing before the commit
-    session.commit()
-    [(path, sms)] = Gateway.took
-    assert path == "/sms" and sms["phone"] == "13900000000" and "XF7" in sms["text"]
-    [row] = outbox(session)
-    assert (row.state, row.attempts, row.channel, row.address) == ("sent", 1, "sms", "13900000000")
-    assert row.sent_at is not None and row.last_error is None
-    # the job finds nothing left to send
-    assert notify.send_due(session, get_settings(), now=utcnow() + dt.timedelta(days=1)) == {
-        "sent": 0,
-        "retry": 0,
-        "dead": 0,
-    }
-    assert len(Gateway.took) == 1
-
-
-def test_a_rolled_back_change_writes_and_sends_nothing(session, sms_gateway):
-    notify.after_commit(session, PERSON, "case_red", DATA)
-    session.rollback()
-    session.commit()
-    assert Gateway.took == [] and outbox(session) == []
-
-
-def test_a_refused_message_is_retried_with_a_doubling_wait_then_dead(session, sms_gateway):
-    Gateway.answer = (503, {})
-    notify.after_commit(session, PERSON, "case_red", DATA)
-    session.commit()
-    [row] = outbox(session)
-    assert (row.state, row.attempts) == ("pending", 1) and "503" in row.last_error
-    first_failure = row.next_attempt_at
-    settings = get_settings()
-    # not due before its wait (60 s after the first failure)
-    assert notify.send_due(session, settings, now=first_failure - dt.timedelta(seconds=1)) == {
-        "sent": 0,
-        "retry": 0,
-        "dead": 0,
-    }
-    assert len(Gateway.took) == 1
-    assert notify.send_due(session, settings, now=first_failure) == {
-        "sent": 0,
-        "retry": 1,
-        "dead": 0,
-    }
-    [row] = outbox(session)
-    assert row.attempts == 2
-    waited = row.next_attempt_at - first_failure
-    assert dt.timedelta(seconds=119) < waited < dt.timedelta(seconds=125)  # 2 × 60 s
-    # the third failure is the last (notify_max_attempts = 3): dead, kept with its error
-    assert notify.send_due(session, settings, now=row.next_attempt_at) == {
-        "sent": 0,
-        "retry": 0,
-        "dead": 1,
-    }
-    [row] = outbox(session)
-    assert (row.state, row.attempts) == ("dead", 3) and "503" in row.last_error
-    assert len(Gateway.took) == 3
-    assert notify.send_due(session, settings, now=utcnow() + dt.timedelta(days=9))["dead"] == 0
-
-
-def test_a_message_the_committing_process_never_sent_is_sent_by_the_job(session, sms_gateway):
-    """The process stops between the commit and the send: the row is there, pending; the job
-    sends it once its first wait is over, and once only."""
-    notify.after_commit(session, PERSON, "case_red", DATA)
-    session.info.pop(notify.PENDING_KEY)  # what the stopped process would have sent
-    session.commit()
-    assert Gateway.took == []
-    [row] = outbox(session)
-    assert (row.state, row.attempts) == ("pending", 0)
-    later = row.next_attempt_at
-    assert notify.send_due(session, get_settings(), now=later) == {"sent": 1, "retry": 0, "dead": 0}
-    assert len(Gateway.took) == 1 and "XF7" in Gateway.took[0][1]["text"]
-    assert outbox(session)[0].state == "sent"
-    assert notify.send_due(session, get_settings(), now=later)["sent"] == 0
-
-
-def test_the_outbox_job_is_scheduled():
-    from civicgrid.kit import scheduler
-
-    job = scheduler.get_job("notify-outbox")
-    assert job is not None and job.run is notify.send_due
-
-
-def test_a_savepoint_rolled_back_takes_its_message_along(session, sms_gateway):
-    with session.begin_nested() as inner:
-        notify.after_commit(session, notify.Preference({"sms": "13900000001"}), "case_red", DATA)
-        inner.rollback()
-    notify.after_commit(session, PERSON, "case_red", DATA)
-    session.commit()
-    assert [sms["phone"] for _path, sms in Gateway.took] == ["13900000000"]
-    assert [(r.address, r.state) for r in outbox(session)] == [("13900000000", "sent")]

@@ -4,9 +4,8 @@ kit.notify (the log until an SMS gateway is set).
 
 The case's changes come on kit's event bus (cases.service.announce). Who is told and what is
 read in the change's transaction, just before it commits (a fixed number of queries however
-many cases the transaction wrote: a batch of reports costs no more); the messages go into
-kit.notify's outbox in that transaction and are sent once it has committed (again later, when
-the gateway refused them), never for a rolled-back change. Several steps of one case in one
+many cases the transaction wrote: a batch of reports costs no more); the messages are sent
+once it has committed, never for a rolled-back change. Several steps of one case in one
 transaction (a report routed at once: accepted and dispatched) make one message, of the last.
 """
 
@@ -21,6 +20,8 @@ from civicgrid.cases import queries as case_queries
 from civicgrid.citizen import service
 from civicgrid.config import get_settings
 from civicgrid.kit import events, notify
+from civicgrid.kit.db import utcnow
+from civicgrid.kit.timefmt import local_zone
 from civicgrid.org import queries as org_queries
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ TOLD_ACTIONS = frozenset({"accept", "dispatch", "take", "report_done", "verify_p
 # The kit.notify templates of the citizen's messages: a step, and the end.
 STEP_EVENT, CLOSED_EVENT = "case_step", "case_closed"
 
-_STEPS = "citizen_steps"
+_STEPS, _READY = "citizen_steps", "citizen_updates"
 
 
 def _on_change(session: Session, message: dict) -> None:
@@ -51,6 +52,7 @@ def _resolve(session: Session) -> None:
     units = {m["unit"] for m in steps.values() if m.get("state") == "dispatched" and m.get("unit")}
     unit_names = org_queries.names_by_code(session, units) if units else {}
     base = get_settings().public_base_url
+    out = session.info.setdefault(_READY, [])
     for code, message in steps.items():
         if code not in contacts:
             continue
@@ -66,14 +68,36 @@ def _resolve(session: Session) -> None:
             "link": f" 详情 {base.rstrip('/')}/reports/{code}" if base else "",
         }
         said = CLOSED_EVENT if state == "closed" else STEP_EVENT
-        for phone in phones:  # into the outbox of this transaction, sent once it commits
-            notify.after_commit(session, notify.Preference({"sms": phone}), said, data)
+        out.extend((phone, said, data) for phone in phones)
+
+
+def deliver(messages: list[tuple[str, str, dict]]) -> list[notify.Delivery]:
+    """Send (phone, event, data) messages now through the SMS provider the settings choose."""
+    notifier = notify.Notifier(notify.providers(get_settings()), local_zone())
+    now = utcnow()
+    return [
+        d
+        for phone, said, data in messages
+        for d in notifier.notify(notify.Preference({"sms": phone}), said, data, now=now)
+    ]
+
+
+def _after_commit(session: Session) -> None:
+    messages = session.info.pop(_READY, None)
+    if not messages:
+        return
+    try:
+        deliver(messages)
+    except Exception:  # noqa: BLE001 - a notification must never fail a committed write
+        log.exception("citizen updates failed")
 
 
 def _after_rollback(session: Session, _previous) -> None:
     session.info.pop(_STEPS, None)
+    session.info.pop(_READY, None)
 
 
 events.before_commit(_on_change)
 sa_event.listen(Session, "before_commit", _resolve)
+sa_event.listen(Session, "after_commit", _after_commit)
 sa_event.listen(Session, "after_soft_rollback", _after_rollback)

@@ -616,9 +616,37 @@ def get_preference(session: Session, username: str) -> NotifyPreference:
 
 def notify_later(session: Session, event: str, data: dict) -> None:
     """Tell everyone who wants `event`, once the transaction commits (never for a write that
-    is rolled back): who they are is read now, and their messages go into kit.notify's outbox
-    in this transaction."""
-    for row in queries.preferences(session):
-        preference = preference_of(row)
-        if preference.wants(event):
-            notify.after_commit(session, preference, event, data)
+    is rolled back). Who they are is read now, in the transaction."""
+    wanted = [preference_of(r) for r in queries.preferences(session)]
+    wanted = [p for p in wanted if p.wants(event)]
+    if wanted:
+        session.info.setdefault("hotline_notify", []).append((event, data, wanted))
+
+
+def deliver(event: str, data: dict, people: list[notify.Preference], *, now=None) -> list:
+    """Send one event to these people now, through the providers the settings choose."""
+    notifier = notify.Notifier(notify.providers(get_settings()), local_zone())
+    now = now or utcnow()
+    return [d for p in people for d in notifier.notify(p, event, data, now=now)]
+
+
+def _after_commit(session: Session) -> None:
+    for event, data, people in session.info.pop("hotline_notify", []):
+        try:
+            deliver(event, data, people)
+        except Exception:  # noqa: BLE001 - a notification must never fail a committed write
+            log.exception("notification %s failed", event)
+
+
+def _after_rollback(session: Session, _previous) -> None:
+    session.info.pop("hotline_notify", None)
+
+
+def _install() -> None:
+    from sqlalchemy import event as sa_event
+
+    sa_event.listen(Session, "after_commit", _after_commit)
+    sa_event.listen(Session, "after_soft_rollback", _after_rollback)
+
+
+_install()

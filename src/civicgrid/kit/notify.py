@@ -13,17 +13,13 @@ import datetime as dt
 import logging
 import smtplib
 import string
-import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 import httpx
-from sqlalchemy import Index, String, Text, select
-from sqlalchemy.orm import Mapped, mapped_column
 
 from civicgrid.config import Settings
-from civicgrid.kit.db import Base, UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -256,211 +252,66 @@ class Notifier:
         """Send the event to the person on every channel they gave an address for, unless they
         do not want it or it is their quiet hours (an urgent event is sent anyway). A failing
         provider is reported in its Delivery, never raised: the others still go."""
-        messages, held = self.messages(preference, event, data, now=now)
-        out = list(held)
-        for message in messages:
-            error = send(self.providers, message)
-            outcome = "sent" if error is None else "failed"
-            out.append(Delivery(message.channel, message.to, outcome, (error or "")[:500]))
-        return out
-
-    def messages(
-        self, preference: Preference, event: str, data: dict, *, now: dt.datetime
-    ) -> tuple[list[Message], list[Delivery]]:
-        """What to send the person (a message on each channel they gave an address for), and
-        what is held back: all of it when they do not want the event, or in their quiet hours
-        unless it is urgent."""
         targets = [(c, a) for c, a in preference.addresses.items() if a and c in self.providers]
         if not preference.wants(event):
-            return [], [Delivery(c, a, "unwanted") for c, a in targets]
+            return [Delivery(c, a, "unwanted") for c, a in targets]
         local = now.astimezone(self.zone).time()
         if event not in URGENT_EVENTS and in_quiet_hours(
             local, preference.quiet_start, preference.quiet_end
         ):
-            return [], [Delivery(c, a, "quiet") for c, a in targets]
+            return [Delivery(c, a, "quiet") for c, a in targets]
         subject, body = render(event, data, templates=self.templates)
-        return [Message(channel, address, subject, body) for channel, address in targets], []
+        out = []
+        for channel, address in targets:
+            try:
+                self.providers[channel].send(Message(channel, address, subject, body))
+            except NotifyError as exc:
+                log.warning("notify %s to %s failed: %s", channel, address, exc)
+                out.append(Delivery(channel, address, "failed", str(exc)[:500]))
+            else:
+                out.append(Delivery(channel, address, "sent"))
+        return out
 
 
-def send(providers_: dict[str, Provider], message: Message) -> str | None:
-    """Hand one message to its channel's provider: None when it took it, else the reason
-    (logged, never raised)."""
-    try:
-        providers_[message.channel].send(message)
-    except NotifyError as exc:
-        log.warning("notify %s to %s failed: %s", message.channel, message.to, exc)
-        return str(exc)[:2000]
-    except Exception as exc:  # noqa: BLE001 - a broken provider must not stop the others
-        log.exception("notify %s to %s failed", message.channel, message.to)
-        return f"{type(exc).__name__}: {exc}"[:2000]
-    return None
-
-
-# --- after the transaction: the outbox --------------------------------------------------------
-
-
-class NotifyOutbox(Base):
-    """A message decided in a transaction, written in it, and sent once it has committed: at
-    once by the process that committed it; when that fails (a gateway down, the process gone
-    between the commit and the send) by the `notify-outbox` job, after a wait that doubles
-    with each failure, up to notify_max_attempts; then it is dead, kept with its last error.
-    Nothing decided is lost, and a rolled-back change writes nothing."""
-
-    __tablename__ = "notify_outbox"
-    __table_args__ = (Index("ix_notify_outbox_state_next", "state", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(32), unique=True)  # the committing process's handle
-    event: Mapped[str] = mapped_column(String(40))
-    channel: Mapped[str] = mapped_column(String(10))
-    address: Mapped[str] = mapped_column(String(200))
-    subject: Mapped[str] = mapped_column(Text)
-    body: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending, sent, dead
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
+# --- after the transaction -------------------------------------------------------------------
 
 PENDING_KEY = "notify_after_commit"
 
 
-def backoff(settings: Settings, attempts: int) -> dt.timedelta:
-    """The wait after the `attempts`-th failure: doubling from notify_backoff_seconds, capped."""
-    seconds = settings.notify_backoff_seconds * 2 ** max(0, attempts - 1)
-    return dt.timedelta(seconds=min(seconds, settings.notify_backoff_max_seconds))
-
-
 def after_commit(session, preference: Preference, event: str, data: dict) -> None:
-    """Tell the person of the event once the session's transaction commits: the messages
-    (with the providers, the person's wishes and the quiet hours of this moment) go into the
-    outbox in this transaction, and are sent right after its commit (a step rolled back tells
-    nobody; a committed one is told once, or twice should the process stop between a send
-    and its record). A failure is logged, never raised."""
-    from civicgrid.config import get_settings
-    from civicgrid.kit.timefmt import local_zone
-
-    settings = get_settings()
-    now = utcnow()
-    messages, _held = Notifier(providers(settings), local_zone()).messages(
-        preference, event, data, now=now
-    )
-    # not before the job's first retry: the committing process sends it first
-    first_retry = now + backoff(settings, 1)
-    pending = session.info.setdefault(PENDING_KEY, [])
-    for message in messages:
-        row = NotifyOutbox(
-            key=uuid.uuid4().hex,
-            event=event,
-            channel=message.channel,
-            address=message.to,
-            subject=message.subject,
-            body=message.body,
-            next_attempt_at=first_retry,
-        )
-        session.add(row)
-        pending.append((row.key, message))
-
-
-def _outcome(row: NotifyOutbox, error: str | None, settings: Settings, now: dt.datetime) -> None:
-    row.attempts += 1
-    if error is None:
-        row.state, row.sent_at, row.last_error = "sent", now, None
-        return
-    row.last_error = error
-    if row.attempts >= settings.notify_max_attempts:
-        row.state = "dead"
-        log.error(
-            "notify %s to %s dead after %d attempts: %s",
-            row.channel,
-            row.address,
-            row.attempts,
-            error,
-        )
-    else:
-        row.next_attempt_at = now + backoff(settings, row.attempts)
+    """Send the event to the person once the session's transaction commits (a step rolled back
+    tells nobody, and a committed one is told once); the providers the settings of that moment
+    choose. A failure is logged, never raised into the committed write."""
+    session.info.setdefault(PENDING_KEY, []).append((preference, event, data))
 
 
 def _send_pending(session) -> None:
-    """Right after the commit: send what this transaction put in the outbox (what a savepoint
-    rolled back is not there, and is not sent) and record each outcome."""
     pending = session.info.pop(PENDING_KEY, [])
     if not pending:
         return
     from civicgrid.config import get_settings
-    from civicgrid.kit.db import session_scope
+    from civicgrid.kit.db import utcnow
+    from civicgrid.kit.timefmt import local_zone
 
-    try:
-        settings = get_settings()
-        chosen = providers(settings)
-        with session_scope() as recorder:
-            rows = recorder.scalars(
-                select(NotifyOutbox).where(
-                    NotifyOutbox.key.in_([key for key, _m in pending]),
-                    NotifyOutbox.state == "pending",
-                )
-            )
-            by_key = {row.key: row for row in rows}
-            for key, message in pending:
-                if key in by_key:
-                    _outcome(by_key[key], send(chosen, message), settings, utcnow())
-    except Exception:  # noqa: BLE001 - a notification must never fail a committed write
-        # what was not recorded is still pending: the job sends it (again) later
-        log.exception("notifications after commit failed")
+    notifier = Notifier(providers(get_settings()), local_zone())
+    now = utcnow()
+    for preference, event, data in pending:
+        try:
+            notifier.notify(preference, event, data, now=now)
+        except Exception:  # noqa: BLE001 - a notification must never fail a committed write
+            log.exception("notification %s failed", event)
 
 
-def _drop_pending(session, previous) -> None:
-    if not previous.nested:  # a savepoint's rollback leaves the rest of the transaction
-        session.info.pop(PENDING_KEY, None)
-
-
-def send_due(session, settings: Settings, *, now: dt.datetime | None = None) -> dict:
-    """Send the outbox's messages that are due (the job), oldest first; the job owns its
-    transaction and commits after each, so that nothing is held while a gateway answers."""
-    now = now or utcnow()
-    started = utcnow()  # the outcomes' times: `now`, moved on as the job goes
-    ids = list(
-        session.scalars(
-            select(NotifyOutbox.id)
-            .where(NotifyOutbox.state == "pending", NotifyOutbox.next_attempt_at <= now)
-            .order_by(NotifyOutbox.id)
-            .limit(1000)
-        )
-    )
-    session.commit()
-    chosen = providers(settings)
-    counts = {"sent": 0, "retry": 0, "dead": 0}
-    for message_id in ids:
-        row = session.get(NotifyOutbox, message_id)
-        message = Message(row.channel, row.address, row.subject, row.body)
-        session.commit()
-        error = send(chosen, message)
-        row = session.get(NotifyOutbox, message_id)
-        _outcome(row, error, settings, now + (utcnow() - started))
-        counts["sent" if row.state == "sent" else "dead" if row.state == "dead" else "retry"] += 1
-        session.commit()
-    return counts
+def _drop_pending(session, _previous) -> None:
+    session.info.pop(PENDING_KEY, None)
 
 
 def _install() -> None:
     from sqlalchemy import event as sa_event
     from sqlalchemy.orm import Session
 
-    from civicgrid.config import get_settings
-    from civicgrid.kit import scheduler
-
     sa_event.listen(Session, "after_commit", _send_pending)
     sa_event.listen(Session, "after_soft_rollback", _drop_pending)
-    scheduler.register(
-        scheduler.Job(
-            "notify-outbox",
-            dt.timedelta(seconds=get_settings().notify_outbox_seconds),
-            send_due,
-            description="send the notifications a commit could not (retries, dead letters)",
-        )
-    )
 
 
 _install()
