@@ -103,7 +103,8 @@ def ours(repeats: int) -> tuple[dict, dict]:
 
 def floor(path: str, repeats: int) -> tuple[float, dict]:
     """The month's events with their precomputed working-minute column, copied (not timed)
-    into a table of their own with an index on the time, and one GROUP BY pass over it."""
+    into a table of their own with a covering index on the time, and one GROUP BY pass over
+    it."""
     start, end = (t.astimezone(dt.UTC).replace(tzinfo=None) for t in MONTH)
     conn = sqlite3.connect(path)
     conn.execute("DROP TABLE IF EXISTS floor_events")
@@ -114,7 +115,8 @@ def floor(path: str, repeats: int) -> tuple[float, dict]:
         "WHERE e.at >= ? AND e.at < ?",
         (start.isoformat(" "), end.isoformat(" ")),
     )
-    conn.execute("CREATE INDEX ix_floor_at ON floor_events (at)")
+    # covering: the pass reads the index alone, as our counts read theirs
+    conn.execute("CREATE INDEX ix_floor_at ON floor_events (at, action, by, wait_key)")
     conn.commit()
     query = (
         "SELECT action, by, count(*), sum(wait_key <= 2 * 60000000 * CASE action "

@@ -115,6 +115,11 @@ def test_the_list_goes_on_page_by_page(client, session, cases, monkeypatch):
     whole = by_sql(session)
     assert len(whole) == 3
     assert listed(client) == whole[:2] == listed(client, page="1") == listed(client, page="x")
+    for odd in ("²", "٢", "0", "-1", "+2", " 2", "2.0", "401", "9" * 30):  # not a page: the first
+        assert listed(client, page=odd) == whole[:2], odd
+    monkeypatch.setattr(reports, "LIST_LIMIT", 1)
+    assert listed(client, page="400") == [] and listed(client, page="3") == whole[2:]
+    monkeypatch.setattr(reports, "LIST_LIMIT", 2)
     assert listed(client, page="2") == whole[2:]
     assert listed(client, page="3") == []
     first = html.fromstring(client.get("/reports").text)

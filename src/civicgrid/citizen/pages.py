@@ -133,17 +133,18 @@ def reports_page(
     street: Annotated[str, Query(max_length=32)] = "",
     state: Annotated[str, Query(max_length=20)] = "",
     category: Annotated[str, Query(max_length=5)] = "",
-    page: Annotated[str, Query(max_length=8)] = "",
+    page: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
     """The public map of reports: the cases the public policy shows, by street, state and
     category, on a map and listed, reports.LIST_LIMIT a page, newest first (an unknown filter
-    value is no filter; a page that is not a number is the first)."""
+    value is no filter; a page that is not a number from 1 to reports.MAX_PAGE is the
+    first)."""
     streets = reports.streets(session)
     street = street if street in streets else ""
     state = state if state in reports.STATE_GROUPS else ""
     categories = categories_for_citizens(session)
     category = category if any(c["code"] == category for c in categories) else ""
-    number = int(page) if page.isdigit() and 0 < int(page) <= 100_000 else 1
+    number = reports.page_number(page)
     size = reports.LIST_LIMIT
     found = reports.find(
         session,

@@ -5,6 +5,7 @@ steps and its after photo, and an Atom feed of each street. No reporter's name o
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from feedgen.feed import FeedGenerator
@@ -33,6 +34,14 @@ STATE_GROUPS = {
 }
 LIST_LIMIT = 200
 FEED_LIMIT = 50
+# the public list's last page: its offset bounded (400 pages of 200 is 80,000 cases back)
+MAX_PAGE = 400
+_PAGE = re.compile(r"[1-9][0-9]{0,5}")
+
+
+def page_number(text: str) -> int:
+    """The page asked for: ASCII digits from 1 to MAX_PAGE, or else the first."""
+    return int(text) if _PAGE.fullmatch(text) and int(text) <= MAX_PAGE else 1
 
 
 def photo_url(code: str, photo_id: int) -> str:

@@ -492,10 +492,6 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "job_media-sweep": ("删除无案件引用的照片文件", "Remove photo files no report refers to"),
     "job_notices-expire": ("公告到期下线", "Take notices past their expiry down"),
-    "job_notify-outbox": (
-        "补发提交后未能发出的短信、企业微信和邮件通知 (重试、死信)",
-        "Send the notifications a commit could not (retries, dead letters)",
-    ),
     "job_open311-media-fetch": (
         "取回 Open311 合作方以链接提交的照片",
         "Fetch Open311 photos given by URL",
