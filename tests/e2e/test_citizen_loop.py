@@ -148,7 +148,7 @@ def test_the_citizens_loop_on_a_phone(site, browser, tmp_path):
     assert code.startswith("XF") and link.startswith(f"{site}/track/{code}?s=")
     qr = page.locator("#done-qr")
     expect(qr).to_have_attribute("src", f"/track/{code}/qr.svg?s={link.split('?s=')[1]}")
-    page.wait_for_function("document.getElementById('done-qr').complete")
+    page.wait_for_function("() => document.getElementById('done-qr').complete")
     assert page.evaluate("document.getElementById('done-qr').naturalWidth") > 100
     page.get_by_role("button", name="复制链接").click()
     expect(page.locator("#done-copied")).to_have_text("已复制")

@@ -90,7 +90,7 @@ def test_offline_take_and_done_with_a_photo_reach_the_server_once(
         expect(page.locator(f"#cases [data-code='{second}']")).to_be_visible()
         # the shell is in the service worker's cache
         page.wait_for_function(
-            "caches.open('cg-handler-v1').then(c => c.match('/app/')).then(r => !!r)"
+            "() => caches.open('cg-handler-v1').then(c => c.match('/app/')).then(r => !!r)"
         )
 
     # the server is gone: the shell opens from the cache, the cases from IndexedDB
@@ -171,7 +171,7 @@ def test_a_push_message_shows_a_notification_of_the_case(committed, browser, tmp
             {"origin": base, "registrationId": registration, "data": message},
         )
         shown = []
-        for _ in range(100):
+        for _ in range(400):  # up to 20 s: on a loaded machine the worker takes its time
             shown = page.evaluate(
                 "navigator.serviceWorker.ready.then(r => r.getNotifications())"
                 ".then(list => list.map(n => [n.title, n.body, n.tag, n.data.url]))"

@@ -29,7 +29,7 @@ def test_a_dispatcher_places_a_case_on_the_map(site, browser):  # noqa: F811
             continue
         page.wait_for_load_state("load")  # the script that opens the form has run
         page.get_by_role("button", name="定位", exact=True).click()
-        page.wait_for_function("document.getElementById('map').cgMap !== undefined")
+        page.wait_for_function("() => document.getElementById('map').cgMap !== undefined")
         page.evaluate(
             "([lon, lat]) => document.getElementById('map').cgMap.setView([lat, lon], 15)",
             list(POINT_B),

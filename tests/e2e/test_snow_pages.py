@@ -64,7 +64,9 @@ def test_the_snow_pages(snow_site, browser, committed):
     expect(lead.locator("#snow-fields .snow-field")).to_have_count(2)
     # the sections and fields drawn over the district's outline (a flat line has no height,
     # so it is counted rather than checked for visibility)
-    lead.wait_for_function("document.querySelectorAll('#map path.leaflet-interactive').length >= 7")
+    lead.wait_for_function(
+        "() => document.querySelectorAll('#map path.leaflet-interactive').length >= 7"
+    )
     lead.screenshot(path=str(SHOTS / "desk-command-snow.png"))
 
     gate = browser.new_context(viewport=PHONE).new_page()
