@@ -3,13 +3,14 @@ files and the icon, the sign-in redirect."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from civicgrid.auth.deps import LoginRedirect, OptionalUser
+from civicgrid.config import get_settings
 from civicgrid.web.layout import PACKAGE, render
 
 router = APIRouter(include_in_schema=False)
@@ -30,10 +31,25 @@ def favicon() -> FileResponse:
     )
 
 
+def _back(request: Request) -> str:
+    """Where the language switch returns: the path of the page it was clicked on (its Referer)
+    when that page is on this site, else the home page; never another site."""
+    referer = urlsplit(request.headers.get("referer") or "")
+    ours = {request.headers.get("host", "").lower()}
+    public = get_settings().public_base_url
+    if public:
+        ours.add(urlsplit(public).netloc.lower())
+    path = referer.path or "/"
+    if referer.netloc.lower() not in ours or not path.startswith("/") or path.startswith("//"):
+        return "/"
+    if "\\" in path or any(ord(c) < 0x20 for c in path):
+        return "/"
+    return path + (f"?{referer.query}" if referer.query else "")
+
+
 @router.get("/lang/{lang}")
 def set_lang(lang: str, request: Request) -> RedirectResponse:
-    back = request.headers.get("referer") or "/"
-    response = RedirectResponse(back, status_code=303)
+    response = RedirectResponse(_back(request), status_code=303)
     response.set_cookie("lang", "en" if lang == "en" else "zh", max_age=365 * 86400, samesite="lax")
     return response
 
