@@ -851,7 +851,7 @@ def _within(limit_minutes: int):
 def _by_places(query):
     """A join of events to their cases that reads only a case's grid and source: SQLite looks
     them up in the narrow ix_cases_places, not by rowid in the wide rows (0.18 s against 0.25 s
-    for a month's 300,000 events over 10 million cases, bench/assessment_month.py), which its
+    for a month's 300,000 events over bench/kpis_month.py's 10 million cases), which its
     planner would not choose by itself."""
     return query.with_hint(Case, "INDEXED BY ix_cases_places", dialect_name="sqlite")
 
