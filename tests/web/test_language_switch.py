@@ -46,3 +46,25 @@ def test_the_public_address_counts_as_this_site(client, monkeypatch):
         assert back(client, "https://civic.example.org/snow") == "/snow"
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("next_", "target"),
+    [
+        ("/reports?page=2", "/reports?page=2"),
+        ("//evil.example/x", "/console"),
+        ("/\\evil.example", "/console"),
+        ("https://evil.example/", "/console"),
+    ],
+)
+def test_signing_in_goes_on_only_to_a_page_of_this_site(client, session, next_, target):
+    """The sign-in's `next` follows the same rule (kit.text.site_path)."""
+    from tests.factories import PASSWORD, world
+
+    world(session)
+    r = client.post(
+        "/console/login",
+        data={"username": "disp", "password": PASSWORD, "next": next_},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == target

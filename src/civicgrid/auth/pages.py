@@ -11,6 +11,7 @@ from civicgrid.auth.deps import SESSION_COOKIE, OptionalUser
 from civicgrid.auth.signin import set_session_cookie, sign_in, sign_out
 from civicgrid.kit.errors import AppError
 from civicgrid.kit.http import AppSettings, DbSession
+from civicgrid.kit.text import site_path
 from civicgrid.web.i18n import lang_of
 from civicgrid.web.layout import render
 
@@ -38,7 +39,7 @@ async def login_submit(
         response = render(request, "login.html", None, next=next, error=message)
         response.status_code = exc.status_code
         return response
-    target = next if next.startswith("/") and not next.startswith("//") else "/console"
+    target = site_path(next) or "/console"
     return set_session_cookie(RedirectResponse(target, status_code=303), cookie, settings)
 
 

@@ -77,6 +77,17 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+# a path on this site, as static/js/cg.js's cgLocal reads one: "/" not followed by "/" or "\"
+# (which a browser reads as another host), no backslash, space or control character after it
+_SITE_PATH = re.compile(r"/(?![/\\])[^\\\s\x00-\x1f\x7f]*")
+
+
+def site_path(value: str) -> str | None:
+    """`value` when it is a path on this site ("/reports?page=2"), else None: no scheme, no
+    host, nothing a browser would take to another site. Where a redirect may go."""
+    return value if _SITE_PATH.fullmatch(value) else None
+
+
 _PHONE_NOISE = re.compile(r"[\s\-().\u3000]")
 _PHONE = re.compile(r"^\+?\d{5,20}$")
 _CHINA = re.compile(r"^(?:\+86|0086|86)(1\d{10})$")

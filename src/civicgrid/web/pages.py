@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from civicgrid.auth.deps import LoginRedirect, OptionalUser
 from civicgrid.config import get_settings
+from civicgrid.kit.text import site_path
 from civicgrid.web.layout import PACKAGE, render
 
 router = APIRouter(include_in_schema=False)
@@ -32,19 +33,17 @@ def favicon() -> FileResponse:
 
 
 def _back(request: Request) -> str:
-    """Where the language switch returns: the path of the page it was clicked on (its Referer)
-    when that page is on this site, else the home page; never another site."""
+    """Where the language switch returns: the page it was clicked on (its Referer's path and
+    query) when that page is on this site, else the home page; never another site."""
     referer = urlsplit(request.headers.get("referer") or "")
     ours = {request.headers.get("host", "").lower()}
     public = get_settings().public_base_url
     if public:
         ours.add(urlsplit(public).netloc.lower())
-    path = referer.path or "/"
-    if referer.netloc.lower() not in ours or not path.startswith("/") or path.startswith("//"):
+    if referer.netloc.lower() not in ours:
         return "/"
-    if "\\" in path or any(ord(c) < 0x20 for c in path):
-        return "/"
-    return path + (f"?{referer.query}" if referer.query else "")
+    path = (referer.path or "/") + (f"?{referer.query}" if referer.query else "")
+    return site_path(path) or "/"
 
 
 @router.get("/lang/{lang}")
