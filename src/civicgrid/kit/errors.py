@@ -112,6 +112,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "Not allowed / 无权限"),
         (404, "Not found / 未找到"),
         (409, "Conflict with the current state / 状态冲突"),
+        (413, "Body too large for this route / 提交的内容过大 (kit.guard)"),
         (422, "Invalid request / 请求无效"),
         (429, "Too many / 过于频繁"),
         (503, "Busy, try again after Retry-After seconds / 繁忙, 请稍后重试"),
